@@ -1,0 +1,188 @@
+"""From raw records to what a reader wants: speedups with intervals, efficiency, and the reason.
+
+Everything here is derived from a results file, so an old file re-renders with today's statistics.
+Each summary carries one finding in plain words: which effect (the GIL, dispatch overhead, moving
+bytes, parallelism) explains the number, computed from the measurements, never assumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dist_bench.results import Record, Results
+from dist_bench.stats import (
+    SHORTEST_TRUSTED_S,
+    UNSTABLE_SPREAD,
+    Interval,
+    karp_flatt,
+    median,
+    median_interval,
+    ratio_interval,
+    spread,
+)
+
+BASELINE = "serial"
+#: Efficiency (speedup / workers) from which a backend is said to run in parallel well.
+GOOD_EFFICIENCY = 0.75
+#: Tasks this much slower on workers than serially, with no speedup, took turns on one resource.
+CONTENDED_TASK_RATIO = 1.5
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One record, summarised against the serial record of the same job size."""
+
+    record: Record
+    median_s: float | None = None
+    interval: Interval | None = None
+    speedup: float | None = None
+    speedup_interval: Interval | None = None
+    efficiency: float | None = None
+    serial_fraction: float | None = None
+    task_time_ratio: float | None = None
+    overhead_per_task_s: float | None = None
+    startup_s: float | None = None
+    finding: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def parallel_slots(self) -> int:
+        """Workers that could be busy at once: no more than there are tasks."""
+        return max(1, min(self.record.workers, self.record.tasks))
+
+
+def summarize(results: Results) -> list[Summary]:
+    """Summarise every record, in the order they were measured."""
+    baselines = {
+        record.size_key(): record
+        for record in results.records
+        if record.backend == BASELINE and record.wall_s and record.verified
+    }
+    startups = {run.backend: run.startup_s for run in results.backends}
+    shares_memory = {
+        run.backend: bool(run.topology.get("shares_memory")) for run in results.backends
+    }
+    return [
+        _summarize_one(
+            record,
+            baselines.get(record.size_key()),
+            startups.get(record.backend),
+            shares_memory.get(record.backend, False),
+        )
+        for record in results.records
+    ]
+
+
+def _summarize_one(
+    record: Record, baseline: Record | None, startup_s: float | None, shares_memory: bool
+) -> Summary:
+    if record.error is not None or not record.wall_s:
+        return Summary(record, startup_s=startup_s, finding=f"failed: {record.error}")
+    median_s = median(record.wall_s)
+    slots = max(1, min(record.workers, record.tasks))
+    task_s = median(record.task_s)
+    overhead = (median_s - task_s / slots) / record.tasks
+    warnings = _warnings(record, median_s)
+    speedup = speedup_interval = efficiency = fraction = task_ratio = None
+    if baseline is not None:
+        speedup = median(baseline.wall_s) / median_s
+        speedup_interval = ratio_interval(baseline.wall_s, record.wall_s)
+        efficiency = speedup / slots
+        fraction = karp_flatt(speedup, slots)
+        baseline_task = median(baseline.task_s) / baseline.tasks
+        if baseline_task > 0:
+            task_ratio = (task_s / record.tasks) / baseline_task
+    summary = Summary(
+        record=record,
+        median_s=median_s,
+        interval=median_interval(record.wall_s),
+        speedup=speedup,
+        speedup_interval=speedup_interval,
+        efficiency=efficiency,
+        serial_fraction=fraction,
+        task_time_ratio=task_ratio,
+        overhead_per_task_s=overhead,
+        startup_s=startup_s,
+        warnings=warnings,
+    )
+    return Summary(**{**summary.__dict__, "finding": explain(summary, shares_memory)})
+
+
+def _warnings(record: Record, median_s: float) -> list[str]:
+    warnings = []
+    variation = spread(record.wall_s)
+    if variation > UNSTABLE_SPREAD:
+        warnings.append(
+            f"unstable: runs vary by {variation:.0%} of their mean; raise --repeats, "
+            "or close other programs"
+        )
+    if median_s < SHORTEST_TRUSTED_S:
+        warnings.append("a job under 1 ms is mostly timer noise; raise --tasks or --grain")
+    return warnings
+
+
+def explain(summary: Summary, shares_memory: bool) -> str:
+    """One sentence naming the effect behind the number, from the measurements alone."""
+    record = summary.record
+    if not record.verified:
+        return "WRONG ANSWER: differs from the serial answer, so this is no speedup"
+    if record.backend == BASELINE:
+        per_task = (summary.median_s or 0.0) / record.tasks
+        return f"baseline: {record.tasks} tasks of {format_seconds(per_task)} one after another"
+    speedup = summary.speedup
+    if speedup is None:
+        return "no serial baseline for this size"
+    slots = summary.parallel_slots
+    ratio = summary.task_time_ratio
+    overhead = summary.overhead_per_task_s or 0.0
+    grain = record.grain_s
+    if ratio is not None and ratio >= CONTENDED_TASK_RATIO and speedup < 1.3:
+        return (
+            f"tasks took turns: each ran {ratio:.1f}x slower than alone, so {slots} workers "
+            "gave concurrency, not parallelism (pure-Python code holds the GIL)"
+        )
+    if shares_memory and slots > 1 and speedup < 1.3 and (ratio is None or ratio < 1.3):
+        return (
+            "tasks ran one after another: they never wait, so there was nothing to overlap "
+            "(an event loop runs one coroutine at a time)"
+        )
+    if speedup < 1.0 and record.bytes_per_task and not shares_memory:
+        return (
+            f"moving {format_bytes(record.bytes_per_task)} in and out of every task costs more "
+            "than running it in parallel saves; threads share memory and move nothing"
+        )
+    if speedup < 1.0 or overhead > grain:
+        return (
+            f"dispatch costs {format_seconds(overhead)} per task against "
+            f"{format_seconds(grain)} of work: make tasks coarser (--grain) or batch them "
+            "(--chunksize)"
+        )
+    efficiency = summary.efficiency or 0.0
+    if efficiency >= GOOD_EFFICIENCY:
+        return f"parallel: {speedup:.1f}x on {slots} workers ({efficiency:.0%} of ideal)"
+    fraction = summary.serial_fraction
+    fraction_text = f"; serial fraction {fraction:.2f} (Karp-Flatt)" if fraction is not None else ""
+    return (
+        f"partly parallel: {efficiency:.0%} of ideal; overhead "
+        f"{format_seconds(overhead)} per task{fraction_text}"
+    )
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration with a unit a person reads at a glance (``12.3 ms``)."""
+    magnitude = abs(seconds)
+    if magnitude >= 1.0:
+        return f"{seconds:.2f} s"
+    if magnitude >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def format_bytes(count: int) -> str:
+    """A byte count in binary units (``4.0 MiB``)."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"  # pragma: no cover - the loop always returns

@@ -1,0 +1,130 @@
+"""The processes backend: a ``ProcessPoolExecutor``, one interpreter (and one GIL) per worker.
+
+Parallelism across cores: pure-Python CPU work finally runs side by side, paid for with process
+start-up and with pickling every argument and result across a pipe. The start method matters:
+``fork`` copies the driver (fast), ``spawn`` starts a fresh interpreter (slow, safe),
+``forkserver`` forks from a clean server process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, wait
+from types import ModuleType
+from typing import Any
+
+from dist_bench.backends.base import (
+    Backend,
+    BackendOptions,
+    TaskError,
+    TaskFuture,
+    default_cores,
+)
+from dist_bench.errors import UsageError
+
+START_METHODS = ("fork", "forkserver", "spawn")
+
+
+def _load_shipped_modules(files: dict[str, str]) -> None:
+    """Worker initializer: import the user's workload files under the driver's module names.
+
+    A child made by ``spawn`` or ``forkserver`` has not imported them, and pickle finds functions
+    by module name, so each worker loads them once before its first task.
+    """
+    for module_name, path in files.items():
+        if module_name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+
+
+def _noop() -> None:
+    """Sent once per worker at start-up so process creation is timed as start-up, not work."""
+
+
+class ProcessesBackend(Backend):
+    """Runs tasks on a pool of worker processes on this machine."""
+
+    name = "processes"
+
+    _pool: ProcessPoolExecutor | None = None
+
+    def __init__(self, options: BackendOptions | None = None) -> None:
+        super().__init__(options)
+        method = self.options.start_method or multiprocessing.get_start_method()
+        if method not in START_METHODS:
+            raise UsageError(
+                f"unknown start method {method!r}; choose from: {', '.join(START_METHODS)}"
+            )
+        if method not in multiprocessing.get_all_start_methods():
+            raise UsageError(f"start method {method!r} is not available on this platform")
+        self.start_method = method
+
+    def start(self, ship: Sequence[ModuleType] = ()) -> None:
+        """Create the pool and wait until every worker process is up."""
+        files = {
+            module.__name__: module.__file__
+            for module in ship
+            if module.__file__ and not module.__name__.startswith("dist_bench.")
+        }
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers(),
+            mp_context=multiprocessing.get_context(self.start_method),
+            initializer=_load_shipped_modules,
+            initargs=(files,),
+        )
+        # The pool starts processes lazily; a no-op per worker brings them all up now.
+        wait([self._pool.submit(_noop) for _ in range(self.workers())])
+        super().start(ship)
+
+    def shutdown(self) -> None:
+        """Stop the worker processes and wait for them to exit."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        super().shutdown()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            raise RuntimeError("processes backend used before start()")
+        return self._pool
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> TaskFuture:
+        """Pickle ``fn`` and ``args`` to a worker process."""
+        return self._executor().submit(fn, *args)
+
+    def map(
+        self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]], chunksize: int = 1
+    ) -> list[Any]:
+        """``Executor.map`` with ``chunksize`` tasks per message.
+
+        Tiny tasks then pay one pickle round trip per chunk instead of one per task.
+        """
+        columns = list(zip(*argument_tuples, strict=True)) if argument_tuples else []
+        results: list[Any] = []
+        iterator = self._executor().map(fn, *columns, chunksize=max(1, chunksize))
+        try:
+            for result in iterator:
+                results.append(result)
+        except Exception as exc:
+            raise TaskError(len(results), exc) from exc
+        return results
+
+    def workers(self) -> int:
+        """Worker processes: ``--workers`` or one per core."""
+        return self.options.workers or default_cores()
+
+    def describe(self) -> dict[str, Any]:
+        """Adds the start method and chunk size."""
+        return {
+            **super().describe(),
+            "start_method": self.start_method,
+            "chunksize": self.options.chunksize,
+        }

@@ -1,0 +1,151 @@
+"""Measuring one job on one backend: calibration, warm-ups, repeats, worker-side timing, checks.
+
+Every job's answer is compared with the answer computed serially in the driver: a fast wrong answer
+is a failure, never a speedup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from dist_bench.backends.base import Backend, TaskError
+from dist_bench.errors import TaskFailedError
+from dist_bench.results import Record
+from dist_bench.worker import TimedResult, timed_call, timed_call_async
+from dist_bench.workload import Job, TaskArgs, Workload, answers_match
+
+#: A calibration sample must last at least this long to be timed well (timer resolution and
+#: scheduler noise are ~0.1 ms here); longer costs start-up time on every run.
+CALIBRATION_SAMPLE_S = 0.02
+#: Calibration doubles the work at most this many times (2**40 units is beyond any real task).
+CALIBRATION_MAX_STEPS = 40
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """How to measure: repeats, warm-ups, chunking, BLAS threads, data placement."""
+
+    repeats: int = 5
+    warmup: int = 1
+    chunksize: int = 1
+    blas_threads: int = 1
+    place_inputs: bool = True
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A job sized and answered once, before any backend runs it."""
+
+    workload: Workload
+    job: Job
+    reference: Any
+
+
+def calibrate_units(workload: Workload, job: Job) -> int:
+    """Work units per task so that one task takes about ``job.grain_s`` seconds serially.
+
+    Doubles the units until one task is long enough to time (pyperf's approach), then scales
+    linearly to the grain. Workloads that are not calibrated (the I/O latency is the grain) use 1.
+    """
+    if not workload.calibrated:
+        return 1
+    units = 1
+    elapsed = 0.0
+    for _ in range(CALIBRATION_MAX_STEPS):
+        (args,) = workload.make_tasks(replace(job, tasks=1, units=units))
+        started = time.perf_counter()
+        workload.task(*args)
+        elapsed = time.perf_counter() - started
+        if elapsed >= CALIBRATION_SAMPLE_S:
+            break
+        # Jump close to the sample length at once when the last sample is readable at all.
+        growth = CALIBRATION_SAMPLE_S / elapsed if elapsed > 1e-4 else 10.0
+        units *= max(2, min(10, int(growth)))
+    return max(1, round(units * job.grain_s / elapsed))
+
+
+def prepare_job(workload: Workload, job: Job) -> PreparedJob:
+    """Calibrate ``job`` and compute its reference answer serially, in the driver.
+
+    Raises:
+        TaskFailedError: a task raised while computing the reference (which task, and why).
+    """
+    job = job.with_units(calibrate_units(workload, job))
+    tasks = workload.make_tasks(job)
+    results = []
+    for index, args in enumerate(tasks):
+        try:
+            results.append(workload.task(*args))
+        except Exception as exc:
+            raise TaskFailedError(workload.name, "the serial reference", index, exc) from exc
+    return PreparedJob(workload, job, workload.combine(results))
+
+
+def measure(
+    backend: Backend,
+    prepared: PreparedJob,
+    tasks: list[TaskArgs],
+    settings: MeasureSettings,
+    on_job_done: Callable[[], None] = lambda: None,
+) -> Record:
+    """Run the job ``settings.warmup + settings.repeats`` times on ``backend`` and record it.
+
+    ``tasks`` are the job's argument tuples made inside the workload's running environment.
+
+    Raises:
+        TaskFailedError: a task raised on the backend.
+    """
+    workload, job = prepared.workload, prepared.job
+    use_coroutines = backend.runs_coroutines and workload.async_task is not None
+    task_fn = workload.async_task if use_coroutines else workload.task
+    caller = timed_call_async if use_coroutines else timed_call
+    record = Record(
+        workload=workload.name,
+        backend=backend.name,
+        tasks=job.tasks,
+        grain_s=job.grain_s,
+        bytes_per_task=job.bytes_per_task,
+        units=job.units,
+        workers=backend.workers(),
+    )
+    if workload.large_inputs and settings.place_inputs:
+        started = time.perf_counter()
+        tasks = [tuple(_placed(backend, value) for value in args) for args in tasks]
+        record.placement_s = time.perf_counter() - started
+    items = [(task_fn, settings.blas_threads, *args) for args in tasks]
+
+    verified = True
+    seen_workers: set[str] = set()
+    backend.drain_notes()
+    for run in range(settings.warmup + settings.repeats):
+        started = time.perf_counter()
+        try:
+            timed: list[TimedResult] = backend.map(caller, items, settings.chunksize)
+        except TaskError as exc:
+            raise TaskFailedError(workload.name, backend.name, exc.index, exc.cause) from exc
+        wall = time.perf_counter() - started
+        answer = workload.combine([value for value, _, _ in timed])
+        verified = verified and answers_match(prepared.reference, answer)
+        if run < settings.warmup:
+            record.warmup_s.append(wall)
+        else:
+            record.wall_s.append(wall)
+            record.task_s.append(sum(seconds for _, seconds, _ in timed))
+        seen_workers.update(worker for _, _, worker in timed)
+        record.notes.extend(backend.drain_notes())
+        on_job_done()
+    record.verified = verified
+    record.distinct_workers = len(seen_workers)
+    return record
+
+
+def _placed(backend: Backend, value: Any) -> Any:
+    """Place arrays and byte strings (the large inputs) on the workers; pass the rest as is."""
+    if isinstance(value, np.ndarray | bytes | bytearray):
+        return backend.place(value)
+    return value

@@ -1,0 +1,1 @@
+"""Exporters: one module per format, each turning results into something to read."""

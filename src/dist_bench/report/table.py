@@ -1,0 +1,102 @@
+"""The terminal table: one table per workload and job size, one row per backend, with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from dist_bench.analysis import Summary, format_bytes, format_seconds, summarize
+from dist_bench.results import Results
+
+
+def results_tables(results: Results) -> RenderableType:
+    """All tables for ``results``, grouped by workload and job size in the order measured."""
+    groups: dict[tuple[str, int, float, int], list[Summary]] = {}
+    for summary in summarize(results):
+        groups.setdefault(summary.record.size_key(), []).append(summary)
+    return Group(*(_table(summaries) for summaries in groups.values()))
+
+
+def _table(summaries: list[Summary]) -> Table:
+    first = summaries[0].record
+    title = f"{first.workload}: {first.tasks} tasks x {format_seconds(first.grain_s)} grain"
+    if first.bytes_per_task:
+        title += f", {format_bytes(first.bytes_per_task)} per task"
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("backend")
+    table.add_column("workers", justify="right")
+    table.add_column("median (interval)", justify="right")
+    table.add_column("speedup (95 % CI)", justify="right")
+    table.add_column("effic.", justify="right")
+    table.add_column("task time\nvs serial", justify="right")
+    table.add_column("overhead\nper task", justify="right")
+    table.add_column("start-up", justify="right")
+    table.add_column("answer")
+    for summary in summaries:
+        table.add_row(*_cells(summary))
+    table.caption = "\n".join(_footnotes(summaries))
+    table.caption_justify = "left"
+    return table
+
+
+def _cells(summary: Summary) -> list[RenderableType]:
+    record = summary.record
+    dash = "-"
+    interval = summary.interval
+    speedup = summary.speedup_interval
+    answer = (
+        Text("error", style="bold red")
+        if record.error
+        else Text("ok", style="green")
+        if record.verified
+        else Text("WRONG", style="bold red")
+    )
+    median_text = dash
+    if summary.median_s is not None and interval is not None:
+        median_text = (
+            f"{format_seconds(summary.median_s)} ({_bare(interval.low)}-{_bare(interval.high)})"
+        )
+    return [
+        record.backend,
+        str(record.workers),
+        median_text,
+        (
+            f"{summary.speedup:.2f}x ({speedup.low:.2f}-{speedup.high:.2f})"
+            if summary.speedup is not None and speedup is not None
+            else dash
+        ),
+        f"{summary.efficiency:.0%}" if summary.efficiency is not None else dash,
+        f"{summary.task_time_ratio:.2f}x" if summary.task_time_ratio is not None else dash,
+        (
+            format_seconds(summary.overhead_per_task_s)
+            if summary.overhead_per_task_s is not None
+            else dash
+        ),
+        format_seconds(summary.startup_s) if summary.startup_s is not None else dash,
+        answer,
+    ]
+
+
+def _bare(seconds: float) -> str:
+    """An interval end without repeating the unit (the median beside it carries it)."""
+    return format_seconds(seconds).split(" ")[0]
+
+
+def _footnotes(summaries: list[Summary]) -> Iterator[str]:
+    confidences = {s.interval.confidence for s in summaries if s.interval is not None}
+    if confidences:
+        lowest = min(confidences)
+        yield (
+            f"median interval: order statistics, {lowest:.1%} confidence for "
+            f"{len(summaries[0].record.wall_s)} repeats; speedup interval: bootstrap"
+        )
+    for summary in summaries:
+        yield f"{summary.record.backend}: {summary.finding}"
+    for summary in summaries:
+        for warning in summary.warnings:
+            yield f"{summary.record.backend}: {warning}"
+        for note in summary.record.notes:
+            yield f"{summary.record.backend}: {note}"

@@ -1,0 +1,245 @@
+"""The results file: a versioned JSON document written as measurements finish.
+
+Layout (schema ``dist-bench/results``, version ``SCHEMA_VERSION``)::
+
+    {"schema": "dist-bench/results", "version": 1,
+     "metadata": {...host, cores, versions, command...},
+     "backends": [{"backend": ..., "startup_s": ..., "shutdown_s": ..., "topology": {...}}],
+     "records":  [{"workload": ..., "backend": ..., "wall_s": [...], ...}]}
+
+Records hold raw samples only; every derived number (median, interval, speedup) is computed when the
+file is rendered, so a better statistic later re-reads old files. The file is rewritten atomically
+after each record, so an interrupted run keeps everything it finished and the file is always valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import json
+import os
+import platform
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from dist_bench.backends.base import default_cores
+from dist_bench.errors import ResultsFileError
+
+SCHEMA = "dist-bench/results"
+SCHEMA_VERSION = 1
+
+#: Packages whose versions are stored with every result (those installed; none is imported).
+VERSIONED_PACKAGES = ("dist-bench", "numpy", "scipy", "dask", "distributed", "ray", "cloudpickle")
+
+
+@dataclass
+class Record:
+    """One workload at one size on one backend: raw samples and what was checked.
+
+    Attributes:
+        wall_s: Wall time of each measured job (warm-ups excluded), in seconds.
+        warmup_s: Wall time of each warm-up job; the first is the cold job.
+        task_s: Per measured job, the seconds tasks spent running on workers, summed.
+        placement_s: Time to place large inputs on the workers once (Dask scatter, Ray put).
+        verified: Every job's answer equalled the serial answer.
+        error: Why the measurement failed, if it did (then the samples may be empty).
+        notes: What the engine reported (workers lost, tasks retried).
+    """
+
+    workload: str
+    backend: str
+    tasks: int
+    grain_s: float
+    bytes_per_task: int
+    units: int
+    workers: int
+    wall_s: list[float] = field(default_factory=list)
+    warmup_s: list[float] = field(default_factory=list)
+    task_s: list[float] = field(default_factory=list)
+    distinct_workers: int = 0
+    placement_s: float | None = None
+    verified: bool = False
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def size_key(self) -> tuple[str, int, float, int]:
+        """What makes two records comparable (same workload, same job size)."""
+        return (self.workload, self.tasks, self.grain_s, self.bytes_per_task)
+
+
+@dataclass
+class BackendRun:
+    """One start of a backend: its cold start-up and shutdown times and its topology."""
+
+    backend: str
+    startup_s: float
+    shutdown_s: float | None = None
+    topology: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Results:
+    """Everything in one results file."""
+
+    metadata: dict[str, Any]
+    backends: list[BackendRun] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The document as written to disk."""
+        return {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "metadata": self.metadata,
+            "backends": [asdict(run) for run in self.backends],
+            "records": [asdict(record) for record in self.records],
+        }
+
+
+def collect_metadata(command: list[str] | None = None) -> dict[str, Any]:
+    """Host, cores, interpreter and package versions: what a reader needs to trust a number."""
+    versions: dict[str, str] = {}
+    for package in VERSIONED_PACKAGES:
+        try:
+            versions[package] = importlib_metadata.version(package)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return {
+        "host": socket.gethostname(),
+        "user": getpass.getuser(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cores": default_cores(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "packages": versions,
+        "blas_env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_"))},
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": command if command is not None else sys.argv,
+    }
+
+
+def load_results(path: Path) -> Results:
+    """Read a results file of any supported version.
+
+    Raises:
+        ResultsFileError: missing, not JSON, not a dist-bench results file, or a newer version.
+    """
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ResultsFileError(f"results file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsFileError(f"cannot read results file {str(path)!r}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ResultsFileError(
+            f"{str(path)!r} is not a dist-bench results file "
+            f"(not JSON: {exc.msg}, line {exc.lineno})"
+        ) from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        raise ResultsFileError(
+            f'{str(path)!r} is not a dist-bench results file (no "schema": "{SCHEMA}")'
+        )
+    version = document.get("version")
+    if version not in _LOADERS:
+        raise ResultsFileError(
+            f"{str(path)!r} has results version {version!r}; this dist-bench reads versions "
+            f"{', '.join(map(str, _LOADERS))}: upgrade dist-bench to read it"
+        )
+    try:
+        return _LOADERS[version](document)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResultsFileError(f"{str(path)!r} is a damaged results file: {exc}") from None
+
+
+def _load_v1(document: dict[str, Any]) -> Results:
+    return Results(
+        metadata=dict(document["metadata"]),
+        backends=[_build(BackendRun, item) for item in document["backends"]],
+        records=[_build(Record, item) for item in document["records"]],
+    )
+
+
+def _build(cls: type[Any], item: dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(item) - names
+    if unknown:
+        raise ValueError(f"unknown fields {sorted(unknown)} in a {cls.__name__}")
+    return cls(**item)
+
+
+#: One loader per schema version, so files written by older releases still open.
+_LOADERS = {1: _load_v1}
+
+
+def write_atomically(path: Path, results: Results) -> None:
+    """Write the file through a temporary file and a rename: a crash never leaves half a file."""
+    text = json.dumps(results.to_json(), indent=1)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class ResultsWriter:
+    """Keeps a results file up to date while a run goes on.
+
+    Opening checks the path at once (hyperfine's rule: a bad path fails in the first second, not
+    after ten minutes). An existing file is appended to only if it is a dist-bench results file
+    from the same host; anything else is refused rather than overwritten, so no earlier
+    measurement is ever lost. ``results`` holds this run only; the file holds earlier runs too.
+    """
+
+    def __init__(self, path: Path | None, metadata: dict[str, Any]) -> None:
+        self.path = path
+        self.results = Results(metadata=metadata)
+        self._file = Results(metadata=metadata)
+        if path is None:
+            return
+        if path.is_dir():
+            raise ResultsFileError(f"output path {str(path)!r} is a directory; give a file name")
+        if path.exists():
+            earlier = load_results(path)
+            if earlier.metadata.get("host") != metadata.get("host"):
+                raise ResultsFileError(
+                    f"{str(path)!r} holds results from host {earlier.metadata.get('host')!r}; "
+                    "results from different machines are not mixed: choose another -o file"
+                )
+            earlier.metadata.setdefault("appended_runs", []).append(metadata)
+            self._file = earlier
+        if not path.parent.is_dir():
+            raise ResultsFileError(
+                f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist"
+            )
+        try:
+            write_atomically(path, self._file)
+        except OSError as exc:
+            raise ResultsFileError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+
+    def add_backend_run(self, run: BackendRun) -> None:
+        """Record a backend start and save."""
+        self.results.backends.append(run)
+        self._file.backends.append(run)
+        self.save()
+
+    def add_record(self, record: Record) -> None:
+        """Record a measurement and save."""
+        self.results.records.append(record)
+        self._file.records.append(record)
+        self.save()
+
+    def save(self) -> None:
+        """Write the current state (after a record was changed in place)."""
+        if self.path is not None:
+            write_atomically(self.path, self._file)

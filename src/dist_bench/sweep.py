@@ -1,0 +1,187 @@
+"""Running the grid: workloads x job sizes x backends.
+
+Returns data and reports progress through a callback; never prints.
+
+Order of work:
+
+1. every (workload, size) is calibrated and answered serially in the driver, once;
+2. each backend is started once (its cold start-up timed), runs every prepared job, and is shut
+   down (timed) before the next starts, so backends never compete for the cores;
+3. every record is handed to the writer as soon as it is measured.
+
+A task that raises is recorded as an error for that backend and the run goes on; Ctrl-C stops the
+run, shuts the running backend down, and leaves what was measured in the results file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from dist_bench.analysis import BASELINE
+from dist_bench.backends import BackendOptions, create_backend
+from dist_bench.backends.base import Backend
+from dist_bench.errors import TaskFailedError
+from dist_bench.measure import MeasureSettings, PreparedJob, measure, prepare_job
+from dist_bench.results import BackendRun, Record, Results, ResultsWriter
+from dist_bench.workload import Job, Workload, started_environment
+
+
+@dataclass(frozen=True)
+class SizeGrid:
+    """Job sizes to sweep; ``None`` means the workload's own default."""
+
+    tasks: Sequence[int] | None = None
+    grain_s: Sequence[float] | None = None
+    bytes_per_task: Sequence[int] | None = None
+
+    def jobs_for(self, workload: Workload) -> list[Job]:
+        """Every job size for ``workload`` (bytes only vary for workloads that move bytes)."""
+        tasks = self.tasks or [workload.default_tasks]
+        grains = self.grain_s or [workload.default_grain_s]
+        sizes = (self.bytes_per_task or [workload.default_bytes]) if workload.moves_bytes else [0]
+        return [
+            Job(tasks=n, grain_s=g, bytes_per_task=b)
+            for n, g, b in itertools.product(tasks, grains, sizes)
+        ]
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What to run: workloads, backend names, sizes and how to measure."""
+
+    workloads: list[Workload]
+    backends: list[str]
+    sizes: SizeGrid = field(default_factory=SizeGrid)
+    settings: MeasureSettings = field(default_factory=MeasureSettings)
+    options: BackendOptions = field(default_factory=BackendOptions)
+
+    def backend_order(self) -> list[str]:
+        """The serial baseline first (added if missing: every speedup divides by it)."""
+        rest = [name for name in self.backends if name != BASELINE]
+        return [BASELINE, *rest]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: ``done`` of ``total`` jobs, and what is happening now."""
+
+    done: int
+    total: int
+    description: str
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def validate_backends(plan: SweepPlan) -> list[Backend]:
+    """Build every backend without starting it.
+
+    Unknown names, missing engines and bad options so fail before anything is measured.
+    """
+    return [create_backend(name, plan.options) for name in plan.backend_order()]
+
+
+def run_sweep(
+    plan: SweepPlan,
+    writer: ResultsWriter,
+    on_progress: ProgressCallback = lambda progress: None,
+) -> Results:
+    """Measure every prepared job on every backend; return the results (also in ``writer``).
+
+    Raises:
+        UsageError, TaskFailedError, ClusterConnectionError: before measuring (bad input, a
+            failing serial reference) or while starting a backend. Task errors on a backend are
+            recorded, not raised.
+    """
+    backends = validate_backends(plan)
+    prepared_jobs = _prepare_all(plan, on_progress)
+    jobs_per_backend = sum(len(jobs) for _, jobs in prepared_jobs) * (
+        plan.settings.warmup + plan.settings.repeats
+    )
+    total = jobs_per_backend * len(backends)
+    done = 0
+
+    def job_done(description: str) -> Callable[[], None]:
+        def advance() -> None:
+            nonlocal done
+            done += 1
+            on_progress(Progress(done, total, description))
+
+        return advance
+
+    modules = [w.module for w in plan.workloads if w.module is not None]
+    for backend in backends:
+        on_progress(Progress(done, total, f"starting {backend.name}"))
+        started = time.perf_counter()
+        backend.start(ship=modules)
+        run = BackendRun(backend.name, startup_s=time.perf_counter() - started)
+        try:
+            run.topology = backend.describe()
+            writer.add_backend_run(run)
+            for workload, jobs in prepared_jobs:
+                for prepared in jobs:
+                    description = f"{workload.name} on {backend.name}"
+                    record = _measure_one(backend, prepared, plan.settings, job_done(description))
+                    writer.add_record(record)
+                    if record.error is not None:
+                        # Skip this record's remaining runs in the progress count.
+                        skipped = plan.settings.warmup + plan.settings.repeats
+                        done += skipped - len(record.wall_s) - len(record.warmup_s)
+        finally:
+            on_progress(Progress(done, total, f"stopping {backend.name}"))
+            started = time.perf_counter()
+            backend.shutdown()
+            run.shutdown_s = time.perf_counter() - started
+            writer.save()
+    return writer.results
+
+
+def _prepare_all(
+    plan: SweepPlan, on_progress: ProgressCallback
+) -> list[tuple[Workload, list[PreparedJob]]]:
+    prepared: list[tuple[Workload, list[PreparedJob]]] = []
+    for workload in plan.workloads:
+        jobs = plan.sizes.jobs_for(workload)
+        on_progress(Progress(0, 1, f"calibrating {workload.name}"))
+        answered = []
+        for job in jobs:
+            with started_environment(workload, job) as running:
+                answered.append(prepare_job(workload, running))
+        prepared.append((workload, answered))
+    return prepared
+
+
+def _measure_one(
+    backend: Backend,
+    prepared: PreparedJob,
+    settings: MeasureSettings,
+    on_job_done: Callable[[], None],
+) -> Record:
+    with started_environment(prepared.workload, prepared.job) as running:
+        tasks = prepared.workload.make_tasks(running)
+        try:
+            return measure(
+                backend,
+                PreparedJob(prepared.workload, running, prepared.reference),
+                tasks,
+                settings,
+                on_job_done,
+            )
+        except TaskFailedError as exc:
+            job = prepared.job
+            return Record(
+                workload=prepared.workload.name,
+                backend=backend.name,
+                tasks=job.tasks,
+                grain_s=job.grain_s,
+                bytes_per_task=job.bytes_per_task,
+                units=job.units,
+                workers=backend.workers(),
+                error=str(exc),
+            )
+
+
+__all__ = ["BASELINE", "Progress", "SizeGrid", "SweepPlan", "run_sweep"]
