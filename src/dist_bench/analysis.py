@@ -26,6 +26,8 @@ BASELINE = "serial"
 GOOD_EFFICIENCY = 0.75
 #: Tasks this much slower on workers than serially, with no speedup, took turns on one resource.
 CONTENDED_TASK_RATIO = 1.5
+#: Serial tasks using less CPU than this share of their time are waiting, not computing.
+WAITING_CPU_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Summary:
     task_time_ratio: float | None = None
     overhead_per_task_s: float | None = None
     startup_s: float | None = None
+    #: Share of the serial tasks' time spent on the CPU (low: the tasks wait).
+    baseline_cpu_share: float | None = None
     finding: str = ""
     warnings: list[str] = field(default_factory=list)
 
@@ -83,8 +87,10 @@ def _summarize_one(
     task_s = median(record.task_s)
     overhead = (median_s - task_s / slots) / record.tasks
     warnings = _warnings(record, median_s)
-    speedup = speedup_interval = efficiency = fraction = task_ratio = None
+    speedup = speedup_interval = efficiency = fraction = task_ratio = cpu_share = None
     if baseline is not None:
+        if baseline.task_cpu_s and median(baseline.task_s) > 0:
+            cpu_share = median(baseline.task_cpu_s) / median(baseline.task_s)
         speedup = median(baseline.wall_s) / median_s
         speedup_interval = ratio_interval(baseline.wall_s, record.wall_s)
         efficiency = speedup / slots
@@ -103,6 +109,7 @@ def _summarize_one(
         task_time_ratio=task_ratio,
         overhead_per_task_s=overhead,
         startup_s=startup_s,
+        baseline_cpu_share=cpu_share,
         warnings=warnings,
     )
     return Summary(**{**summary.__dict__, "finding": explain(summary, shares_memory)})
@@ -158,6 +165,12 @@ def explain(summary: Summary, shares_memory: bool) -> str:
             "(--chunksize)"
         )
     efficiency = summary.efficiency or 0.0
+    cpu_share = summary.baseline_cpu_share
+    if cpu_share is not None and cpu_share < WAITING_CPU_SHARE and speedup >= 1.3:
+        return (
+            f"overlapped waits: tasks use {cpu_share:.0%} CPU and wait the rest, so {slots} "
+            f"workers gave {speedup:.1f}x (concurrency: the waits overlap, the cores idle)"
+        )
     if efficiency >= GOOD_EFFICIENCY:
         return f"parallel: {speedup:.1f}x on {slots} workers ({efficiency:.0%} of ideal)"
     fraction = summary.serial_fraction

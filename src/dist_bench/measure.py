@@ -129,14 +129,15 @@ def measure(
         except TaskError as exc:
             raise TaskFailedError(workload.name, backend.name, exc.index, exc.cause) from exc
         wall = time.perf_counter() - started
-        answer = workload.combine([value for value, _, _ in timed])
+        answer = workload.combine([value for value, _, _, _ in timed])
         verified = verified and answers_match(prepared.reference, answer)
         if run < settings.warmup:
             record.warmup_s.append(wall)
         else:
             record.wall_s.append(wall)
-            record.task_s.append(sum(seconds for _, seconds, _ in timed))
-        seen_workers.update(worker for _, _, worker in timed)
+            record.task_s.append(sum(seconds for _, seconds, _, _ in timed))
+            record.task_cpu_s.append(sum(cpu for _, _, cpu, _ in timed))
+        seen_workers.update(worker for _, _, _, worker in timed)
         record.notes.extend(backend.drain_notes())
         on_job_done()
     record.verified = verified

@@ -46,6 +46,8 @@ class Record:
         wall_s: Wall time of each measured job (warm-ups excluded), in seconds.
         warmup_s: Wall time of each warm-up job; the first is the cold job.
         task_s: Per measured job, the seconds tasks spent running on workers, summed.
+        task_cpu_s: Per measured job, the CPU seconds of those tasks, summed (NaN for coroutines,
+            whose CPU time cannot be told apart from the other coroutines').
         placement_s: Time to place large inputs on the workers once (Dask scatter, Ray put).
         verified: Every job's answer equalled the serial answer.
         error: Why the measurement failed, if it did (then the samples may be empty).
@@ -62,6 +64,7 @@ class Record:
     wall_s: list[float] = field(default_factory=list)
     warmup_s: list[float] = field(default_factory=list)
     task_s: list[float] = field(default_factory=list)
+    task_cpu_s: list[float] = field(default_factory=list)
     distinct_workers: int = 0
     placement_s: float | None = None
     verified: bool = False

@@ -6,6 +6,7 @@ value to remote workers that may not have dist-bench installed.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -13,8 +14,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-#: What a timed task returns: its value, seconds spent in the task on the worker, and which worker.
-TimedResult = tuple[Any, float, str]
+#: What a timed task returns: its value, wall seconds in the task on the worker, CPU seconds the
+#: worker's thread spent in it (near zero for a task that waits), and which worker ran it.
+TimedResult = tuple[Any, float, float, str]
 
 _blas_threads_set: int | None = None
 
@@ -49,14 +51,18 @@ def timed_call(fn: Callable[..., Any], blas_threads: int, *args: Any) -> TimedRe
     top-level arguments (Ray object refs, Dask futures) hand the task the real values.
     """
     limit_blas_threads(blas_threads)
+    cpu_started = time.thread_time()
     started = time.perf_counter()
     value = fn(*args)
-    return value, time.perf_counter() - started, worker_id()
+    elapsed = time.perf_counter() - started
+    return value, elapsed, time.thread_time() - cpu_started, worker_id()
 
 
 async def timed_call_async(fn: Callable[..., Any], blas_threads: int, *args: Any) -> TimedResult:
     """Coroutine version of ``timed_call`` for backends that run coroutines."""
+    # CPU time of the loop's thread while this coroutine was suspended belongs to other tasks,
+    # so a coroutine's CPU time is not measurable; NaN says so instead of guessing.
     limit_blas_threads(blas_threads)
     started = time.perf_counter()
     value = await fn(*args)
-    return value, time.perf_counter() - started, worker_id()
+    return value, time.perf_counter() - started, math.nan, worker_id()

@@ -1,0 +1,460 @@
+"""The Dask backend: a ``distributed`` cluster, embedded (``LocalCluster``) or reached by address.
+
+Embedded, it starts a scheduler in the driver and one single-threaded worker process per core, so
+it pays what the processes backend pays (process start-up, pickling) plus the scheduler's round
+trips. With ``--address`` it runs on an existing cluster, possibly on other machines, which never
+saw the user's workload file or even dist-bench: code they lack is shipped by value (cloudpickle).
+
+Importing this module imports ``distributed``; the backend registry imports it only when the Dask
+backend is used, so ``import dist_bench`` stays light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import pickle
+import sys
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Sequence
+from types import ModuleType
+from typing import Any
+
+import cloudpickle
+import distributed
+from distributed import Client, LocalCluster
+
+from dist_bench.backends.base import (
+    Backend,
+    BackendOptions,
+    TaskFuture,
+    collect_in_order,
+    default_cores,
+)
+from dist_bench.errors import ClusterConnectionError, UsageError
+
+#: Address schemes the Dask client accepts here; ``HOST:PORT`` alone means ``tcp://``.
+ACCEPTED_SCHEMES = ("tcp", "tls")
+
+#: Seconds to wait for a scheduler to answer, and then for it to have a worker. Together they stay
+#: under the 10 s a user waits before being told what is wrong (each wait fails on its own).
+CONNECT_TIMEOUT_S = 8.0
+
+#: Seconds to let the embedded cluster close cleanly before its worker processes are killed.
+CLOSE_TIMEOUT_S = 20.0
+
+#: Module whose ``timed_call`` wraps every task; remote workers may not have dist-bench installed.
+WORKER_MODULE = "dist_bench.worker"
+
+#: Version keys reported per node by ``remote_versions``.
+VERSION_KEYS = ("python", "dask", "distributed", "numpy", "cloudpickle", "msgpack")
+
+
+def normalize_address(address: str) -> str:
+    """Return ``address`` as ``scheme://host:port``, or raise ``UsageError`` saying what is wrong.
+
+    A bare ``HOST:PORT`` means ``tcp://HOST:PORT``, as it does for ``dask worker``.
+    """
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in ACCEPTED_SCHEMES:
+        accepted = ", ".join(f"{s}://HOST:PORT" for s in ACCEPTED_SCHEMES)
+        raise UsageError(
+            f"--address {address!r} is not a Dask scheduler address; the dask backend accepts "
+            f"{accepted} (e.g. tcp://127.0.0.1:8786)"
+        )
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(
+            f"--address {address!r} needs a host and a port, e.g. {scheme}://127.0.0.1:8786"
+        )
+    return f"{scheme}://{rest}"
+
+
+class _ShipByValue:
+    """Wraps a callable so that ``distributed`` sends its code, not its module's name.
+
+    ``distributed`` pickles a whole task graph with plain ``pickle`` first and consults
+    cloudpickle's pickle-by-value registry only for the top-level object (the graph, never the
+    functions inside it); plain pickle stores a function as ``module.name``, which a scheduler or
+    worker without the user's file cannot import. ``__reduce__`` turns the wrapper into
+    ``pickle.loads(<cloudpickle bytes>)``: the receiving side gets the original function back,
+    rebuilt from its code, and needs neither dist-bench nor this class.
+    """
+
+    def __init__(self, target: Callable[..., Any]) -> None:
+        self.target = target
+        # Dask names task keys after the function; keep the task's own name in the dashboard.
+        self.__name__ = getattr(target, "__name__", type(target).__name__)
+        self._payload: bytes | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        return self.target(*args)
+
+    def __reduce__(self) -> tuple[Callable[[bytes], Any], tuple[bytes]]:
+        if self._payload is None:
+            # Pickled once per wrapper: a job's tasks all share the same wrapper object.
+            self._payload = cloudpickle.dumps(self.target)
+        return pickle.loads, (self._payload,)
+
+
+def _findable_by_name(module_name: str) -> bool:
+    """Whether a fresh interpreter with this ``sys.path`` could import the module's package.
+
+    A user's workload file is loaded under a made-up name no finder knows, so it is not; built-in
+    workloads and installed packages are. Local worker processes inherit ``sys.path``.
+    """
+    top = module_name.partition(".")[0]
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        try:
+            if find_spec(top, None) is not None:
+                return True
+        except (ImportError, ValueError, AttributeError):
+            continue
+    return False
+
+
+def _registered_by_value(module_name: str) -> bool:
+    """Whether cloudpickle pickles this module (or a package it is in) by value."""
+    registry = cloudpickle.list_registry_pickle_by_value()
+    parts = module_name.split(".")
+    return any(".".join(parts[:i]) in registry for i in range(1, len(parts) + 1))
+
+
+@contextlib.contextmanager
+def _quiet_distributed(level: int = logging.CRITICAL) -> Iterator[None]:
+    """Silence ``distributed``'s loggers in the driver for a moment (connect, close).
+
+    A failed connection or a cluster being torn down logs tracebacks that repeat what our one-line
+    error already says; they would bury it.
+    """
+    logger = logging.getLogger("distributed")
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _version(value: Any) -> str:
+    """A version as text: ``""`` when unknown; Python's ``3.11.7.final.0`` as ``3.11.7``."""
+    if value is None:
+        return ""
+    text = str(value)
+    return text.removesuffix(".final.0")
+
+
+class DaskBackend(Backend):
+    """Runs tasks on a Dask ``distributed`` cluster: embedded ``LocalCluster`` or ``--address``."""
+
+    name = "dask"
+
+    def __init__(self, options: BackendOptions | None = None) -> None:
+        super().__init__(options)
+        # Validate before anything starts: a typo must cost nothing and exit 2.
+        self.address = (
+            normalize_address(self.options.address) if self.options.address is not None else None
+        )
+        self.remote = self.address is not None
+        self._cluster: LocalCluster | None = None
+        self._client: Client | None = None
+        self._registered: list[ModuleType] = []
+        self._wrappers: dict[Any, _ShipByValue] = {}
+        # Filled from the client's event-loop thread, drained from the caller's: deque is safe.
+        self._notes: deque[str] = deque()
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self, ship: Sequence[ModuleType] = ()) -> None:
+        """Start the embedded cluster or connect to ``--address``; arrange for ``ship`` to run.
+
+        Raises:
+            ClusterConnectionError: no scheduler answered, it has no workers, or its Python
+                differs from ours (code shipped by value only loads on the same Python version).
+        """
+        if self._client is not None:
+            return
+        self._ship_by_value(ship)
+        try:
+            if self.address is None:
+                self._start_embedded()
+            else:
+                self._connect(self.address)
+            # Subscribed only now, so the workers joining at start-up are not reported as news.
+            self.client.subscribe_topic("all", self._on_cluster_event)
+        except BaseException:
+            self.shutdown()
+            raise
+        super().start(ship)
+
+    def _start_embedded(self) -> None:
+        n_workers = self.options.workers or default_cores()
+        # Loopback only, no dashboard (it would hold a port and import bokeh), one thread per
+        # worker process so one task runs per process as in the processes backend. Nanny-managed
+        # processes restart a worker that dies. Warnings about workers being killed at close are
+        # noise for a benchmark; drain_notes reports what matters.
+        self._cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        self._client = Client(self._cluster, direct_to_workers=True, set_as_default=False)
+        self._client.wait_for_workers(n_workers, timeout=CLOSE_TIMEOUT_S)
+
+    def _connect(self, address: str) -> None:
+        timeout = int(CONNECT_TIMEOUT_S)
+        try:
+            with _quiet_distributed():
+                self._client = Client(
+                    address,
+                    timeout=CONNECT_TIMEOUT_S,
+                    direct_to_workers=True,
+                    set_as_default=False,
+                )
+        except OSError as exc:  # includes TimeoutError: nothing answered, or refused us
+            raise ClusterConnectionError(
+                f"no Dask scheduler answered at {address} within {timeout} s; start one "
+                f"(`dist-bench cluster up dask` or `dask scheduler` plus `dask worker {address}`) "
+                "or fix --address"
+            ) from exc
+        except Exception as exc:  # TLS without certificates, a handshake from another version
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            raise ClusterConnectionError(
+                f"could not connect to the Dask scheduler at {address}: {detail}"
+            ) from exc
+        try:
+            self._client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+        except Exception as exc:  # distributed's TimeoutError
+            raise ClusterConnectionError(
+                f"the Dask scheduler at {address} has no workers (waited {timeout} s); "
+                f"start some with `dask worker {address}`"
+            ) from exc
+        self._check_remote_python()
+
+    def _check_remote_python(self) -> None:
+        """Refuse a cluster on another Python minor version: by-value code would not load there."""
+        ours = f"{sys.version_info.major}.{sys.version_info.minor}"
+        for node in self.remote_versions():
+            theirs = ".".join(node["python"].split(".")[:2])
+            if theirs and theirs != ours:
+                raise ClusterConnectionError(
+                    f"{node['node']} runs Python {node['python']} but this driver runs "
+                    f"{sys.version.split()[0]}; code shipped to the cluster needs the same "
+                    f"Python {ours} everywhere"
+                )
+
+    def _ship_by_value(self, ship: Sequence[ModuleType]) -> None:
+        """Register the modules workers cannot import with cloudpickle's by-value registry.
+
+        Embedded workers share this machine's environment, so only modules no finder knows (a
+        user's file) need it; a remote cluster may have none of ours, not even dist-bench.
+        """
+        names = [module.__name__ for module in ship]
+        if self.remote:
+            names.append(WORKER_MODULE)
+        for name in names:
+            if not self.remote and _findable_by_name(name):
+                continue
+            self._register(name)
+
+    def _register(self, module_name: str) -> None:
+        if _registered_by_value(module_name):
+            return
+        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+        cloudpickle.register_pickle_by_value(module)
+        # Remembered so shutdown undoes only what we did: the registry is process-wide and other
+        # backends (Ray) run in this process after us.
+        self._registered.append(module)
+
+    def shutdown(self) -> None:
+        """Close the client, then the embedded cluster if we started it; never a remote one.
+
+        The embedded cluster's nannies stop their worker processes and wait for them, so no
+        process of ours outlives this call.
+        """
+        client, self._client = self._client, None
+        cluster, self._cluster = self._cluster, None
+        with _quiet_distributed():
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    # First, or the scheduler logs a CRITICAL trying to tell the closed client
+                    # that it left (the ``all`` topic reports clients leaving too).
+                    client.unsubscribe_topic("all")
+                with contextlib.suppress(Exception):
+                    client.close(timeout=CLOSE_TIMEOUT_S)
+            if cluster is not None:
+                cluster.close(timeout=CLOSE_TIMEOUT_S)
+        for module in self._registered:
+            with contextlib.suppress(ValueError):
+                cloudpickle.unregister_pickle_by_value(module)
+        self._registered.clear()
+        self._wrappers.clear()
+        super().shutdown()
+
+    # -- running tasks ------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Client:
+        """The connected ``distributed.Client``."""
+        if self._client is None:
+            raise RuntimeError("dask backend used before start()")
+        return self._client
+
+    def _shippable(self, value: Any) -> Any:
+        """``value``, or a by-value wrapper when it is a function or class workers cannot import.
+
+        Only top-level arguments are looked at: that is where tasks get their function and where
+        placed data must stay for Dask to resolve it.
+        """
+        if not callable(value) or isinstance(value, _ShipByValue):
+            return value
+        module_name = getattr(value, "__module__", None)
+        if not isinstance(module_name, str):
+            return value
+        if self.remote and module_name.split(".")[0] == "dist_bench":
+            # A built-in workload the caller did not list in ``ship``: a remote cluster may not
+            # have dist-bench, so it goes by value too.
+            self._register(module_name)
+        if not _registered_by_value(module_name):
+            return value
+        try:
+            wrapper = self._wrappers.get(value)
+        except TypeError:  # unhashable callable object: wrap it each time
+            return _ShipByValue(value)
+        if wrapper is None:
+            wrapper = self._wrappers[value] = _ShipByValue(value)
+        return wrapper
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> TaskFuture:
+        """``client.submit`` with ``pure=False``: every call runs, none is deduplicated."""
+        shipped = [self._shippable(arg) for arg in args]
+        future: TaskFuture = self.client.submit(self._shippable(fn), *shipped, pure=False)
+        return future
+
+    def map(
+        self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]], chunksize: int = 1
+    ) -> list[Any]:
+        """Send the whole job as one graph (``client.map``) and fetch results straight from the
+        workers (``direct=True``), not relayed by the scheduler.
+
+        ``chunksize`` is ignored: Dask schedules every task on its own and batches its own
+        messages; grouping tasks would change what is measured.
+
+        Raises:
+            TaskError: a task raised; its index is the first failing one in task order.
+        """
+        if not argument_tuples:
+            return []
+        client = self.client
+        columns = [
+            [self._shippable(value) for value in column]
+            for column in zip(*argument_tuples, strict=True)
+        ]
+        futures = client.map(self._shippable(fn), *columns, pure=False)
+        try:
+            results: list[Any] = client.gather(futures, direct=True)
+        except Exception:
+            # gather raises whichever failure it met first; waiting in order names the first
+            # failing task, cancels the rest, and wraps the cause in TaskError with its index.
+            return collect_in_order(futures)
+        return results
+
+    def place(self, value: Any) -> Any:
+        """Scatter ``value`` to one worker and return its future; tasks given it get the value.
+
+        Wrapped in a list so a list or dict is placed whole (``scatter`` would split it into one
+        future per item). Not broadcast: Dask copies it to other workers when their tasks need it,
+        and its memory manager would drop extra copies anyway. ``hash=False`` skips hashing a
+        large input that only this run uses.
+        """
+        [future] = self.client.scatter([value], hash=False, direct=True)
+        return future
+
+    # -- what the cluster reports -------------------------------------------------------------
+
+    def _on_cluster_event(self, event: tuple[float, Any]) -> None:
+        """Scheduler ``all`` topic handler (runs on the client's event loop): note joins/losses."""
+        _, message = event
+        if not isinstance(message, dict):
+            return
+        action = message.get("action")
+        worker = message.get("worker", "?")
+        if action == "remove-worker":
+            if message.get("expected"):
+                self._notes.append(f"worker {worker} left the cluster (retired or closed)")
+                return
+            running = _count(message.get("processing-tasks"))
+            note = f"worker {worker} lost; Dask re-ran its {running} running task(s) elsewhere"
+            lost_data = _count(message.get("lost-scattered-tasks"))
+            if lost_data:
+                note += f"; {lost_data} placed input(s) held only there are gone"
+            self._notes.append(note)
+        elif action == "add-worker":
+            self._notes.append(f"worker {worker} joined the cluster")
+
+    def drain_notes(self) -> list[str]:
+        """Workers lost, left or joined since the last call, as the scheduler reported them."""
+        notes: list[str] = []
+        while self._notes:
+            notes.append(self._notes.popleft())
+        return notes
+
+    def _nthreads(self) -> dict[str, int]:
+        nthreads: dict[str, int] = self.client.nthreads()
+        return nthreads
+
+    def workers(self) -> int:
+        """Threads the scheduler reports over all workers (before start: the planned count)."""
+        if self._client is None:
+            return 0 if self.remote else self.options.workers or default_cores()
+        return sum(self._nthreads().values())
+
+    def remote_versions(self) -> list[dict[str, str]]:
+        """Versions on the scheduler and each worker of a cluster at ``--address``.
+
+        Empty for the embedded cluster: its processes run this machine's interpreter.
+        """
+        if not self.remote or self._client is None:
+            return []
+        versions: dict[str, Any] = self.client.get_versions(check=False)
+        nodes = [("scheduler " + (self.address or ""), versions.get("scheduler") or {})]
+        workers = versions.get("workers") or {}
+        nodes += [(f"worker {address}", info) for address, info in sorted(workers.items())]
+        report: list[dict[str, str]] = []
+        for node, info in nodes:
+            packages = info.get("packages", {}) if isinstance(info, dict) else {}
+            report.append(
+                {"node": node, **{key: _version(packages.get(key)) for key in VERSION_KEYS}}
+            )
+        return report
+
+    def describe(self) -> dict[str, Any]:
+        """Adds where the cluster is, its worker processes and threads per worker."""
+        description = {
+            **super().describe(),
+            "address": self.address or "embedded LocalCluster",
+            "distributed": distributed.__version__,
+        }
+        if self._client is not None:
+            nthreads = self._nthreads()
+            threads = sorted(set(nthreads.values()))
+            description["worker_processes"] = len(nthreads)
+            description["threads_per_worker"] = threads[0] if len(threads) == 1 else threads
+        elif not self.remote:
+            description["worker_processes"] = self.options.workers or default_cores()
+            description["threads_per_worker"] = 1
+        return description
+
+
+def _count(value: Any) -> int:
+    """Size of a key collection in a scheduler event (msgpack may turn sets into lists)."""
+    return len(value) if isinstance(value, Collection) and not isinstance(value, str) else 0

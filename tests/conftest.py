@@ -1,0 +1,72 @@
+"""Shared fixtures: backend parametrisation and small workload files written on the fly."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+from dist_bench.backends import backend_specs
+
+
+def all_backend_params() -> list[object]:
+    """Every registered backend; engines that are not installed are skipped with the reason."""
+    params: list[object] = []
+    for name, spec in backend_specs().items():
+        marks = [pytest.mark.engine] if spec.requires else []
+        if not spec.available():
+            marks.append(pytest.mark.skip(reason=f"{name} not installed: {spec.install_hint}"))
+        params.append(pytest.param(name, marks=marks, id=name))
+    return params
+
+
+@pytest.fixture
+def write_workload(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write a workload file into a temporary folder and return its path."""
+
+    def write(body: str, name: str = "my_workload.py") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(body))
+        return path
+
+    return write
+
+
+_INTERPRETER_SINGLETONS = ("forkserver", "resource_tracker")
+
+
+@pytest.fixture
+def no_leftover_children() -> object:
+    """Fail the test if it leaves child processes of this process behind."""
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    yield None
+    leftover = [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if p.pid not in before and p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        # The stdlib's forkserver and resource tracker are per-interpreter singletons that live
+        # until the driver exits, by design; pool workers are what must be gone.
+        and not any(part in " ".join(p.cmdline()) for part in _INTERPRETER_SINGLETONS)
+    ]
+    assert not leftover, f"processes left behind: {[(p.pid, p.name()) for p in leftover]}"
+
+
+SQUARES_WORKLOAD = '''
+"""Squares: a tiny user workload for tests."""
+from dist_bench import Job, Workload
+
+def make_tasks(job: Job):
+    return [(i, job.units) for i in range(job.tasks)]
+
+def square(i, units):
+    total = 0
+    for _ in range(units):
+        total += 1
+    return i * i + (total - units)
+
+WORKLOAD = Workload(name="squares", summary="squares", make_tasks=make_tasks, task=square,
+                    combine=sum, default_tasks=6, default_grain_s=0.001)
+'''

@@ -1,0 +1,283 @@
+"""The command line: happy paths, and every kind of bad input giving one line and the right exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dist_bench.cli import main
+from dist_bench.results import load_results
+
+Runner = Callable[..., tuple[int, str, str]]
+
+TINY = ["--tasks", "4", "--grain", "2ms", "--repeats", "2", "--warmup", "0"]
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Runner:
+    """Run ``dist-bench ARGS`` in-process; return (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exited:
+            main(list(args))
+        captured = capsys.readouterr()
+        code = exited.value.code
+        return (code if isinstance(code, int) else 1), captured.out, captured.err
+
+    return run
+
+
+def assert_one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> None:
+    assert code == expected_code, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line, got: {err!r}"
+    assert lines[0].startswith("error:")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_list_shows_workloads_and_backends(run_cli: Runner) -> None:
+    code, out, _ = run_cli("list")
+    assert code == 0
+    for name in ("cpu", "blas", "io", "data", "wordcount", "serial", "threads", "processes"):
+        assert name in out
+
+
+def test_run_writes_verified_results_and_report_rerenders_them(
+    run_cli: Runner, tmp_path: Path
+) -> None:
+    output = tmp_path / "r.json"
+    code, out, err = run_cli("run", "cpu", "-b", "threads,processes", *TINY, "-o", str(output))
+    assert code == 0, err
+    results = load_results(output)
+    assert [r.backend for r in results.records] == ["serial", "threads", "processes"]
+    assert all(r.verified and len(r.wall_s) == 2 for r in results.records)
+    assert results.metadata["cores"] >= 1 and results.metadata["python"]
+    assert {run.backend for run in results.backends} == {"serial", "threads", "processes"}
+    assert all(run.shutdown_s is not None for run in results.backends)
+    assert "speedup" in out
+    code, again, _ = run_cli("report", str(output))
+    assert code == 0 and "processes" in again
+
+
+def test_an_existing_results_file_is_appended_to(run_cli: Runner, tmp_path: Path) -> None:
+    output = tmp_path / "r.json"
+    for _ in range(2):
+        code, _, err = run_cli("run", "cpu", "-b", "serial", *TINY, "-o", str(output))
+        assert code == 0, err
+    assert len(load_results(output).records) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "nosuch"], ["unknown workload 'nosuch'", "cpu"]),
+        (["run", "cpu", "-b", "threads,gpu"], ["unknown backend 'gpu'", "processes"]),
+        (["run", "cpu", "--tasks", "0"], ["'0' must be 1 or more"]),
+        (["run", "cpu", "--tasks", "-3"], ["must be 1 or more"]),
+        (["run", "cpu", "--tasks", "many"], ["'many' is not a whole number"]),
+        (["run", "cpu", "--grain", "0"], ["must be above zero"]),
+        (["run", "cpu", "--grain", "fast"], ["'fast' is not a duration"]),
+        (["run", "cpu", "--grain", "3parsecs"], ["unknown time unit"]),
+        (["run", "data", "--bytes", "-1"], ["not a byte size"]),
+        (["run", "cpu", "--workers", "0"], ["0"]),
+        (["run", "cpu", "--repeats", "0"], ["repeats"]),
+        (["run", "cpu", "-b", ""], ["no backend"]),
+        (["run", "cpu", "-b", "threads", "--address", "tcp://x:1"], ["--address needs"]),
+        (["run", "cpu", "--start-method", "teleport"], ["teleport"]),
+        (["report"], ["RESULTS_FILE"]),
+        (["frobnicate"], ["frobnicate"]),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    run_cli: Runner, args: list[str], fragments: list[str]
+) -> None:
+    started = time.perf_counter()
+    code, _, err = run_cli(*args)
+    assert_one_line_error(code, err, 2, *fragments)
+    assert time.perf_counter() - started < 5, "bad input must fail before any measuring"
+
+
+def test_an_unwritable_output_fails_before_measuring(run_cli: Runner, tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "folder" / "r.json"
+    started = time.perf_counter()
+    code, out, err = run_cli("run", "cpu", "-o", str(missing))
+    assert_one_line_error(code, err, 2, "does not exist")
+    assert time.perf_counter() - started < 5
+    assert out == ""
+    code, _, err = run_cli("run", "cpu", "-o", str(tmp_path))
+    assert_one_line_error(code, err, 2, "directory")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("{not json", "not JSON"),
+        ('{"name": "something else"}', "not a dist-bench results file"),
+        ('{"schema": "dist-bench/results", "version": 99}', "version 99"),
+        ('{"schema": "dist-bench/results", "version": 1, "metadata": {}}', "damaged"),
+    ],
+)
+def test_malformed_or_foreign_results_files_are_refused(
+    run_cli: Runner, tmp_path: Path, content: str, fragment: str
+) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(content)
+    code, _, err = run_cli("report", str(path))
+    assert_one_line_error(code, err, 2, fragment)
+    code, _, err = run_cli("run", "cpu", *TINY, "-o", str(path))
+    assert_one_line_error(code, err, 2, fragment)
+    assert path.read_text() == content, "a foreign file must never be overwritten"
+
+
+def test_results_from_another_host_are_not_mixed(run_cli: Runner, tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    code, _, _ = run_cli("run", "cpu", "-b", "serial", *TINY, "-o", str(path))
+    assert code == 0
+    document = json.loads(path.read_text())
+    document["metadata"]["host"] = "elsewhere"
+    path.write_text(json.dumps(document))
+    code, _, err = run_cli("run", "cpu", "-b", "serial", *TINY, "-o", str(path))
+    assert_one_line_error(code, err, 2, "elsewhere")
+
+
+def test_missing_user_workload_file(run_cli: Runner, tmp_path: Path) -> None:
+    code, _, err = run_cli("run", str(tmp_path / "absent.py"))
+    assert_one_line_error(code, err, 2, "does not exist")
+
+
+def test_user_file_without_a_workload(
+    run_cli: Runner, write_workload: Callable[..., Path]
+) -> None:
+    path = write_workload("def task(x):\n    return x\n")
+    code, _, err = run_cli("run", str(path))
+    assert_one_line_error(code, err, 2, "defines no workload", "WORKLOAD = Workload")
+
+
+def test_user_file_that_fails_to_import(
+    run_cli: Runner, write_workload: Callable[..., Path]
+) -> None:
+    path = write_workload("import no_such_module_anywhere\n", name="broken.py")
+    code, _, err = run_cli("run", str(path))
+    assert_one_line_error(code, err, 2, "failed to import", "no_such_module_anywhere")
+
+
+RAISING = '''
+from dist_bench import Job, Workload
+
+def make_tasks(job: Job):
+    return [(i,) for i in range(job.tasks)]
+
+def task(i):
+    if i == 3:
+        raise ValueError("bad record 3")
+    return i
+
+WORKLOAD = Workload(name="raising", summary="raises", make_tasks=make_tasks, task=task,
+                    calibrated=False, default_tasks=5)
+'''
+
+
+def test_a_workload_that_raises_names_the_task_and_cause(
+    run_cli: Runner, write_workload: Callable[..., Path]
+) -> None:
+    code, _, err = run_cli("run", str(write_workload(RAISING, name="raising.py")), "-b", "serial")
+    assert_one_line_error(code, err, 1, "task 3", "ValueError", "bad record 3")
+
+
+# Answers differently (or raises) when run outside the main thread: the serial reference and
+# the serial backend agree, the threads backend does not.
+THREAD_SENSITIVE = '''
+import threading
+from dist_bench import Job, Workload
+
+MODE = "{mode}"
+
+def make_tasks(job: Job):
+    return [(i,) for i in range(job.tasks)]
+
+def task(i):
+    if threading.current_thread() is threading.main_thread():
+        return i
+    if MODE == "wrong":
+        return i + 1
+    if MODE == "interrupt":
+        raise KeyboardInterrupt
+    raise RuntimeError("only works in the main thread")
+
+WORKLOAD = Workload(name="sensitive_{mode}", summary="x", make_tasks=make_tasks, task=task,
+                    calibrated=False, default_tasks=4)
+'''
+
+
+def test_a_wrong_answer_is_a_failure_not_a_speedup(
+    run_cli: Runner, write_workload: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_workload(THREAD_SENSITIVE.format(mode="wrong"), name="wrong.py")
+    output = tmp_path / "r.json"
+    code, out, err = run_cli("run", str(path), "-b", "threads", *TINY[4:], "-o", str(output))
+    assert_one_line_error(code, err, 1, "threads", "differs from the serial answer")
+    assert "WRONG" in out
+    verdicts = {r.backend: r.verified for r in load_results(output).records}
+    assert verdicts == {"serial": True, "threads": False}
+
+
+def test_a_backend_where_tasks_fail_is_recorded_and_the_run_goes_on(
+    run_cli: Runner, write_workload: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_workload(THREAD_SENSITIVE.format(mode="raise"), name="raise.py")
+    output = tmp_path / "r.json"
+    code, _, err = run_cli(
+        "run", str(path), "-b", "threads,processes", *TINY[4:], "-o", str(output)
+    )
+    assert_one_line_error(code, err, 1, "threads", "RuntimeError")
+    records = {r.backend: r for r in load_results(output).records}
+    assert records["threads"].error is not None
+    assert records["processes"].verified, "the run must go on after a failing backend"
+
+
+def test_an_interrupt_keeps_what_was_measured(
+    run_cli: Runner, write_workload: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_workload(THREAD_SENSITIVE.format(mode="interrupt"), name="interrupt.py")
+    output = tmp_path / "r.json"
+    code, _, err = run_cli("run", str(path), "-b", "threads", *TINY[4:], "-o", str(output))
+    assert_one_line_error(code, err, 130, "interrupted", "1 measurement(s)", str(output))
+    assert [r.backend for r in load_results(output).records] == ["serial"]
+
+
+def test_ctrl_c_from_outside_exits_130_and_keeps_the_file(tmp_path: Path) -> None:
+    output = tmp_path / "r.json"
+    command = [sys.executable, "-m", "dist_bench", "run", "cpu", "-b", "processes",
+               "--tasks", "4", "--grain", "50ms", "--repeats", "50", "-o", str(output)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if output.exists() and load_results(output).records:
+            break
+        time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the serial measurement never reached the results file")
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert [r.backend for r in load_results(output).records] == ["serial"]
+    assert not [p for p in _children_named("dist_bench") if p != os.getpid()]
+
+
+def _children_named(fragment: str) -> list[int]:
+    import psutil
+
+    return [p.pid for p in psutil.Process().children(recursive=True)
+            if fragment in " ".join(p.cmdline())]
