@@ -46,7 +46,9 @@ def no_leftover_children() -> object:
     leftover = [
         p
         for p in psutil.Process().children(recursive=True)
-        if p.pid not in before and p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        if p.pid not in before
+        and p.is_running()
+        and p.status() != psutil.STATUS_ZOMBIE
         # The stdlib's forkserver and resource tracker are per-interpreter singletons that live
         # until the driver exits, by design; pool workers are what must be gone.
         and not any(part in " ".join(p.cmdline()) for part in _INTERPRETER_SINGLETONS)

@@ -13,9 +13,16 @@ from dist_bench.results import BackendRun, Record, Results
 
 def record(backend: str, wall: float, task_total: float, workers: int = 2, **kw: object) -> Record:
     fields: dict[str, object] = dict(
-        workload="w", backend=backend, tasks=10, grain_s=0.01, bytes_per_task=0, units=1,
-        workers=workers, wall_s=[wall * f for f in (0.99, 1.0, 1.01)],
-        task_s=[task_total] * 3, verified=True,
+        workload="w",
+        backend=backend,
+        tasks=10,
+        grain_s=0.01,
+        bytes_per_task=0,
+        units=1,
+        workers=workers,
+        wall_s=[wall * f for f in (0.99, 1.0, 1.01)],
+        task_s=[task_total] * 3,
+        verified=True,
     )
     fields.update(kw)
     return Record(**fields)  # type: ignore[arg-type]

@@ -155,9 +155,7 @@ def test_missing_user_workload_file(run_cli: Runner, tmp_path: Path) -> None:
     assert_one_line_error(code, err, 2, "does not exist")
 
 
-def test_user_file_without_a_workload(
-    run_cli: Runner, write_workload: Callable[..., Path]
-) -> None:
+def test_user_file_without_a_workload(run_cli: Runner, write_workload: Callable[..., Path]) -> None:
     path = write_workload("def task(x):\n    return x\n")
     code, _, err = run_cli("run", str(path))
     assert_one_line_error(code, err, 2, "defines no workload", "WORKLOAD = Workload")
@@ -171,7 +169,7 @@ def test_user_file_that_fails_to_import(
     assert_one_line_error(code, err, 2, "failed to import", "no_such_module_anywhere")
 
 
-RAISING = '''
+RAISING = """
 from dist_bench import Job, Workload
 
 def make_tasks(job: Job):
@@ -184,7 +182,7 @@ def task(i):
 
 WORKLOAD = Workload(name="raising", summary="raises", make_tasks=make_tasks, task=task,
                     calibrated=False, default_tasks=5)
-'''
+"""
 
 
 def test_a_workload_that_raises_names_the_task_and_cause(
@@ -196,7 +194,7 @@ def test_a_workload_that_raises_names_the_task_and_cause(
 
 # Answers differently (or raises) when run outside the main thread: the serial reference and
 # the serial backend agree, the threads backend does not.
-THREAD_SENSITIVE = '''
+THREAD_SENSITIVE = """
 import threading
 from dist_bench import Job, Workload
 
@@ -216,7 +214,7 @@ def task(i):
 
 WORKLOAD = Workload(name="sensitive_{mode}", summary="x", make_tasks=make_tasks, task=task,
                     calibrated=False, default_tasks=4)
-'''
+"""
 
 
 def test_a_wrong_answer_is_a_failure_not_a_speedup(
@@ -257,8 +255,23 @@ def test_an_interrupt_keeps_what_was_measured(
 
 def test_ctrl_c_from_outside_exits_130_and_keeps_the_file(tmp_path: Path) -> None:
     output = tmp_path / "r.json"
-    command = [sys.executable, "-m", "dist_bench", "run", "cpu", "-b", "processes",
-               "--tasks", "4", "--grain", "50ms", "--repeats", "50", "-o", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "dist_bench",
+        "run",
+        "cpu",
+        "-b",
+        "processes",
+        "--tasks",
+        "4",
+        "--grain",
+        "50ms",
+        "--repeats",
+        "50",
+        "-o",
+        str(output),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -279,5 +292,8 @@ def test_ctrl_c_from_outside_exits_130_and_keeps_the_file(tmp_path: Path) -> Non
 def _children_named(fragment: str) -> list[int]:
     import psutil
 
-    return [p.pid for p in psutil.Process().children(recursive=True)
-            if fragment in " ".join(p.cmdline())]
+    return [
+        p.pid
+        for p in psutil.Process().children(recursive=True)
+        if fragment in " ".join(p.cmdline())
+    ]
