@@ -237,7 +237,7 @@ def run_command(
     writer = ResultsWriter(output, collect_metadata(sys.argv))
     try:
         with _progress_bar() as on_progress:
-            results = run_sweep(plan, writer, on_progress)
+            results = run_sweep(plan, writer, on_progress, _show_version_check)
     except KeyboardInterrupt:
         _render_partial(writer.results)
         kept = f"; kept in {output}" if output else ""
@@ -296,6 +296,20 @@ def _progress_bar() -> Iterator[Callable[[Any], None]]:
             )
 
         yield update
+
+
+def _show_version_check(backend: str, check: Any) -> None:
+    from dist_bench.versions import CHECKED_PACKAGES
+
+    table = Table(title=f"{backend} cluster versions", title_justify="left", header_style="bold")
+    table.add_column("node")
+    for package in CHECKED_PACKAGES:
+        table.add_column(package)
+    for node in [check.client, *check.nodes]:
+        table.add_row(node.get("node", "?"), *(node.get(p, "") or "-" for p in CHECKED_PACKAGES))
+    stderr.print(table)
+    for warning in check.soft:
+        stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 
 
 def _render(results: Any) -> None:

@@ -26,6 +26,7 @@ from dist_bench.backends.base import Backend
 from dist_bench.errors import TaskFailedError
 from dist_bench.measure import MeasureSettings, PreparedJob, measure, prepare_job
 from dist_bench.results import BackendRun, Record, Results, ResultsWriter
+from dist_bench.versions import VersionCheck, check_versions, client_versions
 from dist_bench.workload import Job, Workload, started_environment
 
 
@@ -88,8 +89,12 @@ def run_sweep(
     plan: SweepPlan,
     writer: ResultsWriter,
     on_progress: ProgressCallback = lambda progress: None,
+    on_version_check: Callable[[str, VersionCheck], None] = lambda backend, check: None,
 ) -> Results:
-    """Measure every prepared job on every backend; return the results (also in ``writer``).
+    """Measure every prepared job on every backend; return this run's results.
+
+    ``writer`` saves them as they come. Before measuring on a remote cluster, its versions are
+    compared with this client's and handed to ``on_version_check``; a hard mismatch stops the run.
 
     Raises:
         UsageError, TaskFailedError, ClusterConnectionError: before measuring (bad input, a
@@ -115,12 +120,18 @@ def run_sweep(
     modules = [w.module for w in plan.workloads if w.module is not None]
     for backend in backends:
         on_progress(Progress(done, total, f"starting {backend.name}"))
-        started = time.perf_counter()
-        backend.start(ship=modules)
-        run = BackendRun(backend.name, startup_s=time.perf_counter() - started)
+        run = BackendRun(backend.name, startup_s=0.0)
         try:
+            started = time.perf_counter()
+            backend.start(ship=modules)
+            run.startup_s = time.perf_counter() - started
             run.topology = backend.describe()
             writer.add_backend_run(run)
+            if backend.remote:
+                check = _check_cluster_versions(backend, run)
+                on_version_check(backend.name, check)
+                writer.save()
+                check.raise_if_hard(backend.name)
             for workload, jobs in prepared_jobs:
                 for prepared in jobs:
                     description = f"{workload.name} on {backend.name}"
@@ -137,6 +148,13 @@ def run_sweep(
             run.shutdown_s = time.perf_counter() - started
             writer.save()
     return writer.results
+
+
+def _check_cluster_versions(backend: Backend, run: BackendRun) -> VersionCheck:
+    check = check_versions(client_versions(), backend.remote_versions(), backend.engine_packages)
+    run.topology["versions"] = {"client": check.client, "nodes": check.nodes}
+    run.topology["version_warnings"] = check.soft + check.hard
+    return check
 
 
 def _prepare_all(

@@ -67,6 +67,8 @@ class Backend(ABC):
     runs_coroutines: ClassVar[bool] = False
     #: Tasks may run on other machines: code and data must be shipped.
     remote: bool = False
+    #: Packages that must match between the client and the cluster's nodes.
+    engine_packages: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: BackendOptions | None = None) -> None:
         self.options = options or BackendOptions()
