@@ -72,6 +72,15 @@ def test_placed_arrays_reach_the_task(backend: Backend) -> None:
     assert backend.map(np.sum, [(placed,), (placed,)]) == [array.sum()] * 2
 
 
+def test_blas_threads_are_capped_in_the_worker(backend: Backend) -> None:
+    from threadpoolctl import threadpool_info
+
+    ((info, _, _, _),) = backend.map(timed_call, [(threadpool_info, 1)])
+    blas = [lib for lib in info if lib["user_api"] == "blas"]
+    assert blas, "numpy's BLAS should be visible to threadpoolctl"
+    assert all(lib["num_threads"] == 1 for lib in blas)
+
+
 def test_a_users_workload_file_runs(backend: Backend, tmp_path: Path) -> None:
     path = tmp_path / "contract_squares.py"
     path.write_text(SQUARES_WORKLOAD)

@@ -297,3 +297,23 @@ def _children_named(fragment: str) -> list[int]:
         for p in psutil.Process().children(recursive=True)
         if fragment in " ".join(p.cmdline())
     ]
+
+
+def test_plot_is_written_and_bad_plot_paths_fail_first(run_cli: Runner, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "speedups.png"
+    output = tmp_path / "r.json"
+    code, _, err = run_cli(
+        "run", "cpu", "-b", "processes", "--grain", "1ms,3ms", *TINY[:2], *TINY[4:],
+        "-o", str(output), "--plot", str(plot),
+    )  # fmt: skip
+    assert code == 0, err
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    again = tmp_path / "again.svg"
+    code, _, err = run_cli("report", str(output), "--plot", str(again))
+    assert code == 0, err
+    assert "<svg" in again.read_text()
+    code, _, err = run_cli("run", "cpu", "--plot", str(tmp_path / "speedups.gif"))
+    assert_one_line_error(code, err, 2, ".png")
+    code, _, err = run_cli("run", "cpu", "--plot", str(tmp_path / "no" / "p.png"))
+    assert_one_line_error(code, err, 2, "is missing")

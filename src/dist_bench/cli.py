@@ -21,6 +21,7 @@ from rich.table import Table
 
 from dist_bench import __version__
 from dist_bench.errors import DistBenchError, UsageError
+from dist_bench.report.plot import check_plot_path, write_plot
 from dist_bench.units import parse_bytes, parse_count, parse_duration
 
 T = TypeVar("T")
@@ -183,6 +184,11 @@ def list_command() -> None:
     help="Results file (JSON), written as measurements finish; an existing file from "
     "this machine is appended to.",
 )
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the speedups to this .png/.svg/.pdf (needs matplotlib).",
+)
 def run_command(
     workloads: tuple[str, ...],
     backends: str,
@@ -198,6 +204,7 @@ def run_command(
     blas_threads: int,
     no_place: bool,
     output: Path | None,
+    plot: Path | None,
 ) -> None:
     r"""Run WORKLOADS (built-in names, 'all', or paths to .py files) on the chosen backends.
 
@@ -234,6 +241,8 @@ def run_command(
             blas_threads=blas_threads,
         ),
     )
+    if plot is not None:
+        check_plot_path(plot)
     writer = ResultsWriter(output, collect_metadata(sys.argv))
     try:
         with _progress_bar() as on_progress:
@@ -248,16 +257,28 @@ def run_command(
     except DistBenchError:
         _render_partial(writer.results)
         raise
+    if plot is not None:
+        write_plot(results, plot)
     _render(results)
 
 
 @cli.command("report")
 @click.argument("results_file", type=click.Path(dir_okay=False, path_type=Path))
-def report_command(results_file: Path) -> None:
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the speedups to this .png/.svg/.pdf (needs matplotlib).",
+)
+def report_command(results_file: Path, plot: Path | None) -> None:
     """Show the tables for a results file written by 'dist-bench run -o'."""
     from dist_bench.results import load_results
 
-    _render(load_results(results_file))
+    if plot is not None:
+        check_plot_path(plot)
+    results = load_results(results_file)
+    if plot is not None:
+        write_plot(results, plot)
+    _render(results)
 
 
 def _resolve_backends(text: str, address: str | None) -> list[str]:

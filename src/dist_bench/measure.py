@@ -113,7 +113,7 @@ def measure(
         units=job.units,
         workers=backend.workers(),
     )
-    if workload.large_inputs and settings.place_inputs:
+    if workload.large_inputs and settings.place_inputs and backend.places_data:
         started = time.perf_counter()
         tasks = [tuple(_placed(backend, value) for value in args) for args in tasks]
         record.placement_s = time.perf_counter() - started

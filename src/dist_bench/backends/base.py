@@ -67,6 +67,8 @@ class Backend(ABC):
     runs_coroutines: ClassVar[bool] = False
     #: Tasks may run on other machines: code and data must be shipped.
     remote: bool = False
+    #: ``place`` really puts data on the workers (Dask scatter, Ray put) instead of passing it.
+    places_data: ClassVar[bool] = False
     #: Packages that must match between the client and the cluster's nodes.
     engine_packages: ClassVar[tuple[str, ...]] = ()
 
