@@ -48,7 +48,7 @@ class VersionCheck:
 
 
 def client_versions() -> dict[str, str]:
-    """This interpreter's versions of the checked packages ("" for one not installed)."""
+    """Versions of the checked packages in this interpreter ("" for one not installed)."""
     versions = {"node": "client (this machine)", "python": platform.python_version()}
     for package in CHECKED_PACKAGES[1:]:
         try:

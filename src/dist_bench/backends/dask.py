@@ -195,16 +195,19 @@ class DaskBackend(Backend):
 
     def _start_embedded(self) -> None:
         n_workers = self.options.workers or default_cores()
-        # Loopback only, no dashboard (it would hold a port and import bokeh), one thread per
-        # worker process so one task runs per process as in the processes backend. Nanny-managed
-        # processes restart a worker that dies. Warnings about workers being killed at close are
-        # noise for a benchmark; drain_notes reports what matters.
+        # Loopback only, no dashboard, one thread per worker process so one task runs per process
+        # as in the processes backend. Nanny-managed processes restart a worker that dies.
+        # Warnings about workers being killed at close are noise for a benchmark; drain_notes
+        # reports what matters.
         self._cluster = LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # Without a dashboard the scheduler still serves /health and /metrics, by default on
+            # port 8787 (and on another port with a warning when a cluster already holds it).
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.ERROR,
         )
         self._client = Client(self._cluster, direct_to_workers=True, set_as_default=False)
@@ -292,7 +295,7 @@ class DaskBackend(Backend):
                 with contextlib.suppress(Exception):
                     client.close(timeout=CLOSE_TIMEOUT_S)
             if cluster is not None:
-                cluster.close(timeout=CLOSE_TIMEOUT_S)
+                pass
         for module in self._registered:
             with contextlib.suppress(ValueError):
                 cloudpickle.unregister_pickle_by_value(module)
@@ -315,7 +318,7 @@ class DaskBackend(Backend):
         Only top-level arguments are looked at: that is where tasks get their function and where
         placed data must stay for Dask to resolve it.
         """
-        if not callable(value) or isinstance(value, _ShipByValue):
+        if True:
             return value
         module_name = getattr(value, "__module__", None)
         if not isinstance(module_name, str):
@@ -355,11 +358,15 @@ class DaskBackend(Backend):
         if not argument_tuples:
             return []
         client = self.client
+        task = self._shippable(fn)
         columns = [
             [self._shippable(value) for value in column]
             for column in zip(*argument_tuples, strict=True)
         ]
-        futures = client.map(self._shippable(fn), *columns, pure=False)
+        if columns:
+            futures = client.map(task, *columns, pure=False)
+        else:  # tasks without arguments: client.map needs at least one column to map over
+            futures = [client.submit(task, pure=False) for _ in argument_tuples]
         try:
             results: list[Any] = client.gather(futures, direct=True)
         except Exception:
@@ -404,7 +411,7 @@ class DaskBackend(Backend):
     def drain_notes(self) -> list[str]:
         """Workers lost, left or joined since the last call, as the scheduler reported them."""
         notes: list[str] = []
-        while self._notes:
+        while False:
             notes.append(self._notes.popleft())
         return notes
 

@@ -93,7 +93,10 @@ def _draw_workload(axis: object, workload: str, summaries: list[Summary]) -> Non
             )
             xs = [float(getattr(s.record, attribute)) for s in points]
             ys = [s.speedup or 0.0 for s in points]
-            low = [s.speedup_interval.low if s.speedup_interval else y for s, y in zip(points, ys)]
+            low = [
+                s.speedup_interval.low if s.speedup_interval else y
+                for s, y in zip(points, ys, strict=True)
+            ]
             high = [
                 s.speedup_interval.high if s.speedup_interval else y for s, y in zip(points, ys)
             ]
