@@ -98,7 +98,8 @@ def _draw_workload(axis: object, workload: str, summaries: list[Summary]) -> Non
                 for s, y in zip(points, ys, strict=True)
             ]
             high = [
-                s.speedup_interval.high if s.speedup_interval else y for s, y in zip(points, ys)
+                s.speedup_interval.high if s.speedup_interval else y
+                for s, y in zip(points, ys, strict=True)
             ]
             axis.plot(xs, ys, marker="o", label=backend)
             axis.fill_between(xs, low, high, alpha=0.2)
