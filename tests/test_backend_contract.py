@@ -19,12 +19,17 @@ from tests.conftest import SQUARES_WORKLOAD, all_backend_params
 
 
 @pytest.fixture(scope="module", params=all_backend_params())
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
     """Each backend started once for the whole suite (engines take seconds to start)."""
-    started = create_backend(request.param, BackendOptions(workers=2))
-    started.start()
-    yield started
-    started.shutdown()
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "ray":  # an embedded ray.init writes ~/.ray/auth_token
+            patch.setenv("HOME", str(tmp_path_factory.mktemp("ray-home")))
+        started = create_backend(request.param, BackendOptions(workers=2))
+        started.start()
+        yield started
+        started.shutdown()
 
 
 def test_map_returns_results_in_task_order(backend: Backend) -> None:
