@@ -26,6 +26,8 @@ BASELINE = "serial"
 GOOD_EFFICIENCY = 0.75
 #: Tasks this much slower on workers than serially, with no speedup, took turns on one resource.
 CONTENDED_TASK_RATIO = 1.5
+#: Backends whose map sends several tasks per message when given --chunksize.
+CHUNKING_BACKENDS = ("processes", "ray")
 #: Serial tasks using less CPU than this share of their time are waiting, not computing.
 WAITING_CPU_SHARE = 0.2
 
@@ -143,10 +145,17 @@ def explain(summary: Summary, shares_memory: bool) -> str:
     ratio = summary.task_time_ratio
     overhead = summary.overhead_per_task_s or 0.0
     grain = record.grain_s
-    if ratio is not None and ratio >= CONTENDED_TASK_RATIO and speedup < 1.3:
+    contended = ratio is not None and ratio >= CONTENDED_TASK_RATIO and speedup < 1.3
+    if contended and shares_memory:
         return (
             f"tasks took turns: each ran {ratio:.1f}x slower than alone, so {slots} workers "
             "gave concurrency, not parallelism (pure-Python code holds the GIL)"
+        )
+    if contended:
+        return (
+            f"tasks took turns: each ran {ratio:.1f}x slower than alone: {slots} worker "
+            "processes competed for cores or memory bandwidth (and with the driver, when the "
+            "cluster runs on this machine)"
         )
     if shares_memory and slots > 1 and speedup < 1.3 and (ratio is None or ratio < 1.3):
         return (
@@ -161,8 +170,8 @@ def explain(summary: Summary, shares_memory: bool) -> str:
     if speedup < 1.0 or overhead > grain:
         return (
             f"dispatch costs {format_seconds(overhead)} per task against "
-            f"{format_seconds(grain)} of work: make tasks coarser (--grain) or batch them "
-            "(--chunksize)"
+            f"{format_seconds(grain)} of work: make tasks coarser (--grain)"
+            + (" or batch them (--chunksize)" if record.backend in CHUNKING_BACKENDS else "")
         )
     efficiency = summary.efficiency or 0.0
     cpu_share = summary.baseline_cpu_share

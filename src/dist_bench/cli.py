@@ -157,7 +157,7 @@ def list_command() -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Tasks per message for the processes backend.",
+    help="Tasks per message for the processes and ray backends (Dask has no batching).",
 )
 @click.option(
     "--address",

@@ -29,6 +29,9 @@ from dist_bench.results import BackendRun, Record, Results, ResultsWriter
 from dist_bench.versions import VersionCheck, check_versions, client_versions
 from dist_bench.workload import Job, Workload, started_environment
 
+#: Backends that connect to an existing cluster when ``--address`` is given.
+ADDRESSED = ("dask", "ray")
+
 
 @dataclass(frozen=True)
 class SizeGrid:
@@ -60,9 +63,15 @@ class SweepPlan:
     options: BackendOptions = field(default_factory=BackendOptions)
 
     def backend_order(self) -> list[str]:
-        """The serial baseline first (added if missing: every speedup divides by it)."""
-        rest = [name for name in self.backends if name != BASELINE]
-        return [BASELINE, *rest]
+        """The order backends run in.
+
+        Backends given an address first, so a wrong address fails in seconds rather than after
+        the local measurements; then the serial baseline (added if missing: every speedup
+        divides by it); then the rest.
+        """
+        addressed = [n for n in self.backends if self.options.address and n in ADDRESSED]
+        rest = [n for n in self.backends if n != BASELINE and n not in addressed]
+        return [*addressed, BASELINE, *rest]
 
 
 @dataclass(frozen=True)

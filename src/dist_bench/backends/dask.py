@@ -12,10 +12,13 @@ backend is used, so ``import dist_bench`` stays light.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
+import importlib.util
 import logging
 import pickle
 import sys
+import warnings
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
 from types import ModuleType
@@ -23,7 +26,7 @@ from typing import Any
 
 import cloudpickle
 import distributed
-from distributed import Client, LocalCluster
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from dist_bench.backends.base import (
     Backend,
@@ -46,6 +49,17 @@ CLOSE_TIMEOUT_S = 20.0
 
 #: Module whose ``timed_call`` wraps every task; remote workers may not have dist-bench installed.
 WORKER_MODULE = "dist_bench.worker"
+
+# distributed ships type hints, but much of its API is unannotated; holding the classes (and the
+# objects they make) as Any keeps mypy --strict meaningful for our code without an ignore per call.
+_Client: Any = distributed.Client
+_LocalCluster: Any = distributed.LocalCluster
+
+#: Objects searched per task argument for code to ship by value; a bigger argument goes whole.
+SEARCH_LIMIT = 10_000
+
+#: Types that never hold code: skipped without counting against ``SEARCH_LIMIT``.
+_PLAIN_TYPES = frozenset({str, bytes, bytearray, int, float, complex, bool, type(None), range})
 
 #: Version keys reported per node by ``remote_versions``.
 VERSION_KEYS = ("python", "dask", "distributed", "numpy", "cloudpickle", "msgpack")
@@ -74,7 +88,7 @@ def normalize_address(address: str) -> str:
 
 
 class _ShipByValue:
-    """Wraps a callable so that ``distributed`` sends its code, not its module's name.
+    """Wraps a function (or data holding one) so ``distributed`` sends its code, not its name.
 
     ``distributed`` pickles a whole task graph with plain ``pickle`` first and consults
     cloudpickle's pickle-by-value registry only for the top-level object (the graph, never the
@@ -84,7 +98,7 @@ class _ShipByValue:
     rebuilt from its code, and needs neither dist-bench nor this class.
     """
 
-    def __init__(self, target: Callable[..., Any]) -> None:
+    def __init__(self, target: Any) -> None:
         self.target = target
         # Dask names task keys after the function; keep the task's own name in the dashboard.
         self.__name__ = getattr(target, "__name__", type(target).__name__)
@@ -98,6 +112,29 @@ class _ShipByValue:
             # Pickled once per wrapper: a job's tasks all share the same wrapper object.
             self._payload = cloudpickle.dumps(self.target)
         return pickle.loads, (self._payload,)
+
+
+class _LoadModules(WorkerPlugin):
+    """Worker plugin: import the user's workload files under the driver's module names.
+
+    Tasks refer to their functions by module name; an embedded worker process never imported the
+    user's file (it was loaded by path, under a made-up name), so it loads it once, at start-up.
+    """
+
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = files
+
+    def setup(self, worker: Any) -> None:
+        """Load each file not yet imported in this worker process."""
+        for module_name, path in self.files.items():
+            if module_name in sys.modules:
+                continue
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {path} as {module_name}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
 
 
 def _findable_by_name(module_name: str) -> bool:
@@ -119,11 +156,15 @@ def _findable_by_name(module_name: str) -> bool:
     return False
 
 
-def _registered_by_value(module_name: str) -> bool:
-    """Whether cloudpickle pickles this module (or a package it is in) by value."""
-    registry = cloudpickle.list_registry_pickle_by_value()
+def _in_registry(module_name: str, registry: Collection[str]) -> bool:
+    """Whether ``module_name`` or a package it is in is among the by-value ``registry`` names."""
     parts = module_name.split(".")
     return any(".".join(parts[:i]) in registry for i in range(1, len(parts) + 1))
+
+
+def _by_value_registry() -> frozenset[str]:
+    """Names cloudpickle pickles by value right now (a snapshot: one per job, not per object)."""
+    return frozenset(cloudpickle.list_registry_pickle_by_value())
 
 
 @contextlib.contextmanager
@@ -142,6 +183,18 @@ def _quiet_distributed(level: int = logging.CRITICAL) -> Iterator[None]:
         logger.setLevel(previous)
 
 
+@contextlib.contextmanager
+def _large_graphs_expected() -> Iterator[None]:
+    """Silence ``distributed``'s "Sending large graph" advice while a job is submitted.
+
+    Sending each task's inputs with every job is a cost this benchmark measures on purpose
+    (``--no-place``, data-heavy workloads); the warning would interrupt the tables to say so.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        yield
+
+
 def _version(value: Any) -> str:
     """A version as text: ``""`` when unknown; Python's ``3.11.7.final.0`` as ``3.11.7``."""
     if value is None:
@@ -154,6 +207,9 @@ class DaskBackend(Backend):
     """Runs tasks on a Dask ``distributed`` cluster: embedded ``LocalCluster`` or ``--address``."""
 
     name = "dask"
+    places_data = True
+    #: Must match between driver and cluster: the engine, and what carries code and messages.
+    engine_packages = ("dask", "distributed", "cloudpickle", "msgpack")
 
     def __init__(self, options: BackendOptions | None = None) -> None:
         super().__init__(options)
@@ -162,9 +218,10 @@ class DaskBackend(Backend):
             normalize_address(self.options.address) if self.options.address is not None else None
         )
         self.remote = self.address is not None
-        self._cluster: LocalCluster | None = None
-        self._client: Client | None = None
+        self._cluster: Any = None  # distributed.LocalCluster once started here
+        self._client: Any = None  # distributed.Client once started
         self._registered: list[ModuleType] = []
+        self._by_value: set[str] = set()
         self._wrappers: dict[Any, _ShipByValue] = {}
         # Filled from the client's event-loop thread, drained from the caller's: deque is safe.
         self._notes: deque[str] = deque()
@@ -175,15 +232,24 @@ class DaskBackend(Backend):
         """Start the embedded cluster or connect to ``--address``; arrange for ``ship`` to run.
 
         Raises:
-            ClusterConnectionError: no scheduler answered, it has no workers, or its Python
-                differs from ours (code shipped by value only loads on the same Python version).
+            ClusterConnectionError: the embedded cluster did not start, or no scheduler answered
+                at ``--address``, or it has no workers.
         """
         if self._client is not None:
             return
-        self._ship_by_value(ship)
+        files = self._plan_shipping(ship)
         try:
             if self.address is None:
-                self._start_embedded()
+                try:
+                    self._start_embedded()
+                except Exception as exc:  # a port, a worker process that could not start...
+                    detail = " ".join(str(exc).split()) or type(exc).__name__
+                    raise ClusterConnectionError(
+                        f"the embedded Dask cluster did not start: {detail}"
+                    ) from exc
+                if files:
+                    # Registered plugins also run on workers that join later (a restarted one).
+                    self.client.register_plugin(_LoadModules(files), name="dist-bench-ship")
             else:
                 self._connect(self.address)
             # Subscribed only now, so the workers joining at start-up are not reported as news.
@@ -199,7 +265,7 @@ class DaskBackend(Backend):
         # as in the processes backend. Nanny-managed processes restart a worker that dies.
         # Warnings about workers being killed at close are noise for a benchmark; drain_notes
         # reports what matters.
-        self._cluster = LocalCluster(
+        self._cluster = _LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
@@ -210,14 +276,14 @@ class DaskBackend(Backend):
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.ERROR,
         )
-        self._client = Client(self._cluster, direct_to_workers=True, set_as_default=False)
+        self._client = _Client(self._cluster, direct_to_workers=True, set_as_default=False)
         self._client.wait_for_workers(n_workers, timeout=CLOSE_TIMEOUT_S)
 
     def _connect(self, address: str) -> None:
         timeout = int(CONNECT_TIMEOUT_S)
         try:
             with _quiet_distributed():
-                self._client = Client(
+                self._client = _Client(
                     address,
                     timeout=CONNECT_TIMEOUT_S,
                     direct_to_workers=True,
@@ -226,7 +292,7 @@ class DaskBackend(Backend):
         except OSError as exc:  # includes TimeoutError: nothing answered, or refused us
             raise ClusterConnectionError(
                 f"no Dask scheduler answered at {address} within {timeout} s; start one "
-                f"(`dist-bench cluster up dask` or `dask scheduler` plus `dask worker {address}`) "
+                f"(`dask scheduler` plus `dask worker {address}`) "
                 "or fix --address"
             ) from exc
         except Exception as exc:  # TLS without certificates, a handshake from another version
@@ -241,36 +307,33 @@ class DaskBackend(Backend):
                 f"the Dask scheduler at {address} has no workers (waited {timeout} s); "
                 f"start some with `dask worker {address}`"
             ) from exc
-        self._check_remote_python()
 
-    def _check_remote_python(self) -> None:
-        """Refuse a cluster on another Python minor version: by-value code would not load there."""
-        ours = f"{sys.version_info.major}.{sys.version_info.minor}"
-        for node in self.remote_versions():
-            theirs = ".".join(node["python"].split(".")[:2])
-            if theirs and theirs != ours:
-                raise ClusterConnectionError(
-                    f"{node['node']} runs Python {node['python']} but this driver runs "
-                    f"{sys.version.split()[0]}; code shipped to the cluster needs the same "
-                    f"Python {ours} everywhere"
-                )
+    def _plan_shipping(self, ship: Sequence[ModuleType]) -> dict[str, str]:
+        """Decide how each module in ``ship`` reaches the workers; return files to load there.
 
-    def _ship_by_value(self, ship: Sequence[ModuleType]) -> None:
-        """Register the modules workers cannot import with cloudpickle's by-value registry.
-
-        Embedded workers share this machine's environment, so only modules no finder knows (a
-        user's file) need it; a remote cluster may have none of ours, not even dist-bench.
+        A remote cluster may have none of our code, not even dist-bench: everything goes by value
+        (cloudpickle's registry). Embedded workers share this machine's environment, so only
+        modules no finder knows (a user's file) need help, and they get it by loading the file
+        under the driver's module name in each worker (``_LoadModules``), as the processes backend
+        does: tasks then pickle by name, as cheaply as any installed code.
         """
-        names = [module.__name__ for module in ship]
+        files: dict[str, str] = {}
+        for module in ship:
+            if self.remote:
+                self._register(module.__name__)
+            elif not _findable_by_name(module.__name__):
+                if module.__file__:
+                    files[module.__name__] = module.__file__
+                else:  # built in memory, no file to load: by value is the only way
+                    self._register(module.__name__)
         if self.remote:
-            names.append(WORKER_MODULE)
-        for name in names:
-            if not self.remote and _findable_by_name(name):
-                continue
-            self._register(name)
+            self._register(WORKER_MODULE)
+        return files
 
     def _register(self, module_name: str) -> None:
-        if _registered_by_value(module_name):
+        """Have cloudpickle (and so ``_ShipByValue``) send this module's code by value."""
+        self._by_value.add(module_name)
+        if _in_registry(module_name, _by_value_registry()):
             return
         module = sys.modules.get(module_name) or importlib.import_module(module_name)
         cloudpickle.register_pickle_by_value(module)
@@ -295,59 +358,103 @@ class DaskBackend(Backend):
                 with contextlib.suppress(Exception):
                     client.close(timeout=CLOSE_TIMEOUT_S)
             if cluster is not None:
-                pass
+                cluster.close(timeout=CLOSE_TIMEOUT_S)
         for module in self._registered:
             with contextlib.suppress(ValueError):
                 cloudpickle.unregister_pickle_by_value(module)
         self._registered.clear()
+        self._by_value.clear()
         self._wrappers.clear()
         super().shutdown()
 
     # -- running tasks ------------------------------------------------------------------------
 
     @property
-    def client(self) -> Client:
+    def client(self) -> Any:
         """The connected ``distributed.Client``."""
         if self._client is None:
             raise RuntimeError("dask backend used before start()")
         return self._client
 
-    def _shippable(self, value: Any) -> Any:
-        """``value``, or a by-value wrapper when it is a function or class workers cannot import.
+    def _shippable(self, value: Any, registry: frozenset[str]) -> Any:
+        """``value``, or a by-value wrapper when it holds code workers cannot import.
 
-        Only top-level arguments are looked at: that is where tasks get their function and where
-        placed data must stay for Dask to resolve it.
+        Only top-level arguments are wrapped: that is where tasks get their function and where
+        placed data (Dask futures) must stay for Dask to resolve it. A function is wrapped once
+        and reused; data is wrapped per call.
         """
-        if True:
+        if isinstance(value, _ShipByValue) or not (self._by_value or self.remote):
+            return value  # nothing is shipped by value: plain pickle all the way
+        if not self._holds_code_to_ship(value, registry):
             return value
-        module_name = getattr(value, "__module__", None)
-        if not isinstance(module_name, str):
-            return value
-        if self.remote and module_name.split(".")[0] == "dist_bench":
-            # A built-in workload the caller did not list in ``ship``: a remote cluster may not
-            # have dist-bench, so it goes by value too.
-            self._register(module_name)
-        if not _registered_by_value(module_name):
-            return value
+        if not callable(value):
+            return _ShipByValue(value)
         try:
             wrapper = self._wrappers.get(value)
-        except TypeError:  # unhashable callable object: wrap it each time
+        except TypeError:  # an unhashable callable object: wrap it each time
             return _ShipByValue(value)
         if wrapper is None:
             wrapper = self._wrappers[value] = _ShipByValue(value)
         return wrapper
 
+    def _holds_code_to_ship(self, value: Any, registry: frozenset[str]) -> bool:
+        """Whether ``value`` is, or contains, a function, class or instance of a by-value module.
+
+        Plain pickle would send those by module name, and a worker that cannot import the name
+        does not fail the task: it loses its connection to the scheduler and the job hangs
+        (dask/distributed#1341). So containers are searched too, up to ``SEARCH_LIMIT`` objects;
+        a bigger one is shipped by value whole rather than searched further.
+        """
+        stack = [value]
+        seen = 0
+        while stack:
+            item = stack.pop()
+            kind = type(item)
+            if kind in _PLAIN_TYPES:
+                continue
+            seen += 1
+            if seen > SEARCH_LIMIT:
+                return True
+            if kind in (tuple, list, set, frozenset):
+                stack.extend(item)
+            elif kind is dict:
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, functools.partial):
+                stack += [item.func, *item.args, *item.keywords.values()]
+            else:
+                module_name = getattr(item, "__module__", None)
+                if isinstance(module_name, str) and self._ships_by_value(module_name, registry):
+                    return True
+        return False
+
+    def _ships_by_value(self, module_name: str, registry: frozenset[str]) -> bool:
+        """Whether code from ``module_name`` goes by value (registering dist-bench's, if remote)."""
+        if _in_registry(module_name, registry):
+            return True
+        if self.remote and module_name.partition(".")[0] == "dist_bench":
+            # A built-in workload the caller did not list in ``ship``: a remote cluster may not
+            # have dist-bench, so it goes by value too.
+            self._register(module_name)
+            return True
+        return False
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> TaskFuture:
         """``client.submit`` with ``pure=False``: every call runs, none is deduplicated."""
-        shipped = [self._shippable(arg) for arg in args]
-        future: TaskFuture = self.client.submit(self._shippable(fn), *shipped, pure=False)
+        registry = _by_value_registry()
+        shipped = [self._shippable(arg, registry) for arg in args]
+        task = self._shippable(fn, registry)
+        with _large_graphs_expected():
+            future: TaskFuture = self.client.submit(task, *shipped, pure=False)
         return future
 
     def map(
         self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]], chunksize: int = 1
     ) -> list[Any]:
-        """Send the whole job as one graph (``client.map``) and fetch results straight from the
-        workers (``direct=True``), not relayed by the scheduler.
+        """Send the whole job as one graph and fetch the results straight from the workers.
+
+        ``client.map`` submits every task at once; ``gather(direct=True)`` reads each result from
+        the worker holding it, not relayed by the scheduler.
 
         ``chunksize`` is ignored: Dask schedules every task on its own and batches its own
         messages; grouping tasks would change what is measured.
@@ -358,15 +465,17 @@ class DaskBackend(Backend):
         if not argument_tuples:
             return []
         client = self.client
-        task = self._shippable(fn)
+        registry = _by_value_registry()
+        task = self._shippable(fn, registry)
         columns = [
-            [self._shippable(value) for value in column]
+            [self._shippable(value, registry) for value in column]
             for column in zip(*argument_tuples, strict=True)
         ]
-        if columns:
-            futures = client.map(task, *columns, pure=False)
-        else:  # tasks without arguments: client.map needs at least one column to map over
-            futures = [client.submit(task, pure=False) for _ in argument_tuples]
+        with _large_graphs_expected():
+            if columns:
+                futures = client.map(task, *columns, pure=False)
+            else:  # tasks without arguments: client.map needs at least one column to map over
+                futures = [client.submit(task, pure=False) for _ in argument_tuples]
         try:
             results: list[Any] = client.gather(futures, direct=True)
         except Exception:
@@ -381,9 +490,11 @@ class DaskBackend(Backend):
         Wrapped in a list so a list or dict is placed whole (``scatter`` would split it into one
         future per item). Not broadcast: Dask copies it to other workers when their tasks need it,
         and its memory manager would drop extra copies anyway. ``hash=False`` skips hashing a
-        large input that only this run uses.
+        large input that only this run uses. A value holding the user's code (an instance of a
+        class from their file) goes by value, as task arguments do.
         """
-        [future] = self.client.scatter([value], hash=False, direct=True)
+        shipped = self._shippable(value, _by_value_registry())
+        [future] = self.client.scatter([shipped], hash=False, direct=True)
         return future
 
     # -- what the cluster reports -------------------------------------------------------------
@@ -399,8 +510,14 @@ class DaskBackend(Backend):
             if message.get("expected"):
                 self._notes.append(f"worker {worker} left the cluster (retired or closed)")
                 return
-            running = _count(message.get("processing-tasks"))
-            note = f"worker {worker} lost; Dask re-ran its {running} running task(s) elsewhere"
+            # "processing" counts every task the scheduler had sent to it, queued or running.
+            unfinished = _count(message.get("processing-tasks"))
+            note = (
+                f"worker {worker} lost; Dask re-ran its {unfinished} unfinished task(s) elsewhere"
+            )
+            recomputed = _count(message.get("lost-computed-tasks"))
+            if recomputed:
+                note += f" and recomputed {recomputed} result(s) held only there"
             lost_data = _count(message.get("lost-scattered-tasks"))
             if lost_data:
                 note += f"; {lost_data} placed input(s) held only there are gone"
@@ -411,7 +528,7 @@ class DaskBackend(Backend):
     def drain_notes(self) -> list[str]:
         """Workers lost, left or joined since the last call, as the scheduler reported them."""
         notes: list[str] = []
-        while False:
+        while self._notes:
             notes.append(self._notes.popleft())
         return notes
 
@@ -449,7 +566,7 @@ class DaskBackend(Backend):
         description = {
             **super().describe(),
             "address": self.address or "embedded LocalCluster",
-            "distributed": distributed.__version__,
+            "distributed": str(getattr(distributed, "__version__", "")),
         }
         if self._client is not None:
             nthreads = self._nthreads()

@@ -65,7 +65,7 @@ ACCEPTED_ADDRESSES = (
     "or 'ray://HOST:10001' (Ray Client)"
 )
 #: What to tell a user whose address answers nothing.
-START_HINT = "start one with `dist-bench cluster up ray` or `ray start --head`"
+START_HINT = "start one with `ray start --head`"
 #: Port of Ray Client's server when ``ray://HOST`` gives none.
 RAY_CLIENT_PORT = 10001
 

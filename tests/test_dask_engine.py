@@ -1,0 +1,500 @@
+"""The Dask backend on real clusters: separate scheduler and worker processes, and LocalCluster.
+
+The separate-process cluster runs from an empty working directory with no PYTHONPATH, and a
+meta-path blocker keeps ``dist_bench`` unimportable in the scheduler and the workers: like a remote
+cluster that never installed dist-bench, everything it runs must arrive by value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from dist_bench.backends import create_backend  # noqa: E402
+from dist_bench.backends.base import BackendOptions, TaskError  # noqa: E402
+from dist_bench.backends.dask import DaskBackend  # noqa: E402
+from dist_bench.errors import ClusterConnectionError, UsageError  # noqa: E402
+from dist_bench.versions import check_versions, client_versions  # noqa: E402
+from dist_bench.worker import timed_call  # noqa: E402
+from dist_bench.workload import Job, Workload, load_workload_file  # noqa: E402
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+# Run as `python -c` before the Dask CLI: makes `import dist_bench` fail in that process, however
+# dist-bench is installed (editable finder, site-packages), as on a machine that never had it.
+BLOCK_DIST_BENCH = textwrap.dedent(
+    """
+    import sys
+
+    class _NoDistBench:
+        def find_spec(self, name, path=None, target=None):
+            if name == "dist_bench" or name.startswith("dist_bench."):
+                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
+            return None
+
+    sys.meta_path.insert(0, _NoDistBench())
+    from distributed.cli.{cli} import main
+    main()
+    """
+)
+
+WORKLOAD_SOURCE = '''
+"""A workload the cluster has never seen: it lives only in the test's temporary folder."""
+
+import importlib.util
+import os
+
+from dist_bench.workload import Job, Workload
+
+OFFSET = 1000
+
+
+def _square_plus_offset(x):
+    return x * x + OFFSET
+
+
+def task(x):
+    """Uses a helper and a global of its own module, which must travel with it."""
+    return _square_plus_offset(x)
+
+
+def make_tasks(job):
+    return [(i,) for i in range(job.tasks)]
+
+
+def importable(names):
+    """Which of ``names`` this process could import."""
+    found = {}
+    for name in names:
+        try:
+            found[name] = importlib.util.find_spec(name) is not None
+        except ImportError:
+            found[name] = False
+    return found
+
+
+def fail_at(i, bad):
+    if i == bad:
+        raise ValueError(f"task {i} is the bad one")
+    return i
+
+
+def die_once(marker, x):
+    """The first task to get here kills its worker process; every other run answers."""
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return x * 3
+    os.close(fd)
+    os._exit(1)
+
+
+class Point:
+    """A class only the driver has: its instances inside containers must travel by value too."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+def apply_all(functions, points):
+    """Nested code: functions and user-class instances inside a list and a dict."""
+    return sum(f(p.x) + f(p.y) for f in functions for p in points["points"])
+
+
+def weighted_sum(values, weight):
+    return float(values.sum()) * weight, type(values).__name__
+
+
+WORKLOAD = Workload(
+    name="shipped",
+    summary="a workload only the driver has",
+    make_tasks=make_tasks,
+    task=task,
+    calibrated=False,
+)
+'''
+
+
+LOOPBACK_HTTP = ["--dashboard-address", "127.0.0.1:0"]
+
+
+@dataclass
+class ExternalCluster:
+    """A scheduler and workers started as separate processes, each in its own process group."""
+
+    address: str
+    processes: list[subprocess.Popen[bytes]]
+    workers: int
+
+    def stop(self) -> None:
+        """Kill exactly the processes we started (and their children, via the process group).
+
+        Workers first: a worker told to stop while its scheduler is closing can hang in its own
+        close (seen with 2026.8), which would cost the SIGKILL timeout.
+        """
+        scheduler, *workers = self.processes
+        for group in (workers, [scheduler]):
+            for process in group:
+                # The group outlives a leader that already exited (a nanny's worker child).
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+            for process in group:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_cluster(
+    folder: Path, workers: int, *, nanny: bool, block_dist_bench: bool
+) -> ExternalCluster:
+    """Start ``dask scheduler`` and ``workers`` x ``dask worker`` on loopback; wait for them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cwd = folder / "cwd"  # empty: the workers must not find the workload file next to them
+    cwd.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    address = f"tcp://127.0.0.1:{free_port()}"
+
+    def launch(cli: str, args: list[str], log: str) -> subprocess.Popen[bytes]:
+        if block_dist_bench:
+            command = [sys.executable, "-c", BLOCK_DIST_BENCH.replace("{cli}", cli), *args]
+        else:
+            command = [sys.executable, "-m", f"distributed.cli.{cli}", *args]
+        with open(folder / log, "wb") as out:
+            return subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: teardown kills it whole
+            )
+
+    port = address.rsplit(":", 1)[1]
+    processes = [
+        launch(
+            "dask_scheduler",
+            # --no-dashboard still serves /health and /metrics, on 0.0.0.0:8787 by default.
+            ["--host", "127.0.0.1", "--port", port, "--no-dashboard", *LOOPBACK_HTTP],
+            "scheduler.log",
+        )
+    ]
+    cluster = ExternalCluster(address, processes, workers)
+    try:
+        for i in range(workers):
+            args = [address, "--nthreads", "1", "--no-dashboard", *LOOPBACK_HTTP]
+            args += ["--host", "127.0.0.1"]
+            # --death-timeout: should this test process die, orphaned workers exit on their own.
+            args += ["--death-timeout", "60", "--nanny" if nanny else "--no-nanny"]
+            processes.append(launch("dask_worker", args, f"worker{i}.log"))
+        with distributed.Client(address, timeout=30, set_as_default=False) as client:
+            if workers:
+                client.wait_for_workers(workers, timeout=60)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExternalCluster]:
+    """Scheduler + two single-threaded workers, all unable to import dist_bench."""
+    started = start_cluster(
+        tmp_path_factory.mktemp("dask-cluster"), 2, nanny=False, block_dist_bench=True
+    )
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def workload(tmp_path_factory: pytest.TempPathFactory) -> Workload:
+    """The test workload, loaded in the driver only (under a dist_bench_user_* module name)."""
+    path = tmp_path_factory.mktemp("user-workload") / "shipped_wl.py"
+    path.write_text(WORKLOAD_SOURCE)
+    loaded = load_workload_file(path)
+    assert loaded.module is not None
+    return loaded
+
+
+@pytest.fixture
+def remote(cluster: ExternalCluster, workload: Workload) -> Iterator[DaskBackend]:
+    backend = DaskBackend(BackendOptions(address=cluster.address))
+    assert workload.module is not None
+    backend.start(ship=[workload.module])
+    yield backend
+    backend.shutdown()
+
+
+def fn(workload: Workload, name: str) -> Any:
+    return getattr(workload.module, name)
+
+
+def values(timed: list[tuple[object, ...]]) -> list[object]:
+    """Task values out of ``timed_call`` results: (value, seconds, ..., worker id)."""
+    return [result[0] for result in timed]
+
+
+def pids(timed: list[tuple[object, ...]]) -> set[int]:
+    """Process ids out of the ``host:pid:thread`` worker ids ``timed_call`` returns last."""
+    return {int(str(result[-1]).split(":")[1]) for result in timed}
+
+
+def test_registry_builds_the_dask_backend() -> None:
+    backend = create_backend("dask", BackendOptions(address="tcp://127.0.0.1:8786"))
+    assert isinstance(backend, DaskBackend)
+    assert backend.remote
+
+
+def test_runs_timed_tasks_on_separate_process_cluster(
+    cluster: ExternalCluster, remote: DaskBackend
+) -> None:
+    results = remote.map(timed_call, [(abs, 1, -i) for i in range(10)])
+
+    assert values(results) == list(range(10))
+    assert all(isinstance(result[1], float) and result[1] >= 0 for result in results)
+    assert os.getpid() not in pids(results)
+    assert remote.workers() == 2
+    assert remote.submit(timed_call, divmod, 1, 17, 5).result(timeout=30)[0] == (3, 2)
+    assert remote.drain_notes() == []  # nothing happened, nothing reported
+    description = remote.describe()
+    assert description["address"] == cluster.address
+    assert description["worker_processes"] == 2
+    assert description["threads_per_worker"] == 1
+    assert description["remote"] is True
+
+
+def test_remote_versions_lists_scheduler_and_each_worker(
+    cluster: ExternalCluster, remote: DaskBackend
+) -> None:
+    nodes = remote.remote_versions()
+
+    assert [node["node"].split()[0] for node in nodes] == ["scheduler", "worker", "worker"]
+    assert nodes[0]["node"] == f"scheduler {cluster.address}"
+    for node in nodes:
+        assert set(node) == {
+            "node", "python", "dask", "distributed", "numpy", "cloudpickle", "msgpack"
+        }  # fmt: skip
+        assert node["python"] == platform.python_version()
+        assert node["dask"] == importlib.metadata.version("dask")
+        assert node["numpy"] == np.__version__
+        assert all(isinstance(value, str) for value in node.values())
+    # Same interpreter and packages on both sides: the pre-run check finds nothing to refuse.
+    check = check_versions(client_versions(), nodes, DaskBackend.engine_packages)
+    assert check.hard == []
+    assert check.soft == []
+
+
+def test_ships_user_workload_to_workers_that_never_had_it(
+    remote: DaskBackend, workload: Workload
+) -> None:
+    assert workload.module is not None
+    module_name = workload.module.__name__
+    assert module_name.startswith("dist_bench_user_shipped_wl_")
+    # The premise: the workers can import neither dist-bench nor the user's file.
+    [seen] = values(
+        remote.map(
+            timed_call, [(fn(workload, "importable"), 1, ["dist_bench", module_name, "numpy"])]
+        )
+    )
+    assert seen == {"dist_bench": False, module_name: False, "numpy": True}
+
+    tasks = workload.make_tasks(Job(tasks=8, grain_s=0.0, bytes_per_task=0))
+    results = remote.map(timed_call, [(workload.task, 1, *args) for args in tasks])
+
+    assert values(results) == [workload.task(*args) for args in tasks]
+    assert values(results)[:3] == [1000, 1001, 1004]
+
+
+def nested_args(workload: Workload) -> tuple[object, ...]:
+    point = fn(workload, "Point")
+    return ([fn(workload, "task")], {"points": [point(1, 2), point(3, 4)]})
+
+
+def test_code_nested_in_arguments_is_shipped_too(remote: DaskBackend, workload: Workload) -> None:
+    # task(x) = x*x + 1000 over 1, 2, 3, 4. A by-name reference would wedge the worker, not fail
+    # the task, hence a future with a timeout rather than map.
+    future = remote.submit(timed_call, fn(workload, "apply_all"), 1, *nested_args(workload))
+    assert future.result(timeout=30)[0] == 4030
+
+
+def test_task_error_carries_the_failing_index(remote: DaskBackend, workload: Workload) -> None:
+    fail_at = fn(workload, "fail_at")
+    with pytest.raises(TaskError) as caught:
+        remote.map(timed_call, [(fail_at, 1, i, 3) for i in range(6)])
+
+    assert caught.value.index == 3
+    assert isinstance(caught.value.cause, ValueError)
+    assert "bad one" in str(caught.value.cause)
+    # The backend still works after a failed job.
+    assert values(remote.map(timed_call, [(fail_at, 1, 1, 3)])) == [1]
+
+
+def test_placed_array_reaches_tasks_as_the_array(remote: DaskBackend, workload: Workload) -> None:
+    array = np.arange(100_000, dtype=np.float64)
+    placed = remote.place(array)
+    assert placed is not array
+
+    weighted_sum = fn(workload, "weighted_sum")
+    results = remote.map(timed_call, [(weighted_sum, 1, placed, w) for w in (1, 2, 3)])
+
+    expected = float(array.sum())
+    assert values(results) == [(expected * w, "ndarray") for w in (1, 2, 3)]
+    # Placed data holding instances of a class only the driver has travels by value too
+    # (distributed itself would pickle the dict by plain pickle, the instances by name).
+    functions, points = nested_args(workload)
+    future = remote.submit(
+        timed_call, fn(workload, "apply_all"), 1, functions, remote.place(points)
+    )
+    assert future.result(timeout=30)[0] == 4030
+
+
+def test_importing_dist_bench_does_not_import_dask() -> None:
+    code = (
+        "import sys, dist_bench, dist_bench.backends, dist_bench.cli\n"
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_unreachable_address_fails_fast_naming_it() -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    backend = DaskBackend(BackendOptions(address=address))
+    started = time.perf_counter()
+
+    with pytest.raises(ClusterConnectionError) as caught:
+        backend.start()
+
+    assert time.perf_counter() - started < 10
+    message = str(caught.value)
+    assert address in message
+    assert "\n" not in message
+    assert "dask scheduler" in message
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["ray://127.0.0.1:10001", "http://127.0.0.1:8786", "tcp://127.0.0.1", "tcp://:8786", "auto"],
+)
+def test_bad_address_is_a_usage_error_before_anything_starts(address: str) -> None:
+    with pytest.raises(UsageError, match=r"tcp://"):
+        DaskBackend(BackendOptions(address=address))
+
+
+def test_bare_host_port_means_tcp() -> None:
+    assert DaskBackend(BackendOptions(address="127.0.0.1:8786")).address == "tcp://127.0.0.1:8786"
+
+
+def test_scheduler_without_workers_is_a_clear_error(tmp_path: Path) -> None:
+    empty = start_cluster(tmp_path, 0, nanny=False, block_dist_bench=False)
+    try:
+        backend = DaskBackend(BackendOptions(address=empty.address))
+        started = time.perf_counter()
+        with pytest.raises(ClusterConnectionError, match="has no workers") as caught:
+            backend.start()
+        assert time.perf_counter() - started < 15  # a bounded wait, not a hang
+        assert empty.address in str(caught.value)
+    finally:
+        empty.stop()
+
+
+def test_lost_worker_is_survived_and_reported(tmp_path: Path, workload: Workload) -> None:
+    cluster = start_cluster(tmp_path / "cluster", 2, nanny=True, block_dist_bench=False)
+    marker = tmp_path / "died-once"
+    backend = DaskBackend(BackendOptions(address=cluster.address))
+    try:
+        assert workload.module is not None
+        backend.start(ship=[workload.module])
+        die_once = fn(workload, "die_once")
+
+        results = backend.map(timed_call, [(die_once, 1, str(marker), x) for x in range(6)])
+
+        assert marker.exists()  # a worker really died
+        assert values(results) == [x * 3 for x in range(6)]
+        notes = backend.drain_notes()
+        assert any(
+            re.fullmatch(r"worker tcp://127\.0\.0\.1:\d+ lost; Dask re-ran its \d+ .*", note)
+            for note in notes
+        ), notes
+        assert backend.drain_notes() == []  # drained
+    finally:
+        backend.shutdown()
+        cluster.stop()
+
+
+def _dask_children() -> dict[int, str]:
+    """Child processes of this one, except multiprocessing's resource tracker (not Dask's: it
+    lives as long as the interpreter once anything was spawned)."""
+    found = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        if "resource_tracker" not in command:
+            found[child.pid] = command
+    return found
+
+
+def test_embedded_cluster_runs_user_code_and_leaves_no_process(workload: Workload) -> None:
+    before = _dask_children()
+    backend = DaskBackend(BackendOptions(workers=2))
+    assert workload.module is not None
+    backend.start(ship=[workload.module])
+    try:
+        started = set(_dask_children()) - set(before)
+        assert len(started) == 2, _dask_children()  # one process per worker
+        assert backend.workers() == 2
+        assert backend.remote is False
+        assert backend.remote_versions() == []
+        assert backend.describe()["address"] == "embedded LocalCluster"
+        # Embedded workers load the user's file by path under the driver's module name, so tasks
+        # pickle by name as cheaply as installed code.
+        module_name = workload.module.__name__
+        [seen] = values(backend.map(timed_call, [(fn(workload, "importable"), 1, [module_name])]))
+        assert seen == {module_name: True}
+        tasks = workload.make_tasks(Job(tasks=4, grain_s=0.0, bytes_per_task=0))
+        results = backend.map(timed_call, [(workload.task, 1, *args) for args in tasks])
+        assert values(results) == [1000, 1001, 1004, 1009]
+        assert pids(results) <= started
+        nested = backend.submit(timed_call, fn(workload, "apply_all"), 1, *nested_args(workload))
+        assert nested.result(timeout=30)[0] == 4030
+        # Only data of the user's file, under an importable function.
+        point = fn(workload, "Point")
+        points = [point(1, 2), point(3, 4)]
+        assert backend.submit(len, points).result(timeout=30) == 2
+    finally:
+        backend.shutdown()
+
+    left = set(_dask_children()) & started
+    assert not left, {pid: _dask_children()[pid] for pid in left}
