@@ -105,3 +105,21 @@ def test_cpu_bound_work_is_not_called_waiting() -> None:
     processes = record("processes", 0.26, 0.5)
     _, summary = summarize(results(serial, processes))
     assert summary.finding.startswith("parallel")
+
+
+def test_work_needing_more_cpu_on_workers_names_the_engines_allocator_setting() -> None:
+    serial = record("serial", 1.0, 1.0, workers=1, task_cpu_s=[1.0] * 3)
+    dask = record("dask", 1.0, 1.9, task_cpu_s=[1.8] * 3)
+    runs = results(serial, dask)
+    runs.backends[1].topology["worker_environment"] = {"MALLOC_TRIM_THRESHOLD_": "65536"}
+    _, summary = summarize(runs)
+    assert summary.task_cpu_ratio == pytest.approx(1.8)
+    assert "1.8x the CPU time" in summary.finding
+    assert "MALLOC_TRIM_THRESHOLD_=65536" in summary.finding
+
+
+def test_tasks_slowed_without_more_cpu_waited_for_a_core() -> None:
+    serial = record("serial", 1.0, 1.0, workers=1, task_cpu_s=[1.0] * 3)
+    ray = record("ray", 1.0, 1.9, task_cpu_s=[1.0] * 3)
+    _, summary = summarize(results(serial, ray))
+    assert "waited for a core" in summary.finding

@@ -468,6 +468,7 @@ def _dask_children() -> dict[int, str]:
 
 def test_embedded_cluster_runs_user_code_and_leaves_no_process(workload: Workload) -> None:
     before = _dask_children()
+    environ_before = dict(os.environ)
     backend = DaskBackend(BackendOptions(workers=2))
     assert workload.module is not None
     backend.start(ship=[workload.module])
@@ -498,3 +499,5 @@ def test_embedded_cluster_runs_user_code_and_leaves_no_process(workload: Workloa
 
     left = set(_dask_children()) & started
     assert not left, {pid: _dask_children()[pid] for pid in left}
+    # Dask's nannies set their pre-spawn environment in this process; it must not outlive us.
+    assert dict(os.environ) == environ_before

@@ -7,9 +7,11 @@ bytes, parallelism) explains the number, computed from the measurements, never a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
-from dist_bench.results import Record, Results
+from dist_bench.results import BackendRun, Record, Results
 from dist_bench.stats import (
     SHORTEST_TRUSTED_S,
     UNSTABLE_SPREAD,
@@ -48,6 +50,8 @@ class Summary:
     startup_s: float | None = None
     #: Share of the serial tasks' time spent on the CPU (low: the tasks wait).
     baseline_cpu_share: float | None = None
+    #: CPU time of a task on the workers over its CPU time alone (high: the work itself slowed).
+    task_cpu_ratio: float | None = None
     finding: str = ""
     warnings: list[str] = field(default_factory=list)
 
@@ -64,24 +68,17 @@ def summarize(results: Results) -> list[Summary]:
         for record in results.records
         if record.backend == BASELINE and record.wall_s and record.verified
     }
-    startups = {run.backend: run.startup_s for run in results.backends}
-    shares_memory = {
-        run.backend: bool(run.topology.get("shares_memory")) for run in results.backends
-    }
+    # The latest start of each backend describes it (a file may hold several runs).
+    runs = {run.backend: run for run in results.backends}
     return [
-        _summarize_one(
-            record,
-            baselines.get(record.size_key()),
-            startups.get(record.backend),
-            shares_memory.get(record.backend, False),
-        )
+        _summarize_one(record, baselines.get(record.size_key()), runs.get(record.backend))
         for record in results.records
     ]
 
 
-def _summarize_one(
-    record: Record, baseline: Record | None, startup_s: float | None, shares_memory: bool
-) -> Summary:
+def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | None) -> Summary:
+    startup_s = run.startup_s if run is not None else None
+    topology = run.topology if run is not None else {}
     if record.error is not None or not record.wall_s:
         return Summary(record, startup_s=startup_s, finding=f"failed: {record.error}")
     median_s = median(record.wall_s)
@@ -90,6 +87,7 @@ def _summarize_one(
     overhead = (median_s - task_s / slots) / record.tasks
     warnings = _warnings(record, median_s)
     speedup = speedup_interval = efficiency = fraction = task_ratio = cpu_share = None
+    cpu_ratio = None
     if baseline is not None:
         if baseline.task_cpu_s and median(baseline.task_s) > 0:
             cpu_share = median(baseline.task_cpu_s) / median(baseline.task_s)
@@ -100,6 +98,7 @@ def _summarize_one(
         baseline_task = median(baseline.task_s) / baseline.tasks
         if baseline_task > 0:
             task_ratio = (task_s / record.tasks) / baseline_task
+        cpu_ratio = _ratio_of_medians(record.task_cpu_s, baseline.task_cpu_s)
     summary = Summary(
         record=record,
         median_s=median_s,
@@ -112,9 +111,20 @@ def _summarize_one(
         overhead_per_task_s=overhead,
         startup_s=startup_s,
         baseline_cpu_share=cpu_share,
+        task_cpu_ratio=cpu_ratio,
         warnings=warnings,
     )
-    return Summary(**{**summary.__dict__, "finding": explain(summary, shares_memory)})
+    return Summary(**{**summary.__dict__, "finding": explain(summary, topology)})
+
+
+def _ratio_of_medians(values: list[float], baseline: list[float]) -> float | None:
+    """median(values) / median(baseline), or None when either is missing or not a number."""
+    if not values or not baseline:
+        return None
+    top, bottom = median(values), median(baseline)
+    if math.isnan(top) or math.isnan(bottom) or bottom <= 0:
+        return None
+    return top / bottom
 
 
 def _warnings(record: Record, median_s: float) -> list[str]:
@@ -130,9 +140,13 @@ def _warnings(record: Record, median_s: float) -> list[str]:
     return warnings
 
 
-def explain(summary: Summary, shares_memory: bool) -> str:
-    """One sentence naming the effect behind the number, from the measurements alone."""
+def explain(summary: Summary, topology: dict[str, Any]) -> str:
+    """One sentence naming the effect behind the number, from the measurements alone.
+
+    ``topology`` is the backend's ``describe()`` from the results file.
+    """
     record = summary.record
+    shares_memory = bool(topology.get("shares_memory"))
     if not record.verified:
         return "WRONG ANSWER: differs from the serial answer, so this is no speedup"
     if record.backend == BASELINE:
@@ -151,11 +165,16 @@ def explain(summary: Summary, shares_memory: bool) -> str:
             f"tasks took turns: each ran {ratio:.1f}x slower than alone, so {slots} workers "
             "gave concurrency, not parallelism (pure-Python code holds the GIL)"
         )
+    cpu_ratio = summary.task_cpu_ratio
+    if cpu_ratio is not None and cpu_ratio >= CONTENDED_TASK_RATIO:
+        return (
+            f"each task needed {cpu_ratio:.1f}x the CPU time it needs alone: the work itself "
+            f"ran slower on the workers ({_slow_work_cause(topology)})"
+        )
     if contended:
         return (
-            f"tasks took turns: each ran {ratio:.1f}x slower than alone: {slots} worker "
-            "processes competed for cores or memory bandwidth (and with the driver, when the "
-            "cluster runs on this machine)"
+            f"tasks waited for a core: each ran {ratio:.1f}x slower than alone for the same CPU "
+            f"time, so the {slots} workers and the driver competed for the cores"
         )
     if shares_memory and slots > 1 and speedup < 1.3 and (ratio is None or ratio < 1.3):
         return (
@@ -188,6 +207,18 @@ def explain(summary: Summary, shares_memory: bool) -> str:
         f"partly parallel: {efficiency:.0%} of ideal; overhead "
         f"{format_seconds(overhead)} per task{fraction_text}"
     )
+
+
+def _slow_work_cause(topology: dict[str, Any]) -> str:
+    """The likeliest reason work needs more CPU on the workers, from what the backend reported."""
+    environment = topology.get("worker_environment") or {}
+    trim = environment.get("MALLOC_TRIM_THRESHOLD_")
+    if trim is not None:
+        return (
+            f"their MALLOC_TRIM_THRESHOLD_={trim}, set by the engine, makes every large NumPy "
+            "array take fresh memory from the kernel"
+        )
+    return "allocator or BLAS settings, or cache and memory bandwidth shared with other workers"
 
 
 def format_seconds(seconds: float) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from dist_bench.backends.base import Backend, TaskError
 from dist_bench.errors import TaskFailedError
 from dist_bench.results import Record
-from dist_bench.worker import TimedResult, timed_call, timed_call_async
+from dist_bench.worker import TimedResult, limit_blas_threads, timed_call, timed_call_async
 from dist_bench.workload import Job, TaskArgs, Workload, answers_match
 
 #: A calibration sample must last at least this long to be timed well (timer resolution and
@@ -69,12 +69,16 @@ def calibrate_units(workload: Workload, job: Job) -> int:
     return max(1, round(units * job.grain_s / elapsed))
 
 
-def prepare_job(workload: Workload, job: Job) -> PreparedJob:
+def prepare_job(workload: Workload, job: Job, blas_threads: int = 1) -> PreparedJob:
     """Calibrate ``job`` and compute its reference answer serially, in the driver.
+
+    BLAS is capped at ``blas_threads`` first, as on every worker, so a grain means the same
+    work in the driver as on the backends.
 
     Raises:
         TaskFailedError: a task raised while computing the reference (which task, and why).
     """
+    limit_blas_threads(blas_threads)
     job = job.with_units(calibrate_units(workload, job))
     tasks = workload.make_tasks(job)
     results = []

@@ -16,6 +16,7 @@ import functools
 import importlib
 import importlib.util
 import logging
+import os
 import pickle
 import sys
 import warnings
@@ -25,6 +26,7 @@ from types import ModuleType
 from typing import Any
 
 import cloudpickle
+import dask
 import distributed
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -223,6 +225,7 @@ class DaskBackend(Backend):
         self._registered: list[ModuleType] = []
         self._by_value: set[str] = set()
         self._wrappers: dict[Any, _ShipByValue] = {}
+        self._driver_environ: dict[str, str] | None = None
         # Filled from the client's event-loop thread, drained from the caller's: deque is safe.
         self._notes: deque[str] = deque()
 
@@ -261,6 +264,10 @@ class DaskBackend(Backend):
 
     def _start_embedded(self) -> None:
         n_workers = self.options.workers or default_cores()
+        # Dask's nannies run in this process and set their pre-spawn environment
+        # (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS...) in os.environ for good; every backend
+        # started after this one would inherit it. Saved here, put back at shutdown.
+        self._driver_environ = dict(os.environ)
         # Loopback only, no dashboard, one thread per worker process so one task runs per process
         # as in the processes backend. Nanny-managed processes restart a worker that dies.
         # Warnings about workers being killed at close are noise for a benchmark; drain_notes
@@ -359,6 +366,9 @@ class DaskBackend(Backend):
                     client.close(timeout=CLOSE_TIMEOUT_S)
             if cluster is not None:
                 cluster.close(timeout=CLOSE_TIMEOUT_S)
+        if self._driver_environ is not None:
+            _restore_environ(self._driver_environ)
+            self._driver_environ = None
         for module in self._registered:
             with contextlib.suppress(ValueError):
                 cloudpickle.unregister_pickle_by_value(module)
@@ -576,7 +586,24 @@ class DaskBackend(Backend):
         elif not self.remote:
             description["worker_processes"] = self.options.workers or default_cores()
             description["threads_per_worker"] = 1
+        if not self.remote:
+            # What the nannies set in each worker's environment before it starts; it changes how
+            # NumPy allocates (MALLOC_TRIM_THRESHOLD_) and threads (OMP_NUM_THREADS).
+            description["worker_environment"] = {
+                key: str(value)
+                for key, value in dask.config.get("distributed.nanny.pre-spawn-environ").items()
+                if value is not None
+            }
         return description
+
+
+def _restore_environ(saved: dict[str, str]) -> None:
+    """Make ``os.environ`` equal to ``saved`` again (only the keys that differ are touched)."""
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    for key, value in saved.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
 
 
 def _count(value: Any) -> int:
