@@ -317,3 +317,47 @@ def test_plot_is_written_and_bad_plot_paths_fail_first(run_cli: Runner, tmp_path
     assert_one_line_error(code, err, 2, ".png")
     code, _, err = run_cli("run", "cpu", "--plot", str(tmp_path / "no" / "p.png"))
     assert_one_line_error(code, err, 2, "is missing")
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(
+    ("engine", "address"), [("dask", "tcp://127.0.0.1:9"), ("ray", "127.0.0.1:9")]
+)
+def test_an_unreachable_cluster_is_one_line_within_10_s(
+    run_cli: Runner, engine: str, address: str
+) -> None:
+    pytest.importorskip("distributed" if engine == "dask" else "ray")
+    started = time.perf_counter()
+    code, _, err = run_cli("run", "cpu", "-b", engine, "--address", address, *TINY)
+    assert_one_line_error(code, err, 1, address)
+    assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("engine", "address"), [("dask", "ray://127.0.0.1:10001"), ("ray", "tcp://127.0.0.1:8786")]
+)
+def test_a_wrong_address_scheme_is_a_usage_error(
+    run_cli: Runner, engine: str, address: str
+) -> None:
+    pytest.importorskip("distributed" if engine == "dask" else "ray")
+    code, _, err = run_cli("run", "cpu", "-b", engine, "--address", address)
+    assert_one_line_error(code, err, 2, address)
+
+
+def test_a_missing_engine_names_the_install_command(run_cli: Runner) -> None:
+    from dist_bench.backends import BackendSpec, register_backend
+    from dist_bench.backends import _REGISTRY as registry
+
+    register_backend(
+        BackendSpec(
+            "absent", "absent_engine:Backend", "an engine that is not installed",
+            requires=("absent_engine_module",), install_hint="pip install absent-engine",
+        )
+    )  # fmt: skip
+    try:
+        code, _, err = run_cli("run", "cpu", "-b", "absent")
+        assert_one_line_error(code, err, 2, "absent_engine_module", "pip install absent-engine")
+        code, out, _ = run_cli("list")
+        assert "pip install absent-engine" in out
+    finally:
+        del registry["absent"]

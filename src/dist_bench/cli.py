@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 # Outside a terminal (CI logs, pipes) rich would wrap at 80 columns; tables read better wider.
 stdout = Console(width=None if sys.stdout.isatty() else 120)
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

@@ -6,6 +6,7 @@ is a failure, never a speedup.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -58,15 +59,27 @@ def calibrate_units(workload: Workload, job: Job) -> int:
     elapsed = 0.0
     for _ in range(CALIBRATION_MAX_STEPS):
         (args,) = workload.make_tasks(replace(job, tasks=1, units=units))
-        started = time.perf_counter()
-        workload.task(*args)
-        elapsed = time.perf_counter() - started
+        elapsed = _warm_time(workload, args)
         if elapsed >= CALIBRATION_SAMPLE_S:
             break
         # Jump close to the sample length at once when the last sample is readable at all.
         growth = CALIBRATION_SAMPLE_S / elapsed if elapsed > 1e-4 else 10.0
         units *= max(2, min(10, int(growth)))
     return max(1, round(units * job.grain_s / elapsed))
+
+
+def _warm_time(workload: Workload, args: TaskArgs) -> float:
+    """Seconds one task takes once warm: the faster of two runs.
+
+    A first run pays one-off costs the measured jobs do not (page faults on fresh memory, caches,
+    lazy imports); calibrating on it would make every task shorter than the grain asked for.
+    """
+    timings = []
+    for _ in range(2):
+        started = time.perf_counter()
+        workload.task(*args)
+        timings.append(time.perf_counter() - started)
+    return min(timings)
 
 
 def prepare_job(workload: Workload, job: Job, blas_threads: int = 1) -> PreparedJob:
@@ -107,7 +120,11 @@ def measure(
     workload, job = prepared.workload, prepared.job
     use_coroutines = backend.runs_coroutines and workload.async_task is not None
     task_fn = workload.async_task if use_coroutines else workload.task
-    caller = timed_call_async if use_coroutines else timed_call
+    # One callable for the whole job, the task function bound in: engines that ship a function
+    # once per job (Ray) or deduplicate it (Dask) then send only each task's own arguments.
+    caller = functools.partial(
+        timed_call_async if use_coroutines else timed_call, task_fn, settings.blas_threads
+    )
     record = Record(
         workload=workload.name,
         backend=backend.name,
@@ -121,7 +138,7 @@ def measure(
         started = time.perf_counter()
         tasks = [tuple(_placed(backend, value) for value in args) for args in tasks]
         record.placement_s = time.perf_counter() - started
-    items = [(task_fn, settings.blas_threads, *args) for args in tasks]
+    items = [tuple(args) for args in tasks]
 
     verified = True
     seen_workers: set[str] = set()

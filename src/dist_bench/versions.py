@@ -49,7 +49,7 @@ class VersionCheck:
 
 def client_versions() -> dict[str, str]:
     """Versions of the checked packages in this interpreter ("" for one not installed)."""
-    versions = {"node": "client (this machine)", "python": platform.python_version()}
+    versions = {"node": "this client", "python": platform.python_version()}
     for package in CHECKED_PACKAGES[1:]:
         try:
             versions[package] = importlib_metadata.version(package)
