@@ -345,8 +345,8 @@ def test_a_wrong_address_scheme_is_a_usage_error(
 
 
 def test_a_missing_engine_names_the_install_command(run_cli: Runner) -> None:
-    from dist_bench.backends import BackendSpec, register_backend
     from dist_bench.backends import _REGISTRY as registry
+    from dist_bench.backends import BackendSpec, register_backend
 
     register_backend(
         BackendSpec(

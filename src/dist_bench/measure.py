@@ -119,7 +119,9 @@ def measure(
     """
     workload, job = prepared.workload, prepared.job
     use_coroutines = backend.runs_coroutines and workload.async_task is not None
-    task_fn = workload.async_task if use_coroutines else workload.task
+    task_fn = workload.task
+    if use_coroutines and workload.async_task is not None:
+        task_fn = workload.async_task
     # One callable for the whole job, the task function bound in: engines that ship a function
     # once per job (Ray) or deduplicate it (Dask) then send only each task's own arguments.
     caller = functools.partial(
