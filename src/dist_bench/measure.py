@@ -117,7 +117,7 @@ def measure(
     Raises:
         TaskFailedError: a task raised on the backend.
     """
-    workload, job = prepared.workload, prepared.job
+    workload = prepared.workload
     use_coroutines = backend.runs_coroutines and workload.async_task is not None
     task_fn = workload.task
     if use_coroutines and workload.async_task is not None:
@@ -127,15 +127,7 @@ def measure(
     caller = functools.partial(
         timed_call_async if use_coroutines else timed_call, task_fn, settings.blas_threads
     )
-    record = Record(
-        workload=workload.name,
-        backend=backend.name,
-        tasks=job.tasks,
-        grain_s=job.grain_s,
-        bytes_per_task=job.bytes_per_task,
-        units=job.units,
-        workers=backend.workers(),
-    )
+    record = new_record(backend, prepared)
     if workload.large_inputs and settings.place_inputs and backend.places_data:
         started = time.perf_counter()
         tasks = [tuple(_placed(backend, value) for value in args) for args in tasks]
@@ -166,6 +158,20 @@ def measure(
     record.verified = verified
     record.distinct_workers = len(seen_workers)
     return record
+
+
+def new_record(backend: Backend, prepared: PreparedJob) -> Record:
+    """An empty record for ``prepared`` on ``backend``: what was run, where, at what size."""
+    job = prepared.job
+    return Record(
+        workload=prepared.workload.name,
+        backend=backend.name,
+        tasks=job.tasks,
+        grain_s=job.grain_s,
+        bytes_per_task=job.bytes_per_task,
+        units=job.units,
+        workers=backend.workers(),
+    )
 
 
 def _placed(backend: Backend, value: Any) -> Any:

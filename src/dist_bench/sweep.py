@@ -24,7 +24,7 @@ from dist_bench.analysis import BASELINE
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import Backend
 from dist_bench.errors import TaskFailedError
-from dist_bench.measure import MeasureSettings, PreparedJob, measure, prepare_job
+from dist_bench.measure import MeasureSettings, PreparedJob, measure, new_record, prepare_job
 from dist_bench.results import BackendRun, Record, Results, ResultsWriter
 from dist_bench.versions import VersionCheck, check_versions, client_versions
 from dist_bench.workload import Job, Workload, started_environment
@@ -198,17 +198,9 @@ def _measure_one(
                 on_job_done,
             )
         except TaskFailedError as exc:
-            job = prepared.job
-            return Record(
-                workload=prepared.workload.name,
-                backend=backend.name,
-                tasks=job.tasks,
-                grain_s=job.grain_s,
-                bytes_per_task=job.bytes_per_task,
-                units=job.units,
-                workers=backend.workers(),
-                error=str(exc),
-            )
+            failed = new_record(backend, prepared)
+            failed.error = str(exc)
+            return failed
 
 
 __all__ = ["BASELINE", "Progress", "SizeGrid", "SweepPlan", "run_sweep"]

@@ -169,22 +169,38 @@ def load_workload_file(path: Path) -> Workload:
         raise WorkloadFileError(f"workload file {str(path)!r} is not a Python (.py) file")
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
     module_name = f"dist_bench_user_{path.stem}_{digest}"
-    if module_name in sys.modules:
-        module = sys.modules[module_name]
-    else:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise WorkloadFileError(f"cannot import workload file {str(path)!r}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            del sys.modules[module_name]
-            raise WorkloadFileError(
-                f"workload file {str(path)!r} failed to import: {type(exc).__name__}: {exc}"
-            ) from exc
+    try:
+        module = import_file_as(module_name, str(path))
+    except Exception as exc:
+        raise WorkloadFileError(
+            f"workload file {str(path)!r} failed to import: {type(exc).__name__}: {exc}"
+        ) from exc
     return replace(_workload_of(module, source=str(path)), origin=str(path))
+
+
+def import_file_as(module_name: str, path: str) -> ModuleType:
+    """Import the Python file ``path`` as ``module_name`` (once per process) and return it.
+
+    Registered in ``sys.modules`` so pickle finds its functions by name. Worker processes that
+    never imported a user's file (spawned processes, Dask workers) call this with the driver's
+    module name before their first task.
+
+    Raises:
+        ImportError: the file cannot be loaded; anything the file itself raises.
+    """
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path} as {module_name}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
 
 
 def _workload_of(module: ModuleType, source: str) -> Workload:

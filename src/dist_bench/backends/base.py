@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any, ClassVar, Protocol
@@ -146,6 +146,28 @@ class Backend(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.shutdown()
+
+
+class ExecutorBackend(Backend):
+    """A backend over a ``concurrent.futures`` executor; subclasses create it in ``start``."""
+
+    _pool: Executor | None = None
+
+    def shutdown(self) -> None:
+        """Shut the executor down, cancelling tasks not started, and wait for its workers."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        super().shutdown()
+
+    def _executor(self) -> Executor:
+        if self._pool is None:
+            raise RuntimeError(f"{self.name} backend used before start()")
+        return self._pool
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> TaskFuture:
+        """Queue ``fn(*args)`` on the executor."""
+        return self._executor().submit(fn, *args)
 
 
 class TaskError(Exception):

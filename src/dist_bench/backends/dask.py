@@ -38,6 +38,7 @@ from dist_bench.backends.base import (
     default_cores,
 )
 from dist_bench.errors import ClusterConnectionError, UsageError
+from dist_bench.workload import import_file_as
 
 #: Address schemes the Dask client accepts here; ``HOST:PORT`` alone means ``tcp://``.
 ACCEPTED_SCHEMES = ("tcp", "tls")
@@ -129,14 +130,7 @@ class _LoadModules(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         """Load each file not yet imported in this worker process."""
         for module_name, path in self.files.items():
-            if module_name in sys.modules:
-                continue
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            if spec is None or spec.loader is None:
-                raise ImportError(f"cannot load {path} as {module_name}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[module_name] = module
-            spec.loader.exec_module(module)
+            import_file_as(module_name, path)
 
 
 def _findable_by_name(module_name: str) -> bool:

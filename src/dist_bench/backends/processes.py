@@ -8,22 +8,15 @@ start-up and with pickling every argument and result across a pipe. The start me
 
 from __future__ import annotations
 
-import importlib.util
 import multiprocessing
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
 from types import ModuleType
 from typing import Any
 
-from dist_bench.backends.base import (
-    Backend,
-    BackendOptions,
-    TaskError,
-    TaskFuture,
-    default_cores,
-)
+from dist_bench.backends.base import BackendOptions, ExecutorBackend, TaskError, default_cores
 from dist_bench.errors import UsageError
+from dist_bench.workload import import_file_as
 
 START_METHODS = ("fork", "forkserver", "spawn")
 
@@ -35,26 +28,17 @@ def _load_shipped_modules(files: dict[str, str]) -> None:
     by module name, so each worker loads them once before its first task.
     """
     for module_name, path in files.items():
-        if module_name in sys.modules:
-            continue
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        import_file_as(module_name, path)
 
 
 def _noop() -> None:
     """Sent once per worker at start-up so process creation is timed as start-up, not work."""
 
 
-class ProcessesBackend(Backend):
+class ProcessesBackend(ExecutorBackend):
     """Runs tasks on a pool of worker processes on this machine."""
 
     name = "processes"
-
-    _pool: ProcessPoolExecutor | None = None
 
     def __init__(self, options: BackendOptions | None = None) -> None:
         super().__init__(options)
@@ -81,24 +65,8 @@ class ProcessesBackend(Backend):
             initargs=(files,),
         )
         # The pool starts processes lazily; a no-op per worker brings them all up now.
-        wait([self._pool.submit(_noop) for _ in range(self.workers())])
+        wait([self._executor().submit(_noop) for _ in range(self.workers())])
         super().start(ship)
-
-    def shutdown(self) -> None:
-        """Stop the worker processes and wait for them to exit."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        super().shutdown()
-
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            raise RuntimeError("processes backend used before start()")
-        return self._pool
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> TaskFuture:
-        """Pickle ``fn`` and ``args`` to a worker process."""
-        return self._executor().submit(fn, *args)
 
     def map(
         self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]], chunksize: int = 1
