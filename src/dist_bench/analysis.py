@@ -47,7 +47,6 @@ class Summary:
     serial_fraction: float | None = None
     task_time_ratio: float | None = None
     overhead_per_task_s: float | None = None
-    startup_s: float | None = None
     #: Share of the serial tasks' time spent on the CPU (low: the tasks wait).
     baseline_cpu_share: float | None = None
     #: CPU time of a task on the workers over its CPU time alone (high: the work itself slowed).
@@ -77,10 +76,9 @@ def summarize(results: Results) -> list[Summary]:
 
 
 def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | None) -> Summary:
-    startup_s = run.startup_s if run is not None else None
     topology = run.topology if run is not None else {}
     if record.error is not None or not record.wall_s:
-        return Summary(record, startup_s=startup_s, finding=f"failed: {record.error}")
+        return Summary(record, finding=f"failed: {record.error}")
     median_s = median(record.wall_s)
     slots = max(1, min(record.workers, record.tasks))
     task_s = median(record.task_s)
@@ -109,7 +107,6 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
         serial_fraction=fraction,
         task_time_ratio=task_ratio,
         overhead_per_task_s=overhead,
-        startup_s=startup_s,
         baseline_cpu_share=cpu_share,
         task_cpu_ratio=cpu_ratio,
         warnings=warnings,

@@ -17,7 +17,35 @@ def results_tables(results: Results) -> RenderableType:
     groups: dict[tuple[str, int, float, int], list[Summary]] = {}
     for summary in summarize(results):
         groups.setdefault(summary.record.size_key(), []).append(summary)
-    return Group(*(_table(summaries) for summaries in groups.values()))
+    tables = [_table(summaries) for summaries in groups.values()]
+    if results.backends:
+        tables.append(_backends_table(results))
+    return Group(*tables)
+
+
+def _backends_table(results: Results) -> Table:
+    """Each backend's life: cold start-up and shutdown, timed apart from the work, and where."""
+    table = Table(
+        title="backends: start-up and shutdown (timed apart from the jobs)",
+        title_justify="left",
+        header_style="bold",
+    )
+    table.add_column("backend")
+    table.add_column("workers", justify="right")
+    table.add_column("start-up", justify="right")
+    table.add_column("shutdown", justify="right")
+    table.add_column("where")
+    for run in results.backends:
+        topology = run.topology
+        where = str(topology.get("address") or topology.get("start_method") or "this process")
+        table.add_row(
+            run.backend,
+            str(topology.get("workers", "-")),
+            format_seconds(run.startup_s),
+            format_seconds(run.shutdown_s) if run.shutdown_s is not None else "-",
+            where,
+        )
+    return table
 
 
 def _table(summaries: list[Summary]) -> Table:
@@ -33,7 +61,7 @@ def _table(summaries: list[Summary]) -> Table:
     table.add_column("effic.", justify="right")
     table.add_column("task time\nvs serial", justify="right")
     table.add_column("overhead\nper task", justify="right")
-    table.add_column("start-up", justify="right")
+    table.add_column("first job\n(cold)", justify="right")
     table.add_column("answer")
     for summary in summaries:
         table.add_row(*_cells(summary))
@@ -75,7 +103,7 @@ def _cells(summary: Summary) -> list[RenderableType]:
             if summary.overhead_per_task_s is not None
             else dash
         ),
-        format_seconds(summary.startup_s) if summary.startup_s is not None else dash,
+        format_seconds(record.warmup_s[0]) if record.warmup_s else dash,
         answer,
     ]
 
