@@ -241,6 +241,19 @@ def test_a_cluster_runs_tasks_on_both_nodes(connected: RayBackend) -> None:
     assert {v["dist_bench"] for v in versions} == {"missing"}
 
 
+def test_auto_finds_the_cluster_named_by_ray_address(
+    with_token: ray_cluster.RayTestCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", with_token.address)
+    backend = RayBackend(BackendOptions(address="auto"))
+    backend.start()
+    try:
+        assert backend.workers() == 2
+        assert backend.map(abs, [(-3,), (4,)]) == [3, 4]
+    finally:
+        backend.shutdown()
+
+
 def test_dist_bench_is_really_missing_on_the_cluster(connected: RayBackend) -> None:
     def can_import_dist_bench() -> bool:
         try:

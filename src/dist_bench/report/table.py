@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dist_bench.analysis import Summary, format_bytes, format_seconds, summarize
+from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds, summarize
 from dist_bench.results import Results
 
 
@@ -17,7 +17,11 @@ def results_tables(results: Results) -> RenderableType:
     groups: dict[tuple[str, int, float, int], list[Summary]] = {}
     for summary in summarize(results):
         groups.setdefault(summary.record.size_key(), []).append(summary)
-    tables = [_table(summaries) for summaries in groups.values()]
+    # The baseline row first, whatever order the backends ran in (--address runs first).
+    tables = [
+        _table(sorted(summaries, key=lambda s: s.record.backend != BASELINE))
+        for summaries in groups.values()
+    ]
     if results.backends:
         tables.append(_backends_table(results))
     return Group(*tables)
@@ -37,7 +41,9 @@ def _backends_table(results: Results) -> Table:
     table.add_column("where")
     for run in results.backends:
         topology = run.topology
-        where = str(topology.get("address") or topology.get("start_method") or "this process")
+        where = str(topology.get("address") or "this machine")
+        if topology.get("start_method"):
+            where += f" (start method {topology['start_method']})"
         table.add_row(
             run.backend,
             str(topology.get("workers", "-")),
@@ -56,12 +62,13 @@ def _table(summaries: list[Summary]) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("backend")
     table.add_column("workers", justify="right")
-    table.add_column("median (interval)", justify="right")
-    table.add_column("speedup (95 % CI)", justify="right")
+    # The numbers never wrap; rich narrows the header-only columns instead.
+    table.add_column("median (interval)", justify="right", no_wrap=True)
+    table.add_column("speedup (95 % CI)", justify="right", no_wrap=True)
     table.add_column("effic.", justify="right")
     table.add_column("task time\nvs serial", justify="right")
     table.add_column("overhead\nper task", justify="right")
-    table.add_column("first job\n(cold)", justify="right")
+    table.add_column("cold\njob", justify="right")
     table.add_column("answer")
     for summary in summaries:
         table.add_row(*_cells(summary))
