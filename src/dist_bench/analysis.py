@@ -57,7 +57,12 @@ class Summary:
     @property
     def parallel_slots(self) -> int:
         """Workers that could be busy at once: no more than there are tasks."""
-        return max(1, min(self.record.workers, self.record.tasks))
+        return parallel_slots(self.record)
+
+
+def parallel_slots(record: Record) -> int:
+    """Workers of ``record`` that could be busy at once: no more than there are tasks."""
+    return max(1, min(record.workers, record.tasks))
 
 
 def summarize(results: Results) -> list[Summary]:
@@ -80,7 +85,7 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
     if record.error is not None or not record.wall_s:
         return Summary(record, finding=f"failed: {record.error}")
     median_s = median(record.wall_s)
-    slots = max(1, min(record.workers, record.tasks))
+    slots = parallel_slots(record)
     task_s = median(record.task_s)
     overhead = (median_s - task_s / slots) / record.tasks
     warnings = _warnings(record, median_s)

@@ -229,8 +229,6 @@ def run_command(
         settings=MeasureSettings(
             repeats=repeats,
             warmup=warmup,
-            chunksize=chunksize,
-            blas_threads=blas_threads,
             place_inputs=not no_place,
         ),
         options=BackendOptions(
@@ -248,14 +246,14 @@ def run_command(
         with _progress_bar() as on_progress:
             results = run_sweep(plan, writer, on_progress, _show_version_check)
     except KeyboardInterrupt:
-        _render_partial(writer.results)
+        _render(writer.results, fail_on_errors=False)
         kept = f"; kept in {output}" if output else ""
         _fail(
             f"interrupted: {len(writer.results.records)} measurement(s) finished{kept}",
             EXIT_INTERRUPTED,
         )
     except DistBenchError:
-        _render_partial(writer.results)
+        _render(writer.results, fail_on_errors=False)
         raise
     if plot is not None:
         write_plot(results, plot)
@@ -333,12 +331,15 @@ def _show_version_check(backend: str, check: Any) -> None:
         stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 
 
-def _render(results: Any) -> None:
+def _render(results: Any, *, fail_on_errors: bool = True) -> None:
+    """Print the tables; then, unless told not to, exit 1 naming the first failed measurement."""
     from dist_bench.report.table import results_tables
 
+    if not results.records:
+        return
     stdout.print(results_tables(results))
     failed = [r for r in results.records if r.error is not None or not r.verified]
-    if failed:
+    if failed and fail_on_errors:
         first = failed[0]
         reason = first.error or "its answer differs from the serial answer"
         _fail(
@@ -346,13 +347,6 @@ def _render(results: Any) -> None:
             f"{first.backend}: {reason}",
             EXIT_FAILED,
         )
-
-
-def _render_partial(results: Any) -> None:
-    if results.records:
-        from dist_bench.report.table import results_tables
-
-        stdout.print(results_tables(results))
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -29,12 +29,14 @@ CALIBRATION_MAX_STEPS = 40
 
 @dataclass(frozen=True)
 class MeasureSettings:
-    """How to measure: repeats, warm-ups, chunking, BLAS threads, data placement."""
+    """How to measure: repeats, warm-ups, data placement.
+
+    Chunking and BLAS threads are the backend's (``BackendOptions``): the engine needs them at
+    start-up too.
+    """
 
     repeats: int = 5
     warmup: int = 1
-    chunksize: int = 1
-    blas_threads: int = 1
     place_inputs: bool = True
 
 
@@ -125,7 +127,7 @@ def measure(
     # One callable for the whole job, the task function bound in: engines that ship a function
     # once per job (Ray) or deduplicate it (Dask) then send only each task's own arguments.
     caller = functools.partial(
-        timed_call_async if use_coroutines else timed_call, task_fn, settings.blas_threads
+        timed_call_async if use_coroutines else timed_call, task_fn, backend.options.blas_threads
     )
     record = new_record(backend, prepared)
     if workload.large_inputs and settings.place_inputs and backend.places_data:
@@ -140,7 +142,7 @@ def measure(
     for run in range(settings.warmup + settings.repeats):
         started = time.perf_counter()
         try:
-            timed: list[TimedResult] = backend.map(caller, items, settings.chunksize)
+            timed: list[TimedResult] = backend.map(caller, items, backend.options.chunksize)
         except TaskError as exc:
             raise TaskFailedError(workload.name, backend.name, exc.index, exc.cause) from exc
         wall = time.perf_counter() - started

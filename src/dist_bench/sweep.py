@@ -176,7 +176,7 @@ def _prepare_all(
         answered = []
         for job in jobs:
             with started_environment(workload, job) as running:
-                answered.append(prepare_job(workload, running, plan.settings.blas_threads))
+                answered.append(prepare_job(workload, running, plan.options.blas_threads))
         prepared.append((workload, answered))
     return prepared
 
