@@ -30,7 +30,6 @@ import os
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +76,8 @@ _GCS_PROBE_TIMEOUT_S = 5.0
 _WARM_UP_TIMEOUT_S = 120.0
 #: Seconds ``remote_versions`` waits for its one task per node.
 _VERSIONS_TIMEOUT_S = 60.0
+#: Seconds a failed job waits for its other tasks to end before raising.
+_SETTLE_TIMEOUT_S = 60.0
 #: Seconds ``shutdown`` waits for embedded Ray processes to exit before killing them.
 _REAP_TIMEOUT_S = 10.0
 
@@ -319,10 +320,13 @@ class RayTaskFuture:
         return bool(ready)
 
     def cancel(self) -> bool:
-        """Ask Ray to cancel the task (a no-op once it has finished)."""
-        with contextlib.suppress(Exception):
-            ray.cancel(self.ref)
-        return True
+        """Refuse, as ``Future.cancel`` does for a task it cannot stop: return False.
+
+        ``ray.cancel`` on a task whose reply is arriving aborts the whole driver in Ray 2.60
+        (task_manager.cc "Tried to complete task that was not pending"; seen in this project's
+        test runs), so the task is left to finish.
+        """
+        return False
 
 
 def _original_exception(exc: BaseException) -> BaseException:
@@ -594,8 +598,6 @@ class RayBackend(Backend):
         self._nodes: dict[str, str] = {}
         self._retried = 0
         self._lock = threading.Lock()
-        #: Seconds the last ``start`` took (connect or start Ray, warm-up).
-        self.startup_seconds: float | None = None
 
     @property
     def _connected(self) -> bool:
@@ -620,7 +622,6 @@ class RayBackend(Backend):
         """
         if self._session is not None:
             raise RuntimeError("ray backend started twice; shut it down first")
-        started = time.perf_counter()
         try:
             self._ship_by_value(ship)
             self._session = _open_session(self)
@@ -633,7 +634,6 @@ class RayBackend(Backend):
         except BaseException:
             self._teardown()
             raise
-        self.startup_seconds = time.perf_counter() - started
         super().start(ship)
 
     def shutdown(self) -> None:
@@ -914,11 +914,8 @@ class RayBackend(Backend):
             outputs = ray.get(refs)
         except RayError as exc:
             index, cause = self._first_failure(refs, exc)
-            self._cancel(refs)
+            self._settle(refs)
             raise TaskError(index * size, cause) from cause
-        except BaseException:
-            self._cancel(refs)
-            raise
         self._count_attempts([output[0] for output in outputs])
         if size == 1:
             return [output[1] for output in outputs]
@@ -944,10 +941,14 @@ class RayBackend(Backend):
         return 0, _original_exception(raised)  # pragma: no cover - the raiser is always ready
 
     @staticmethod
-    def _cancel(refs: list[Any]) -> None:
-        for ref in refs:
-            with contextlib.suppress(Exception):
-                ray.cancel(ref)
+    def _settle(refs: list[Any]) -> None:
+        """Wait for the failed job's other tasks to end, so none runs into the next job.
+
+        Not ``ray.cancel``: cancelling a task whose reply is arriving aborts the driver in Ray
+        2.60 (see ``RayTaskFuture.cancel``).
+        """
+        with contextlib.suppress(Exception):
+            ray.wait(refs, num_returns=len(refs), timeout=_SETTLE_TIMEOUT_S)
 
     def _count_attempts(self, attempts: Sequence[int]) -> None:
         retried = sum(1 for attempt in attempts if attempt)
@@ -1038,8 +1039,6 @@ class RayBackend(Backend):
             ray_version=ray.__version__,
             chunksize=self.options.chunksize,
         )
-        if self.startup_seconds is not None:
-            info["startup_seconds"] = round(self.startup_seconds, 3)
         return info
 
 
