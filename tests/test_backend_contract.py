@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import operator
 import os
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import Backend, TaskError
+from dist_bench.chunking import Chunks
 from dist_bench.worker import timed_call, timed_call_async
 from dist_bench.workload import Job, load_workload_file
 from tests.conftest import SQUARES_WORKLOAD, all_backend_params
@@ -121,3 +123,24 @@ def test_process_backends_run_in_other_processes(backend: Backend) -> None:
         assert pids == {os.getpid()}
     else:
         assert os.getpid() not in pids
+
+
+def test_chunked_tasks_keep_task_order_and_reach_placed_data(backend: Backend) -> None:
+    array = np.arange(1_000, dtype=np.float64)
+    placed = backend.place(array)
+    chunks = Chunks.of(7, 3)
+    call = functools.partial(timed_call, chunks.wrap(np.dot, coroutine=False), 1)
+    rows = chunks.rows([(placed, np.full(1_000, float(i))) for i in range(7)])
+    timed = chunks.per_task(chunks.dispatch(backend, call, rows))
+    assert [value for value, _, _, _ in timed] == [pytest.approx(array.sum() * i) for i in range(7)]
+    assert all(seconds >= 0 and isinstance(worker, str) for _, seconds, _, worker in timed)
+
+
+def test_a_task_failing_inside_a_chunk_is_named_by_its_index(backend: Backend) -> None:
+    chunks = Chunks.of(6, 4)
+    call = functools.partial(timed_call, chunks.wrap(operator.floordiv, coroutine=False), 1)
+    rows = chunks.rows([(1, 1), (1, 1), (1, 1), (1, 1), (1, 0), (1, 1)])
+    with pytest.raises(TaskError) as caught:
+        chunks.per_task(chunks.dispatch(backend, call, rows))
+    assert caught.value.index == 4
+    assert isinstance(caught.value.cause, ZeroDivisionError)

@@ -69,6 +69,24 @@ def test_run_writes_verified_results_and_report_rerenders_them(
     assert code == 0 and "processes" in again
 
 
+def test_chunk_modes_are_measured_side_by_side(run_cli: Runner, tmp_path: Path) -> None:
+    output = tmp_path / "r.json"
+    args = ["--tasks", "400", "--grain", "20us", "--repeats", "2", "--warmup", "0"]
+    code, out, err = run_cli(
+        "run", "cpu", "-b", "processes", *args, "--chunk", "1,auto", "-o", str(output)
+    )
+    assert code == 0, err
+    results = load_results(output)
+    rows = [(r.backend, r.chunk_auto) for r in results.records]
+    assert rows == [("serial", True), ("processes", False), ("processes", True)]
+    assert all(r.verified for r in results.records)
+    naive = results.records[1]
+    assert naive.chunk == 1
+    runs = {run.backend: run for run in results.backends}
+    assert runs["processes"].dispatch_s is not None and runs["processes"].dispatch_s >= 0
+    assert "tasks per" in out and "auto: " in out
+
+
 def test_an_existing_results_file_is_appended_to(run_cli: Runner, tmp_path: Path) -> None:
     output = tmp_path / "r.json"
     for _ in range(2):
@@ -94,6 +112,8 @@ def test_an_existing_results_file_is_appended_to(run_cli: Runner, tmp_path: Path
         (["run", "cpu", "-b", ""], ["no backend"]),
         (["run", "cpu", "-b", "threads", "--address", "tcp://x:1"], ["--address needs"]),
         (["run", "cpu", "--start-method", "teleport"], ["teleport"]),
+        (["run", "cpu", "--chunk", "0"], ["neither 'auto' nor a positive number"]),
+        (["run", "cpu", "--chunk", "1,big"], ["'big'"]),
         (["report"], ["RESULTS_FILE"]),
         (["frobnicate"], ["frobnicate"]),
     ],

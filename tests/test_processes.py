@@ -1,4 +1,4 @@
-"""The processes backend: start methods, chunking, user files in fresh interpreters, cleanup."""
+"""The processes backend: start methods, user files in fresh interpreters, cleanup."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_user_workload_runs_with_every_start_method(method: str, tmp_path: Path)
     backend.start(ship=[workload.module])
     try:
         tasks = workload.make_tasks(Job(tasks=7, grain_s=0.001, bytes_per_task=0, units=5))
-        assert backend.map(workload.task, tasks, chunksize=3) == [i * i for i in range(7)]
+        assert backend.map(workload.task, tasks) == [i * i for i in range(7)]
         assert backend.describe()["start_method"] == method
     finally:
         backend.shutdown()

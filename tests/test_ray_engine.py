@@ -8,6 +8,7 @@ The driver runs in this process, which is allowed because this machine is one of
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import operator
 import os
@@ -28,6 +29,7 @@ ray = pytest.importorskip("ray")
 from dist_bench.backends import create_backend  # noqa: E402
 from dist_bench.backends.base import BackendOptions, TaskError  # noqa: E402
 from dist_bench.backends.ray import RayBackend, parse_address, ray_client_installed  # noqa: E402
+from dist_bench.chunking import Chunks  # noqa: E402
 from dist_bench.errors import (  # noqa: E402
     ClusterConnectionError,
     EngineNotInstalledError,
@@ -326,10 +328,6 @@ def test_a_failing_task_reports_its_index_and_cause(connected: RayBackend) -> No
         connected.map(operator.floordiv, items)
     assert caught.value.index == 3
     assert isinstance(caught.value.cause, ZeroDivisionError)
-    with pytest.raises(TaskError) as chunked:
-        connected.map(operator.floordiv, items, chunksize=2)
-    assert chunked.value.index == 3
-    assert isinstance(chunked.value.cause, ZeroDivisionError)
     with pytest.raises(ZeroDivisionError):
         connected.submit(operator.floordiv, 1, 0).result(timeout=60)
     assert connected.map(operator.add, [(1, 2)]) == [3]
@@ -357,7 +355,9 @@ def test_placed_arrays_reach_tasks_as_values(connected: RayBackend) -> None:
     placed = connected.place(array)
     assert isinstance(placed, ray.ObjectRef)
     assert connected.map(np.sum, [(placed,), (placed,)]) == [array.sum()] * 2
-    timed = connected.map(timed_call, [(np.dot, 1, placed, placed)] * 3, chunksize=2)
+    chunks = Chunks.of(3, 2)
+    call = functools.partial(timed_call, chunks.wrap(np.dot, coroutine=False), 1)
+    timed = chunks.per_task(chunks.dispatch(connected, call, chunks.rows([(placed, placed)] * 3)))
     # BLAS sums in a different order with one thread than with the driver's several.
     assert [value for value, *_ in timed] == [pytest.approx(array @ array, rel=1e-12)] * 3
 

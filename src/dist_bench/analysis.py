@@ -28,8 +28,6 @@ BASELINE = "serial"
 GOOD_EFFICIENCY = 0.75
 #: Tasks this much slower on workers than serially, with no speedup, took turns on one resource.
 CONTENDED_TASK_RATIO = 1.5
-#: Backends whose map sends several tasks per message when given --chunksize.
-CHUNKING_BACKENDS = ("processes", "ray")
 #: Serial tasks using less CPU than this share of their time are waiting, not computing.
 WAITING_CPU_SHARE = 0.2
 
@@ -61,8 +59,24 @@ class Summary:
 
 
 def parallel_slots(record: Record) -> int:
-    """Workers of ``record`` that could be busy at once: no more than there are tasks."""
-    return max(1, min(record.workers, record.tasks))
+    """Workers of ``record`` that could be busy at once: no more than there are dispatches."""
+    return max(1, min(record.workers, -(-record.tasks // max(1, record.chunk))))
+
+
+def series_label(record: Record) -> str:
+    """The backend and how it grouped tasks: one name per line of a plot across job sizes."""
+    if record.chunk_auto:
+        return f"{record.backend}, chunk auto"
+    if record.chunk > 1:
+        return f"{record.backend}, chunk {record.chunk}"
+    return record.backend
+
+
+def row_label(record: Record) -> str:
+    """``series_label`` with the tasks per dispatch ``--chunk auto`` chose, when it grouped any."""
+    if record.chunk_auto and record.chunk > 1:
+        return f"{series_label(record)} ({record.chunk})"
+    return series_label(record)
 
 
 def summarize(results: Results) -> list[Summary]:
@@ -191,8 +205,8 @@ def explain(summary: Summary, topology: dict[str, Any]) -> str:
     if speedup < 1.0 or overhead > grain:
         return (
             f"dispatch costs {format_seconds(overhead)} per task against "
-            f"{format_seconds(grain)} of work: make tasks coarser (--grain)"
-            + (" or batch them (--chunksize)" if record.backend in CHUNKING_BACKENDS else "")
+            f"{format_seconds(grain)} of work: make tasks coarser (--grain) or send more per "
+            "dispatch (--chunk)"
         )
     efficiency = summary.efficiency or 0.0
     cpu_share = summary.baseline_cpu_share

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dist_bench import __version__
+from dist_bench.chunking import ChunkMode, parse_chunk
 from dist_bench.errors import DistBenchError, UsageError
 from dist_bench.report.plot import check_plot_path, write_plot
 from dist_bench.units import parse_bytes, parse_count, parse_duration
@@ -153,11 +154,14 @@ def list_command() -> None:
     help="How the processes backend starts workers (default: the platform's).",
 )
 @click.option(
-    "--chunksize",
-    type=click.IntRange(min=1),
-    default=1,
+    "--chunk",
+    "chunks",
+    type=CommaList(parse_chunk, "chunks"),
+    default="auto",
     show_default=True,
-    help="Tasks per message for the processes and ray backends (Dask has no batching).",
+    help="Tasks per dispatch on every backend: 'auto' groups tiny tasks so each dispatch carries "
+    "enough work to amortise the backend's measured dispatch cost; N sends N at a time; a comma "
+    "list measures each (1,auto shows naive beside automatic).",
 )
 @click.option(
     "--address",
@@ -199,7 +203,7 @@ def run_command(
     warmup: int,
     workers: int | None,
     start_method: str | None,
-    chunksize: int,
+    chunks: list[ChunkMode],
     address: str | None,
     blas_threads: int,
     no_place: bool,
@@ -234,10 +238,10 @@ def run_command(
         options=BackendOptions(
             workers=workers,
             start_method=start_method,
-            chunksize=chunksize,
             address=address,
             blas_threads=blas_threads,
         ),
+        chunks=chunks,
     )
     if plot is not None:
         check_plot_path(plot)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from dist_bench.backends.base import Backend, TaskError
+from dist_bench.chunking import AUTO, ChunkMode, plan_chunks
 from dist_bench.errors import TaskFailedError
 from dist_bench.results import Record
 from dist_bench.worker import TimedResult, limit_blas_threads, timed_call, timed_call_async
@@ -29,15 +30,15 @@ CALIBRATION_MAX_STEPS = 40
 
 @dataclass(frozen=True)
 class MeasureSettings:
-    """How to measure: repeats, warm-ups, data placement.
+    """How to measure: repeats, warm-ups, data placement, tasks per dispatch.
 
-    Chunking and BLAS threads are the backend's (``BackendOptions``): the engine needs them at
-    start-up too.
+    BLAS threads are the backend's (``BackendOptions``): the engine needs them at start-up too.
     """
 
     repeats: int = 5
     warmup: int = 1
     place_inputs: bool = True
+    chunk: ChunkMode = AUTO
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,13 @@ def measure(
     tasks: list[TaskArgs],
     settings: MeasureSettings,
     on_job_done: Callable[[], None] = lambda: None,
+    dispatch_s: float | None = None,
 ) -> Record:
     """Run the job ``settings.warmup + settings.repeats`` times on ``backend`` and record it.
 
     ``tasks`` are the job's argument tuples made inside the workload's running environment.
+    ``dispatch_s`` is the backend's measured cost per dispatch, for ``--chunk auto`` (measured
+    here when ``None``).
 
     Raises:
         TaskFailedError: a task raised on the backend.
@@ -124,17 +128,22 @@ def measure(
     task_fn = workload.task
     if use_coroutines and workload.async_task is not None:
         task_fn = workload.async_task
+    job = prepared.job
+    chunks = plan_chunks(settings.chunk, backend, job.tasks, job.grain_s, dispatch_s)
     # One callable for the whole job, the task function bound in: engines that ship a function
     # once per job (Ray) or deduplicate it (Dask) then send only each task's own arguments.
     caller = functools.partial(
-        timed_call_async if use_coroutines else timed_call, task_fn, backend.options.blas_threads
+        timed_call_async if use_coroutines else timed_call,
+        chunks.wrap(task_fn, use_coroutines),
+        backend.options.blas_threads,
     )
     record = new_record(backend, prepared)
+    record.chunk, record.chunk_auto = chunks.size, chunks.auto
     if workload.large_inputs and settings.place_inputs and backend.places_data:
         started = time.perf_counter()
         tasks = [tuple(_placed(backend, value) for value in args) for args in tasks]
         record.placement_s = time.perf_counter() - started
-    items = [tuple(args) for args in tasks]
+    items = chunks.rows([tuple(args) for args in tasks])
 
     verified = True
     seen_workers: set[str] = set()
@@ -142,10 +151,12 @@ def measure(
     for run in range(settings.warmup + settings.repeats):
         started = time.perf_counter()
         try:
-            timed: list[TimedResult] = backend.map(caller, items, backend.options.chunksize)
+            dispatched = chunks.dispatch(backend, caller, items)
+            # Spreading chunk timings over their tasks is bookkeeping, not part of the job.
+            wall = time.perf_counter() - started
+            timed: list[TimedResult] = chunks.per_task(dispatched)
         except TaskError as exc:
             raise TaskFailedError(workload.name, backend.name, exc.index, exc.cause) from exc
-        wall = time.perf_counter() - started
         answer = workload.combine([value for value, _, _, _ in timed])
         verified = verified and answers_match(prepared.reference, answer)
         if run < settings.warmup:

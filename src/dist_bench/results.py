@@ -49,6 +49,9 @@ class Record:
         task_cpu_s: Per measured job, the CPU seconds of those tasks, summed (NaN for coroutines,
             whose CPU time cannot be told apart from the other coroutines').
         placement_s: Time to place large inputs on the workers once (Dask scatter, Ray put).
+        chunk: Tasks per dispatch (the largest chunk; 1: each task sent on its own). Each task of
+            a chunk is credited an equal share of the chunk's time in ``task_s`` and ``task_cpu_s``.
+        chunk_auto: ``chunk`` was chosen by ``--chunk auto`` from the measured dispatch cost.
         verified: Every job's answer equalled the serial answer.
         error: Why the measurement failed, if it did (then the samples may be empty).
         notes: What the engine reported (workers lost, tasks retried).
@@ -67,6 +70,8 @@ class Record:
     task_cpu_s: list[float] = field(default_factory=list)
     distinct_workers: int = 0
     placement_s: float | None = None
+    chunk: int = 1
+    chunk_auto: bool = False
     verified: bool = False
     error: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -78,12 +83,17 @@ class Record:
 
 @dataclass
 class BackendRun:
-    """One start of a backend: its cold start-up and shutdown times and its topology."""
+    """One start of a backend: its cold start-up and shutdown times and its topology.
+
+    ``dispatch_s`` is the cost of one dispatch measured after start-up with no-op tasks (what
+    ``--chunk auto`` sizes chunks from); ``None`` when no chunk size was automatic.
+    """
 
     backend: str
     startup_s: float
     shutdown_s: float | None = None
     topology: dict[str, Any] = field(default_factory=dict)
+    dispatch_s: float | None = None
 
 
 @dataclass

@@ -18,11 +18,12 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dist_bench.analysis import BASELINE
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import Backend
+from dist_bench.chunking import AUTO, ChunkMode, probe_dispatch_s
 from dist_bench.errors import TaskFailedError
 from dist_bench.measure import MeasureSettings, PreparedJob, measure, new_record, prepare_job
 from dist_bench.results import BackendRun, Record, Results, ResultsWriter
@@ -61,6 +62,20 @@ class SweepPlan:
     sizes: SizeGrid = field(default_factory=SizeGrid)
     settings: MeasureSettings = field(default_factory=MeasureSettings)
     options: BackendOptions = field(default_factory=BackendOptions)
+    #: Tasks per dispatch to measure each job with (``--chunk 1,auto`` shows naive beside auto).
+    chunks: Sequence[ChunkMode] = (AUTO,)
+
+    def chunk_modes(self, backend: str) -> list[ChunkMode]:
+        """The chunk modes ``backend`` runs.
+
+        The baseline runs once: automatic when asked for (chunking also amortises the
+        harness's own timing of each task, which a loop of tiny tasks would otherwise pay in
+        the baseline every speedup divides), else the first mode given.
+        """
+        modes = list(dict.fromkeys(self.chunks))
+        if backend != BASELINE:
+            return modes
+        return [AUTO] if AUTO in modes else modes[:1]
 
     def backend_order(self) -> list[str]:
         """The order backends run in.
@@ -112,10 +127,10 @@ def run_sweep(
     """
     backends = validate_backends(plan)
     prepared_jobs = _prepare_all(plan, on_progress)
-    jobs_per_backend = sum(len(jobs) for _, jobs in prepared_jobs) * (
+    jobs_per_mode = sum(len(jobs) for _, jobs in prepared_jobs) * (
         plan.settings.warmup + plan.settings.repeats
     )
-    total = jobs_per_backend * len(backends)
+    total = sum(jobs_per_mode * len(plan.chunk_modes(b.name)) for b in backends)
     done = 0
 
     def job_done(description: str) -> Callable[[], None]:
@@ -135,6 +150,9 @@ def run_sweep(
             backend.start(ship=modules)
             run.startup_s = time.perf_counter() - started
             run.topology = backend.describe()
+            if AUTO in plan.chunk_modes(backend.name):
+                on_progress(Progress(done, total, f"timing dispatch on {backend.name}"))
+                run.dispatch_s = probe_dispatch_s(backend)
             writer.add_backend_run(run)
             if backend.remote:
                 check = _check_cluster_versions(backend, run)
@@ -142,9 +160,12 @@ def run_sweep(
                 writer.save()
                 check.raise_if_hard(backend.name)
             for workload, jobs in prepared_jobs:
-                for prepared in jobs:
+                for prepared, chunk in itertools.product(jobs, plan.chunk_modes(backend.name)):
                     description = f"{workload.name} on {backend.name}"
-                    record = _measure_one(backend, prepared, plan.settings, job_done(description))
+                    settings = replace(plan.settings, chunk=chunk)
+                    record = _measure_one(
+                        backend, prepared, settings, job_done(description), run.dispatch_s
+                    )
                     writer.add_record(record)
                     if record.error is not None:
                         # Skip this record's remaining runs in the progress count.
@@ -186,6 +207,7 @@ def _measure_one(
     prepared: PreparedJob,
     settings: MeasureSettings,
     on_job_done: Callable[[], None],
+    dispatch_s: float | None,
 ) -> Record:
     with started_environment(prepared.workload, prepared.job) as running:
         tasks = prepared.workload.make_tasks(running)
@@ -196,10 +218,13 @@ def _measure_one(
                 tasks,
                 settings,
                 on_job_done,
+                dispatch_s,
             )
         except TaskFailedError as exc:
             failed = new_record(backend, prepared)
             failed.error = str(exc)
+            failed.chunk_auto = settings.chunk == AUTO
+            failed.chunk = settings.chunk if isinstance(settings.chunk, int) else 1
             return failed
 
 

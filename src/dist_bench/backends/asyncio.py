@@ -57,9 +57,7 @@ class AsyncioBackend(Backend):
         """Schedule ``fn(*args)`` on the loop; a plain function runs there too, blocking it."""
         return asyncio.run_coroutine_threadsafe(_as_coroutine(fn, args), self._running_loop())
 
-    def map(
-        self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]], chunksize: int = 1
-    ) -> list[Any]:
+    def map(self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]]) -> list[Any]:
         """Run every task with at most ``workers()`` in flight; results in order."""
         job = _run_all(fn, argument_tuples, self.workers())
         return asyncio.run_coroutine_threadsafe(job, self._running_loop()).result()

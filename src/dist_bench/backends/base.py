@@ -31,14 +31,12 @@ class BackendOptions:
     Attributes:
         workers: Parallel slots to ask for; ``None`` means the backend's own default.
         start_method: ``fork``, ``forkserver`` or ``spawn`` for the processes backend.
-        chunksize: Tasks sent per message by ``map`` where the engine batches (processes).
         address: Address of an existing cluster (Dask, Ray); ``None`` starts an embedded one.
         blas_threads: BLAS/OpenMP threads per worker, so workers x threads <= cores.
     """
 
     workers: int | None = None
     start_method: str | None = None
-    chunksize: int = 1
     address: str | None = None
     blas_threads: int = 1
 
@@ -92,12 +90,11 @@ class Backend(ABC):
     def submit(self, fn: Callable[..., Any], *args: Any) -> TaskFuture:
         """Schedule ``fn(*args)`` and return a future for its result."""
 
-    def map(
-        self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]], chunksize: int = 1
-    ) -> list[Any]:
-        """Run ``fn(*args)`` for every tuple and return the results in order.
+    def map(self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Run ``fn(*args)`` for every tuple, one dispatch each, and return the results in order.
 
         The first exception raised by a task propagates, wrapped so the caller knows its index.
+        Grouping tasks into fewer dispatches is done once for every backend, in ``chunking``.
         """
         futures = [self.submit(fn, *args) for args in argument_tuples]
         return collect_in_order(futures)

@@ -452,16 +452,11 @@ class DaskBackend(Backend):
             future: TaskFuture = self.client.submit(task, *shipped, pure=False)
         return future
 
-    def map(
-        self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]], chunksize: int = 1
-    ) -> list[Any]:
+    def map(self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]]) -> list[Any]:
         """Send the whole job as one graph and fetch the results straight from the workers.
 
         ``client.map`` submits every task at once; ``gather(direct=True)`` reads each result from
         the worker holding it, not relayed by the scheduler.
-
-        ``chunksize`` is ignored: Dask schedules every task on its own and batches its own
-        messages; grouping tasks would change what is measured.
 
         Raises:
             TaskError: a task raised; its index is the first failing one in task order.

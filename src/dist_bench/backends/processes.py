@@ -9,12 +9,12 @@ start-up and with pickling every argument and result across a pipe. The start me
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
 from types import ModuleType
 from typing import Any
 
-from dist_bench.backends.base import BackendOptions, ExecutorBackend, TaskError, default_cores
+from dist_bench.backends.base import BackendOptions, ExecutorBackend, default_cores
 from dist_bench.errors import UsageError
 from dist_bench.workload import import_file_as
 
@@ -36,7 +36,11 @@ def _noop() -> None:
 
 
 class ProcessesBackend(ExecutorBackend):
-    """Runs tasks on a pool of worker processes on this machine."""
+    """Runs tasks on a pool of worker processes on this machine.
+
+    ``map`` is the contract's default (one ``submit`` per dispatch): ``Executor.map``'s own
+    ``chunksize`` is not used, because chunking is done once for every backend (``--chunk``).
+    """
 
     name = "processes"
 
@@ -68,31 +72,10 @@ class ProcessesBackend(ExecutorBackend):
         wait([self._executor().submit(_noop) for _ in range(self.workers())])
         super().start(ship)
 
-    def map(
-        self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]], chunksize: int = 1
-    ) -> list[Any]:
-        """``Executor.map`` with ``chunksize`` tasks per message.
-
-        Tiny tasks then pay one pickle round trip per chunk instead of one per task.
-        """
-        columns = list(zip(*argument_tuples, strict=True)) if argument_tuples else []
-        results: list[Any] = []
-        iterator = self._executor().map(fn, *columns, chunksize=max(1, chunksize))
-        try:
-            for result in iterator:
-                results.append(result)
-        except Exception as exc:
-            raise TaskError(len(results), exc) from exc
-        return results
-
     def workers(self) -> int:
         """Worker processes: ``--workers`` or one per core."""
         return self.options.workers or default_cores()
 
     def describe(self) -> dict[str, Any]:
-        """Adds the start method and chunk size."""
-        return {
-            **super().describe(),
-            "start_method": self.start_method,
-            "chunksize": self.options.chunksize,
-        }
+        """Adds the start method."""
+        return {**super().describe(), "start_method": self.start_method}

@@ -183,7 +183,6 @@ class _TaskFunctions:
     """The plain functions behind the backend's Ray remote functions (see ``_task_functions``)."""
 
     call: Callable[..., tuple[int, Any]]
-    call_chunk: Callable[..., tuple[int, list[Any], int | None, BaseException | None]]
     bind: Callable[[bytes], Callable[..., tuple[int, Any]]]
     versions: Callable[[], dict[str, str]]
 
@@ -229,25 +228,6 @@ def _task_functions() -> _TaskFunctions:
 
         return bound
 
-    def call_chunk(
-        fn: Callable[..., Any], argument_tuples: list[tuple[Any, ...]]
-    ) -> tuple[int, list[Any], int | None, BaseException | None]:
-        # Several calls per Ray task (map's chunksize). ObjectRefs are nested in the list here, so
-        # Ray does not resolve them: fetch them once per chunk. A failure returns its offset so the
-        # driver can name the failing task.
-        import ray
-
-        refs = {arg for args in argument_tuples for arg in args if isinstance(arg, ray.ObjectRef)}
-        values = dict(zip(refs, ray.get(list(refs)), strict=True)) if refs else {}
-        results: list[Any] = []
-        for offset, args in enumerate(argument_tuples):
-            resolved = [values[a] if isinstance(a, ray.ObjectRef) else a for a in args]
-            try:
-                results.append(fn(*resolved))
-            except Exception as exc:
-                return attempt_number(), results, offset, exc
-        return attempt_number(), results, None, None
-
     def versions() -> dict[str, str]:
         import importlib.metadata
         import importlib.util
@@ -282,7 +262,7 @@ def _task_functions() -> _TaskFunctions:
             "dist_bench": version("dist-bench") if importable("dist_bench") else "missing",
         }
 
-    return _TaskFunctions(call=call, call_chunk=call_chunk, bind=bind, versions=versions)
+    return _TaskFunctions(call=call, bind=bind, versions=versions)
 
 
 def _as_task(function: Callable[..., Any]) -> Any:
@@ -592,7 +572,6 @@ class RayBackend(Backend):
         self._call: Any = None
         #: A remote function per task function, so the function is not sent with every task.
         self._bound: dict[Callable[..., Any], Any] = {}
-        self._call_chunk: Any = None
         self._versions: Any = None
         self._by_value: list[str] = []
         self._nodes: dict[str, str] = {}
@@ -627,7 +606,6 @@ class RayBackend(Backend):
             self._session = _open_session(self)
             self._functions = functions = _task_functions()
             self._call = _as_task(functions.call)
-            self._call_chunk = _as_task(functions.call_chunk)
             self._versions = ray.remote(num_cpus=0, max_retries=1)(functions.versions)
             self._nodes = self._alive_nodes()
             self._warm_up()
@@ -643,7 +621,7 @@ class RayBackend(Backend):
 
     def _teardown(self) -> None:
         session, self._session = self._session, None
-        self._call = self._call_chunk = self._versions = self._functions = None
+        self._call = self._versions = self._functions = None
         self._bound.clear()
         try:
             if session is not None:
@@ -886,28 +864,16 @@ class RayBackend(Backend):
         self._require_started()
         return RayTaskFuture(self, self._remote_call(fn)(*args))
 
-    def map(
-        self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]], chunksize: int = 1
-    ) -> list[Any]:
+    def map(self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]]) -> list[Any]:
         """Submit every call, then one batched ``ray.get`` for all results in order.
-
-        ``chunksize`` > 1 runs that many calls per Ray task, trading load balance for fewer
-        round trips, as the processes backend does.
 
         Raises:
             TaskError: a task raised (or Ray gave up on it); carries its index and the original
                 exception.
         """
         self._require_started()
-        size = max(1, chunksize)
-        if size == 1:
-            remote = self._remote_call(fn)
-            refs = [remote(*args) for args in argument_tuples]
-        else:
-            refs = [
-                self._call_chunk.remote(fn, [tuple(a) for a in argument_tuples[i : i + size]])
-                for i in range(0, len(argument_tuples), size)
-            ]
+        remote = self._remote_call(fn)
+        refs = [remote(*args) for args in argument_tuples]
         if not refs:
             return []
         try:
@@ -915,16 +881,9 @@ class RayBackend(Backend):
         except RayError as exc:
             index, cause = self._first_failure(refs, exc)
             self._settle(refs)
-            raise TaskError(index * size, cause) from cause
+            raise TaskError(index, cause) from cause
         self._count_attempts([output[0] for output in outputs])
-        if size == 1:
-            return [output[1] for output in outputs]
-        results: list[Any] = []
-        for chunk_index, (_, values, failed_at, error) in enumerate(outputs):
-            if failed_at is not None:
-                raise TaskError(chunk_index * size + failed_at, error) from error
-            results.extend(values)
-        return results
+        return [output[1] for output in outputs]
 
     @staticmethod
     def _first_failure(refs: list[Any], raised: RayError) -> tuple[int, BaseException]:
@@ -1037,7 +996,6 @@ class RayBackend(Backend):
             nodes=len(self._alive_nodes()) if self._connected else None,
             cpus=info["workers"],
             ray_version=ray.__version__,
-            chunksize=self.options.chunksize,
         )
         return info
 

@@ -18,9 +18,7 @@ class SerialBackend(Backend):
         """Run ``fn(*args)`` now; the future is already done."""
         return completed_future(fn, *args)
 
-    def map(
-        self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]], chunksize: int = 1
-    ) -> list[Any]:
+    def map(self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]]) -> list[Any]:
         """Call ``fn`` on each tuple in order; no futures, so the baseline carries no overhead."""
         results: list[Any] = []
         for index, args in enumerate(argument_tuples):

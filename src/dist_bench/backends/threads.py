@@ -22,8 +22,7 @@ def default_thread_count() -> int:
 class ThreadsBackend(ExecutorBackend):
     """Runs tasks on a pool of threads sharing the driver's memory.
 
-    ``map`` is the contract's default (submit everything, wait in order): chunking buys nothing
-    where nothing is pickled.
+    ``map`` is the contract's default (submit everything, wait in order).
     """
 
     name = "threads"

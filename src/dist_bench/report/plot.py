@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from dist_bench.analysis import Summary, format_bytes, format_seconds, summarize
+from dist_bench.analysis import Summary, format_bytes, format_seconds, series_label, summarize
 from dist_bench.errors import UsageError
 from dist_bench.results import Results
 
@@ -76,7 +76,7 @@ def _draw_workload(axis: object, workload: str, summaries: list[Summary]) -> Non
 
     assert isinstance(axis, Axes)
     swept = _swept_dimension(summaries)
-    backends = list(dict.fromkeys(s.record.backend for s in summaries))
+    backends = list(dict.fromkeys(series_label(s.record) for s in summaries))
     axis.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
     if swept is None:
         heights = [_first(summaries, b).speedup or 0.0 for b in backends]
@@ -88,7 +88,7 @@ def _draw_workload(axis: object, workload: str, summaries: list[Summary]) -> Non
         attribute, label = swept
         for backend in backends:
             points = sorted(
-                (s for s in summaries if s.record.backend == backend),
+                (s for s in summaries if series_label(s.record) == backend),
                 key=lambda s: float(getattr(s.record, attribute)),
             )
             xs = [float(getattr(s.record, attribute)) for s in points]
@@ -122,7 +122,7 @@ def _tick_formatter(attribute: str) -> Callable[[float, object], str]:
 
 
 def _first(summaries: list[Summary], backend: str) -> Summary:
-    return next(s for s in summaries if s.record.backend == backend)
+    return next(s for s in summaries if series_label(s.record) == backend)
 
 
 def _error_bar(summary: Summary) -> tuple[float, float]:

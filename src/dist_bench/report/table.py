@@ -8,7 +8,14 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds, summarize
+from dist_bench.analysis import (
+    BASELINE,
+    Summary,
+    format_bytes,
+    format_seconds,
+    row_label,
+    summarize,
+)
 from dist_bench.results import Results
 
 
@@ -38,6 +45,7 @@ def _backends_table(results: Results) -> Table:
     table.add_column("workers", justify="right")
     table.add_column("start-up", justify="right")
     table.add_column("shutdown", justify="right")
+    table.add_column("dispatch\ncost", justify="right")
     table.add_column("where")
     for run in results.backends:
         topology = run.topology
@@ -49,6 +57,7 @@ def _backends_table(results: Results) -> Table:
             str(topology.get("workers", "-")),
             format_seconds(run.startup_s),
             format_seconds(run.shutdown_s) if run.shutdown_s is not None else "-",
+            format_seconds(run.dispatch_s) if run.dispatch_s is not None else "-",
             where,
         )
     return table
@@ -62,6 +71,7 @@ def _table(summaries: list[Summary]) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("backend")
     table.add_column("workers", justify="right")
+    table.add_column("tasks per\ndispatch", justify="right", no_wrap=True)
     # The numbers never wrap; rich narrows the header-only columns instead.
     table.add_column("median (interval)", justify="right", no_wrap=True)
     table.add_column("speedup (95 % CI)", justify="right", no_wrap=True)
@@ -97,6 +107,7 @@ def _cells(summary: Summary) -> list[RenderableType]:
     return [
         record.backend,
         str(record.workers),
+        f"auto: {record.chunk}" if record.chunk_auto else str(record.chunk),
         median_text,
         (
             f"{summary.speedup:.2f}x ({speedup.low:.2f}-{speedup.high:.2f})"
@@ -129,9 +140,9 @@ def _footnotes(summaries: list[Summary]) -> Iterator[str]:
             f"{len(summaries[0].record.wall_s)} repeats; speedup interval: bootstrap"
         )
     for summary in summaries:
-        yield f"{summary.record.backend}: {summary.finding}"
+        yield f"{row_label(summary.record)}: {summary.finding}"
     for summary in summaries:
         for warning in summary.warnings:
-            yield f"{summary.record.backend}: {warning}"
+            yield f"{row_label(summary.record)}: {warning}"
         for note in summary.record.notes:
-            yield f"{summary.record.backend}: {note}"
+            yield f"{row_label(summary.record)}: {note}"
