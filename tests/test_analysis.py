@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from dist_bench.analysis import format_bytes, format_seconds, summarize
+from dist_bench.analysis import summarize
 from dist_bench.results import BackendRun, Record, Results
+from dist_bench.units import format_bytes, format_seconds
 
 
 def record(backend: str, wall: float, task_total: float, workers: int = 2, **kw: object) -> Record:

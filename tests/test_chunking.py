@@ -10,16 +10,15 @@ import pytest
 
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.chunking import (
-    AUTO,
     MIN_DISPATCHES_PER_WORKER,
     TARGET_DISPATCH_SHARE,
     Chunks,
     auto_chunk_size,
-    parse_chunk,
     plan_chunks,
     probe_dispatch_s,
 )
 from dist_bench.measure import MeasureSettings, measure, prepare_job
+from dist_bench.units import AUTO, parse_chunk
 from dist_bench.worker import timed_call_async
 from dist_bench.workload import Job, builtin_workloads
 

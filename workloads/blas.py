@@ -11,8 +11,6 @@ add in a different order on another backend.
 
 from __future__ import annotations
 
-import numpy as np
-
 from dist_bench.workload import Job, TaskArgs, Workload
 
 #: Side of the square matrices: big enough for BLAS to dominate Python's call overhead.
@@ -26,6 +24,10 @@ def make_tasks(job: Job) -> list[TaskArgs]:
 
 def multiply(seed: int, products: int) -> float:
     """Multiply two random matrices ``products`` times, feeding each result back in."""
+    # Imported here, not at the top: `dist-bench list` imports every workload file and must not
+    # pay for NumPy (a tenth of a second) to print their names.
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     left = rng.standard_normal((MATRIX_SIDE, MATRIX_SIDE)) / np.sqrt(MATRIX_SIDE)
     right = rng.standard_normal((MATRIX_SIDE, MATRIX_SIDE)) / np.sqrt(MATRIX_SIDE)

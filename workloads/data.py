@@ -11,15 +11,22 @@ Answer: the sum of every output array, compared with a relative tolerance.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from dist_bench.workload import Job, TaskArgs, Workload
+
+# NumPy is imported inside the functions that use it: `dist-bench list` imports every workload file
+# and must not pay for NumPy (a tenth of a second) to print their names.
+if TYPE_CHECKING:
+    import numpy as np
 
 FLOAT_BYTES = 8
 
 
 def make_tasks(job: Job) -> list[TaskArgs]:
     """One array of ``job.bytes_per_task`` bytes per task, made from the task's seed."""
+    import numpy as np
+
     values = max(1, job.bytes_per_task // FLOAT_BYTES)
     return [
         (np.random.default_rng(seed).standard_normal(values), job.units)
@@ -29,6 +36,8 @@ def make_tasks(job: Job) -> list[TaskArgs]:
 
 def transform(values: np.ndarray, passes: int) -> np.ndarray:
     """Return a new array as large as the input after ``passes`` cheap element-wise passes."""
+    import numpy as np
+
     out: np.ndarray = np.abs(values)
     for _ in range(passes):
         out = np.sqrt(out + 1.0)

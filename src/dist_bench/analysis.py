@@ -22,6 +22,7 @@ from dist_bench.stats import (
     ratio_interval,
     spread,
 )
+from dist_bench.units import format_bytes, format_seconds
 
 BASELINE = "serial"
 #: Efficiency (speedup / workers) from which a backend is said to run in parallel well.
@@ -235,23 +236,3 @@ def _slow_work_cause(topology: dict[str, Any]) -> str:
             "array take fresh memory from the kernel"
         )
     return "allocator or BLAS settings, or cache and memory bandwidth shared with other workers"
-
-
-def format_seconds(seconds: float) -> str:
-    """A duration with a unit a person reads at a glance (``12.3 ms``)."""
-    magnitude = abs(seconds)
-    if magnitude >= 1.0:
-        return f"{seconds:.2f} s"
-    if magnitude >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} µs"
-
-
-def format_bytes(count: int) -> str:
-    """A byte count in binary units (``4.0 MiB``)."""
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"  # pragma: no cover - the loop always returns

@@ -25,13 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dist_bench.backends.base import Backend, TaskError
+from dist_bench.units import AUTO, ChunkMode
 from dist_bench.worker import TimedResult, noop, run_chunk, run_chunk_async, timed_call
-
-#: The ``--chunk`` value that sizes chunks from the backend's measured dispatch cost.
-AUTO = "auto"
-
-#: ``--chunk``: ``AUTO`` or a fixed number of tasks per dispatch.
-ChunkMode = int | str
 
 #: Share of the work that dispatching may cost under ``--chunk auto``. Tuned with
 #: benchmarks/tiny_tasks.py (100k tasks of 10 µs on this 2-core machine): at 0.02 the auto-chunked
@@ -47,20 +42,6 @@ PROBE_MIN_S = 0.05
 PROBE_MAX_TASKS = 4096
 #: Timed runs of each kind in the probe; the fastest counts (noise only ever adds time).
 PROBE_ROUNDS = 3
-
-
-def parse_chunk(text: str) -> ChunkMode:
-    """``auto`` or a positive number of tasks per dispatch.
-
-    Raises:
-        ValueError: anything else, with a message saying what is accepted.
-    """
-    value = text.strip().lower()
-    if value == AUTO:
-        return AUTO
-    if value.isdigit() and int(value) >= 1:
-        return int(value)
-    raise ValueError(f"chunk {text!r} is neither 'auto' nor a positive number of tasks")
 
 
 def auto_chunk_size(dispatch_s: float, grain_s: float, workers: int, tasks: int) -> int:

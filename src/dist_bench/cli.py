@@ -16,14 +16,11 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dist_bench import __version__
-from dist_bench.chunking import ChunkMode, parse_chunk
 from dist_bench.errors import DistBenchError, UsageError
-from dist_bench.report.plot import check_plot_path, write_plot
-from dist_bench.units import parse_bytes, parse_count, parse_duration
+from dist_bench.units import ChunkMode, parse_bytes, parse_chunk, parse_count, parse_duration
 
 T = TypeVar("T")
 
@@ -76,13 +73,12 @@ def cli() -> None:
 def list_command() -> None:
     """List the built-in workloads and the backends, with whether each engine is installed."""
     from dist_bench.backends import backend_specs
+    from dist_bench.units import format_bytes, format_seconds
     from dist_bench.workload import builtin_workloads
 
     workloads = Table(title="workloads", title_justify="left", header_style="bold")
     for column in ("name", "what it is", "default size"):
         workloads.add_column(column)
-    from dist_bench.analysis import format_bytes, format_seconds
-
     for workload in builtin_workloads().values():
         size = f"{workload.default_tasks} tasks x {format_seconds(workload.default_grain_s)}"
         if workload.moves_bytes:
@@ -221,6 +217,7 @@ def run_command(
     """
     from dist_bench.backends import BackendOptions
     from dist_bench.measure import MeasureSettings
+    from dist_bench.report.plot import check_plot_path, write_plot
     from dist_bench.results import ResultsWriter, collect_metadata
     from dist_bench.sweep import SizeGrid, SweepPlan, run_sweep
     from dist_bench.workload import resolve_workloads
@@ -273,6 +270,7 @@ def run_command(
 )
 def report_command(results_file: Path, plot: Path | None) -> None:
     """Show the tables for a results file written by 'dist-bench run -o'."""
+    from dist_bench.report.plot import check_plot_path, write_plot
     from dist_bench.results import load_results
 
     if plot is not None:
@@ -304,6 +302,8 @@ def _resolve_backends(text: str, address: str | None) -> list[str]:
 
 @contextmanager
 def _progress_bar() -> Iterator[Callable[[Any], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("{task.description:<32}"),
         BarColumn(),

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from dist_bench.backends.base import Backend, TaskError
-from dist_bench.chunking import AUTO, ChunkMode, plan_chunks
+from dist_bench.chunking import plan_chunks
 from dist_bench.errors import TaskFailedError
 from dist_bench.results import Record
+from dist_bench.units import AUTO, ChunkMode
 from dist_bench.worker import TimedResult, limit_blas_threads, timed_call, timed_call_async
 from dist_bench.workload import Job, TaskArgs, Workload, answers_match
 

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field, replace
 from dist_bench.analysis import BASELINE
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import Backend
-from dist_bench.chunking import AUTO, ChunkMode, probe_dispatch_s
+from dist_bench.chunking import probe_dispatch_s
 from dist_bench.errors import TaskFailedError
 from dist_bench.measure import MeasureSettings, PreparedJob, measure, new_record, prepare_job
 from dist_bench.results import BackendRun, Record, Results, ResultsWriter
+from dist_bench.units import AUTO, ChunkMode
 from dist_bench.versions import VersionCheck, check_versions, client_versions
 from dist_bench.workload import Job, Workload, started_environment
 

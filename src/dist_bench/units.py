@@ -1,4 +1,4 @@
-"""Parsing human sizes from the command line: durations (``10ms``), byte counts (``4MiB``)."""
+"""Human sizes: durations (``10ms``) and byte counts (``4MiB``), parsed and formatted."""
 
 from __future__ import annotations
 
@@ -61,3 +61,44 @@ def parse_count(text: str) -> int:
     if count <= 0:
         raise ValueError(f"{text!r} must be 1 or more")
     return count
+
+
+#: The ``--chunk`` value that sizes chunks from the backend's measured dispatch cost.
+AUTO = "auto"
+
+#: ``--chunk``: ``AUTO`` or a fixed number of tasks per dispatch.
+ChunkMode = int | str
+
+
+def parse_chunk(text: str) -> ChunkMode:
+    """``auto`` or a positive number of tasks per dispatch.
+
+    Raises:
+        ValueError: anything else, with a message saying what is accepted.
+    """
+    value = text.strip().lower()
+    if value == AUTO:
+        return AUTO
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise ValueError(f"chunk {text!r} is neither 'auto' nor a positive number of tasks")
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration with a unit a person reads at a glance (``12.3 ms``)."""
+    magnitude = abs(seconds)
+    if magnitude >= 1.0:
+        return f"{seconds:.2f} s"
+    if magnitude >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def format_bytes(count: int) -> str:
+    """A byte count in binary units (``4.0 MiB``)."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"  # pragma: no cover - the loop always returns

@@ -24,8 +24,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
 from dist_bench.errors import UnknownNameError, WorkloadFileError
 
 #: Name of the module attribute a workload file must define.
@@ -115,6 +113,8 @@ def answers_match(expected: Any, actual: Any) -> bool:
     Exact for integers, strings and containers of them; floats and arrays compare with a relative
     tolerance of ``FLOAT_RTOL`` because summation order may differ between backends.
     """
+    import numpy as np  # here: importing dist_bench must stay light for `--help` and `list`
+
     if isinstance(expected, np.ndarray) or isinstance(actual, np.ndarray):
         a, b = np.asarray(expected), np.asarray(actual)
         if a.shape != b.shape:

@@ -9,8 +9,11 @@ start-up and with pickling every argument and result across a pipe. The start me
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -21,14 +24,37 @@ from dist_bench.workload import import_file_as
 START_METHODS = ("fork", "forkserver", "spawn")
 
 
-def _load_shipped_modules(files: dict[str, str]) -> None:
+def _init_worker(files: dict[str, str]) -> None:
     """Worker initializer: import the user's workload files under the driver's module names.
 
     A child made by ``spawn`` or ``forkserver`` has not imported them, and pickle finds functions
-    by module name, so each worker loads them once before its first task.
+    by module name, so each worker loads them once before its first task. A forked child also
+    gets Python's own Ctrl-C handler back (``start`` defers Ctrl-C while it forks).
     """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for module_name, path in files.items():
         import_file_as(module_name, path)
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C back until the block ends, then raise it.
+
+    Ctrl-C while the pool forks can land in an at-fork handler (logging's), where Python prints
+    "Exception ignored" and the interrupt is lost: the run would go on. Only the main thread can
+    set signal handlers; elsewhere the block runs as is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _noop() -> None:
@@ -62,14 +88,15 @@ class ProcessesBackend(ExecutorBackend):
             for module in ship
             if module.__file__ and not module.__name__.startswith("dist_bench.")
         }
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.workers(),
-            mp_context=multiprocessing.get_context(self.start_method),
-            initializer=_load_shipped_modules,
-            initargs=(files,),
-        )
-        # The pool starts processes lazily; a no-op per worker brings them all up now.
-        wait([self._executor().submit(_noop) for _ in range(self.workers())])
+        with _ctrl_c_deferred():
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers(),
+                mp_context=multiprocessing.get_context(self.start_method),
+                initializer=_init_worker,
+                initargs=(files,),
+            )
+            # The pool starts processes lazily; a no-op per worker brings them all up now.
+            wait([self._executor().submit(_noop) for _ in range(self.workers())])
         super().start(ship)
 
     def workers(self) -> int:

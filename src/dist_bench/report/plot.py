@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from dist_bench.analysis import Summary, format_bytes, format_seconds, series_label, summarize
+from dist_bench.analysis import Summary, series_label, summarize
 from dist_bench.errors import UsageError
 from dist_bench.results import Results
+from dist_bench.units import format_bytes, format_seconds
 
 #: Formats matplotlib writes without extra software.
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")

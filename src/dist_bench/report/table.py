@@ -8,15 +8,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dist_bench.analysis import (
-    BASELINE,
-    Summary,
-    format_bytes,
-    format_seconds,
-    row_label,
-    summarize,
-)
+from dist_bench.analysis import BASELINE, Summary, row_label, summarize
 from dist_bench.results import Results
+from dist_bench.units import format_bytes, format_seconds
 
 
 def results_tables(results: Results) -> RenderableType:
