@@ -1,12 +1,15 @@
-"""The processes backend: start methods, user files in fresh interpreters, cleanup."""
+"""The processes backend: start methods, user files in new interpreters, shared memory, cleanup."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dist_bench.backends import BackendOptions, create_backend
+from dist_bench.backends.processes import SHARED_MEMORY_DIR, SharedArray
 from dist_bench.errors import UsageError
 from dist_bench.workload import Job, load_workload_file
 from tests.conftest import SQUARES_WORKLOAD
@@ -32,3 +35,26 @@ def test_user_workload_runs_with_every_start_method(method: str, tmp_path: Path)
 def test_an_unknown_start_method_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="start method"):
         create_backend("processes", BackendOptions(start_method="teleport"))
+
+
+def _describe_array(array: np.ndarray) -> tuple[float, bool, bool]:
+    return float(array.sum()), array.flags.writeable, array.flags.owndata
+
+
+@pytest.mark.usefixtures("no_leftover_children")
+def test_placed_arrays_travel_as_shared_memory_and_are_freed(tmp_path: Path) -> None:
+    array = np.arange(1_000_000, dtype=np.float64)
+    backend = create_backend("processes", BackendOptions(workers=2))
+    backend.start()
+    try:
+        placed = backend.place(array)
+        assert isinstance(placed, SharedArray)
+        assert len(pickle.dumps(placed)) < 1_000  # the name, not the 8 MB
+        segment = SHARED_MEMORY_DIR / placed.segment.name
+        assert segment.exists()
+        results = backend.map(_describe_array, [(placed,)] * 4)
+        # The workers read the driver's bytes, through a read-only view they do not own.
+        assert results == [(float(array.sum()), False, False)] * 4
+    finally:
+        backend.shutdown()
+    assert not segment.exists()

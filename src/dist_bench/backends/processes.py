@@ -8,12 +8,16 @@ start-up and with pickling every argument and result across a pipe. The start me
 
 from __future__ import annotations
 
+import math
+import mmap
 import multiprocessing
 import signal
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import contextmanager
+from multiprocessing.shared_memory import SharedMemory
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -57,6 +61,55 @@ def _ctrl_c_deferred() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+#: Where POSIX shared memory segments appear as files (Linux); placing inputs needs it.
+SHARED_MEMORY_DIR = Path("/dev/shm")
+
+#: Arrays this worker process has mapped, by segment name: each is mapped once per worker.
+_mapped_arrays: dict[str, Any] = {}
+
+
+class SharedArray:
+    """A NumPy array placed in shared memory: it pickles as its segment's name, not its bytes.
+
+    The driver copies the array into a segment once; each worker maps the segment and gets a
+    read-only array over the same pages (as Ray's object store gives), so a task's input costs no
+    copy and no pickling however often it is sent.
+    """
+
+    def __init__(self, array: Any) -> None:
+        import numpy as np
+
+        self.segment = SharedMemory(create=True, size=max(1, array.nbytes))
+        np.ndarray(array.shape, array.dtype, buffer=self.segment.buf)[...] = array
+        self.shape: tuple[int, ...] = tuple(array.shape)
+        self.dtype: str = array.dtype.str
+
+    def __reduce__(self) -> tuple[Any, tuple[str, tuple[int, ...], str]]:
+        return _map_shared_array, (self.segment.name, self.shape, self.dtype)
+
+    def release(self) -> None:
+        """Free the segment (workers that mapped it keep their mapping until they exit)."""
+        self.segment.close()
+        self.segment.unlink()
+
+
+def _map_shared_array(name: str, shape: tuple[int, ...], dtype: str) -> Any:
+    """In a worker: the placed array, mapped read-only from its segment on first use.
+
+    Mapped through the segment's file rather than ``SharedMemory(name)``, which would register
+    the segment with the resource tracker again and have it unlinked or warned about twice.
+    """
+    array = _mapped_arrays.get(name)
+    if array is None:
+        import numpy as np
+
+        with open(SHARED_MEMORY_DIR / name, "rb") as segment:
+            mapped = mmap.mmap(segment.fileno(), 0, access=mmap.ACCESS_READ)
+        count = math.prod(shape)
+        array = _mapped_arrays[name] = np.frombuffer(mapped, dtype, count).reshape(shape)
+    return array
+
+
 def _noop() -> None:
     """Sent once per worker at start-up so process creation is timed as start-up, not work."""
 
@@ -69,9 +122,11 @@ class ProcessesBackend(ExecutorBackend):
     """
 
     name = "processes"
+    places_data = SHARED_MEMORY_DIR.is_dir()
 
     def __init__(self, options: BackendOptions | None = None) -> None:
         super().__init__(options)
+        self._placed: list[SharedArray] = []
         method = self.options.start_method or multiprocessing.get_start_method()
         if method not in START_METHODS:
             raise UsageError(
@@ -98,6 +153,26 @@ class ProcessesBackend(ExecutorBackend):
             # The pool starts processes lazily; a no-op per worker brings them all up now.
             wait([self._executor().submit(_noop) for _ in range(self.workers())])
         super().start(ship)
+
+    def place(self, value: Any) -> Any:
+        """Put a NumPy array in shared memory once; tasks get a read-only array over it.
+
+        Other values (byte strings) are returned as they are and sent with each task.
+        """
+        if type(value).__module__ != "numpy" or not hasattr(value, "dtype"):
+            return value
+        placed = SharedArray(value)
+        self._placed.append(placed)
+        return placed
+
+    def shutdown(self) -> None:
+        """Stop the workers, then free the shared memory placed for them."""
+        try:
+            super().shutdown()
+        finally:
+            for placed in self._placed:
+                placed.release()
+            self._placed = []
 
     def workers(self) -> int:
         """Worker processes: ``--workers`` or one per core."""

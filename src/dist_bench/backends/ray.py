@@ -556,6 +556,7 @@ class RayBackend(Backend):
     """
 
     name = "ray"
+    places_data = True
 
     def __init__(self, options: BackendOptions | None = None) -> None:
         super().__init__(options)
