@@ -212,6 +212,7 @@ def run_command(
     Examples:
       dist-bench run cpu -b threads,processes
       dist-bench run io --tasks 48 --grain 20ms -b threads,asyncio,processes
+      dist-bench run cpu --tasks 20000 --grain 10us -b processes --chunk 1,auto
       dist-bench run all -o results.json
       dist-bench run my_workload.py -b dask --address tcp://127.0.0.1:8786
     """
