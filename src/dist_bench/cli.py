@@ -57,7 +57,7 @@ def _names(text: str) -> list[str]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="dist-bench")
 def cli() -> None:
-    r"""Does a cluster pay off for my Python work, and from where?
+    """Does a cluster pay off for my Python work, and from where?
 
     Runs the same workloads on serial, threads, asyncio, processes, Dask and Ray, checks every
     answer against the serial one, and reports speedups with confidence intervals and the reason
@@ -66,7 +66,7 @@ def cli() -> None:
     \b
     Start with:  dist-bench list
                  dist-bench run cpu -b threads,processes
-    """
+    """  # noqa: D301 - not raw: click's no-rewrap marker is a real backspace ("\b")
 
 
 @cli.command("list")
@@ -206,7 +206,7 @@ def run_command(
     output: Path | None,
     plot: Path | None,
 ) -> None:
-    r"""Run WORKLOADS (built-in names, 'all', or paths to .py files) on the chosen backends.
+    """Run WORKLOADS (built-in names, 'all', or paths to .py files) on the chosen backends.
 
     \b
     Examples:
@@ -215,7 +215,7 @@ def run_command(
       dist-bench run cpu --tasks 20000 --grain 10us -b processes --chunk 1,auto
       dist-bench run all -o results.json
       dist-bench run my_workload.py -b dask --address tcp://127.0.0.1:8786
-    """
+    """  # noqa: D301 - not raw: click's no-rewrap marker is a real backspace ("\b")
     from dist_bench.backends import BackendOptions
     from dist_bench.measure import MeasureSettings
     from dist_bench.report.plot import check_plot_path, write_plot
