@@ -5,7 +5,8 @@ loop making the same engine calls on the same started pool: ``ThreadPoolExecutor
 ``ProcessPoolExecutor.submit`` + ``result``, Dask ``client.map`` + ``gather(direct=True)``, Ray
 ``f.remote`` + ``ray.get``. dist-bench runs with ``--chunk 1`` here, so it sends each task on its
 own as the bare loop does; what it adds is its worker-side timing, verification and argument
-handling. The two alternate job by job, so a change in the machine's load hits both alike.
+handling. The two alternate job by job (each first every other round), so a change in the
+machine's load hits both alike.
 
 Two task sizes: no-op tasks (the worst case: nothing but the engine and the harness) and tasks of
 ``--grain`` (1 ms by default: small real work).
@@ -76,10 +77,15 @@ def compare(engine: str, tasks: int, grain_s: float, rounds: int) -> tuple[float
         ours: list[float] = []
         bare: list[float] = []
         for round_index in range(rounds + 1):  # the first round warms both up
-            wall = job_wall(backend, prepared, chunk=1).wall_s[0]
+            # Each goes first every other round: what one leaves behind (garbage to collect,
+            # a busy worker) must not always fall on the other.
+            first_ours = round_index % 2 == 0
+            wall = job_wall(backend, prepared, chunk=1).wall_s[0] if first_ours else 0.0
             started = time.perf_counter()
             loop()
             bare_wall = time.perf_counter() - started
+            if not first_ours:
+                wall = job_wall(backend, prepared, chunk=1).wall_s[0]
             if round_index:
                 ours.append(wall)
                 bare.append(bare_wall)

@@ -130,7 +130,7 @@ def test_chunked_tasks_keep_task_order_and_reach_placed_data(backend: Backend) -
     placed = backend.place(array)
     chunks = Chunks.of(7, 3)
     call = functools.partial(timed_call, chunks.wrap(np.dot, coroutine=False), 1)
-    rows = chunks.rows([(placed, np.full(1_000, float(i))) for i in range(7)])
+    rows = chunks.rows([(placed, np.full(1_000, float(i))) for i in range(7)], {id(placed)})
     timed = chunks.per_task(chunks.dispatch(backend, call, rows))
     assert [value for value, _, _, _ in timed] == [pytest.approx(array.sum() * i) for i in range(7)]
     assert all(seconds >= 0 and isinstance(worker, str) for _, seconds, _, worker in timed)

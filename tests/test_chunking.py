@@ -19,7 +19,7 @@ from dist_bench.chunking import (
 )
 from dist_bench.measure import MeasureSettings, measure, prepare_job
 from dist_bench.units import AUTO, parse_chunk
-from dist_bench.worker import timed_call_async
+from dist_bench.worker import run_chunk, timed_call_async
 from dist_bench.workload import Job, builtin_workloads
 
 
@@ -32,10 +32,26 @@ def test_chunks_cover_every_task_once_evenly(tasks: int, size: int) -> None:
     assert len(chunks.lengths) == math.ceil(tasks / size)
 
 
-def test_rows_flatten_arguments_and_pad_to_one_width() -> None:
+def test_rows_pack_each_chunks_arguments() -> None:
     chunks = Chunks.of(5, 2)
     rows = chunks.rows([(0, "a"), (1, "b"), (2, "c"), (3, "d"), (4, "e")])
-    assert rows == [((2, 2), 0, "a", 1, "b"), ((2, 2), 2, "c", 3, "d"), ((2,), 4, "e", None, None)]
+    assert rows == [((2, 2), (0, "a", 1, "b")), ((2, 2), (2, "c", 3, "d")), ((2,), (4, "e"))]
+
+
+def test_placed_inputs_go_top_level_once_per_chunk() -> None:
+    big, other = object(), object()
+    chunks = Chunks.of(3, 2)
+    rows = chunks.rows([(big, 1), (big, 2), (other, 3)], {id(big), id(other)})
+    (lengths, packed, *handles), last = rows
+    assert lengths == (2, 2) and handles == [big]
+    assert [type(a).__name__ for a in packed] == ["PlacedSlot", "int", "PlacedSlot", "int"]
+    assert last[2:] == (other,)
+    # The worker side puts them back.
+    assert run_chunk(lambda a, b: (a, b), lengths, packed, *handles) == (
+        [(big, 1), (big, 2)],
+        None,
+        None,
+    )
 
 
 def test_single_task_dispatch_leaves_the_job_untouched() -> None:

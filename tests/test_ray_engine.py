@@ -357,7 +357,9 @@ def test_placed_arrays_reach_tasks_as_values(connected: RayBackend) -> None:
     assert connected.map(np.sum, [(placed,), (placed,)]) == [array.sum()] * 2
     chunks = Chunks.of(3, 2)
     call = functools.partial(timed_call, chunks.wrap(np.dot, coroutine=False), 1)
-    timed = chunks.per_task(chunks.dispatch(connected, call, chunks.rows([(placed, placed)] * 3)))
+    timed = chunks.per_task(
+        chunks.dispatch(connected, call, chunks.rows([(placed, placed)] * 3, {id(placed)}))
+    )
     # BLAS sums in a different order with one thread than with the driver's several.
     assert [value for value, *_ in timed] == [pytest.approx(array @ array, rel=1e-12)] * 3
 

@@ -9,10 +9,10 @@ times no-op tasks sent one by one against the same tasks sent in a few chunks
 stays a small share of the work each dispatch carries (``auto_chunk_size``).
 
 A chunk is one task for the engine. On the worker, ``worker.run_chunk`` runs its tasks one after
-another. The chunk is timed as a whole and each of its tasks is credited an equal share of the
-chunk's wall and CPU time (timing every task would cost about a microsecond each, a tenth of a
-tiny task). Sums over a job's tasks are therefore exact; a single task's time is the mean of its
-chunk.
+another; their arguments travel packed in one tuple, placed inputs top-level. The chunk is timed
+as a whole and each of its tasks is credited an equal share of the chunk's wall and CPU time
+(timing every task would cost about a microsecond each, a tenth of a tiny task). Sums over a
+job's tasks are therefore exact; a single task's time is the mean of its chunk.
 """
 
 from __future__ import annotations
@@ -20,13 +20,20 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dist_bench.backends.base import Backend, TaskError
 from dist_bench.units import AUTO, ChunkMode
-from dist_bench.worker import TimedResult, noop, run_chunk, run_chunk_async, timed_call
+from dist_bench.worker import (
+    PlacedSlot,
+    TimedResult,
+    noop,
+    run_chunk,
+    run_chunk_async,
+    timed_call,
+)
 
 #: Share of the work that dispatching may cost under ``--chunk auto``. Tuned with
 #: benchmarks/tiny_tasks.py (100k tasks of 10 µs on this 2-core machine): at 0.02 the auto-chunked
@@ -93,11 +100,14 @@ class Chunks:
             return task
         return functools.partial(run_chunk_async if coroutine else run_chunk, task)
 
-    def rows(self, items: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """The argument tuple of each dispatch: ``(lengths, *the tasks' arguments)``.
+    def rows(
+        self, items: Sequence[tuple[Any, ...]], placed: Collection[int] = frozenset()
+    ) -> list[tuple[Any, ...]]:
+        """The argument tuple of each dispatch: ``(lengths, packed arguments, *placed inputs)``.
 
-        Every row is padded with ``None`` to one length, since ``Executor.map`` and
-        ``client.map`` take argument columns.
+        ``placed`` holds the ``id`` of every placed input (what ``Backend.place`` returned): each
+        goes top-level once per chunk, where the engine resolves it. Rows are padded with
+        ``None`` to one length, since ``Executor.map`` and ``client.map`` take argument columns.
         """
         if not self.batched:
             return list(items)
@@ -105,8 +115,22 @@ class Chunks:
         start = 0
         for length in self.lengths:
             chunk = items[start : start + length]
-            rows.append((tuple(len(args) for args in chunk), *(a for args in chunk for a in args)))
             start += length
+            lengths = tuple(len(args) for args in chunk)
+            if not placed:
+                rows.append((lengths, tuple(a for args in chunk for a in args)))
+                continue
+            slots: dict[int, PlacedSlot] = {}
+            handles: list[Any] = []
+            packed: list[Any] = []
+            for argument in (a for args in chunk for a in args):
+                if id(argument) in placed:
+                    if id(argument) not in slots:
+                        slots[id(argument)] = PlacedSlot(len(handles))
+                        handles.append(argument)
+                    argument = slots[id(argument)]
+                packed.append(argument)
+            rows.append((lengths, tuple(packed), *handles))
         width = max(len(row) for row in rows)
         return [row + (None,) * (width - len(row)) for row in rows]
 

@@ -140,11 +140,12 @@ def measure(
     )
     record = new_record(backend, prepared)
     record.chunk, record.chunk_auto = chunks.size, chunks.auto
+    placed: set[int] = set()
     if workload.large_inputs and settings.place_inputs and backend.places_data:
         started = time.perf_counter()
-        tasks = [tuple(_placed(backend, value) for value in args) for args in tasks]
+        tasks = [tuple(_placed(backend, value, placed) for value in args) for args in tasks]
         record.placement_s = time.perf_counter() - started
-    items = chunks.rows([tuple(args) for args in tasks])
+    items = chunks.rows([tuple(args) for args in tasks], placed)
 
     verified = True
     seen_workers: set[str] = set()
@@ -188,8 +189,13 @@ def new_record(backend: Backend, prepared: PreparedJob) -> Record:
     )
 
 
-def _placed(backend: Backend, value: Any) -> Any:
-    """Place arrays and byte strings (the large inputs) on the workers; pass the rest as is."""
+def _placed(backend: Backend, value: Any, placed: set[int]) -> Any:
+    """Place arrays and byte strings (the large inputs) on the workers; pass the rest as is.
+
+    The ``id`` of what tasks get instead is added to ``placed``, so chunks keep it top-level.
+    """
     if isinstance(value, np.ndarray | bytes | bytearray):
-        return backend.place(value)
+        handle = backend.place(value)
+        placed.add(id(handle))
+        return handle
     return value

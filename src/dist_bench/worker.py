@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 #: What a timed task returns: its value, wall seconds in the task on the worker, CPU seconds the
@@ -74,27 +74,57 @@ def timed_call(fn: Callable[..., Any], blas_threads: int, *args: Any) -> TimedRe
 ChunkResult = tuple[list[Any], int | None, BaseException | None]
 
 
-def run_chunk(fn: Callable[..., Any], lengths: tuple[int, ...], *flat_args: Any) -> ChunkResult:
+class PlacedSlot:
+    """Stands in a chunk's packed arguments for a placed input, which travels top-level instead.
+
+    Engines resolve placed data (Ray object refs, Dask futures) only in a task's top-level
+    arguments, so a chunk sends each placed input once, top-level, and this marker where it goes.
+    """
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __reduce__(self) -> tuple[type[PlacedSlot], tuple[int]]:
+        return PlacedSlot, (self.index,)
+
+
+def _chunk_arguments(
+    lengths: tuple[int, ...], packed: tuple[Any, ...], placed: tuple[Any, ...]
+) -> Iterator[tuple[Any, ...]]:
+    """Each task's arguments: ``lengths[i]`` of ``packed`` at a time, placed inputs put back."""
+    start = 0
+    for length in lengths:
+        arguments = packed[start : start + length]
+        if placed:
+            arguments = tuple(placed[a.index] if type(a) is PlacedSlot else a for a in arguments)
+        yield arguments
+        start += length
+
+
+def run_chunk(
+    fn: Callable[..., Any], lengths: tuple[int, ...], packed: tuple[Any, ...], *placed: Any
+) -> ChunkResult:
     """Run several tasks one after another in one dispatch: ``fn(*args)`` for each task.
 
-    ``lengths`` gives each task's argument count; the tasks' arguments follow, flattened, so they
-    stay top-level, where engines resolve placed data (Ray object refs, Dask futures). Arguments
-    past the last task are padding (every dispatch of a job gets as many arguments, because
-    ``Executor.map`` and ``client.map`` take argument columns) and are ignored.
+    ``lengths`` gives each task's argument count and ``packed`` all their arguments in a row (one
+    argument to the engine: Ray costs microseconds per top-level argument). Placed inputs follow
+    top-level, each once, shown in ``packed`` by a ``PlacedSlot``; any after those are padding
+    (``Executor.map`` and ``client.map`` take argument columns, so every dispatch of a job gets
+    as many arguments).
     """
     values: list[Any] = []
-    start = 0
-    for offset, length in enumerate(lengths):
+    for offset, arguments in enumerate(_chunk_arguments(lengths, packed, placed)):
         try:
-            values.append(fn(*flat_args[start : start + length]))
+            values.append(fn(*arguments))
         except Exception as exc:
             return values, offset, exc
-        start += length
     return values, None, None
 
 
 async def run_chunk_async(
-    fn: Callable[..., Any], lengths: tuple[int, ...], *flat_args: Any
+    fn: Callable[..., Any], lengths: tuple[int, ...], packed: tuple[Any, ...], *placed: Any
 ) -> ChunkResult:
     """Coroutine version of ``run_chunk``: the chunk's coroutines are awaited one after another.
 
@@ -102,13 +132,11 @@ async def run_chunk_async(
     not it is chunked, so this overlaps as many waits as the unchunked tasks would.
     """
     values: list[Any] = []
-    start = 0
-    for offset, length in enumerate(lengths):
+    for offset, arguments in enumerate(_chunk_arguments(lengths, packed, placed)):
         try:
-            values.append(await fn(*flat_args[start : start + length]))
+            values.append(await fn(*arguments))
         except Exception as exc:
             return values, offset, exc
-        start += length
     return values, None, None
 
 
