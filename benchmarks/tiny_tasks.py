@@ -11,8 +11,9 @@ tasks one by one costs the same per task at any count (the figure printed says h
 Every dist-bench job's answer is checked against the serial answer.
 
 Run: ``.venv/bin/python benchmarks/tiny_tasks.py`` (options: ``--engines``, ``--tasks``,
-``--grain``, ``--repeats``; ``--share`` tries another ``TARGET_DISPATCH_SHARE``). Exits 1 when a
-target is missed. Recorded results: benchmarks/RESULTS.md.
+``--grain``, ``--repeats``; ``--shares 0.1,0.02,0.005`` compares values of
+``chunking.TARGET_DISPATCH_SHARE`` on processes instead). Exits 1 when a target is missed.
+Recorded results: benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -80,6 +81,28 @@ def dist_bench_throughput(
     )
 
 
+def compare_shares(prepared: PreparedJob, shares: list[float], repeats: int) -> None:
+    """Auto-chunked throughput on processes at each dispatch share, alternating in one run."""
+    backend = create_backend("processes", BackendOptions())
+    backend.start(ship=[this_module()])
+    walls: dict[float, list[float]] = {share: [] for share in shares}
+    chunks: dict[float, int] = {}
+    try:
+        dispatch_s = probe_dispatch_s(backend)
+        for round_index in range(repeats + 1):  # the first round warms up
+            for share in shares:
+                chunking.TARGET_DISPATCH_SHARE = share
+                record = job_wall(backend, prepared, AUTO, dispatch_s)
+                chunks[share] = record.chunk
+                if round_index:
+                    walls[share].append(record.wall_s[0])
+    finally:
+        backend.shutdown()
+    for share in shares:
+        rate = prepared.job.tasks / median(walls[share])
+        print(f"share {share}: chunk {chunks[share]} tasks, {rate:,.0f} tasks/s  [{load()}]")
+
+
 def main() -> int:
     """Measure joblib, then each engine auto and naive; print the verdicts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,17 +111,17 @@ def main() -> int:
     parser.add_argument("--grain", type=parse_duration, default=1e-5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--share",
-        type=float,
-        default=chunking.TARGET_DISPATCH_SHARE,
-        help="dispatch share of the work for --chunk auto (to tune TARGET_DISPATCH_SHARE)",
+        "--shares",
+        help="instead: compare these TARGET_DISPATCH_SHARE values on processes (e.g. 0.1,0.02)",
     )
     options = parser.parse_args()
-    chunking.TARGET_DISPATCH_SHARE = options.share
     print(f"calibrating {options.tasks} tasks of {options.grain * 1e6:g} us  [{load()}]")
     prepared = prepare_job(SPIN, Job(tasks=options.tasks, grain_s=options.grain, bytes_per_task=0))
     serial_wall = job_wall(create_backend("serial"), prepared, AUTO).wall_s[0]
     print(f"serial loop: {options.tasks / serial_wall:,.0f} tasks/s  [{load()}]")
+    if options.shares:
+        compare_shares(prepared, [float(x) for x in options.shares.split(",")], options.repeats)
+        return 0
     joblib_rate = joblib_throughput(prepared, options.repeats)
     print(f"joblib Parallel(batch_size='auto'), loky: {joblib_rate:,.0f} tasks/s  [{load()}]")
     met = True
