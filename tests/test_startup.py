@@ -11,8 +11,9 @@ import sys
 
 import pytest
 
-#: Packages that take a tenth of a second or more to import; each is imported only when used.
-HEAVY = ("numpy", "scipy", "matplotlib", "ray", "dask", "distributed", "pandas")
+#: Packages that take from tens of milliseconds (asyncio) to seconds (ray) to import; each is
+#: imported only when used.
+HEAVY = ("numpy", "scipy", "matplotlib", "ray", "dask", "distributed", "pandas", "asyncio")
 
 
 def imported_modules(*args: str) -> set[str]:

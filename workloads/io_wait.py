@@ -12,14 +12,18 @@ or duplicated request is caught.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dist_bench.workload import Job, TaskArgs, Workload
+
+# asyncio is imported where it is used: `dist-bench list` imports every workload file and must
+# stay instant.
+if TYPE_CHECKING:
+    import asyncio
 
 HOST = "127.0.0.1"
 #: Replies are ``key * key mod REPLY_MODULUS``: cheap, and distinct enough to catch a mix-up.
@@ -40,6 +44,8 @@ class LatencyServer:
 
     def __init__(self, latency_s: float) -> None:
         self.latency_s = latency_s
+        import asyncio
+
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -56,6 +62,8 @@ class LatencyServer:
         self._thread.join(timeout=10)
 
     def _serve(self) -> None:
+        import asyncio
+
         asyncio.set_event_loop(self._loop)
         server = self._loop.run_until_complete(
             asyncio.start_server(self._handle, HOST, 0, backlog=1024)
@@ -70,6 +78,8 @@ class LatencyServer:
             self._loop.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        import asyncio
+
         with contextlib.suppress(ConnectionError):
             key = int(await reader.readline())
             await asyncio.sleep(self.latency_s)
@@ -100,6 +110,8 @@ def fetch(host: str, port: int, key: int) -> int:
 
 async def fetch_async(host: str, port: int, key: int) -> int:
     """Coroutine version of ``fetch``: awaits the reply, letting other tasks run meanwhile."""
+    import asyncio
+
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(f"{key}\n".encode())
