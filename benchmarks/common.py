@@ -51,11 +51,20 @@ def load() -> str:
     return f"load {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min) on {os.cpu_count()} cores"
 
 
-def job_wall(
-    backend: Backend, prepared: PreparedJob, chunk: ChunkMode, dispatch_s: float | None = None
+def run_jobs(
+    backend: Backend,
+    prepared: PreparedJob,
+    chunk: ChunkMode,
+    repeats: int = 1,
+    warmup: int = 0,
+    dispatch_s: float | None = None,
 ) -> Record:
-    """One unwarmed dist-bench job of ``prepared`` on ``backend``; its answer must be right."""
-    settings = MeasureSettings(repeats=1, warmup=0, chunk=chunk)
+    """dist-bench's own measurement of ``prepared`` on ``backend``; its answers must be right.
+
+    One call binds the task function once, as a real run does per job size: Ray then exports it
+    and Dask pickles it once, in the first (warm-up) job, so pass ``warmup=1`` with repeats.
+    """
+    settings = MeasureSettings(repeats=repeats, warmup=warmup, chunk=chunk)
     tasks = prepared.workload.make_tasks(prepared.job)
     record = measure(backend, prepared, tasks, settings, dispatch_s=dispatch_s)
     if not record.verified:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import job_wall, load, median, verdict
+from common import load, median, run_jobs, verdict
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import default_cores
 from dist_bench.measure import prepare_job
@@ -42,8 +42,8 @@ def main() -> int:
     try:
         serial_walls, parallel_walls = [], []
         for round_index in range(options.rounds + 1):  # the first round warms up
-            serial_wall = job_wall(serial, prepared, AUTO).wall_s[0]
-            parallel_wall = job_wall(processes, prepared, AUTO).wall_s[0]
+            serial_wall = run_jobs(serial, prepared, AUTO).wall_s[0]
+            parallel_wall = run_jobs(processes, prepared, AUTO).wall_s[0]
             if round_index:
                 serial_walls.append(serial_wall)
                 parallel_walls.append(parallel_wall)

@@ -5,8 +5,8 @@ loop making the same engine calls on the same started pool: ``ThreadPoolExecutor
 ``ProcessPoolExecutor.submit`` + ``result``, Dask ``client.map`` + ``gather(direct=True)``, Ray
 ``f.remote`` + ``ray.get``. dist-bench runs with ``--chunk 1`` here, so it sends each task on its
 own as the bare loop does; what it adds is its worker-side timing, verification and argument
-handling. The two alternate job by job (each first every other round), so a change in the
-machine's load hits both alike.
+handling. The two run in alternating blocks of jobs (ABAB), each block warmed up as a real run
+is, so a change in the machine's load hits both alike.
 
 Two task sizes: no-op tasks (the worst case: nothing but the engine and the harness) and tasks of
 ``--grain`` (1 ms by default: small real work).
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from common import SPIN, job_wall, median, spin, this_module, verdict
+from common import SPIN, median, run_jobs, spin, this_module, verdict
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import Backend
 from dist_bench.measure import prepare_job
@@ -76,19 +76,15 @@ def compare(engine: str, tasks: int, grain_s: float, rounds: int) -> tuple[float
         loop = bare_loop(backend, prepared.job.units, tasks)
         ours: list[float] = []
         bare: list[float] = []
-        for round_index in range(rounds + 1):  # the first round warms both up
-            # Each goes first every other round: what one leaves behind (garbage to collect,
-            # a busy worker) must not always fall on the other.
-            first_ours = round_index % 2 == 0
-            wall = job_wall(backend, prepared, chunk=1).wall_s[0] if first_ours else 0.0
-            started = time.perf_counter()
-            loop()
-            bare_wall = time.perf_counter() - started
-            if not first_ours:
-                wall = job_wall(backend, prepared, chunk=1).wall_s[0]
-            if round_index:
-                ours.append(wall)
-                bare.append(bare_wall)
+        # Blocks of jobs, dist-bench's and the bare loop's in turn (ABAB), each block warmed up
+        # as a real run is: a drift in the machine's load then hits both alike.
+        for _ in range(2):
+            ours += run_jobs(backend, prepared, 1, rounds, warmup=1).wall_s
+            for round_index in range(rounds + 1):
+                started = time.perf_counter()
+                loop()
+                if round_index:
+                    bare.append(time.perf_counter() - started)
     finally:
         backend.shutdown()
     return median(ours), median(bare)
@@ -100,7 +96,7 @@ def main() -> int:
     parser.add_argument("--engines", default="threads,processes,dask,ray")
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--grain", type=parse_duration, default=1e-3)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args()
     met = True
     for engine in options.engines.split(","):

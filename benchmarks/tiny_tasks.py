@@ -24,7 +24,7 @@ import os
 import sys
 import time
 
-from common import SPIN, job_wall, load, median, spin, this_module, verdict
+from common import SPIN, load, median, run_jobs, spin, this_module, verdict
 from dist_bench import chunking
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.chunking import probe_dispatch_s
@@ -66,17 +66,14 @@ def dist_bench_throughput(
     backend.start(ship=[this_module()])
     try:
         dispatch_s = probe_dispatch_s(backend)
-        job_wall(backend, prepared, AUTO, dispatch_s)  # warm-up
-        auto = [job_wall(backend, prepared, AUTO, dispatch_s) for _ in range(repeats)]
-        job_wall(backend, naive, 1)
-        slow = [job_wall(backend, naive, 1).wall_s[0] for _ in range(max(1, repeats // 2))]
+        auto = run_jobs(backend, prepared, AUTO, repeats, warmup=1, dispatch_s=dispatch_s)
+        slow = run_jobs(backend, naive, 1, max(1, repeats // 2), warmup=1)
     finally:
         backend.shutdown()
-    auto_wall = median([record.wall_s[0] for record in auto])
     return (
-        prepared.job.tasks / auto_wall,
-        naive.job.tasks / median(slow),
-        auto[0].chunk,
+        prepared.job.tasks / median(auto.wall_s),
+        naive.job.tasks / median(slow.wall_s),
+        auto.chunk,
         dispatch_s,
     )
 
@@ -92,7 +89,7 @@ def compare_shares(prepared: PreparedJob, shares: list[float], repeats: int) -> 
         for round_index in range(repeats + 1):  # the first round warms up
             for share in shares:
                 chunking.TARGET_DISPATCH_SHARE = share
-                record = job_wall(backend, prepared, AUTO, dispatch_s)
+                record = run_jobs(backend, prepared, AUTO, dispatch_s=dispatch_s)
                 chunks[share] = record.chunk
                 if round_index:
                     walls[share].append(record.wall_s[0])
@@ -117,7 +114,7 @@ def main() -> int:
     options = parser.parse_args()
     print(f"calibrating {options.tasks} tasks of {options.grain * 1e6:g} us  [{load()}]")
     prepared = prepare_job(SPIN, Job(tasks=options.tasks, grain_s=options.grain, bytes_per_task=0))
-    serial_wall = job_wall(create_backend("serial"), prepared, AUTO).wall_s[0]
+    serial_wall = run_jobs(create_backend("serial"), prepared, AUTO).wall_s[0]
     print(f"serial loop: {options.tasks / serial_wall:,.0f} tasks/s  [{load()}]")
     if options.shares:
         compare_shares(prepared, [float(x) for x in options.shares.split(",")], options.repeats)
