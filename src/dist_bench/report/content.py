@@ -1,0 +1,274 @@
+"""What every report says, before it is dressed as a terminal table, Markdown, CSV or HTML.
+
+The columns (their title, what they mean, and each cell's text), the grouping of records into one
+table per workload and job size, the lines under each table and the metadata block live here once,
+so the formats cannot drift apart: an exporter only chooses how to lay them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds, summarize
+from dist_bench.results import BackendRun, Results
+
+DASH = "-"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its title, what it means (for the glossaries), its cell text.
+
+    ``title`` may hold a line break where the terminal table wraps it; other formats join it.
+    ``in_terminal`` is False for columns the 120-character terminal table leaves to the files.
+    """
+
+    title: str
+    meaning: str
+    cell: Callable[[Any], str]
+    numeric: bool = True
+    in_terminal: bool = True
+
+    @property
+    def flat_title(self) -> str:
+        """The title on one line."""
+        return self.title.replace("\n", " ")
+
+
+def answer_text(summary: Summary) -> str:
+    """``ok``, ``WRONG`` (differs from serial) or ``error`` (the measurement failed)."""
+    record = summary.record
+    if record.error:
+        return "error"
+    return "ok" if record.verified else "WRONG"
+
+
+def _median_text(summary: Summary) -> str:
+    if summary.median_s is None or summary.interval is None:
+        return DASH
+    low, high = (_bare(end) for end in (summary.interval.low, summary.interval.high))
+    return f"{format_seconds(summary.median_s)} ({low}-{high})"
+
+
+def _bare(seconds: float) -> str:
+    """An interval end without repeating the unit (the median beside it carries it)."""
+    return format_seconds(seconds).split(" ")[0]
+
+
+def _speedup_text(summary: Summary) -> str:
+    interval = summary.speedup_interval
+    if summary.speedup is None or interval is None:
+        return DASH
+    return f"{summary.speedup:.2f}x ({interval.low:.2f}-{interval.high:.2f})"
+
+
+def _optional(value: float | None, template: str) -> str:
+    return DASH if value is None else template.format(value)
+
+
+#: The columns of a measurement table, in order. The README's column table says the same.
+MEASUREMENT_COLUMNS: tuple[Column, ...] = (
+    Column("backend", "where the job ran", lambda s: s.record.backend, numeric=False),
+    Column(
+        "workers",
+        "parallel slots the backend had (threads, processes, or cluster cores)",
+        lambda s: str(s.record.workers),
+    ),
+    Column(
+        "median (interval)",
+        "median wall time of the measured jobs, with a distribution-free interval for it "
+        "(order statistics; its confidence is given under the table)",
+        _median_text,
+    ),
+    Column(
+        "speedup (95 % CI)",
+        "serial median / this median, with a bootstrap 95 % interval",
+        _speedup_text,
+    ),
+    Column(
+        "effic.",
+        "speedup per worker that could be busy (min(workers, tasks)); 100 % is ideal",
+        lambda s: _optional(s.efficiency, "{:.0%}"),
+    ),
+    Column(
+        "Karp-\nFlatt",
+        "experimentally determined serial fraction (1/speedup - 1/p) / (1 - 1/p): near 0 the "
+        "work parallelises; large, or growing with workers, means overhead or a serial part",
+        lambda s: _optional(s.serial_fraction, "{:.2f}"),
+        in_terminal=False,
+    ),
+    Column(
+        "task time\nvs serial",
+        "how much longer one task took on a worker than alone in the serial run: 2x with 2 "
+        "threads on pure-Python code is the GIL making them take turns",
+        lambda s: _optional(s.task_time_ratio, "{:.2f}x"),
+    ),
+    Column(
+        "overhead\nper task",
+        "wall time not explained by the tasks' own time on the workers, per task: dispatch, "
+        "pickling, transfer, idling",
+        lambda s: DASH if s.overhead_per_task_s is None else format_seconds(s.overhead_per_task_s),
+    ),
+    Column(
+        "cold\njob",
+        "the first, unmeasured job (warm-up): pays lazy imports, worker start, code shipping",
+        lambda s: format_seconds(s.record.warmup_s[0]) if s.record.warmup_s else DASH,
+    ),
+    Column(
+        "answer",
+        "ok when every job's answer equalled the serial answer; WRONG is a failure, never a "
+        "speedup",
+        answer_text,
+        numeric=False,
+    ),
+)
+
+
+def _where(run: BackendRun) -> str:
+    topology = run.topology
+    where = str(topology.get("address") or "this machine")
+    if topology.get("start_method"):
+        where += f" (start method {topology['start_method']})"
+    return where
+
+
+#: The columns of the backends table: each backend's life, timed apart from the jobs.
+BACKEND_COLUMNS: tuple[Column, ...] = (
+    Column("backend", "the backend started", lambda r: r.backend, numeric=False),
+    Column("workers", "parallel slots it reported", lambda r: str(r.topology.get("workers", DASH))),
+    Column(
+        "start-up",
+        "cold start: processes spawned, cluster started or connected",
+        lambda r: format_seconds(r.startup_s),
+    ),
+    Column(
+        "shutdown",
+        "stopping it (workers joined, cluster stopped or disconnected)",
+        lambda r: DASH if r.shutdown_s is None else format_seconds(r.shutdown_s),
+    ),
+    Column("where", "this machine, or the cluster address", _where, numeric=False),
+)
+
+BACKENDS_TITLE = "backends: start-up and shutdown (timed apart from the jobs)"
+
+
+@dataclass(frozen=True)
+class SizeGroup:
+    """The records of one workload at one job size: one table, the serial row first."""
+
+    summaries: tuple[Summary, ...]
+
+    @property
+    def title(self) -> str:
+        """``cpu: 16 tasks x 50.0 ms grain, 4.0 MiB per task``."""
+        first = self.summaries[0].record
+        title = f"{first.workload}: {first.tasks} tasks x {format_seconds(first.grain_s)} grain"
+        if first.bytes_per_task:
+            title += f", {format_bytes(first.bytes_per_task)} per task"
+        return title
+
+    def rows(self) -> list[list[str]]:
+        """The cell texts, one list per backend."""
+        return [[column.cell(s) for column in MEASUREMENT_COLUMNS] for s in self.summaries]
+
+    def interval_note(self) -> str | None:
+        """Which intervals these are and the confidence the median's really has."""
+        confidences = [s.interval.confidence for s in self.summaries if s.interval is not None]
+        if not confidences:
+            return None
+        return (
+            f"median interval: order statistics, {min(confidences):.1%} confidence for "
+            f"{len(self.summaries[0].record.wall_s)} repeats; speedup interval: bootstrap"
+        )
+
+    def findings(self) -> list[tuple[str, str]]:
+        """(backend, the sentence saying why it got its number)."""
+        return [(s.record.backend, s.finding) for s in self.summaries]
+
+    def remarks(self) -> Iterator[tuple[str, str]]:
+        """(backend, text) for every instability warning and every note the engine made."""
+        for summary in self.summaries:
+            for warning in summary.warnings:
+                yield summary.record.backend, warning
+            for note in summary.record.notes:
+                yield summary.record.backend, note
+
+
+@dataclass
+class ReportData:
+    """What an exporter renders: the results file and, when one was made, the cutover analysis.
+
+    The summaries are computed once (bootstraps are not free) and shared by every exporter.
+    """
+
+    results: Results
+    analysis: Any = None
+
+    @cached_property
+    def summaries(self) -> list[Summary]:
+        """Every record summarised, in the order measured."""
+        return summarize(self.results)
+
+    @cached_property
+    def groups(self) -> list[SizeGroup]:
+        """One group per workload and job size in the order measured, the baseline row first."""
+        grouped: dict[tuple[str, int, float, int], list[Summary]] = {}
+        for summary in self.summaries:
+            grouped.setdefault(summary.record.size_key(), []).append(summary)
+        return [
+            SizeGroup(tuple(sorted(members, key=lambda s: s.record.backend != BASELINE)))
+            for members in grouped.values()
+        ]
+
+    def workloads(self) -> dict[str, list[SizeGroup]]:
+        """The groups of each workload, workloads in the order first measured."""
+        by_workload: dict[str, list[SizeGroup]] = {}
+        for group in self.groups:
+            by_workload.setdefault(group.summaries[0].record.workload, []).append(group)
+        return by_workload
+
+    def backend_rows(self) -> list[list[str]]:
+        """The backends table's cell texts, one list per backend start."""
+        return [[column.cell(run) for column in BACKEND_COLUMNS] for run in self.results.backends]
+
+    def metadata_items(self) -> list[tuple[str, str]]:
+        """(label, value) pairs a reader needs to trust the numbers: host, cores, versions."""
+        meta = self.results.metadata
+        items = [
+            ("host", str(meta.get("host", "?"))),
+            ("measured", str(meta.get("started_at", "?"))),
+            ("cores used", str(meta.get("cores", "?"))),
+            ("logical CPUs", str(meta.get("cpu_count", "?"))),
+            ("platform", str(meta.get("platform", "?"))),
+            ("Python", f"{meta.get('python', '?')} ({meta.get('python_implementation', '?')})"),
+        ]
+        packages = meta.get("packages") or {}
+        if packages:
+            items.append(("packages", ", ".join(f"{k} {v}" for k, v in packages.items())))
+        blas = meta.get("blas_env") or {}
+        if blas:
+            items.append(("BLAS environment", ", ".join(f"{k}={v}" for k, v in blas.items())))
+        command = meta.get("command")
+        if command:
+            items.append(("command", " ".join(map(str, command))))
+        runs = meta.get("appended_runs") or []
+        if runs:
+            items.append(("later runs appended", str(len(runs))))
+        return items
+
+    def topology_items(self) -> list[tuple[str, str]]:
+        """(backend, its topology as ``key=value`` pairs), for each backend start."""
+        return [
+            (
+                run.backend,
+                ", ".join(
+                    f"{key}={value}"
+                    for key, value in run.topology.items()
+                    if not isinstance(value, dict | list)
+                ),
+            )
+            for run in self.results.backends
+        ]

@@ -1,0 +1,75 @@
+"""The Markdown exporter: the terminal's tables and findings as GitHub-flavoured Markdown.
+
+For pasting into a README, an issue or a pull request: one section per workload, one table per
+job size with the finding of each backend under it, then the backends, the metadata and what each
+column means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from dist_bench.report.content import (
+    BACKEND_COLUMNS,
+    BACKENDS_TITLE,
+    MEASUREMENT_COLUMNS,
+    Column,
+    ReportData,
+)
+
+
+def _escape(text: str) -> str:
+    """A cell's text with the characters that would break a table row escaped."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table_lines(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> Iterator[str]:
+    """A Markdown table, numbers right-aligned."""
+    yield "| " + " | ".join(_escape(c.flat_title) for c in columns) + " |"
+    yield "| " + " | ".join("---:" if c.numeric else "---" for c in columns) + " |"
+    for row in rows:
+        yield "| " + " | ".join(_escape(cell) for cell in row) + " |"
+
+
+def _lines(data: ReportData) -> Iterator[str]:
+    meta = data.results.metadata
+    yield f"# dist-bench results: {meta.get('host', '?')}, {meta.get('started_at', '?')}"
+    yield ""
+    for workload, groups in data.workloads().items():
+        yield f"## {workload}"
+        yield ""
+        for group in groups:
+            yield f"### {group.title}"
+            yield ""
+            yield from table_lines(MEASUREMENT_COLUMNS, group.rows())
+            yield ""
+            note = group.interval_note()
+            if note:
+                yield f"_{note}_"
+                yield ""
+            for backend, finding in group.findings():
+                yield f"- **{backend}**: {finding}"
+            for backend, remark in group.remarks():
+                yield f"- **{backend}** (note): {remark}"
+            yield ""
+    if data.results.backends:
+        yield f"## {BACKENDS_TITLE}"
+        yield ""
+        yield from table_lines(BACKEND_COLUMNS, data.backend_rows())
+        yield ""
+    yield "## Where and how it was measured"
+    yield ""
+    for label, value in data.metadata_items():
+        yield f"- **{label}**: {_escape(value)}"
+    for backend, topology in data.topology_items():
+        yield f"- **{backend}** topology: {_escape(topology)}"
+    yield ""
+    yield "## What the columns mean"
+    yield ""
+    for column in MEASUREMENT_COLUMNS:
+        yield f"- **{column.flat_title}**: {column.meaning}"
+
+
+def render(data: ReportData) -> bytes:
+    """The whole report as UTF-8 Markdown."""
+    return ("\n".join(_lines(data)) + "\n").encode()
