@@ -21,7 +21,15 @@ from rich.table import Table
 
 from dist_bench import __version__
 from dist_bench.errors import DistBenchError, UsageError
-from dist_bench.report.plot import check_plot_path, write_plot
+from dist_bench.report import (
+    EXPORTERS,
+    Output,
+    parse_formats,
+    plan_outputs,
+    plan_plot,
+    render_outputs,
+    write_outputs,
+)
 from dist_bench.units import parse_bytes, parse_count, parse_duration
 
 T = TypeVar("T")
@@ -239,8 +247,7 @@ def run_command(
             blas_threads=blas_threads,
         ),
     )
-    if plot is not None:
-        check_plot_path(plot)
+    plot_output = plan_plot(plot) if plot is not None else None
     writer = ResultsWriter(output, collect_metadata(sys.argv))
     try:
         with _progress_bar() as on_progress:
@@ -255,28 +262,78 @@ def run_command(
     except DistBenchError:
         _render(writer.results, fail_on_errors=False)
         raise
-    if plot is not None:
-        write_plot(results, plot)
+    if plot_output is not None:
+        _export([plot_output], results)
     _render(results)
 
 
-@cli.command("report")
+_REPORT_HELP = "\n".join(
+    [
+        "Show a results file again, or export it, without measuring anything.",
+        "",
+        "\b",
+        "Formats (--format):",
+        *(f"  {spec.name:<5} {spec.summary}" for spec in EXPORTERS.values()),
+        "",
+        "\b",
+        "Examples:",
+        "  dist-bench report results.json                       # the tables again",
+        "  dist-bench report results.json -f html -o report.html",
+        "  dist-bench report results.json -f md -o -            # Markdown to standard output",
+        "  dist-bench report results.json -f all -o out/        # out/report.html, .md, .csv, ...",
+    ]
+)
+
+
+@cli.command("report", help=_REPORT_HELP)
 @click.argument("results_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="FORMAT",
+    help="Write the report in FORMAT instead of showing the tables: "
+    f"{', '.join(EXPORTERS)}, or all; a comma list or repeated for several.",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="PATH",
+    help="Where --format writes: a file (one format), '-' for standard output (one text "
+    "format), or an existing folder (each format as report.<suffix>). Default: beside "
+    "RESULTS_FILE, named after it.",
+)
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw the speedups to this .png/.svg/.pdf (needs matplotlib).",
+    help="Also draw the plots to this .png/.svg/.pdf (needs matplotlib).",
 )
-def report_command(results_file: Path, plot: Path | None) -> None:
-    """Show the tables for a results file written by 'dist-bench run -o'."""
+def report_command(
+    results_file: Path, formats: tuple[str, ...], output: str | None, plot: Path | None
+) -> None:
+    """Show a results file again, or export it, without measuring anything (help: above)."""
     from dist_bench.results import load_results
 
+    outputs = plan_outputs(parse_formats(formats), output, source=results_file) if formats else []
+    if output is not None and not formats:
+        raise UsageError("-o needs --format (e.g. --format html)")
     if plot is not None:
-        check_plot_path(plot)
+        outputs.append(plan_plot(plot))
     results = load_results(results_file)
-    if plot is not None:
-        write_plot(results, plot)
-    _render(results)
+    _export(outputs, results)
+    if not formats:
+        _render(results)
+
+
+def _export(outputs: list[Output], results: Any) -> None:
+    """Render every output (all before the first is written), write them, say where."""
+    from dist_bench.report.content import ReportData
+
+    write_outputs(render_outputs(outputs, ReportData(results)))
+    for item in outputs:
+        if item.path is not None:
+            stderr.print(f"wrote {item.spec.name}: {item.path}", highlight=False, soft_wrap=True)
 
 
 def _resolve_backends(text: str, address: str | None) -> list[str]:

@@ -199,6 +199,8 @@ def plan_outputs(
         if formats[0].binary:
             raise UsageError(f"{formats[0].name} is binary: give -o FILE, not standard output")
         return [Output(formats[0], None)]
+    if output is not None and output.endswith(("/", os.sep)) and not Path(output).is_dir():
+        raise UsageError(f"cannot write to {output!r}: the folder does not exist")
     if output is not None and Path(output).is_dir():
         outputs = [Output(s, Path(output) / f"{DEFAULT_STEM}{s.suffix}") for s in formats]
     elif output is not None:
@@ -215,6 +217,23 @@ def plan_outputs(
         assert item.path is not None  # only standard output has none, returned above
         _check_writable(item.path, source)
     return outputs
+
+
+#: Formats ``--plot`` accepts (chosen by the file's suffix).
+PLOT_FORMATS = ("png", "svg", "pdf")
+
+
+def plan_plot(path: Path) -> Output:
+    """Check a ``--plot`` path now, not after the run: its suffix names an image format.
+
+    Raises:
+        UsageError: not .png/.svg/.pdf, a missing folder, or matplotlib not installed.
+    """
+    suffixes = ", ".join(EXPORTERS[name].suffix for name in PLOT_FORMATS)
+    if path.suffix.lower().removeprefix(".") not in PLOT_FORMATS:
+        raise UsageError(f"plot {str(path)!r}: use one of {suffixes}")
+    (output,) = plan_outputs([exporter_for(path.suffix)], str(path))
+    return output
 
 
 def _check_writable(path: Path, source: Path | None) -> None:

@@ -35,7 +35,7 @@ class Column:
     @property
     def flat_title(self) -> str:
         """The title on one line."""
-        return self.title.replace("\n", " ")
+        return self.title.replace("-\n", "-").replace("\n", " ")
 
 
 def answer_text(summary: Summary) -> str:
@@ -272,3 +272,108 @@ class ReportData:
             )
             for run in self.results.backends
         ]
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    """One kind of finding ``analysis.explain`` writes: how its sentence starts, what it means."""
+
+    anchor: str
+    starts_with: str
+    name: str
+    meaning: str
+
+
+#: Every kind of finding, for the glossaries; docs/concepts.md tells the longer story.
+FINDING_KINDS: tuple[FindingKind, ...] = (
+    FindingKind(
+        "baseline",
+        "baseline:",
+        "baseline",
+        "the serial run: every speedup divides by it, every answer is checked against it",
+    ),
+    FindingKind(
+        "parallel",
+        "parallel:",
+        "parallel",
+        "the tasks ran side by side and the backend reached at least 75 % of ideal speedup",
+    ),
+    FindingKind(
+        "partly-parallel",
+        "partly parallel:",
+        "partly parallel",
+        "a real speedup, but below 75 % of ideal: dispatch overhead or a serial part (its "
+        "Karp-Flatt fraction) limits it",
+    ),
+    FindingKind(
+        "gil",
+        "tasks took turns",
+        "tasks took turns (the GIL)",
+        "threads on pure-Python code: each task ran about as many times slower as there were "
+        "threads, because only one thread runs Python bytecode at a time",
+    ),
+    FindingKind(
+        "waits",
+        "overlapped waits",
+        "overlapped waits",
+        "the tasks mostly wait (little CPU time), so the speedup comes from overlapping the "
+        "waits, not from cores: concurrency",
+    ),
+    FindingKind(
+        "one-after-another",
+        "tasks ran one after another",
+        "one after another",
+        "concurrency without waiting: an event loop or a lock ran the tasks in turn",
+    ),
+    FindingKind(
+        "dispatch",
+        "dispatch costs",
+        "dispatch overhead",
+        "sending each task to a worker (pickling, messages, scheduling) costs about as much as "
+        "the work: make tasks coarser or batch them",
+    ),
+    FindingKind(
+        "bytes",
+        "moving ",
+        "moving bytes",
+        "the data sent in and out of every task costs more than parallelism saves; shared "
+        "memory (threads) or placing inputs once avoids it",
+    ),
+    FindingKind(
+        "slower-work",
+        "each task needed",
+        "slower work",
+        "each task needed more CPU time on the workers than alone: allocator, BLAS threads, "
+        "or cache and memory bandwidth shared with other workers",
+    ),
+    FindingKind(
+        "core-wait",
+        "tasks waited for a core",
+        "waiting for a core",
+        "the tasks took longer for the same CPU time: more busy workers (and the driver) than "
+        "cores",
+    ),
+    FindingKind(
+        "wrong",
+        "WRONG ANSWER",
+        "wrong answer",
+        "an answer differed from the serial one: a failure, never a speedup",
+    ),
+    FindingKind(
+        "failed",
+        "failed:",
+        "failed",
+        "the measurement raised; the reason follows",
+    ),
+    FindingKind(
+        "no-baseline",
+        "no serial baseline",
+        "no baseline",
+        "the serial run of this size is missing or failed, so there is no speedup",
+    ),
+)
+
+
+def finding_kind(finding: str) -> FindingKind | None:
+    """The kind of a finding sentence (None for a sentence no kind describes)."""
+    return next((k for k in FINDING_KINDS if finding.startswith(k.starts_with)), None)
