@@ -326,6 +326,48 @@ def report_command(
         _render(results)
 
 
+@cli.command("compare")
+@click.argument("before", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("after", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Smallest change reported, in percent of the BEFORE median.",
+)
+def compare_command(before: Path, after: Path, threshold: float) -> None:
+    r"""Compare two results files: which measurements got slower or faster beyond noise.
+
+    Measurements pair up by workload, backend and job size (tasks, grain, bytes per task). A pair
+    changed when the bootstrap 95 % interval of AFTER's median over BEFORE's excludes 1 and the
+    ratio passes --threshold. Measurements in one file only are listed as new or missing. Files
+    from different hosts are compared, with a warning.
+
+    \b
+    Exit status:
+      0  nothing got slower (faster, new and missing measurements are fine)
+      1  a regression: a measurement slower beyond noise, or failing now that passed before
+      2  bad input (a file that is missing or not a results file)
+    """
+    from dist_bench.compare import compare
+    from dist_bench.report.table import comparison_table
+    from dist_bench.results import load_results
+
+    comparison = compare(load_results(before), load_results(after), threshold / 100.0)
+    for warning in comparison.warnings:
+        stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    stdout.print(comparison_table(comparison))
+    regressions = comparison.regressions
+    if regressions:
+        first = regressions[0].record
+        _fail(
+            f"{len(regressions)} regression(s); first: {first.workload} on {first.backend} "
+            f"({regressions[0].change.value})",
+            EXIT_FAILED,
+        )
+
+
 def _export(outputs: list[Output], results: Any) -> None:
     """Render every output (all before the first is written), write them, say where."""
     from dist_bench.report.content import ReportData

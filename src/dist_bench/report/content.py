@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds, summarize
-from dist_bench.results import BackendRun, Results
+from dist_bench.results import BackendRun, Record, Results
 
 DASH = "-"
 
@@ -155,6 +155,14 @@ BACKEND_COLUMNS: tuple[Column, ...] = (
 BACKENDS_TITLE = "backends: start-up and shutdown (timed apart from the jobs)"
 
 
+def size_title(record: Record) -> str:
+    """Workload and job size: ``cpu: 16 tasks x 50.0 ms grain, 4.0 MiB per task``."""
+    title = f"{record.workload}: {record.tasks} tasks x {format_seconds(record.grain_s)} grain"
+    if record.bytes_per_task:
+        title += f", {format_bytes(record.bytes_per_task)} per task"
+    return title
+
+
 @dataclass(frozen=True)
 class SizeGroup:
     """The records of one workload at one job size: one table, the serial row first."""
@@ -164,11 +172,7 @@ class SizeGroup:
     @property
     def title(self) -> str:
         """``cpu: 16 tasks x 50.0 ms grain, 4.0 MiB per task``."""
-        first = self.summaries[0].record
-        title = f"{first.workload}: {first.tasks} tasks x {format_seconds(first.grain_s)} grain"
-        if first.bytes_per_task:
-            title += f", {format_bytes(first.bytes_per_task)} per task"
-        return title
+        return size_title(self.summaries[0].record)
 
     def rows(self) -> list[list[str]]:
         """The cell texts, one list per backend."""

@@ -8,6 +8,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from dist_bench.analysis import format_seconds
+from dist_bench.compare import Change, Comparison
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
@@ -16,8 +18,10 @@ from dist_bench.report.content import (
     ReportData,
     SizeGroup,
     answer_text,
+    size_title,
 )
-from dist_bench.results import Results
+from dist_bench.results import Record, Results
+from dist_bench.stats import median
 
 #: How the answer cell stands out: a wrong answer or a failure must not be missed.
 ANSWER_STYLES = {"ok": "green", "WRONG": "bold red", "error": "bold red"}
@@ -67,3 +71,64 @@ def _measurement_table(group: SizeGroup) -> Table:
     table.caption = "\n".join(lines)
     table.caption_justify = "left"
     return table
+
+
+#: How each kind of change stands out in the terminal.
+CHANGE_STYLES = {
+    Change.SLOWER: "bold red",
+    Change.BROKEN: "bold red",
+    Change.FASTER: "green",
+    Change.FIXED: "green",
+    Change.SAME: "dim",
+    Change.NEW: "cyan",
+    Change.MISSING: "yellow",
+}
+
+
+def comparison_table(comparison: Comparison) -> Table:
+    """One row per paired measurement: both medians, the ratio with its interval, the verdict."""
+    table = Table(
+        title=f"changes beyond noise (threshold {comparison.threshold:.0%})",
+        title_justify="left",
+        header_style="bold",
+    )
+    for title, numeric in (
+        ("workload: size", False),
+        ("backend", False),
+        ("before", True),
+        ("after", True),
+        ("after / before (95 % CI)", True),
+        ("change", False),
+    ):
+        table.add_column(title, justify="right" if numeric else "left", no_wrap=numeric)
+    for pair in comparison.pairs:
+        record = pair.record
+        ratio = "-"
+        if pair.ratio is not None and pair.interval is not None:
+            ratio = f"{pair.ratio:.2f} ({pair.interval.low:.2f}-{pair.interval.high:.2f})"
+        table.add_row(
+            size_title(record),
+            record.backend,
+            _median_of(pair.before),
+            _median_of(pair.after),
+            ratio,
+            Text(pair.change.value, style=CHANGE_STYLES[pair.change]),
+        )
+    counts = ", ".join(
+        f"{comparison.count(change)} {change.value}"
+        for change in Change
+        if comparison.count(change)
+    )
+    table.caption = (
+        f"{counts}. A change needs its interval to exclude 1 and the ratio to pass the threshold."
+    )
+    table.caption_justify = "left"
+    return table
+
+
+def _median_of(record: Record | None) -> str:
+    if record is None:
+        return "-"
+    if record.error or not record.verified or not record.wall_s:
+        return "error" if record.error else "WRONG"
+    return format_seconds(median(record.wall_s))
