@@ -32,7 +32,7 @@ import numpy as np
 
 from dist_bench.analysis import BASELINE, format_bytes, format_seconds, summarize
 from dist_bench.results import Record, Results
-from dist_bench.stats import Interval, karp_flatt, median
+from dist_bench.stats import Interval, median
 
 #: The three job-shape axes a crossover can lie on.
 Axis = Literal["grain_s", "tasks", "bytes_per_task"]
@@ -194,10 +194,12 @@ class Crossover:
 class Projection:
     """A PROJECTION, never a measurement: one backend's predicted speedup on more nodes.
 
-    From the cost fit measured on ``measured_nodes`` nodes: the work's parallelism scales with
-    nodes at the measured efficiency, while start-up, dispatch (done by one driver) and moving
-    bytes (through the driver) do not. ``amdahl_bound`` is Amdahl's law with the Karp–Flatt
-    serial fraction measured at the same shape.
+    From the cost fit measured on ``measured_nodes`` nodes, the tasks' work spreads over the
+    nodes at the measured efficiency (P_eff grows with them, up to one task per slot) while
+    start-up, dispatch (one driver does it) and moving bytes (through the driver) stay as they
+    were. ``amdahl_bound`` is Amdahl's law for the same job: the speedup if the work spread
+    perfectly over all ``workers`` and only that fixed part stayed serial; ``serial_fraction``
+    is the fixed part's share of a one-worker run.
     """
 
     workload: str
@@ -559,9 +561,9 @@ def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
     if crossover.value is None:
         low, high = (format_axis(axis, v) for v in crossover.searched)
         return (
-            f"{crossover.workload}: {crossover.winner_below} beats {heavy.backend} everywhere "
-            f"from {low} to {high} ({at}); not reached between {low} and {high} "
-            f"({_why(crossover.reason, light, heavy)})."
+            f"{crossover.workload}: {crossover.winner_below} beats {heavy.backend} all the way "
+            f"from {low} to {high} ({at}), no crossover there: "
+            f"{_why(crossover.reason, light, heavy)}."
         )
     where = format_axis(axis, crossover.value)
     if crossover.interval is not None:
@@ -624,19 +626,18 @@ def project(
 ) -> list[Projection]:
     """PROJECTED speedups of ``fit`` on more nodes at ``shape`` (see ``Projection``)."""
     serial_s = baseline.predict(shape.tasks, shape.grain_s, shape.bytes_per_task)
-    measured_s = fit.predict(shape.tasks, shape.grain_s, shape.bytes_per_task)
-    slots = max(1, min(fit.workers, shape.tasks))
-    fraction = karp_flatt(serial_s / measured_s, slots) if measured_s > 0 else None
+    # What no number of workers shortens: start-up, dispatch from the one driver, moving bytes.
+    fixed_s = fit.predict(shape.tasks, 0.0, shape.bytes_per_task)
+    fraction = fixed_s / (fixed_s + serial_s) if fixed_s + serial_s > 0 else None
     projections = []
     for count in nodes:
         scale = count / measured_nodes
-        # More nodes multiply the useful parallelism (never beyond one task per slot); the one
-        # driver still pays start-up, dispatch and the bytes, so those stay as measured.
+        workers = max(1, round(fit.workers * scale))
+        # More nodes multiply the useful parallelism (never beyond one task per slot).
         scaled = replace(
             fit, effective_parallelism=min(fit.effective_parallelism * scale, float(shape.tasks))
         )
         predicted = scaled.predict(shape.tasks, shape.grain_s, shape.bytes_per_task)
-        workers = max(1, round(fit.workers * scale))
         projections.append(
             Projection(
                 workload=fit.workload,
@@ -647,17 +648,11 @@ def project(
                 shape=shape,
                 predicted_s=predicted,
                 predicted_speedup=serial_s / predicted,
-                amdahl_bound=None if fraction is None else amdahl(fraction, workers),
+                amdahl_bound=serial_s / (fixed_s + serial_s / min(workers, shape.tasks)),
                 serial_fraction=fraction,
             )
         )
     return projections
-
-
-def amdahl(serial_fraction: float, workers: int) -> float:
-    """Amdahl's law: speedup on ``workers`` when ``serial_fraction`` of the work stays serial."""
-    fraction = min(1.0, max(0.0, serial_fraction))
-    return 1.0 / (fraction + (1.0 - fraction) / workers)
 
 
 # ---------------------------------------------------------------------------------------------
