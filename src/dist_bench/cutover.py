@@ -306,7 +306,8 @@ def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> lis
             if _near_measured(search, backend, crossover.workload, crossover.axis, job):
                 continue
             wanted.append((crossover.workload, job))
-    return list(dict.fromkeys(wanted))
+    unique = {(w, j.tasks, j.grain_s, j.bytes_per_task): (w, j) for w, j in wanted}
+    return list(unique.values())
 
 
 def _job_at(at: JobShape, axis: Axis, value: float) -> Job:
