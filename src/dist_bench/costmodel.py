@@ -30,9 +30,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from dist_bench.analysis import BASELINE, format_bytes, format_seconds, summarize
+from dist_bench.analysis import BASELINE, format_bytes, format_seconds
 from dist_bench.results import Record, Results
-from dist_bench.stats import Interval, median
+from dist_bench.stats import UNSTABLE_SPREAD, Interval, median, spread
 
 #: The three job-shape axes a crossover can lie on.
 Axis = Literal["grain_s", "tasks", "bytes_per_task"]
@@ -94,6 +94,8 @@ class CostFit:
         unidentified: Parameters the sweep did not vary enough to fit (held at 0 cost).
         shares_memory: The backend runs tasks in the driver's memory (threads, asyncio, serial).
         remote: The backend may run tasks on other machines.
+        ranges: Per axis, the (lowest, highest) value measured: predictions outside them are
+            extrapolations.
     """
 
     workload: str
@@ -109,6 +111,7 @@ class CostFit:
     unidentified: tuple[str, ...] = ()
     shares_memory: bool = False
     remote: bool = False
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def predict(self, tasks: int, grain_s: float, bytes_per_task: int = 0) -> float:
         """Predicted wall seconds: ``tasks`` tasks of ``grain_s``, ``bytes_per_task`` each."""
@@ -131,7 +134,19 @@ class CostFit:
             "unidentified": list(self.unidentified),
             "shares_memory": self.shares_memory,
             "remote": self.remote,
+            "ranges": {axis: list(bounds) for axis, bounds in self.ranges.items()},
         }
+
+    def outside(self, shape: JobShape) -> list[Axis]:
+        """The axes on which ``shape`` lies outside what was measured (an extrapolation)."""
+        return [
+            axis
+            for axis in AXES
+            if axis in self.ranges
+            and not self.ranges[axis][0] * 0.999
+            <= shape.value(axis)
+            <= self.ranges[axis][1] * 1.001
+        ]
 
 
 @dataclass(frozen=True)
@@ -370,6 +385,13 @@ def fit_costs(
         unidentified=tuple(PARAMETERS[c] for c in range(4) if c not in columns),
         shares_memory=bool(topology.get("shares_memory", record.backend == BASELINE)),
         remote=bool(topology.get("remote", False)),
+        ranges={
+            axis: (
+                min(p.shape.value(axis) for p in points),
+                max(p.shape.value(axis) for p in points),
+            )
+            for axis in AXES
+        },
     )
 
 
@@ -659,6 +681,57 @@ def project(
 # The entry point
 
 
+def fit_all(results: Results) -> dict[tuple[str, str], CostFit]:
+    """The cost fit of every (workload, backend) in ``results``, keyed by that pair."""
+    topologies = {run.backend: run.topology for run in results.backends}
+    return {
+        key: fit_costs(points, topologies.get(key[1]))
+        for key, points in collect_points(results).items()
+    }
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A backend's predicted time for a job shape the user describes, from its saved fit.
+
+    Attributes:
+        speedup: Serial's predicted time over this one (``None`` without a serial fit).
+        extrapolated: Axes on which the shape lies outside what the fit measured.
+    """
+
+    workload: str
+    backend: str
+    shape: JobShape
+    predicted_s: float
+    speedup: float | None
+    extrapolated: tuple[Axis, ...]
+    holdout_error: float | None
+
+
+def advise(results: Results, shape: JobShape) -> dict[str, list[Prediction]]:
+    """Per workload, every fitted backend ranked by predicted time for ``shape``, fastest first."""
+    ranked: dict[str, list[Prediction]] = {}
+    fits = fit_all(results)
+    for (workload, backend), fit in fits.items():
+        predicted = fit.predict(shape.tasks, shape.grain_s, shape.bytes_per_task)
+        baseline = fits.get((workload, BASELINE))
+        serial_s = (
+            baseline.predict(shape.tasks, shape.grain_s, shape.bytes_per_task) if baseline else None
+        )
+        ranked.setdefault(workload, []).append(
+            Prediction(
+                workload=workload,
+                backend=backend,
+                shape=shape,
+                predicted_s=predicted,
+                speedup=serial_s / predicted if serial_s and predicted > 0 else None,
+                extrapolated=tuple(fit.outside(shape)),
+                holdout_error=fit.holdout_error,
+            )
+        )
+    return {w: sorted(items, key=lambda p: p.predicted_s) for w, items in ranked.items()}
+
+
 def analyse(
     results: Results,
     project_nodes: Sequence[int] = (),
@@ -672,9 +745,7 @@ def analyse(
     """
     topologies = {run.backend: run.topology for run in results.backends}
     grouped = collect_points(results)
-    fits: dict[tuple[str, str], CostFit] = {}
-    for key, points in grouped.items():
-        fits[key] = fit_costs(points, topologies.get(key[1]))
+    fits = fit_all(results)
     rng = np.random.default_rng(seed)
     resampled = {
         key: [
@@ -740,7 +811,21 @@ def _warnings(fits: list[CostFit], crossovers: list[Crossover], results: Results
                     f"{item.axis} is uncertain (interval {width:.0%} of its value): "
                     "raise --repeats or --budget"
                 )
-    for summary in summarize(results):
-        for warning in summary.warnings:
-            warnings.append(f"{summary.record.workload} on {summary.record.backend}: {warning}")
-    return list(dict.fromkeys(warnings))
+    # Unstable shapes, one line per (workload, backend) rather than one per shape.
+    unstable: dict[tuple[str, str], list[float]] = {}
+    shapes: dict[tuple[str, str], int] = {}
+    for record in results.records:
+        if record.error is not None or len(record.wall_s) < 2:
+            continue
+        key = (record.workload, record.backend)
+        shapes[key] = shapes.get(key, 0) + 1
+        variation = spread(record.wall_s)
+        if variation > UNSTABLE_SPREAD:
+            unstable.setdefault(key, []).append(variation)
+    for (workload, backend), variations in unstable.items():
+        warnings.append(
+            f"{workload} on {backend}: {len(variations)} of {shapes[(workload, backend)]} shapes "
+            f"vary by more than {UNSTABLE_SPREAD:.0%} between runs (up to {max(variations):.0%}): "
+            "raise --repeats, or measure when the machine is quiet"
+        )
+    return warnings
