@@ -16,7 +16,14 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from dist_bench import __version__
@@ -56,6 +63,23 @@ class CommaList(click.ParamType):  # type: ignore[type-arg]
             return value
         try:
             return [self.parse(item) for item in str(value).split(",") if item.strip()] or None
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class OneValue(click.ParamType):  # type: ignore[type-arg]
+    """One value parsed by ``parse`` (``5ms``, ``1MB``); a bad value is a usage error."""
+
+    def __init__(self, parse: Callable[[str], Any], name: str) -> None:
+        self.parse = parse
+        self.name = name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse the value (click passes defaults through here too)."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.parse(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -378,6 +402,179 @@ def _export(outputs: list[Output], results: Any) -> None:
             stderr.print(f"wrote {item.spec.name}: {item.path}", highlight=False, soft_wrap=True)
 
 
+#: Where ``cutover`` saves its results and ``advise`` reads them when no path is given.
+DEFAULT_CUTOVER_FILE = Path("results/cutover.json")
+
+
+@cli.command("cutover")
+@click.argument("workloads", nargs=-1)
+@click.option(
+    "-b",
+    "--backends",
+    default="all",
+    show_default=True,
+    help="Comma-separated backends, or 'all' (every installed one); serial always runs.",
+)
+@click.option(
+    "--address",
+    help="Existing Dask (tcp://HOST:8786) or Ray (auto, HOST:6379) cluster instead of an "
+    "embedded one.",
+)
+@click.option(
+    "--budget",
+    type=OneValue(parse_duration, "duration"),
+    default="120s",
+    show_default=True,
+    help="Time to spend measuring (e.g. 90s, 10min); start-ups and the analysis come on top. "
+    "More budget: more shapes around each crossover, narrower intervals.",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=2),
+    default=3,
+    show_default=True,
+    help="Measured jobs per shape (more: steadier medians, slower search).",
+)
+@click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel slots per backend.")
+@click.option(
+    "--blas-threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="BLAS/OpenMP threads per worker.",
+)
+@click.option(
+    "--project-nodes",
+    type=CommaList(parse_count, "counts"),
+    help="Also PROJECT the speedup of each multi-process backend to this many nodes "
+    "(e.g. 2,4,8,16), against the Amdahl bound; labelled as a projection, never measured.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=str(DEFAULT_CUTOVER_FILE),
+    show_default=True,
+    help="Results file, or a folder to put cutover.json in; written as measurements finish, "
+    "appended to when it holds earlier results from this machine.",
+)
+def cutover_command(
+    workloads: tuple[str, ...],
+    backends: str,
+    address: str | None,
+    budget: float,
+    repeats: int,
+    workers: int | None,
+    blas_threads: int,
+    project_nodes: list[int] | None,
+    output: Path,
+) -> None:
+    r"""Find where each step up (threads -> processes -> cluster) starts to pay off.
+
+    Sweeps task grain, tasks per job and bytes per task for each WORKLOAD (default: every
+    built-in), fits each backend's costs (start-up, dispatch per task, useful parallelism,
+    bandwidth), and reports each crossover with a 95 % bootstrap interval and its reason. The
+    budget goes where it matters: shapes are added around each crossover still uncertain.
+
+    
+    Examples:
+      dist-bench cutover                                 # every workload, every backend, ~2 min
+      dist-bench cutover cpu -b threads,processes --budget 30s
+      dist-bench cutover cpu -b dask --address tcp://10.0.0.5:8786 --project-nodes 2,4,8,16
+    """
+    from dist_bench.backends import BackendOptions
+    from dist_bench.cutover import CutoverPlan, run_cutover
+    from dist_bench.measure import MeasureSettings
+    from dist_bench.report.cutover_table import cutover_summary
+    from dist_bench.results import ResultsWriter, collect_metadata
+    from dist_bench.workload import resolve_workloads
+
+    chosen = resolve_workloads([n for arg in workloads or ("all",) for n in _names(arg)])
+    plan = CutoverPlan(
+        workloads=chosen,
+        backends=_resolve_backends(backends, address),
+        budget_s=budget,
+        settings=MeasureSettings(repeats=repeats, warmup=1),
+        options=BackendOptions(workers=workers, address=address, blas_threads=blas_threads),
+        project_nodes=tuple(project_nodes or ()),
+    )
+    if output.is_dir() or str(output).endswith("/"):
+        output = output / DEFAULT_CUTOVER_FILE.name
+    if output == DEFAULT_CUTOVER_FILE:
+        output.parent.mkdir(exist_ok=True)
+    writer = ResultsWriter(output, collect_metadata(sys.argv))
+    try:
+        with _progress_bar(unit="s") as on_progress:
+            results, analysis = run_cutover(plan, writer, on_progress, _show_version_check)
+    except KeyboardInterrupt:
+        _fail(
+            f"interrupted: {len(writer.results.records)} measurement(s) kept in {output}; "
+            f"'dist-bench report {output}' shows them",
+            EXIT_INTERRUPTED,
+        )
+    stdout.print(cutover_summary(results, analysis))
+    stdout.print(f"results: {output}  (advice: dist-bench advise --from {output} ...)")
+    _fail_on_failed(results)
+
+
+@cli.command("advise")
+@click.option("--tasks", type=OneValue(parse_count, "count"), required=True, help="Tasks per job.")
+@click.option(
+    "--grain",
+    type=OneValue(parse_duration, "duration"),
+    required=True,
+    help="Serial work per task (e.g. 5ms).",
+)
+@click.option(
+    "--bytes",
+    "bytes_per_task",
+    type=OneValue(parse_bytes, "size"),
+    default=0,
+    help="Data each task moves (e.g. 1MB). Default: none.",
+)
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=str(DEFAULT_CUTOVER_FILE),
+    show_default=True,
+    help="Results file to fit (written by 'dist-bench cutover' or 'run').",
+)
+@click.option("--workload", help="Only this workload of the file (default: each in it).")
+def advise_command(
+    tasks: int,
+    grain: float,
+    bytes_per_task: int,
+    source: Path,
+    workload: str | None,
+) -> None:
+    r"""Rank the backends for a job you describe, with predicted times from a saved fit.
+
+    
+    Example:
+      dist-bench advise --tasks 200 --grain 5ms --bytes 1MB --from results/cutover.json
+    """
+    from dist_bench.costmodel import JobShape, advise
+    from dist_bench.report.cutover_table import advice_table
+    from dist_bench.results import load_results
+
+    results = load_results(source)
+    ranked = advise(results, JobShape(tasks, grain, bytes_per_task))
+    if workload is not None:
+        if workload not in ranked:
+            raise UsageError(
+                f"{str(source)!r} has no fit for workload {workload!r}; it has: "
+                f"{', '.join(ranked) or 'none'}"
+            )
+        ranked = {workload: ranked[workload]}
+    if not ranked:
+        raise UsageError(
+            f"{str(source)!r} holds no verified measurement to fit: run 'dist-bench cutover' first"
+        )
+    for name, predictions in ranked.items():
+        stdout.print(advice_table(name, predictions))
+
+
 def _resolve_backends(text: str, address: str | None) -> list[str]:
     from dist_bench.backends import backend_specs, get_backend_spec
 
@@ -398,15 +595,23 @@ def _resolve_backends(text: str, address: str | None) -> list[str]:
 
 
 @contextmanager
-def _progress_bar() -> Iterator[Callable[[Any], None]]:
+def _progress_bar(unit: str = "jobs") -> Iterator[Callable[[Any], None]]:
+    """A progress bar on stderr; with ``unit="s"`` it counts seconds of a budget, with an ETA."""
+    count = (
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s")
+        if unit == "s"
+        else MofNCompleteColumn()
+    )
     columns = (
         TextColumn("{task.description:<32}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        count,
         TimeElapsedColumn(),
+        *([TextColumn("ETA"), TimeRemainingColumn()] if unit == "s" else []),
     )
     with Progress(*columns, console=stderr, transient=True) as progress:
-        bar = progress.add_task("preparing", total=None)
+        # A seconds bar formats its total from the start, so it needs one before the first event.
+        bar = progress.add_task("preparing", total=None if unit == "jobs" else 1.0)
 
         def update(event: Any) -> None:
             progress.update(
@@ -437,8 +642,14 @@ def _render(results: Any, *, fail_on_errors: bool = True) -> None:
     if not results.records:
         return
     stdout.print(results_tables(results))
+    if fail_on_errors:
+        _fail_on_failed(results)
+
+
+def _fail_on_failed(results: Any) -> None:
+    """Exit 1 naming the first failed measurement, if any failed."""
     failed = [r for r in results.records if r.error is not None or not r.verified]
-    if failed and fail_on_errors:
+    if failed:
         first = failed[0]
         reason = first.error or "its answer differs from the serial answer"
         _fail(
