@@ -333,8 +333,18 @@ _REPORT_HELP = "\n".join(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also draw the plots to this .png/.svg/.pdf (needs matplotlib).",
 )
+@click.option(
+    "--project-nodes",
+    type=CommaList(parse_count, "counts"),
+    help="Add PROJECTED speedups on this many nodes (e.g. 2,4,8,16) to the report; "
+    "labelled as projections, never measured.",
+)
 def report_command(
-    results_file: Path, formats: tuple[str, ...], output: str | None, plot: Path | None
+    results_file: Path,
+    formats: tuple[str, ...],
+    output: str | None,
+    plot: Path | None,
+    project_nodes: list[int] | None,
 ) -> None:
     """Show a results file again, or export it, without measuring anything (help: above)."""
     from dist_bench.results import load_results
@@ -345,7 +355,7 @@ def report_command(
     if plot is not None:
         outputs.append(plan_plot(plot))
     results = load_results(results_file)
-    _export(outputs, results)
+    _export(outputs, results, project_nodes or ())
     if not formats:
         _render(results)
 
@@ -392,11 +402,19 @@ def compare_command(before: Path, after: Path, threshold: float) -> None:
         )
 
 
-def _export(outputs: list[Output], results: Any) -> None:
-    """Render every output (all before the first is written), write them, say where."""
+def _export(outputs: list[Output], results: Any, project_nodes: Sequence[int] = ()) -> None:
+    """Render every output (all before the first is written), write them, say where.
+
+    The cutover analysis is computed from the records when a format shows it.
+    """
     from dist_bench.report.content import ReportData
 
-    write_outputs(render_outputs(outputs, ReportData(results)))
+    analysis = None
+    if any(item.spec.uses_analysis for item in outputs):
+        from dist_bench.costmodel import analyse
+
+        analysis = analyse(results, project_nodes=project_nodes)
+    write_outputs(render_outputs(outputs, ReportData(results, analysis)))
     for item in outputs:
         if item.path is not None:
             stderr.print(f"wrote {item.spec.name}: {item.path}", highlight=False, soft_wrap=True)

@@ -47,6 +47,8 @@ class ExporterSpec:
         binary: Whether its output is binary (never sent to a terminal).
         requires: Modules it needs beyond dist-bench's own dependencies.
         install_hint: The command that installs them.
+        uses_analysis: Whether it shows the cutover analysis (fits, crossovers), which then
+            has to be computed first.
     """
 
     name: str
@@ -56,6 +58,7 @@ class ExporterSpec:
     binary: bool = False
     requires: tuple[str, ...] = ()
     install_hint: str = ""
+    uses_analysis: bool = True
 
     def check_available(self) -> None:
         """Raise now, before anything runs, if what this format needs is missing.
@@ -103,12 +106,14 @@ EXPORTERS: dict[str, ExporterSpec] = {
             ".csv",
             "dist_bench.report.csv_exporter:render",
             "one row per measurement: medians, intervals, speedup, efficiency, Karp-Flatt",
+            uses_analysis=False,
         ),
         ExporterSpec(
             "json",
             ".json",
             "dist_bench.report.json_exporter:render",
             "the versioned results document (reads back with 'dist-bench report')",
+            uses_analysis=False,
         ),
         ExporterSpec(
             "png",

@@ -7,13 +7,17 @@ so the formats cannot drift apart: an exporter only chooses how to lay them out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds, summarize
 from dist_bench.results import BackendRun, Record, Results
+
+if TYPE_CHECKING:
+    from dist_bench.costmodel import CostFit, Crossover, CutoverAnalysis, Projection
 
 DASH = "-"
 
@@ -209,7 +213,7 @@ class ReportData:
     """
 
     results: Results
-    analysis: Any = None
+    analysis: CutoverAnalysis | None = None
 
     @cached_property
     def summaries(self) -> list[Summary]:
@@ -228,11 +232,15 @@ class ReportData:
         ]
 
     def workloads(self) -> dict[str, list[SizeGroup]]:
-        """The groups of each workload, workloads in the order first measured."""
+        """The groups of each workload, smallest job first; workloads in the order measured."""
         by_workload: dict[str, list[SizeGroup]] = {}
         for group in self.groups:
             by_workload.setdefault(group.summaries[0].record.workload, []).append(group)
-        return by_workload
+        # A cutover search measures sizes in the order it needs them; readers want them sorted.
+        return {
+            workload: sorted(groups, key=lambda g: g.summaries[0].record.size_key()[1:])
+            for workload, groups in by_workload.items()
+        }
 
     def backend_rows(self) -> list[list[str]]:
         """The backends table's cell texts, one list per backend start."""
@@ -381,3 +389,168 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
 def finding_kind(finding: str) -> FindingKind | None:
     """The kind of a finding sentence (None for a sentence no kind describes)."""
     return next((k for k in FINDING_KINDS if finding.startswith(k.starts_with)), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The cutover analysis (costmodel): crossovers, fitted costs, projections
+
+FITS_TITLE = "Fitted costs: T ≈ S + n·o + n·g / P_eff + n·b / B"
+PROJECTIONS_TITLE = "PROJECTION, not a measurement: predicted speedup on more nodes"
+PROJECTIONS_NOTE = (
+    "From the fitted costs: the tasks' work spreads over more nodes at the measured efficiency; "
+    "start-up, dispatch and moving bytes stay as measured (one driver). Amdahl bound: the work "
+    "spread perfectly, only that fixed part serial. Not measured."
+)
+AXIS_NAMES = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes per task"}
+
+
+def _crossover_value(item: Crossover) -> str:
+    from dist_bench.costmodel import format_axis
+
+    if item.value is None:
+        low, high = (format_axis(item.axis, end) for end in item.searched)
+        return f"not reached between {low} and {high}"
+    text = format_axis(item.axis, item.value)
+    if item.interval is not None:
+        low, high = (format_axis(item.axis, end) for end in (item.interval.low, item.interval.high))
+        text += f" ({low}-{high})"
+    return text
+
+
+#: One row per crossover found (reached or not) of a workload.
+CROSSOVER_COLUMNS: tuple[Column, ...] = (
+    Column("pair", "the two backends compared", lambda c: " / ".join(c.backends), numeric=False),
+    Column(
+        "along",
+        "the job size that varies (the other two held where the sweep measured them)",
+        lambda c: AXIS_NAMES[c.axis],
+        numeric=False,
+    ),
+    Column(
+        "crossover (95 % interval)",
+        "where the two fitted times meet, with a bootstrap interval (records resampled, "
+        "costs refitted); 'not reached' when they do not meet inside the measured range",
+        _crossover_value,
+    ),
+    Column(
+        "faster below → above",
+        "which backend wins at the small end, and which from the crossover on",
+        lambda c: (
+            f"{c.winner_below} → {c.winner_above}" if c.reached else f"{c.winner_below} throughout"
+        ),
+        numeric=False,
+    ),
+    Column("why", "the cost that decides it", lambda c: c.reason, numeric=False),
+)
+
+
+def _or_not_varied(fit: CostFit, name: str, text: str) -> str:
+    return "not varied" if name in fit.unidentified else text
+
+
+#: One row per fitted backend of a workload: T ≈ S + n·o + n·g/P_eff + n·b/B.
+FIT_COLUMNS: tuple[Column, ...] = (
+    Column("backend", "the backend fitted", lambda f: f.backend, numeric=False),
+    Column(
+        "S per job",
+        "fixed cost of every job: submitting, gathering, waking workers",
+        lambda f: _or_not_varied(f, "startup_s", format_seconds(f.startup_s)),
+    ),
+    Column(
+        "o per task",
+        "dispatch cost of one task: pickling, a message, scheduling",
+        lambda f: _or_not_varied(f, "per_task_overhead_s", format_seconds(f.per_task_overhead_s)),
+    ),
+    Column(
+        "P_eff",
+        "useful parallelism: how many tasks' work really ran side by side (1 for GIL-bound "
+        "threads)",
+        lambda f: (
+            f"{f.effective_parallelism:.2f}" if math.isfinite(f.effective_parallelism) else "∞"
+        ),
+    ),
+    Column(
+        "B",
+        "bandwidth of moving task data ('-': bytes never varied, or cost nothing measurable)",
+        lambda f: (
+            f"{format_bytes(round(f.bandwidth_bytes_per_s))}/s" if f.bandwidth_bytes_per_s else DASH
+        ),
+    ),
+    Column(
+        "held-out error",
+        "median miss predicting each measured point from a fit made without it",
+        lambda f: DASH if f.holdout_error is None else f"{f.holdout_error:.0%}",
+    ),
+    Column("points", "job shapes the fit used", lambda f: str(f.points)),
+)
+
+
+def _projected_job(item: Projection) -> str:
+    job = f"{item.shape.tasks} x {format_seconds(item.shape.grain_s)}"
+    if item.shape.bytes_per_task:
+        job += f", {format_bytes(item.shape.bytes_per_task)}"
+    return job
+
+
+#: One row per PROJECTED node count: never a measurement.
+PROJECTION_COLUMNS: tuple[Column, ...] = (
+    Column("workload", "the workload", lambda p: p.workload, numeric=False),
+    Column("backend", "the backend projected", lambda p: p.backend, numeric=False),
+    Column(
+        "nodes",
+        "nodes projected (and measured)",
+        lambda p: f"{p.nodes} (measured {p.measured_nodes})",
+    ),
+    Column("workers", "parallel slots on that many nodes", lambda p: str(p.workers)),
+    Column("job", "the job shape projected: the largest measured", _projected_job),
+    Column(
+        "projected speedup",
+        "predicted from the fitted costs, not measured",
+        lambda p: f"{p.predicted_speedup:.2f}x",
+    ),
+    Column(
+        "Amdahl bound",
+        "the speedup if the work spread perfectly and only the fixed costs stayed serial",
+        lambda p: DASH if p.amdahl_bound is None else f"{p.amdahl_bound:.2f}x",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class WorkloadCutover:
+    """One workload's part of the cutover analysis, ready to lay out."""
+
+    crossovers: list[Crossover]
+    fits: list[CostFit]
+
+    @property
+    def reached(self) -> list[Crossover]:
+        """Crossovers inside the measured range."""
+        return [c for c in self.crossovers if c.reached]
+
+    def crossover_rows(self) -> list[list[str]]:
+        """Reached crossovers first, then those not reached."""
+        ordered = self.reached + [c for c in self.crossovers if not c.reached]
+        return [[column.cell(c) for column in CROSSOVER_COLUMNS] for c in ordered]
+
+    def fit_rows(self) -> list[list[str]]:
+        """The serial fit first."""
+        fits = sorted(self.fits, key=lambda f: f.backend != BASELINE)
+        return [[column.cell(f) for column in FIT_COLUMNS] for f in fits]
+
+
+def workload_cutover(analysis: CutoverAnalysis | None, workload: str) -> WorkloadCutover | None:
+    """``workload``'s crossovers and fits, or None when the analysis found no swept size."""
+    if analysis is None:
+        return None
+    crossovers = [c for c in analysis.crossovers if c.workload == workload]
+    if not crossovers:
+        return None
+    return WorkloadCutover(crossovers, [f for f in analysis.fits if f.workload == workload])
+
+
+def projection_rows(analysis: CutoverAnalysis | None) -> list[list[str]]:
+    """Every projection's cells (none without an analysis or projections)."""
+    if analysis is None:
+        return []
+    return [[column.cell(p) for column in PROJECTION_COLUMNS] for p in analysis.projections]

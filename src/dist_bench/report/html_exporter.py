@@ -19,14 +19,26 @@ from dist_bench.analysis import BASELINE, Summary
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
+    CROSSOVER_COLUMNS,
     FINDING_KINDS,
+    FIT_COLUMNS,
+    FITS_TITLE,
     MEASUREMENT_COLUMNS,
+    PROJECTION_COLUMNS,
+    PROJECTIONS_NOTE,
+    PROJECTIONS_TITLE,
     Column,
     ReportData,
     SizeGroup,
+    WorkloadCutover,
     finding_kind,
+    projection_rows,
+    workload_cutover,
 )
 from dist_bench.report.plot import panel_images, plotted_workloads
+
+#: Up to this many job sizes per workload are shown open; a longer sweep's are folded.
+OPEN_GROUPS = 3
 
 STYLE = """
 :root {
@@ -85,12 +97,24 @@ figcaption { font-size: 13px; color: var(--muted); margin-top: 6px; }
 ul.findings { list-style: none; padding: 0; margin: 8px 0 0; }
 ul.findings li { padding: 5px 0 5px 0; border-bottom: 1px dashed var(--line); }
 ul.findings li:last-child { border-bottom: 0; }
+ul.crossovers li { font-weight: 600; border-left: 3px solid var(--accent); padding-left: 10px;
+  border-bottom: 0; margin: 4px 0; }
+section.projection h2 { color: var(--warn); }
 .tag { display: inline-block; font-size: 11.5px; font-weight: 600; padding: 1px 8px;
   border-radius: 999px; background: #e8ecf8; color: var(--accent); text-decoration: none;
   margin-right: 6px; white-space: nowrap; }
 .who { font-weight: 600; margin-right: 4px; }
 li.remark { color: var(--warn); background: var(--warn-bg); padding-left: 8px;
   border-radius: 6px; border-bottom: 0; margin-top: 3px; }
+details { margin: 4px 0; }
+details > summary { cursor: pointer; list-style: none; padding: 8px 0 4px;
+  border-top: 1px solid var(--line); }
+details > summary::-webkit-details-marker { display: none; }
+details > summary::before { content: "▸"; color: var(--muted); display: inline-block;
+  width: 16px; }
+details[open] > summary::before { content: "▾"; }
+details > summary h3 { display: inline; margin: 0; }
+details > summary span { color: var(--muted); font-size: 13.5px; margin-left: 6px; }
 p.note { font-size: 12.5px; color: var(--muted); margin: 4px 0 0; }
 dl.glossary { display: grid; grid-template-columns: minmax(150px, max-content) 1fr;
   gap: 6px 18px; margin: 8px 0; font-size: 14px; }
@@ -136,8 +160,16 @@ def _finding_item(backend: str, finding: str) -> str:
     return f'<li>{tag}<span class="who">{escape(backend)}</span> {escape(finding)}</li>'
 
 
-def _group(group: SizeGroup) -> Iterator[str]:
-    yield f"<h3>{escape(group.title)}</h3>"
+def _group(group: SizeGroup, opened: bool) -> Iterator[str]:
+    """One size's table and findings, in a <details> (no script needed) the reader can fold."""
+    fastest = max(
+        (s for s in group.summaries if s.speedup is not None and s.record.backend != BASELINE),
+        key=lambda s: s.speedup or 0.0,
+        default=None,
+    )
+    best = "" if fastest is None else f" · fastest: {fastest.record.backend} {fastest.speedup:.2f}x"
+    yield f"<details{' open' if opened else ''}>"
+    yield f"<summary><h3>{escape(group.title)}</h3><span>{escape(best)}</span></summary>"
     yield from _table(MEASUREMENT_COLUMNS, group.rows())
     note = group.interval_note()
     if note:
@@ -147,7 +179,7 @@ def _group(group: SizeGroup) -> Iterator[str]:
         yield _finding_item(backend, finding)
     for backend, remark in group.remarks():
         yield f'<li class="remark"><span class="who">{escape(backend)}</span> {escape(remark)}</li>'
-    yield "</ul>"
+    yield "</ul></details>"
 
 
 def _glance_class(summary: Summary) -> str:
@@ -220,6 +252,9 @@ def _workload(
     data: ReportData, workload: str, groups: list[SizeGroup], plotted: bool
 ) -> Iterator[str]:
     yield f'<section class="card" id="workload-{escape(workload)}"><h2>{escape(workload)}</h2>'
+    cutover = workload_cutover(data.analysis, workload)
+    if cutover is not None:
+        yield from _cutover(cutover)
     if plotted:
         yield '<figure><div class="plots">'
         for image in panel_images(data, workload, "svg"):
@@ -232,9 +267,47 @@ def _workload(
             "through each backend's best point (f: its Karp-Flatt serial fraction)."
             "</figcaption></figure>"
         )
+    if len(groups) > OPEN_GROUPS:
+        yield (
+            f'<p class="note">{len(groups)} job sizes measured; each folds open for its table '
+            "and findings.</p>"
+        )
     for group in groups:
-        yield from _group(group)
+        yield from _group(group, opened=len(groups) <= OPEN_GROUPS)
     yield "</section>"
+
+
+def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
+    yield "<h3>Where each step up starts to win</h3>"
+    if cutover.reached:
+        yield '<ul class="findings crossovers">'
+        for crossover in cutover.reached:
+            yield f"<li>{escape(crossover.sentence)}</li>"
+        yield "</ul>"
+    else:
+        yield '<p class="lead">No two backends cross inside the measured range.</p>'
+    yield from _table(CROSSOVER_COLUMNS, cutover.crossover_rows())
+    yield f"<h3>{escape(FITS_TITLE)}</h3>"
+    yield from _table(FIT_COLUMNS, cutover.fit_rows())
+
+
+def _projections(data: ReportData) -> Iterator[str]:
+    rows = projection_rows(data.analysis)
+    if not rows:
+        return
+    yield f'<section class="card projection" id="projections"><h2>{escape(PROJECTIONS_TITLE)}</h2>'
+    yield f'<p class="lead">{escape(PROJECTIONS_NOTE)}</p>'
+    yield from _table(PROJECTION_COLUMNS, rows)
+    yield "</section>"
+
+
+def _warnings(data: ReportData) -> Iterator[str]:
+    if data.analysis is None or not data.analysis.warnings:
+        return
+    yield '<section class="card" id="warnings"><h2>Warnings</h2><ul class="findings">'
+    for warning in data.analysis.warnings:
+        yield f'<li class="remark">{escape(warning)}</li>'
+    yield "</ul></section>"
 
 
 def _glossary(items: Iterator[tuple[str, str, str]]) -> Iterator[str]:
@@ -245,10 +318,20 @@ def _glossary(items: Iterator[tuple[str, str, str]]) -> Iterator[str]:
     yield "</dl>"
 
 
-def _reading() -> Iterator[str]:
+def _reading(data: ReportData) -> Iterator[str]:
     yield '<section class="card" id="reading"><h2>How to read this report</h2>'
     yield "<h3>Columns</h3>"
     yield from _glossary(("", c.flat_title, c.meaning) for c in MEASUREMENT_COLUMNS)
+    if data.analysis is not None and data.analysis.crossovers:
+        yield "<h3>Cutover analysis</h3>"
+        yield (
+            '<p class="lead">Each backend\'s costs are fitted to every job shape it ran, '
+            "T ≈ S + n·o + n·g / P_eff + n·b / B for n tasks of g seconds of serial work moving "
+            "b bytes each; two backends' fitted times meet at most once along a size: the "
+            "crossover.</p>"
+        )
+        shown = {c.flat_title: c for c in (*CROSSOVER_COLUMNS, *FIT_COLUMNS)}
+        yield from _glossary(("", title, c.meaning) for title, c in shown.items())
     yield "<h3>Findings</h3>"
     yield (
         '<p class="lead">Each row ends in one sentence naming the effect behind its number, '
@@ -292,16 +375,22 @@ def _page(data: ReportData) -> Iterator[str]:
     yield f'<p class="meta">{escape(" · ".join(facts))}</p>'
     links = [("glance", "At a glance")]
     links += [(f"workload-{w}", w) for w in workloads]
+    if projection_rows(data.analysis):
+        links.append(("projections", "Projections"))
+    if data.analysis is not None and data.analysis.warnings:
+        links.append(("warnings", "Warnings"))
     links += [("backends", "Backends"), ("reading", "How to read"), ("metadata", "Metadata")]
     yield "<nav>" + "".join(f'<a href="#{escape(a)}">{escape(t)}</a>' for a, t in links) + "</nav>"
     yield '</div></header><main><div class="wrap">'
     yield from _glance(data)
     for workload, groups in workloads.items():
         yield from _workload(data, workload, groups, workload in plotted)
+    yield from _projections(data)
+    yield from _warnings(data)
     yield f'<section class="card" id="backends"><h2>{escape(BACKENDS_TITLE)}</h2>'
     yield from _table(BACKEND_COLUMNS, data.backend_rows())
     yield "</section>"
-    yield from _reading()
+    yield from _reading(data)
     yield from _metadata(data)
     yield (
         f'</div></main><footer><div class="wrap">Written by dist-bench {escape(__version__)}. '

@@ -12,9 +12,18 @@ from collections.abc import Iterator, Sequence
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
+    CROSSOVER_COLUMNS,
+    FIT_COLUMNS,
+    FITS_TITLE,
     MEASUREMENT_COLUMNS,
+    PROJECTION_COLUMNS,
+    PROJECTIONS_NOTE,
+    PROJECTIONS_TITLE,
     Column,
     ReportData,
+    WorkloadCutover,
+    projection_rows,
+    workload_cutover,
 )
 
 
@@ -38,6 +47,7 @@ def _lines(data: ReportData) -> Iterator[str]:
     for workload, groups in data.workloads().items():
         yield f"## {workload}"
         yield ""
+        yield from _cutover_lines(workload_cutover(data.analysis, workload))
         for group in groups:
             yield f"### {group.title}"
             yield ""
@@ -52,6 +62,19 @@ def _lines(data: ReportData) -> Iterator[str]:
             for backend, remark in group.remarks():
                 yield f"- **{backend}** (note): {remark}"
             yield ""
+    projections = projection_rows(data.analysis)
+    if projections:
+        yield f"## {PROJECTIONS_TITLE}"
+        yield ""
+        yield from table_lines(PROJECTION_COLUMNS, projections)
+        yield ""
+        yield f"_{PROJECTIONS_NOTE}_"
+        yield ""
+    if data.analysis is not None and data.analysis.warnings:
+        yield "## Warnings"
+        yield ""
+        yield from (f"- {warning}" for warning in data.analysis.warnings)
+        yield ""
     if data.results.backends:
         yield f"## {BACKENDS_TITLE}"
         yield ""
@@ -68,6 +91,23 @@ def _lines(data: ReportData) -> Iterator[str]:
     yield ""
     for column in MEASUREMENT_COLUMNS:
         yield f"- **{column.flat_title}**: {column.meaning}"
+
+
+def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
+    if cutover is None:
+        return
+    yield "### Where each step up starts to win"
+    yield ""
+    for crossover in cutover.reached:
+        yield f"- **{crossover.sentence}**"
+    if cutover.reached:
+        yield ""
+    yield from table_lines(CROSSOVER_COLUMNS, cutover.crossover_rows())
+    yield ""
+    yield f"### {FITS_TITLE}"
+    yield ""
+    yield from table_lines(FIT_COLUMNS, cutover.fit_rows())
+    yield ""
 
 
 def render(data: ReportData) -> bytes:

@@ -18,7 +18,10 @@ matplotlib is imported only here, and only when a plot is drawn, so ``--help`` s
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds
@@ -28,6 +31,8 @@ from dist_bench.report.content import ReportData
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from dist_bench.costmodel import CutoverAnalysis
 
 #: One colour per backend in every panel and every plot (matplotlib's tab10, in a fixed order).
 BACKEND_COLOURS = {
@@ -72,31 +77,39 @@ def render_pdf(data: ReportData) -> bytes:
     return _render(data, "pdf")
 
 
+#: Up to this many measured sizes each get a tick label; more get the axis' own ticks.
+MAX_LABELLED_SIZES = 6
+#: Panels side by side in the one-image formats; a workload with more wraps onto more rows.
+COLUMNS = 3
+
+
 def _render(data: ReportData, image_format: str) -> bytes:
     workloads = plotted_workloads(data)
     if not workloads:
         raise UsageError("nothing to plot: no verified measurement with a serial baseline")
     plt = _pyplot()
-    rows = [workload_summaries(data, workload) for workload in workloads]
-    columns = max(len(_panels(summaries)) for summaries in rows)
+    panels = [_panels(workload_summaries(data, workload), data.analysis) for workload in workloads]
+    heights = [math.ceil(len(drawers) / COLUMNS) for drawers in panels]
     figure = plt.figure(
-        figsize=(PANEL_SIZE[0] * columns, PANEL_SIZE[1] * len(rows)), layout="constrained"
+        figsize=(PANEL_SIZE[0] * COLUMNS, PANEL_SIZE[1] * sum(heights)), layout="constrained"
     )
-    for subfigure, workload, summaries in zip(
-        figure.subfigures(len(rows), 1, squeeze=False)[:, 0], workloads, rows, strict=True
-    ):
-        _draw_row(subfigure, workload, summaries, data.analysis, columns)
+    subfigures = figure.subfigures(len(workloads), 1, squeeze=False, height_ratios=heights)
+    for subfigure, drawers, rows in zip(subfigures[:, 0], panels, heights, strict=True):
+        axes = subfigure.subplots(rows, COLUMNS, squeeze=False).flatten()
+        for axis, draw in zip(axes, drawers, strict=False):
+            draw(axis)
+        for axis in axes[len(drawers) :]:
+            axis.set_visible(False)
     return _save(figure, image_format)
 
 
 def panel_images(data: ReportData, workload: str, image_format: str) -> list[bytes]:
     """Each of one workload's panels as its own image (the HTML report lays them out)."""
-    summaries = workload_summaries(data, workload)
     plt = _pyplot()
     images = []
-    for draw in _panels(summaries):
+    for draw in _panels(workload_summaries(data, workload), data.analysis):
         figure = plt.figure(figsize=PANEL_SIZE, layout="constrained")
-        draw(figure.add_subplot(), workload, summaries, data.analysis)
+        draw(figure.add_subplot())
         images.append(_save(figure, image_format))
     return images
 
@@ -148,126 +161,164 @@ def _save(figure: Figure, image_format: str) -> bytes:
     return buffer.getvalue()
 
 
-def swept_size(summaries: Sequence[Summary]) -> tuple[str, str] | None:
-    """Which job size varies: (record attribute, axis label), or None for a single size."""
+@dataclass(frozen=True)
+class Line:
+    """Summaries along one swept size with the other two held fixed: one curve per backend."""
+
+    attribute: str
+    label: str
+    summaries: list[Summary]
+
+
+def lines(summaries: Sequence[Summary]) -> list[Line]:
+    """For each size that varies, the line through the most distinct values of it (at least 2).
+
+    A sweep may vary the grain at one task count and the task count at one grain; plotting all
+    records against the grain would zigzag between task counts, so each line keeps the others
+    fixed.
+    """
+    found = []
     for attribute, label in SWEPT_SIZES:
-        if len({getattr(s.record, attribute) for s in summaries}) > 1:
-            return attribute, label
-    return None
+        others = [name for name, _ in SWEPT_SIZES if name != attribute]
+        grouped: dict[tuple[float, ...], list[Summary]] = {}
+        for summary in summaries:
+            key = tuple(float(getattr(summary.record, name)) for name in others)
+            grouped.setdefault(key, []).append(summary)
+        best = max(
+            grouped.values(),
+            key=lambda members: len({getattr(m.record, attribute) for m in members}),
+            default=[],
+        )
+        if len({getattr(m.record, attribute) for m in best}) >= 2:
+            found.append(Line(attribute, label, best))
+    return found
 
 
-PanelDrawer = Callable[["Axes", str, list[Summary], Any], None]
+Panel = Callable[["Axes"], None]
 
 
-def _panels(summaries: list[Summary]) -> list[PanelDrawer]:
-    if swept_size(summaries) is None:
-        return [_draw_speedup_bars, _draw_scaling]
-    return [_draw_times, _draw_speedup_lines, _draw_scaling]
-
-
-def _draw_row(
-    figure: Any, workload: str, summaries: list[Summary], analysis: Any, columns: int
-) -> None:
-    panels = _panels(summaries)
-    axes = figure.subplots(1, columns, squeeze=False)[0]
-    for axis, draw in zip(axes, panels, strict=False):
-        draw(axis, workload, summaries, analysis)
-    for axis in axes[len(panels) :]:
-        axis.set_visible(False)
+def _panels(summaries: list[Summary], analysis: CutoverAnalysis | None) -> list[Panel]:
+    """What to draw for one workload: times along each swept size, speedups, scaling."""
+    workload = summaries[0].record.workload
+    swept = lines(summaries)
+    if not swept:
+        return [
+            partial(_draw_speedup_bars, workload=workload, summaries=summaries),
+            partial(_draw_scaling, workload=workload, summaries=summaries, analysis=analysis),
+        ]
+    return [
+        *(partial(_draw_times, workload=workload, line=line, analysis=analysis) for line in swept),
+        partial(_draw_speedup_lines, workload=workload, line=swept[0]),
+        partial(_draw_scaling, workload=workload, summaries=summaries, analysis=analysis),
+    ]
 
 
 def _backends(summaries: list[Summary]) -> list[str]:
     return list(dict.fromkeys(s.record.backend for s in summaries))
 
 
-def _series(summaries: list[Summary], backend: str, attribute: str) -> list[Summary]:
-    return sorted(
-        (s for s in summaries if s.record.backend == backend),
-        key=lambda s: float(getattr(s.record, attribute)),
-    )
-
-
-def _size_axis(axis: Axes, summaries: list[Summary], attribute: str, label: str) -> None:
+def _size_axis(axis: Axes, line: Line) -> None:
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     axis.set_xscale("log")
-    axis.set_xlabel(label)
-    axis.set_xticks(sorted({float(getattr(s.record, attribute)) for s in summaries}))
-    axis.xaxis.set_major_formatter(FuncFormatter(_tick_formatter(attribute)))
+    axis.set_xlabel(f"{line.label} ({_held(line)})")
+    measured = sorted({float(getattr(s.record, line.attribute)) for s in line.summaries})
+    # A tick at every measured size reads well for a plain sweep; a refined search measures
+    # many close sizes, whose labels would overlap: then the decades are labelled instead.
+    if len(measured) <= MAX_LABELLED_SIZES:
+        axis.set_xticks(measured)
+    axis.xaxis.set_major_formatter(FuncFormatter(_tick_formatter(line.attribute)))
     axis.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _draw_times(axis: Axes, workload: str, summaries: list[Summary], analysis: Any) -> None:
-    from matplotlib.ticker import FuncFormatter
+def _held(line: Line) -> str:
+    """The sizes held fixed along ``line``: ``at 16 tasks, 4.0 MiB per task``."""
+    record = line.summaries[0].record
+    held = {
+        "grain_s": f"{format_seconds(record.grain_s)} grain",
+        "tasks": f"{record.tasks} tasks",
+        "bytes_per_task": f"{format_bytes(record.bytes_per_task)} per task",
+    }
+    del held[line.attribute]
+    if not record.bytes_per_task:
+        held.pop("bytes_per_task", None)
+    return "at " + ", ".join(held.values())
 
-    swept = swept_size(summaries)
-    assert swept is not None  # this panel is only drawn for a sweep
-    attribute, label = swept
-    for backend in _backends(summaries):
-        points = _series(summaries, backend, attribute)
-        xs = [float(getattr(s.record, attribute)) for s in points]
-        axis.plot(
-            xs,
-            [s.median_s or 0.0 for s in points],
-            marker="o",
-            label=backend,
-            color=colour(backend),
+
+def _draw_bands(
+    axis: Axes,
+    line: Line,
+    value: Callable[[Summary], tuple[float, float, float]],
+    skip: str | None = None,
+) -> None:
+    """One curve per backend along ``line``: ``value`` gives (middle, low, high) per point."""
+    for backend in _backends(line.summaries):
+        if backend == skip:
+            continue
+        points = sorted(
+            (s for s in line.summaries if s.record.backend == backend),
+            key=lambda s: float(getattr(s.record, line.attribute)),
         )
-        axis.fill_between(
-            xs,
-            [s.interval.low if s.interval else s.median_s or 0.0 for s in points],
-            [s.interval.high if s.interval else s.median_s or 0.0 for s in points],
-            alpha=0.18,
-            color=colour(backend),
-            linewidth=0,
-        )
-    for position, text in crossover_marks(analysis, workload, attribute):
+        xs = [float(getattr(s.record, line.attribute)) for s in points]
+        middle, low, high = zip(*map(value, points), strict=True)
+        axis.plot(xs, middle, marker="o", label=backend, color=colour(backend))
+        axis.fill_between(xs, low, high, alpha=0.18, color=colour(backend), linewidth=0)
+
+
+def _time_band(summary: Summary) -> tuple[float, float, float]:
+    middle = summary.median_s or 0.0
+    interval = summary.interval
+    return (middle, interval.low, interval.high) if interval else (middle, middle, middle)
+
+
+def _speedup_band(summary: Summary) -> tuple[float, float, float]:
+    middle = summary.speedup or 0.0
+    interval = summary.speedup_interval
+    return (middle, interval.low, interval.high) if interval else (middle, middle, middle)
+
+
+def _draw_times(axis: Axes, *, workload: str, line: Line, analysis: CutoverAnalysis | None) -> None:
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    _draw_bands(axis, line, _time_band)
+    for low, position, high, text in crossover_marks(analysis, workload, line.attribute):
+        axis.axvspan(low, high, color="#444444", alpha=0.05, linewidth=0)
         axis.axvline(position, color="#444444", linestyle=":", linewidth=1)
         axis.annotate(
             text,
-            (position, 1.0),
+            (position, 0.02),
             xycoords=("data", "axes fraction"),
             rotation=90,
-            va="top",
+            va="bottom",
             ha="right",
             fontsize="x-small",
+            color="#333333",
         )
-    _size_axis(axis, summaries, attribute, label)
+    _size_axis(axis, line)
     axis.set_yscale("log")
+    # 1-2-5 steps: times often span less than a decade, where decade ticks alone say nothing.
+    axis.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_seconds(value)))
+    axis.yaxis.set_minor_formatter(NullFormatter())
     axis.set_ylabel("median wall time per job")
-    axis.set_title(f"{workload}: time per job (interval band)")
+    axis.set_title(f"{workload}: time per job vs {_SHORT[line.attribute]}")
     axis.legend()
 
 
-def _draw_speedup_lines(axis: Axes, workload: str, summaries: list[Summary], _: Any) -> None:
-    swept = swept_size(summaries)
-    assert swept is not None  # this panel is only drawn for a sweep
-    attribute, label = swept
+#: The swept sizes in a title.
+_SHORT = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes per task"}
+
+
+def _draw_speedup_lines(axis: Axes, *, workload: str, line: Line) -> None:
     axis.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
-    for backend in _backends(summaries):
-        if backend == BASELINE:
-            continue
-        points = _series(summaries, backend, attribute)
-        xs = [float(getattr(s.record, attribute)) for s in points]
-        axis.plot(
-            xs, [s.speedup or 0.0 for s in points], marker="o", label=backend, color=colour(backend)
-        )
-        axis.fill_between(
-            xs,
-            [s.speedup_interval.low if s.speedup_interval else 0.0 for s in points],
-            [s.speedup_interval.high if s.speedup_interval else 0.0 for s in points],
-            alpha=0.18,
-            color=colour(backend),
-            linewidth=0,
-        )
-    _size_axis(axis, summaries, attribute, label)
+    _draw_bands(axis, line, _speedup_band, skip=BASELINE)
+    _size_axis(axis, line)
     axis.set_ylabel("speedup over serial (x)")
-    axis.set_title(f"{workload}: speedup (95 % CI band)")
+    axis.set_title(f"{workload}: speedup vs {_SHORT[line.attribute]} (95 % CI band)")
     axis.legend()
 
 
-def _draw_speedup_bars(axis: Axes, workload: str, summaries: list[Summary], _: Any) -> None:
+def _draw_speedup_bars(axis: Axes, *, workload: str, summaries: list[Summary]) -> None:
     shown = [s for s in summaries if s.record.backend != BASELINE]
     axis.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
     axis.bar(
@@ -289,13 +340,19 @@ def amdahl_speedup(serial_fraction: float, workers: float) -> float:
     return 1.0 / (serial_fraction + (1.0 - serial_fraction) / workers)
 
 
-def _draw_scaling(axis: Axes, workload: str, summaries: list[Summary], analysis: Any) -> None:
+def _draw_scaling(
+    axis: Axes, *, workload: str, summaries: list[Summary], analysis: CutoverAnalysis | None
+) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    # Each backend at its largest job (most serial work): where its fixed costs weigh least, so
+    # the Amdahl curve through it is the most favourable honest one.
     best: dict[str, Summary] = {}
     for summary in summaries:
         if summary.record.backend == BASELINE or summary.speedup is None:
             continue
         kept = best.get(summary.record.backend)
-        if kept is None or (kept.speedup or 0.0) < summary.speedup:
+        if kept is None or _serial_work(kept) < _serial_work(summary):
             best[summary.record.backend] = summary
     projected = projection_points(analysis, workload)
     widest = max(
@@ -324,20 +381,16 @@ def _draw_scaling(axis: Axes, workload: str, summaries: list[Summary], analysis:
             color=colour(backend),
             label=f"{backend}: Amdahl f={fraction:.2f}",
         )
-    for backend, count, speedup in projected:
+    for backend in dict.fromkeys(name for name, _, _ in projected):
+        points = sorted((count, speedup) for name, count, speedup in projected if name == backend)
         axis.plot(
-            [count],
-            [speedup],
+            *zip(*points, strict=True),
             marker="o",
-            markerfacecolor="none",
+            markerfacecolor="white",
+            linestyle=":",
             color=colour(backend),
-            linestyle="none",
+            label=f"{backend}: PROJECTION",
         )
-    if projected:
-        axis.plot(
-            [], [], marker="o", markerfacecolor="none", color="grey", ls="none", label="projection"
-        )
-    from matplotlib.ticker import FuncFormatter
 
     axis.set_xscale("log", base=2)
     axis.set_yscale("log", base=2)
@@ -345,18 +398,41 @@ def _draw_scaling(axis: Axes, workload: str, summaries: list[Summary], analysis:
         scale.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_xlabel("parallel workers")
     axis.set_ylabel("speedup over serial (x)")
-    axis.set_title(f"{workload}: speedup vs workers, Amdahl bound")
+    axis.set_title(f"{workload}: speedup vs workers (largest job), Amdahl")
     axis.legend()
 
 
-def crossover_marks(analysis: Any, workload: str, attribute: str) -> list[tuple[float, str]]:
-    """(position, label) of each crossover the cutover analysis found along ``attribute``."""
-    return []
+def _serial_work(summary: Summary) -> tuple[float, int]:
+    record = summary.record
+    return (record.tasks * record.grain_s, record.bytes_per_task)
 
 
-def projection_points(analysis: Any, workload: str) -> list[tuple[str, int, float]]:
-    """(backend, workers, predicted speedup) the cutover analysis projects for ``workload``."""
-    return []
+def crossover_marks(
+    analysis: CutoverAnalysis | None, workload: str, attribute: str
+) -> list[tuple[float, float, float, str]]:
+    """(interval low, value, interval high, label) of each crossover found along ``attribute``."""
+    if analysis is None:
+        return []
+    marks = []
+    for item in analysis.crossovers:
+        if item.workload != workload or item.axis != attribute or item.value is None:
+            continue
+        low, high = (item.interval.low, item.interval.high) if item.interval else (item.value,) * 2
+        marks.append((low, item.value, high, f"{item.winner_below} → {item.winner_above}"))
+    return marks
+
+
+def projection_points(
+    analysis: CutoverAnalysis | None, workload: str
+) -> list[tuple[str, int, float]]:
+    """(backend, workers, PROJECTED speedup) of each projection for ``workload``."""
+    if analysis is None:
+        return []
+    return [
+        (item.backend, item.workers, item.predicted_speedup)
+        for item in analysis.projections
+        if item.workload == workload
+    ]
 
 
 def _tick_formatter(attribute: str) -> Callable[[float, object], str]:
