@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
 import xml.etree.ElementTree as ElementTree
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from dist_bench.cli import main
+from dist_bench.costmodel import CutoverAnalysis
 from dist_bench.errors import UsageError
 from dist_bench.report import (
     EXPORTERS,
@@ -219,3 +222,58 @@ def _exit_code(arguments: list[str]) -> int:
         main(arguments)
     code = exited.value.code
     return code if isinstance(code, int) else 1
+
+
+@pytest.fixture(scope="module")
+def scripted_cutover() -> tuple[Results, CutoverAnalysis]:
+    """A cutover search on the scripted-cost backends: crossovers and projections exist."""
+    from tests.test_costmodel import search
+
+    return search(budget_s=20.0, project_nodes=(2, 4, 8))
+
+
+def test_the_cutover_analysis_is_in_every_report(
+    scripted_cutover: tuple[Results, CutoverAnalysis],
+) -> None:
+    pytest.importorskip("matplotlib")
+    results, analysis = scripted_cutover
+    reached = [c for c in analysis.crossovers if c.reached]
+    assert reached and analysis.projections
+    data = ReportData(results, analysis)
+    page = exporter_for("html").load()(data).decode()
+    markdown = exporter_for("md").load()(data).decode()
+    for text in (unescape(page), markdown):
+        for crossover in reached:
+            assert crossover.sentence in text
+        assert "PROJECTION, not a measurement" in text
+        for fit in analysis.fits:
+            assert f"| {fit.backend} |" in text or f">{fit.backend}</td>" in page
+    svg = exporter_for("svg").load()(data).decode()
+    for crossover in reached:
+        if crossover.axis in {"grain_s", "tasks", "bytes_per_task"}:
+            assert f"{crossover.winner_below} → {crossover.winner_above}" in svg
+    assert "PROJECTION" in svg
+
+
+def test_without_a_swept_size_there_is_no_cutover_section(swept_results: Results) -> None:
+    from dist_bench.costmodel import analyse
+
+    single = copy.deepcopy(swept_results)
+    single.records = [r for r in single.records if r.grain_s == single.records[0].grain_s]
+    page = exporter_for("md").load()(ReportData(single, analyse(single))).decode()
+    assert "Where each step up starts to win" not in page
+    assert "PROJECTION" not in page
+
+
+def test_report_shows_the_cutover_summary_of_a_swept_file(
+    scripted_cutover: tuple[Results, CutoverAnalysis],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    results, _ = scripted_cutover
+    source = tmp_path / "cutover.json"
+    source.write_text(results.dumps())
+    assert _exit_code(["report", str(source)]) == 0
+    out = capsys.readouterr().out
+    assert "where each step up starts to win" in out
+    assert "fitted costs" in out

@@ -355,8 +355,12 @@ def report_command(
     if plot is not None:
         outputs.append(plan_plot(plot))
     results = load_results(results_file)
-    _export(outputs, results, project_nodes or ())
+    analysis = _export(outputs, results, project_nodes or (), terminal=not formats)
     if not formats:
+        if analysis is not None and analysis.crossovers:
+            from dist_bench.report.cutover_table import cutover_summary
+
+            stdout.print(cutover_summary(results, analysis))
         _render(results)
 
 
@@ -402,15 +406,22 @@ def compare_command(before: Path, after: Path, threshold: float) -> None:
         )
 
 
-def _export(outputs: list[Output], results: Any, project_nodes: Sequence[int] = ()) -> None:
+def _export(
+    outputs: list[Output],
+    results: Any,
+    project_nodes: Sequence[int] = (),
+    *,
+    terminal: bool = False,
+) -> Any:
     """Render every output (all before the first is written), write them, say where.
 
-    The cutover analysis is computed from the records when a format shows it.
+    The cutover analysis is computed from the records when a format (or, with ``terminal``,
+    the terminal summary) shows it; it is returned (None when not computed).
     """
     from dist_bench.report.content import ReportData
 
     analysis = None
-    if any(item.spec.uses_analysis for item in outputs):
+    if terminal or any(item.spec.uses_analysis for item in outputs):
         from dist_bench.costmodel import analyse
 
         analysis = analyse(results, project_nodes=project_nodes)
@@ -418,6 +429,7 @@ def _export(outputs: list[Output], results: Any, project_nodes: Sequence[int] = 
     for item in outputs:
         if item.path is not None:
             stderr.print(f"wrote {item.spec.name}: {item.path}", highlight=False, soft_wrap=True)
+    return analysis
 
 
 #: Where ``cutover`` saves its results and ``advise`` reads them when no path is given.
