@@ -48,6 +48,8 @@ CONFIDENCE = 0.95
 GIL_BOUND_PARALLELISM = 1.5
 #: A fit whose held-out points miss by more than this (median relative error) is flagged.
 POOR_FIT_ERROR = 0.25
+#: Two backends within this share of each other's time at an end of the range run level there.
+PRACTICAL_MARGIN = 0.05
 #: A crossover interval wider than this share of its value asks for a longer budget.
 WIDE_INTERVAL = 0.5
 #: Parameter names in the order of the fit's features (1, n, n·g, n·b).
@@ -488,22 +490,35 @@ def crossover(
 ) -> Crossover:
     """The crossover of two fits along a series, with its interval from bootstrap refits."""
     value = _meeting_point(first, second, series)
-    inside = value is not None and series.low <= value <= series.high
     low_shape = series.at.along(series.axis, series.low)
     high_shape = series.at.along(series.axis, series.high)
     below = _faster(first, second, low_shape)
     above = _faster(first, second, high_shape)
+    # A crossover counts when it lies in the measured range, in most refits too, and each
+    # backend wins clearly at its end: lines that cross while running level are a tie.
+    inside = (
+        value is not None
+        and series.low <= value <= series.high
+        and _margin(first, second, low_shape) >= PRACTICAL_MARGIN
+        and _margin(first, second, high_shape) >= PRACTICAL_MARGIN
+    )
     interval = None
     share = 0.0
     if resampled:
         values = [_meeting_point(a, b, series) for a, b in resampled]
         within = [v for v in values if v is not None and series.low <= v <= series.high]
         share = len(within) / len(values)
-        if inside and within:
+        inside = inside and share >= 0.5
+        if inside:
+            # A refit whose lines meet outside the range (or never: parallel) puts the crossover
+            # beyond that end: clipped there, an interval end at the range's end reads "or less"
+            # / "or more" instead of a number the data never reached (or a negative grain).
+            clipped = [
+                min(max(v, series.low), series.high) if v is not None else series.high
+                for v in values
+            ]
             tail = (1.0 - CONFIDENCE) / 2.0
-            finite = np.array([v if v is not None else math.nan for v in values], dtype=float)
-            finite = finite[np.isfinite(finite)]
-            ends = np.quantile(finite, [tail, 1.0 - tail])
+            ends = np.quantile(np.array(clipped), [tail, 1.0 - tail])
             interval = Interval(float(ends[0]), float(ends[1]), CONFIDENCE)
     if not inside:
         value = None
@@ -527,6 +542,13 @@ def crossover(
         reached_share=share,
     )
     return Crossover(**{**vars(result), "sentence": describe(result, below, loser_below)})
+
+
+def _margin(first: CostFit, second: CostFit, shape: JobShape) -> float:
+    """How much faster the faster of the two is at ``shape``, as a share of the slower's time."""
+    args = (shape.tasks, shape.grain_s, shape.bytes_per_task)
+    times = sorted((first.predict(*args), second.predict(*args)))
+    return 1.0 - times[0] / times[1] if times[1] > 0 else 0.0
 
 
 def _faster(first: CostFit, second: CostFit, shape: JobShape) -> CostFit:
@@ -573,7 +595,22 @@ def format_axis(axis: Axis, value: float) -> str:
     return format_bytes(round(value))
 
 
-_AXIS_WORDS = {"grain_s": "a grain of", "tasks": "", "bytes_per_task": "per task from"}
+def format_interval(crossover: Crossover) -> str:
+    """The crossover's interval; an end clipped at the searched range reads as open there."""
+    interval = crossover.interval
+    if interval is None:
+        return "-"
+    low, high = crossover.searched
+    axis = crossover.axis
+    start = (
+        f"≤ {format_axis(axis, low)}" if interval.low <= low else format_axis(axis, interval.low)
+    )
+    end = (
+        f"≥ {format_axis(axis, high)}"
+        if interval.high >= high
+        else format_axis(axis, interval.high)
+    )
+    return f"{start} – {end}"
 
 
 def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
@@ -582,6 +619,15 @@ def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
     at = _held_at(crossover)
     if crossover.value is None:
         low, high = (format_axis(axis, v) for v in crossover.searched)
+        if (
+            _margin(light, heavy, crossover.at.along(axis, crossover.searched[1]))
+            < PRACTICAL_MARGIN
+        ):
+            return (
+                f"{crossover.workload}: {light.backend} beats {heavy.backend} at {low} "
+                f"({at}), and by {high} the two run level (within {PRACTICAL_MARGIN:.0%}): "
+                f"no crossover; {_why(crossover.reason, light, heavy)}."
+            )
         return (
             f"{crossover.workload}: {crossover.winner_below} beats {heavy.backend} all the way "
             f"from {low} to {high} ({at}), no crossover there: "
@@ -589,10 +635,7 @@ def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
         )
     where = format_axis(axis, crossover.value)
     if crossover.interval is not None:
-        where += (
-            f" (95 % interval {format_axis(axis, crossover.interval.low)}"
-            f"–{format_axis(axis, crossover.interval.high)})"
-        )
+        where += f" (95 % interval {format_interval(crossover)})"
     lead = {"grain_s": f"from a grain of {where}", "tasks": f"from {where}"}.get(
         axis, f"from {where} per task"
     )
