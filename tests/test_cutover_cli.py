@@ -14,8 +14,8 @@ import pytest
 
 from dist_bench.costmodel import analyse
 from dist_bench.results import load_results
-from tests.conftest import SQUARES_WORKLOAD
 from tests import test_cli
+from tests.conftest import SQUARES_WORKLOAD
 from tests.test_cli import Runner, assert_one_line_error
 
 #: The in-process runner fixture of the CLI tests, shared.
