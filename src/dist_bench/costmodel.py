@@ -348,15 +348,25 @@ def _holdout_errors(matrix: np.ndarray, times: np.ndarray, columns: list[int]) -
     return errors
 
 
-def fit_costs(
-    points: Sequence[Point],
-    topology: dict[str, Any] | None = None,
-    times: Sequence[float] | None = None,
-    holdout: bool = True,
-) -> CostFit:
-    """Fit S, o, P_eff and B to the points of one (workload, backend).
+def _design(points: Sequence[Point]) -> np.ndarray:
+    return np.array(
+        [_features(p.shape.tasks, p.shape.grain_s, p.shape.bytes_per_task) for p in points]
+    )
 
-    ``times`` overrides the points' medians (the bootstrap passes resampled ones).
+
+def _refits(points: Sequence[Point], rng: np.random.Generator, count: int) -> list[np.ndarray]:
+    """Cost vectors (S, o, 1/P, 1/B) refitted on ``count`` resamplings of each point's samples."""
+    matrix = _design(points)
+    columns = _identifiable(matrix)
+    # One draw per point for all refits at once: row r of ``medians`` is refit r's times.
+    medians = np.column_stack(
+        [np.median(rng.choice(p.samples, (count, len(p.samples))), axis=1) for p in points]
+    )
+    return [_solve(matrix, times, columns) for times in medians]
+
+
+def fit_costs(points: Sequence[Point], topology: dict[str, Any] | None = None) -> CostFit:
+    """Fit S, o, P_eff and B to the points of one (workload, backend), on their medians.
 
     Raises:
         ValueError: no points.
@@ -364,13 +374,11 @@ def fit_costs(
     if not points:
         raise ValueError("no points to fit")
     topology = topology or {}
-    matrix = np.array(
-        [_features(p.shape.tasks, p.shape.grain_s, p.shape.bytes_per_task) for p in points]
-    )
-    observed = np.array(times if times is not None else [median(p.samples) for p in points])
+    matrix = _design(points)
+    observed = np.array([median(p.samples) for p in points])
     columns = _identifiable(matrix)
     coefficients = _solve(matrix, observed, columns)
-    errors = _holdout_errors(matrix, observed, columns) if holdout else []
+    errors = _holdout_errors(matrix, observed, columns)
     record = points[0].record
     inverse_parallelism, inverse_bandwidth = float(coefficients[2]), float(coefficients[3])
     return CostFit(
@@ -472,10 +480,13 @@ def _axis_features(series: _Series) -> tuple[np.ndarray, np.ndarray]:
     return np.array([1.0, n, n * g, 0.0]), np.array([0.0, 0.0, 0.0, n])
 
 
-def _meeting_point(first: CostFit, second: CostFit, series: _Series) -> float | None:
-    """Where the two fits' predictions are equal along the series' axis (None: parallel lines)."""
+def _meeting_point(first: np.ndarray, second: np.ndarray, series: _Series) -> float | None:
+    """Where two cost vectors (S, o, 1/P, 1/B) predict equal times along the series' axis.
+
+    ``None`` when the lines are parallel.
+    """
     base, step = _axis_features(series)
-    difference = _coefficients(first) - _coefficients(second)
+    difference = first - second
     slope = float(difference @ step)
     if slope == 0:
         return None
@@ -486,10 +497,13 @@ def crossover(
     first: CostFit,
     second: CostFit,
     series: _Series,
-    resampled: Sequence[tuple[CostFit, CostFit]] = (),
+    resampled: Sequence[tuple[np.ndarray, np.ndarray]] = (),
 ) -> Crossover:
-    """The crossover of two fits along a series, with its interval from bootstrap refits."""
-    value = _meeting_point(first, second, series)
+    """The crossover of two fits along a series, with its interval from bootstrap refits.
+
+    ``resampled`` pairs the two backends' cost vectors refitted on resampled samples.
+    """
+    value = _meeting_point(_coefficients(first), _coefficients(second), series)
     low_shape = series.at.along(series.axis, series.low)
     high_shape = series.at.along(series.axis, series.high)
     below = _faster(first, second, low_shape)
@@ -656,6 +670,10 @@ def _held_at(crossover: Crossover) -> str:
     return "at " + ", ".join(parts)
 
 
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
 def _why(reason: Reason, light: CostFit, heavy: CostFit) -> str:
     if reason == "GIL":
         return (
@@ -672,7 +690,8 @@ def _why(reason: Reason, light: CostFit, heavy: CostFit) -> str:
         return f"{heavy.backend} {verb} every task's data{speed} ({reason})"
     if reason == "dispatch overhead":
         return (
-            f"{heavy.backend}'s dispatch overhead of {format_seconds(heavy.per_task_overhead_s)} "
+            f"{_possessive(heavy.backend)} dispatch overhead of "
+            f"{format_seconds(heavy.per_task_overhead_s)} "
             "per task outweighs the work it runs in parallel"
         )
     return f"{light.backend} runs {light.effective_parallelism:.1f} tasks' work at once"
@@ -790,18 +809,7 @@ def analyse(
     grouped = collect_points(results)
     fits = fit_all(results)
     rng = np.random.default_rng(seed)
-    resampled = {
-        key: [
-            fit_costs(
-                points,
-                topologies.get(key[1]),
-                times=[float(np.median(rng.choice(p.samples, len(p.samples)))) for p in points],
-                holdout=False,
-            )
-            for _ in range(resamples)
-        ]
-        for key, points in grouped.items()
-    }
+    resampled = {key: _refits(points, rng, resamples) for key, points in grouped.items()}
     analysis_crossovers: list[Crossover] = []
     workloads = list(dict.fromkeys(workload for workload, _ in grouped))
     for workload in workloads:
