@@ -48,6 +48,8 @@ CONFIDENCE = 0.95
 GIL_BOUND_PARALLELISM = 1.5
 #: A fit whose held-out points miss by more than this (median relative error) is flagged.
 POOR_FIT_ERROR = 0.25
+#: Two backends within this share of each other's time at an end of the range run level there.
+PRACTICAL_MARGIN = 0.05
 #: A crossover interval wider than this share of its value asks for a longer budget.
 WIDE_INTERVAL = 0.5
 #: Parameter names in the order of the fit's features (1, n, n·g, n·b).
@@ -346,15 +348,25 @@ def _holdout_errors(matrix: np.ndarray, times: np.ndarray, columns: list[int]) -
     return errors
 
 
-def fit_costs(
-    points: Sequence[Point],
-    topology: dict[str, Any] | None = None,
-    times: Sequence[float] | None = None,
-    holdout: bool = True,
-) -> CostFit:
-    """Fit S, o, P_eff and B to the points of one (workload, backend).
+def _design(points: Sequence[Point]) -> np.ndarray:
+    return np.array(
+        [_features(p.shape.tasks, p.shape.grain_s, p.shape.bytes_per_task) for p in points]
+    )
 
-    ``times`` overrides the points' medians (the bootstrap passes resampled ones).
+
+def _refits(points: Sequence[Point], rng: np.random.Generator, count: int) -> list[np.ndarray]:
+    """Cost vectors (S, o, 1/P, 1/B) refitted on ``count`` resamplings of each point's samples."""
+    matrix = _design(points)
+    columns = _identifiable(matrix)
+    # One draw per point for all refits at once: row r of ``medians`` is refit r's times.
+    medians = np.column_stack(
+        [np.median(rng.choice(p.samples, (count, len(p.samples))), axis=1) for p in points]
+    )
+    return [_solve(matrix, times, columns) for times in medians]
+
+
+def fit_costs(points: Sequence[Point], topology: dict[str, Any] | None = None) -> CostFit:
+    """Fit S, o, P_eff and B to the points of one (workload, backend), on their medians.
 
     Raises:
         ValueError: no points.
@@ -362,13 +374,11 @@ def fit_costs(
     if not points:
         raise ValueError("no points to fit")
     topology = topology or {}
-    matrix = np.array(
-        [_features(p.shape.tasks, p.shape.grain_s, p.shape.bytes_per_task) for p in points]
-    )
-    observed = np.array(times if times is not None else [median(p.samples) for p in points])
+    matrix = _design(points)
+    observed = np.array([median(p.samples) for p in points])
     columns = _identifiable(matrix)
     coefficients = _solve(matrix, observed, columns)
-    errors = _holdout_errors(matrix, observed, columns) if holdout else []
+    errors = _holdout_errors(matrix, observed, columns)
     record = points[0].record
     inverse_parallelism, inverse_bandwidth = float(coefficients[2]), float(coefficients[3])
     return CostFit(
@@ -470,10 +480,13 @@ def _axis_features(series: _Series) -> tuple[np.ndarray, np.ndarray]:
     return np.array([1.0, n, n * g, 0.0]), np.array([0.0, 0.0, 0.0, n])
 
 
-def _meeting_point(first: CostFit, second: CostFit, series: _Series) -> float | None:
-    """Where the two fits' predictions are equal along the series' axis (None: parallel lines)."""
+def _meeting_point(first: np.ndarray, second: np.ndarray, series: _Series) -> float | None:
+    """Where two cost vectors (S, o, 1/P, 1/B) predict equal times along the series' axis.
+
+    ``None`` when the lines are parallel.
+    """
     base, step = _axis_features(series)
-    difference = _coefficients(first) - _coefficients(second)
+    difference = first - second
     slope = float(difference @ step)
     if slope == 0:
         return None
@@ -484,26 +497,42 @@ def crossover(
     first: CostFit,
     second: CostFit,
     series: _Series,
-    resampled: Sequence[tuple[CostFit, CostFit]] = (),
+    resampled: Sequence[tuple[np.ndarray, np.ndarray]] = (),
 ) -> Crossover:
-    """The crossover of two fits along a series, with its interval from bootstrap refits."""
-    value = _meeting_point(first, second, series)
-    inside = value is not None and series.low <= value <= series.high
+    """The crossover of two fits along a series, with its interval from bootstrap refits.
+
+    ``resampled`` pairs the two backends' cost vectors refitted on resampled samples.
+    """
+    value = _meeting_point(_coefficients(first), _coefficients(second), series)
     low_shape = series.at.along(series.axis, series.low)
     high_shape = series.at.along(series.axis, series.high)
     below = _faster(first, second, low_shape)
     above = _faster(first, second, high_shape)
+    # A crossover counts when it lies in the measured range, in most refits too, and each
+    # backend wins clearly at its end: lines that cross while running level are a tie.
+    inside = (
+        value is not None
+        and series.low <= value <= series.high
+        and _margin(first, second, low_shape) >= PRACTICAL_MARGIN
+        and _margin(first, second, high_shape) >= PRACTICAL_MARGIN
+    )
     interval = None
     share = 0.0
     if resampled:
         values = [_meeting_point(a, b, series) for a, b in resampled]
         within = [v for v in values if v is not None and series.low <= v <= series.high]
         share = len(within) / len(values)
-        if inside and within:
+        inside = inside and share >= 0.5
+        if inside:
+            # A refit whose lines meet outside the range (or never: parallel) puts the crossover
+            # beyond that end: clipped there, an interval end at the range's end reads "or less"
+            # / "or more" instead of a number the data never reached (or a negative grain).
+            clipped = [
+                min(max(v, series.low), series.high) if v is not None else series.high
+                for v in values
+            ]
             tail = (1.0 - CONFIDENCE) / 2.0
-            finite = np.array([v if v is not None else math.nan for v in values], dtype=float)
-            finite = finite[np.isfinite(finite)]
-            ends = np.quantile(finite, [tail, 1.0 - tail])
+            ends = np.quantile(np.array(clipped), [tail, 1.0 - tail])
             interval = Interval(float(ends[0]), float(ends[1]), CONFIDENCE)
     if not inside:
         value = None
@@ -527,6 +556,13 @@ def crossover(
         reached_share=share,
     )
     return Crossover(**{**vars(result), "sentence": describe(result, below, loser_below)})
+
+
+def _margin(first: CostFit, second: CostFit, shape: JobShape) -> float:
+    """How much faster the faster of the two is at ``shape``, as a share of the slower's time."""
+    args = (shape.tasks, shape.grain_s, shape.bytes_per_task)
+    times = sorted((first.predict(*args), second.predict(*args)))
+    return 1.0 - times[0] / times[1] if times[1] > 0 else 0.0
 
 
 def _faster(first: CostFit, second: CostFit, shape: JobShape) -> CostFit:
@@ -573,7 +609,22 @@ def format_axis(axis: Axis, value: float) -> str:
     return format_bytes(round(value))
 
 
-_AXIS_WORDS = {"grain_s": "a grain of", "tasks": "", "bytes_per_task": "per task from"}
+def format_interval(crossover: Crossover) -> str:
+    """The crossover's interval; an end clipped at the searched range reads as open there."""
+    interval = crossover.interval
+    if interval is None:
+        return "-"
+    low, high = crossover.searched
+    axis = crossover.axis
+    start = (
+        f"≤ {format_axis(axis, low)}" if interval.low <= low else format_axis(axis, interval.low)
+    )
+    end = (
+        f"≥ {format_axis(axis, high)}"
+        if interval.high >= high
+        else format_axis(axis, interval.high)
+    )
+    return f"{start} – {end}"
 
 
 def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
@@ -582,6 +633,15 @@ def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
     at = _held_at(crossover)
     if crossover.value is None:
         low, high = (format_axis(axis, v) for v in crossover.searched)
+        if (
+            _margin(light, heavy, crossover.at.along(axis, crossover.searched[1]))
+            < PRACTICAL_MARGIN
+        ):
+            return (
+                f"{crossover.workload}: {light.backend} beats {heavy.backend} at {low} "
+                f"({at}), and by {high} the two run level (within {PRACTICAL_MARGIN:.0%}): "
+                f"no crossover; {_why(crossover.reason, light, heavy)}."
+            )
         return (
             f"{crossover.workload}: {crossover.winner_below} beats {heavy.backend} all the way "
             f"from {low} to {high} ({at}), no crossover there: "
@@ -589,10 +649,7 @@ def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
         )
     where = format_axis(axis, crossover.value)
     if crossover.interval is not None:
-        where += (
-            f" (95 % interval {format_axis(axis, crossover.interval.low)}"
-            f"–{format_axis(axis, crossover.interval.high)})"
-        )
+        where += f" (95 % interval {format_interval(crossover)})"
     lead = {"grain_s": f"from a grain of {where}", "tasks": f"from {where}"}.get(
         axis, f"from {where} per task"
     )
@@ -613,6 +670,10 @@ def _held_at(crossover: Crossover) -> str:
     return "at " + ", ".join(parts)
 
 
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
 def _why(reason: Reason, light: CostFit, heavy: CostFit) -> str:
     if reason == "GIL":
         return (
@@ -629,7 +690,8 @@ def _why(reason: Reason, light: CostFit, heavy: CostFit) -> str:
         return f"{heavy.backend} {verb} every task's data{speed} ({reason})"
     if reason == "dispatch overhead":
         return (
-            f"{heavy.backend}'s dispatch overhead of {format_seconds(heavy.per_task_overhead_s)} "
+            f"{_possessive(heavy.backend)} dispatch overhead of "
+            f"{format_seconds(heavy.per_task_overhead_s)} "
             "per task outweighs the work it runs in parallel"
         )
     return f"{light.backend} runs {light.effective_parallelism:.1f} tasks' work at once"
@@ -747,18 +809,7 @@ def analyse(
     grouped = collect_points(results)
     fits = fit_all(results)
     rng = np.random.default_rng(seed)
-    resampled = {
-        key: [
-            fit_costs(
-                points,
-                topologies.get(key[1]),
-                times=[float(np.median(rng.choice(p.samples, len(p.samples)))) for p in points],
-                holdout=False,
-            )
-            for _ in range(resamples)
-        ]
-        for key, points in grouped.items()
-    }
+    resampled = {key: _refits(points, rng, resamples) for key, points in grouped.items()}
     analysis_crossovers: list[Crossover] = []
     workloads = list(dict.fromkeys(workload for workload, _ in grouped))
     for workload in workloads:

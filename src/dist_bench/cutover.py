@@ -24,6 +24,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from types import ModuleType
 
 from dist_bench.analysis import BASELINE
@@ -58,6 +59,8 @@ CENTRE_GRAIN_INDEX = 1
 #: Bytes of the bytes series, as fractions of the workload's default bytes per task.
 BYTES_FRACTIONS = (1 / 64, 1 / 8, 1.0)
 CENTRE_BYTES_INDEX = 1
+#: Points a series needs before it may stop early (two steps of evidence).
+SETTLE_AFTER = 3
 #: A crossover whose interval is narrower than this share of its value needs no more shapes.
 SETTLED_WIDTH = 0.3
 #: Refinement rounds per backend at most (each adds up to 3 shapes per open crossover).
@@ -219,10 +222,11 @@ def _settled(
 ) -> bool:
     """Whether going further along this series cannot change ``backend``'s order.
 
-    Against every earlier backend: at the last point their intervals separate, and either they
-    already crossed lower down or the gap between them grew since the point before.
+    Against every earlier backend: at the last two points their intervals separate, and either
+    they already crossed lower down, or the gap between them grew at each of the last two steps
+    (noise at the cheap end can fake one step, rarely two in a row).
     """
-    if not earlier or len(jobs) < 2:
+    if not earlier or len(jobs) < SETTLE_AFTER:
         return False
     records = {
         (r.backend, r.tasks, r.grain_s, r.bytes_per_task): r
@@ -241,11 +245,14 @@ def _settled(
 
     for other in earlier:
         gaps = [gap(other, job) for job in jobs]
-        last, previous = gaps[-1], gaps[-2]
-        if last is None or previous is None or not last[1]:
+        known = [g for g in gaps if g is not None]
+        if len(known) < len(gaps) or not all(separated for _, separated in known[-2:]):
             return False
-        crossed = any(g is not None and g[0] * last[0] < 0 for g in gaps[:-1])
-        if not crossed and abs(last[0]) <= abs(previous[0]):
+        last = known[-1][0]
+        crossed = any(difference * last < 0 for difference, _ in known[:-1])
+        sizes = [abs(difference) for difference, _ in known[-SETTLE_AFTER:]]
+        growing = all(later > before for before, later in pairwise(sizes))
+        if not crossed and not growing:
             return False
     return True
 

@@ -14,7 +14,14 @@ from rich.table import Table
 from rich.text import Text
 
 from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds, summarize
-from dist_bench.costmodel import CostFit, Crossover, CutoverAnalysis, Prediction, format_axis
+from dist_bench.costmodel import (
+    CostFit,
+    Crossover,
+    CutoverAnalysis,
+    Prediction,
+    format_axis,
+    format_interval,
+)
 from dist_bench.results import Results
 
 _AXIS_NAMES = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes/task"}
@@ -52,10 +59,7 @@ def _crossover_table(workload: str, crossovers: list[Crossover]) -> Table:
     for item in reached:
         value = format_axis(item.axis, item.value or 0.0)
         if item.interval is not None:
-            value += (
-                f" ({format_axis(item.axis, item.interval.low)}"
-                f"–{format_axis(item.axis, item.interval.high)})"
-            )
+            value += f" ({format_interval(item)})"
         table.add_row(
             " / ".join(item.backends),
             _AXIS_NAMES[item.axis],
@@ -85,7 +89,7 @@ def _fit_table(workload: str, fits: list[CostFit], summaries: list[Summary]) -> 
     )
     for column in ("backend", "S per job", "o per task", "P_eff", "B", "held-out error"):
         table.add_column(column, justify="left" if column == "backend" else "right")
-    for column in ("speedup (95 % CI)", "effic.", "serial fraction"):
+    for column in ("largest job", "speedup (95 % CI)", "effic.", "serial fraction"):
         table.add_column(column, justify="right", no_wrap=True)
     best = _largest_job(workload, summaries)
     for fit in sorted(fits, key=lambda f: f.backend != BASELINE):
@@ -103,40 +107,41 @@ def _fit_table(workload: str, fits: list[CostFit], summaries: list[Summary]) -> 
             f"{fit.holdout_error:.0%}" if fit.holdout_error is not None else "-",
             *_speedup_cells(summary),
         )
-    shape = next(iter(best.values()), None)
-    if shape is not None:
-        record = shape.record
-        table.caption = (
-            "speedup, efficiency and serial fraction (Karp–Flatt) at the largest job measured: "
-            f"{record.tasks} tasks x {format_seconds(record.grain_s)}"
-            + (f", {format_bytes(record.bytes_per_task)}" if record.bytes_per_task else "")
-            + "; held-out error: median miss predicting each point from a fit without it"
-        )
-        table.caption_justify = "left"
+    table.caption = (
+        "speedup, efficiency and serial fraction (Karp–Flatt) at each backend's largest job; "
+        "held-out error: median miss predicting each point from a fit without it"
+    )
+    table.caption_justify = "left"
     return table
 
 
 def _largest_job(workload: str, summaries: list[Summary]) -> dict[str, Summary]:
-    """Per backend, the summary of the largest job (most serial work) every backend ran."""
-    mine = [s for s in summaries if s.record.workload == workload and s.speedup is not None]
-    if not mine:
-        return {}
-    key = max(
-        (s.record.size_key() for s in mine),
-        key=lambda k: (sum(x.record.size_key() == k for x in mine), k[1] * k[2]),
-    )
-    return {s.record.backend: s for s in mine if s.record.size_key() == key}
+    """Per backend, its summary at the largest job (most serial work) it ran with a baseline."""
+    largest: dict[str, Summary] = {}
+    for summary in summaries:
+        record = summary.record
+        if record.workload != workload or summary.speedup is None:
+            continue
+        best = largest.get(record.backend)
+        if best is None or record.tasks * record.grain_s > best.record.tasks * best.record.grain_s:
+            largest[record.backend] = summary
+    return largest
 
 
 def _speedup_cells(summary: Summary | None) -> list[str]:
     if summary is None or summary.speedup is None:
-        return ["-", "-", "-"]
+        return ["-", "-", "-", "-"]
+    record = summary.record
+    job = f"{record.tasks} x {format_seconds(record.grain_s)}"
+    if record.bytes_per_task:
+        job += f", {format_bytes(record.bytes_per_task)}"
     interval = summary.speedup_interval
     speedup = f"{summary.speedup:.2f}x"
     if interval is not None:
         speedup += f" ({interval.low:.2f}-{interval.high:.2f})"
     fraction = summary.serial_fraction
     return [
+        job,
         speedup,
         f"{summary.efficiency:.0%}" if summary.efficiency is not None else "-",
         f"{fraction:.2f}" if fraction is not None else "-",
