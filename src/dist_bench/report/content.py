@@ -7,8 +7,9 @@ so the formats cannot drift apart: an exporter only chooses how to lay them out.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -405,16 +406,13 @@ AXIS_NAMES = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes per
 
 
 def _crossover_value(item: Crossover) -> str:
-    from dist_bench.costmodel import format_axis
+    from dist_bench.costmodel import format_axis, format_interval
 
     if item.value is None:
         low, high = (format_axis(item.axis, end) for end in item.searched)
         return f"not reached between {low} and {high}"
     text = format_axis(item.axis, item.value)
-    if item.interval is not None:
-        low, high = (format_axis(item.axis, end) for end in (item.interval.low, item.interval.high))
-        text += f" ({low}-{high})"
-    return text
+    return text if item.interval is None else f"{text} ({format_interval(item)})"
 
 
 #: One row per crossover found (reached or not) of a workload.
@@ -481,15 +479,18 @@ FIT_COLUMNS: tuple[Column, ...] = (
         "median miss predicting each measured point from a fit made without it",
         lambda f: DASH if f.holdout_error is None else f"{f.holdout_error:.0%}",
     ),
-    Column("points", "job shapes the fit used", lambda f: str(f.points)),
+    Column("points", "job shapes the fit used", lambda f: str(f.points), in_terminal=False),
 )
 
 
+def job_text(tasks: int, grain_s: float, bytes_per_task: int) -> str:
+    """A job shape in few characters: ``16 x 5.0 ms, 4.0 MiB``."""
+    job = f"{tasks} x {format_seconds(grain_s)}"
+    return f"{job}, {format_bytes(bytes_per_task)}" if bytes_per_task else job
+
+
 def _projected_job(item: Projection) -> str:
-    job = f"{item.shape.tasks} x {format_seconds(item.shape.grain_s)}"
-    if item.shape.bytes_per_task:
-        job += f", {format_bytes(item.shape.bytes_per_task)}"
-    return job
+    return job_text(item.shape.tasks, item.shape.grain_s, item.shape.bytes_per_task)
 
 
 #: One row per PROJECTED node count: never a measurement.
@@ -516,37 +517,84 @@ PROJECTION_COLUMNS: tuple[Column, ...] = (
 )
 
 
+def largest_jobs(summaries: Sequence[Summary], workload: str) -> dict[str, Summary]:
+    """Per backend, its summary at the largest job (most serial work) it ran with a baseline."""
+    largest: dict[str, Summary] = {}
+    for summary in summaries:
+        record = summary.record
+        if record.workload != workload or summary.speedup is None:
+            continue
+        best = largest.get(record.backend)
+        if best is None or record.tasks * record.grain_s > best.record.tasks * best.record.grain_s:
+            largest[record.backend] = summary
+    return largest
+
+
+def _job_text(summary: Summary) -> str:
+    record = summary.record
+    return job_text(record.tasks, record.grain_s, record.bytes_per_task)
+
+
+def _measured(title: str) -> Column:
+    return next(column for column in MEASUREMENT_COLUMNS if column.title == title)
+
+
+#: Beside each fit: what was measured at that backend's largest job.
+LARGEST_JOB_COLUMNS: tuple[Column, ...] = (
+    Column("largest job", "the backend's largest job (most serial work) measured", _job_text),
+    _measured("speedup (95 % CI)"),
+    _measured("effic."),
+    # The terminal's fit table has room for the serial fraction its measurement tables leave out.
+    dataclasses.replace(_measured("Karp-\nFlatt"), in_terminal=True),
+)
+FIT_TABLE_COLUMNS = FIT_COLUMNS + LARGEST_JOB_COLUMNS
+
+
 @dataclass(frozen=True)
 class WorkloadCutover:
     """One workload's part of the cutover analysis, ready to lay out."""
 
     crossovers: list[Crossover]
     fits: list[CostFit]
+    largest: dict[str, Summary]
 
     @property
     def reached(self) -> list[Crossover]:
         """Crossovers inside the measured range."""
         return [c for c in self.crossovers if c.reached]
 
-    def crossover_rows(self) -> list[list[str]]:
-        """Reached crossovers first, then those not reached."""
-        ordered = self.reached + [c for c in self.crossovers if not c.reached]
+    def crossover_rows(self, reached_only: bool = False) -> list[list[str]]:
+        """Reached crossovers first, then (unless ``reached_only``) those not reached."""
+        ordered = self.reached
+        if not reached_only:
+            ordered += [c for c in self.crossovers if not c.reached]
         return [[column.cell(c) for column in CROSSOVER_COLUMNS] for c in ordered]
 
     def fit_rows(self) -> list[list[str]]:
-        """The serial fit first."""
-        fits = sorted(self.fits, key=lambda f: f.backend != BASELINE)
-        return [[column.cell(f) for column in FIT_COLUMNS] for f in fits]
+        """``FIT_TABLE_COLUMNS`` cells, the serial fit first."""
+        rows = []
+        for fit in sorted(self.fits, key=lambda f: f.backend != BASELINE):
+            summary = self.largest.get(fit.backend)
+            measured = [
+                DASH if summary is None else column.cell(summary) for column in LARGEST_JOB_COLUMNS
+            ]
+            rows.append([*(column.cell(fit) for column in FIT_COLUMNS), *measured])
+        return rows
 
 
-def workload_cutover(analysis: CutoverAnalysis | None, workload: str) -> WorkloadCutover | None:
-    """``workload``'s crossovers and fits, or None when the analysis found no swept size."""
+def workload_cutover(data: ReportData, workload: str) -> WorkloadCutover | None:
+    """``workload``'s crossovers and fits, or None when there is no analysis of it."""
+    analysis = data.analysis
     if analysis is None:
         return None
-    crossovers = [c for c in analysis.crossovers if c.workload == workload]
-    if not crossovers:
+    fits = [f for f in analysis.fits if f.workload == workload]
+    if not fits:
         return None
-    return WorkloadCutover(crossovers, [f for f in analysis.fits if f.workload == workload])
+    return WorkloadCutover(
+        [c for c in analysis.crossovers if c.workload == workload],
+        fits,
+        largest_jobs(data.summaries, workload),
+    )
 
 
 def projection_rows(analysis: CutoverAnalysis | None) -> list[list[str]]:

@@ -21,7 +21,7 @@ from dist_bench.report.content import (
     BACKENDS_TITLE,
     CROSSOVER_COLUMNS,
     FINDING_KINDS,
-    FIT_COLUMNS,
+    FIT_TABLE_COLUMNS,
     FITS_TITLE,
     MEASUREMENT_COLUMNS,
     PROJECTION_COLUMNS,
@@ -252,8 +252,8 @@ def _workload(
     data: ReportData, workload: str, groups: list[SizeGroup], plotted: bool
 ) -> Iterator[str]:
     yield f'<section class="card" id="workload-{escape(workload)}"><h2>{escape(workload)}</h2>'
-    cutover = workload_cutover(data.analysis, workload)
-    if cutover is not None:
+    cutover = workload_cutover(data, workload)
+    if cutover is not None and cutover.crossovers:
         yield from _cutover(cutover)
     if plotted:
         yield '<figure><div class="plots">'
@@ -288,7 +288,7 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
         yield '<p class="lead">No two backends cross inside the measured range.</p>'
     yield from _table(CROSSOVER_COLUMNS, cutover.crossover_rows())
     yield f"<h3>{escape(FITS_TITLE)}</h3>"
-    yield from _table(FIT_COLUMNS, cutover.fit_rows())
+    yield from _table(FIT_TABLE_COLUMNS, cutover.fit_rows())
 
 
 def _projections(data: ReportData) -> Iterator[str]:
@@ -330,7 +330,7 @@ def _reading(data: ReportData) -> Iterator[str]:
             "b bytes each; two backends' fitted times meet at most once along a size: the "
             "crossover.</p>"
         )
-        shown = {c.flat_title: c for c in (*CROSSOVER_COLUMNS, *FIT_COLUMNS)}
+        shown = {c.flat_title: c for c in (*CROSSOVER_COLUMNS, *FIT_TABLE_COLUMNS)}
         yield from _glossary(("", title, c.meaning) for title, c in shown.items())
     yield "<h3>Findings</h3>"
     yield (

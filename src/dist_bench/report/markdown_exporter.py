@@ -13,7 +13,7 @@ from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
     CROSSOVER_COLUMNS,
-    FIT_COLUMNS,
+    FIT_TABLE_COLUMNS,
     FITS_TITLE,
     MEASUREMENT_COLUMNS,
     PROJECTION_COLUMNS,
@@ -47,7 +47,7 @@ def _lines(data: ReportData) -> Iterator[str]:
     for workload, groups in data.workloads().items():
         yield f"## {workload}"
         yield ""
-        yield from _cutover_lines(workload_cutover(data.analysis, workload))
+        yield from _cutover_lines(workload_cutover(data, workload))
         for group in groups:
             yield f"### {group.title}"
             yield ""
@@ -94,7 +94,7 @@ def _lines(data: ReportData) -> Iterator[str]:
 
 
 def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
-    if cutover is None:
+    if cutover is None or not cutover.crossovers:
         return
     yield "### Where each step up starts to win"
     yield ""
@@ -106,7 +106,7 @@ def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
     yield ""
     yield f"### {FITS_TITLE}"
     yield ""
-    yield from table_lines(FIT_COLUMNS, cutover.fit_rows())
+    yield from table_lines(FIT_TABLE_COLUMNS, cutover.fit_rows())
     yield ""
 
 

@@ -32,15 +32,18 @@ def results_tables(results: Results | ReportData) -> RenderableType:
     data = results if isinstance(results, ReportData) else ReportData(results)
     tables = [_measurement_table(group) for group in data.groups]
     if data.results.backends:
-        tables.append(_table(BACKENDS_TITLE, BACKEND_COLUMNS, data.backend_rows()))
+        tables.append(columns_table(BACKENDS_TITLE, BACKEND_COLUMNS, data.backend_rows()))
     return Group(*tables)
 
 
-def _table(
+def columns_table(
     title: str, columns: Sequence[Column], rows: Sequence[Sequence[RenderableType]]
 ) -> Table:
+    """A table of ``columns`` holding ``rows``, without the columns kept out of the terminal."""
+    shown = [index for index, column in enumerate(columns) if column.in_terminal]
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
+    for index in shown:
+        column = columns[index]
         # The numbers never wrap; rich narrows the header-only columns instead.
         table.add_column(
             column.title,
@@ -48,22 +51,19 @@ def _table(
             no_wrap=column.numeric and "(" in column.title,
         )
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(row[index] for index in shown))
     return table
 
 
 def _measurement_table(group: SizeGroup) -> Table:
-    shown = [column.in_terminal for column in MEASUREMENT_COLUMNS]
     rows = [
         [
             Text(cell, style=ANSWER_STYLES[cell]) if column.cell is answer_text else cell
-            for cell, column, show in zip(row, MEASUREMENT_COLUMNS, shown, strict=True)
-            if show
+            for cell, column in zip(row, MEASUREMENT_COLUMNS, strict=True)
         ]
         for row in group.rows()
     ]
-    columns = [column for column in MEASUREMENT_COLUMNS if column.in_terminal]
-    table = _table(group.title, columns, rows)
+    table = columns_table(group.title, MEASUREMENT_COLUMNS, rows)
     note = group.interval_note()
     lines = [note] if note else []
     lines += [f"{backend}: {text}" for backend, text in group.findings()]
