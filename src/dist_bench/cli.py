@@ -434,6 +434,8 @@ def _export(
 
 #: Where ``cutover`` saves its results and ``advise`` reads them when no path is given.
 DEFAULT_CUTOVER_FILE = Path("results/cutover.json")
+#: The reports ``cutover`` writes beside its results file (those whose software is installed).
+CUTOVER_REPORTS = ("html", "md", "csv", "png")
 
 
 @cli.command("cutover")
@@ -486,7 +488,8 @@ DEFAULT_CUTOVER_FILE = Path("results/cutover.json")
     default=str(DEFAULT_CUTOVER_FILE),
     show_default=True,
     help="Results file, or a folder to put cutover.json in; written as measurements finish, "
-    "appended to when it holds earlier results from this machine.",
+    "appended to when it holds earlier results from this machine. The reports (.html, .md, "
+    ".csv, .png) are written beside it, named after it.",
 )
 def cutover_command(
     workloads: tuple[str, ...],
@@ -515,6 +518,7 @@ def cutover_command(
     from dist_bench.backends import BackendOptions
     from dist_bench.cutover import CutoverPlan, run_cutover
     from dist_bench.measure import MeasureSettings
+    from dist_bench.report.content import ReportData
     from dist_bench.report.cutover_table import cutover_summary
     from dist_bench.results import ResultsWriter, collect_metadata
     from dist_bench.workload import resolve_workloads
@@ -533,6 +537,9 @@ def cutover_command(
     if output == DEFAULT_CUTOVER_FILE:
         output.parent.mkdir(exist_ok=True)
     writer = ResultsWriter(output, collect_metadata(sys.argv))
+    # The reports go beside the results file (cutover.html, ...), checked before measuring.
+    available = [name for name in CUTOVER_REPORTS if EXPORTERS[name].available()]
+    reports = plan_outputs(parse_formats(available), str(output.parent), stem=output.stem)
     try:
         with _progress_bar(unit="s") as on_progress:
             results, analysis = run_cutover(plan, writer, on_progress, _show_version_check)
@@ -543,7 +550,10 @@ def cutover_command(
             EXIT_INTERRUPTED,
         )
     stdout.print(cutover_summary(results, analysis))
+    write_outputs(render_outputs(reports, ReportData(results, analysis)))
     stdout.print(f"results: {output}  (advice: dist-bench advise --from {output} ...)")
+    for report in reports:
+        stdout.print(f"{report.spec.name}: {report.path}", highlight=False, soft_wrap=True)
     _fail_on_failed(results)
 
 

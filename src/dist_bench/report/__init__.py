@@ -66,12 +66,15 @@ class ExporterSpec:
         Raises:
             UsageError: a required module (matplotlib for plots) is not installed.
         """
-        for module in self.requires:
-            if importlib.util.find_spec(module) is None:
-                raise UsageError(
-                    f"--format {self.name} needs {module}, which is not installed; "
-                    f"run: {self.install_hint}"
-                )
+        if not self.available():
+            raise UsageError(
+                f"--format {self.name} needs {', '.join(self.requires)}, which is not "
+                f"installed; run: {self.install_hint}"
+            )
+
+    def available(self) -> bool:
+        """Whether what this format needs is installed."""
+        return all(importlib.util.find_spec(module) is not None for module in self.requires)
 
     def load(self) -> Render:
         """Import and return the exporter's render function."""
@@ -183,12 +186,13 @@ def plan_outputs(
     output: str | None,
     *,
     source: Path | None = None,
+    stem: str = DEFAULT_STEM,
 ) -> list[Output]:
     """Decide and check where each format goes, before anything is loaded or rendered.
 
     ``output`` is a file (one format), ``-`` (standard output, one text format), a folder (each
-    format as ``report.<suffix>`` in it), or None: each format beside ``source`` as
-    ``<source stem>.<suffix>``. The results file being read is never overwritten.
+    format as ``<stem>.<suffix>`` in it, ``report.*`` by default), or None: each format beside
+    ``source`` as ``<source stem>.<suffix>``. The results file being read is never overwritten.
 
     Raises:
         UsageError: a path that cannot be written, a binary format to standard output, several
@@ -207,7 +211,7 @@ def plan_outputs(
     if output is not None and output.endswith(("/", os.sep)) and not Path(output).is_dir():
         raise UsageError(f"cannot write to {output!r}: the folder does not exist")
     if output is not None and Path(output).is_dir():
-        outputs = [Output(s, Path(output) / f"{DEFAULT_STEM}{s.suffix}") for s in formats]
+        outputs = [Output(s, Path(output) / f"{stem}{s.suffix}") for s in formats]
     elif output is not None:
         if len(formats) > 1:
             raise UsageError(
@@ -272,8 +276,10 @@ def write_outputs(rendered: Sequence[tuple[Output, bytes]]) -> None:
             replace_file(item.path, content)
 
 
-def plan_directory(directory: Path, formats: Sequence[str] = ("all",)) -> list[Output]:
-    """Check (and make, if its parent exists) a folder for ``report.*`` outputs.
+def plan_directory(
+    directory: Path, formats: Sequence[str] = ("all",), stem: str = DEFAULT_STEM
+) -> list[Output]:
+    """Check (and make, if its parent exists) a folder for ``<stem>.*`` outputs.
 
     Call it before a long run, so a bad ``-o DIR`` fails in the first second.
 
@@ -286,7 +292,7 @@ def plan_directory(directory: Path, formats: Sequence[str] = ("all",)) -> list[O
                 f"cannot write to {str(directory)!r}: folder {str(directory.parent)!r} is missing"
             )
         directory.mkdir()
-    return plan_outputs(parse_formats(formats), str(directory))
+    return plan_outputs(parse_formats(formats), str(directory), stem=stem)
 
 
 def export_all(
@@ -294,17 +300,18 @@ def export_all(
     analysis: Any,
     directory: Path,
     formats: Sequence[str] = ("all",),
+    stem: str = DEFAULT_STEM,
 ) -> list[Path]:
-    """Write every format (or those named) of ``results`` into ``directory`` as ``report.*``.
+    """Write every format (or those named) of ``results`` into ``directory`` as ``<stem>.*``.
 
-    For commands that produce a folder of outputs (``dist-bench cutover -o DIR``); ``analysis``
-    is the cutover analysis, or None. Returns the paths written.
+    For commands that produce a folder of outputs (``dist-bench cutover``); ``analysis`` is the
+    cutover analysis, or None. Returns the paths written.
 
     Raises:
         UsageError: as ``plan_directory``.
     """
     from dist_bench.report.content import ReportData
 
-    outputs = plan_directory(directory, formats)
+    outputs = plan_directory(directory, formats, stem)
     write_outputs(render_outputs(outputs, ReportData(results, analysis)))
     return [item.path for item in outputs if item.path is not None]
