@@ -166,6 +166,8 @@ def test_report_command_writes_every_format_and_standard_output(
     assert capsys.readouterr().out.startswith("# dist-bench results")
     assert _exit_code(["report", str(source), "-f", "csv"]) == 0  # default: beside the source
     assert (tmp_path / "r.csv").read_text().startswith("workload,backend")
+    assert _exit_code(["report", str(source), "-o", str(tmp_path / "page.html")]) == 0
+    assert (tmp_path / "page.html").read_text().startswith("<!doctype html>")
 
 
 @pytest.mark.parametrize(
@@ -175,7 +177,7 @@ def test_report_command_writes_every_format_and_standard_output(
         (["-f", "md,csv", "-o", "one.txt"], "cannot share"),
         (["-f", "gif"], "unknown format"),
         (["-f", "json"], "being read"),
-        (["-o", "x.html"], "needs --format"),
+        (["-o", "x.txt"], "needs --format"),
         (["-f", "html", "-o", "missing/x.html"], "does not exist"),
     ],
 )

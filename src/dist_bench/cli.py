@@ -302,7 +302,7 @@ _REPORT_HELP = "\n".join(
         "\b",
         "Examples:",
         "  dist-bench report results.json                       # the tables again",
-        "  dist-bench report results.json -f html -o report.html",
+        "  dist-bench report results.json -o report.html         # the format from the suffix",
         "  dist-bench report results.json -f md -o -            # Markdown to standard output",
         "  dist-bench report results.json -f all -o out/        # out/report.html, .md, .csv, ...",
     ]
@@ -324,9 +324,9 @@ _REPORT_HELP = "\n".join(
     "-o",
     "--output",
     metavar="PATH",
-    help="Where --format writes: a file (one format), '-' for standard output (one text "
-    "format), or an existing folder (each format as report.<suffix>). Default: beside "
-    "RESULTS_FILE, named after it.",
+    help="Where --format writes: a file (one format; without --format its suffix chooses "
+    "it), '-' for standard output (one text format), or an existing folder (each format as "
+    "report.<suffix>). Default: beside RESULTS_FILE, named after it.",
 )
 @click.option(
     "--plot",
@@ -349,9 +349,15 @@ def report_command(
     """Show a results file again, or export it, without measuring anything (help: above)."""
     from dist_bench.results import load_results
 
-    outputs = plan_outputs(parse_formats(formats), output, source=results_file) if formats else []
     if output is not None and not formats:
-        raise UsageError("-o needs --format (e.g. --format html)")
+        # -o report.html says which format it wants; anything else must say it with --format.
+        suffix = Path(output).suffix.lower()
+        if output == "-" or not any(spec.suffix == suffix for spec in EXPORTERS.values()):
+            raise UsageError(
+                "-o needs --format (e.g. --format html), or a file named .html, .md, ..."
+            )
+        formats = (suffix,)
+    outputs = plan_outputs(parse_formats(formats), output, source=results_file) if formats else []
     if plot is not None:
         outputs.append(plan_plot(plot))
     results = load_results(results_file)

@@ -31,7 +31,9 @@ from dist_bench.report.content import (
     ReportData,
     SizeGroup,
     WorkloadCutover,
+    answer_text,
     finding_kind,
+    job_text,
     projection_rows,
     workload_cutover,
 )
@@ -132,7 +134,7 @@ def _cell(text: str, column: Column) -> str:
     classes = ["num"] if column.numeric else []
     if column.title == "backend":
         classes = ["backend"]
-    if column.title == "answer":
+    if column.cell is answer_text:
         classes.append("ok" if text == "ok" else "bad")
     attribute = f' class="{" ".join(classes)}"' if classes else ""
     return f"<td{attribute}>{escape(text)}</td>"
@@ -196,8 +198,9 @@ def _glance(data: ReportData) -> Iterator[str]:
     yield '<section class="card" id="glance"><h2>At a glance</h2>'
     yield (
         '<p class="lead">Speedup over serial of every backend at every job size, with its 95 % '
-        "interval. Green: faster than serial beyond doubt; red: slower (or wrong); grey: the "
-        "interval includes 1x.</p>"
+        "interval; a column per job size, tasks x serial work per task (x bytes per task). "
+        "Green: faster than serial beyond doubt; red: slower (or wrong); grey: the interval "
+        "includes 1x.</p>"
     )
     for workload, groups in data.workloads().items():
         backends = list(
@@ -213,7 +216,8 @@ def _glance(data: ReportData) -> Iterator[str]:
         yield f'<h3><a href="#workload-{escape(workload)}">{escape(workload)}</a></h3>'
         yield '<div class="table-scroll"><table><thead><tr><th>backend</th>'
         for group in groups:
-            size = group.title.split(": ", 1)[1]
+            first = group.summaries[0].record
+            size = job_text(first.tasks, first.grain_s, first.bytes_per_task)
             yield f'<th class="size">{escape(size)}</th>'
         yield "</tr></thead><tbody>"
         for backend in backends:
