@@ -202,7 +202,10 @@ def _glance(data: ReportData) -> Iterator[str]:
         "Green: faster than serial beyond doubt; red: slower (or wrong); grey: the interval "
         "includes 1x.</p>"
     )
-    for workload, groups in data.workloads().items():
+    for workload, every_group in data.workloads().items():
+        # Sizes with no speedup (a search measures some only to place a crossover between two
+        # other backends, without serial) would be columns of dashes here; the tables list them.
+        groups = [g for g in every_group if any(_has_speedup(s) for s in g.summaries)]
         backends = list(
             dict.fromkeys(
                 s.record.backend
@@ -214,6 +217,13 @@ def _glance(data: ReportData) -> Iterator[str]:
         if not backends:
             continue
         yield f'<h3><a href="#workload-{escape(workload)}">{escape(workload)}</a></h3>'
+        left_out = len(every_group) - len(groups)
+        if left_out:
+            yield (
+                f'<p class="note">{left_out} more job size(s) measured without a serial '
+                "baseline (to place a crossover between two other backends): in the tables "
+                "below.</p>"
+            )
         yield '<div class="table-scroll"><table><thead><tr><th>backend</th>'
         for group in groups:
             first = group.summaries[0].record
@@ -235,6 +245,10 @@ def _glance(data: ReportData) -> Iterator[str]:
         "</p>"
     )
     yield "</section>"
+
+
+def _has_speedup(summary: Summary) -> bool:
+    return summary.record.backend != BASELINE and summary.speedup is not None
 
 
 def _glance_cell(summary: Summary | None) -> str:
