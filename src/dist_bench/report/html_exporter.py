@@ -302,9 +302,17 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
         for crossover in cutover.reached:
             yield f"<li>{escape(crossover.sentence)}</li>"
         yield "</ul>"
+        yield from _table(CROSSOVER_COLUMNS, cutover.crossover_rows(reached_only=True))
     else:
         yield '<p class="lead">No two backends cross inside the measured range.</p>'
-    yield from _table(CROSSOVER_COLUMNS, cutover.crossover_rows())
+    rows = cutover.crossover_rows()[len(cutover.reached) :]
+    if rows:
+        yield (
+            f"<details><summary><h3>{len(rows)} pair(s) never crossed in the measured range"
+            "</h3><span>· which one won throughout, and why</span></summary>"
+        )
+        yield from _table(CROSSOVER_COLUMNS, rows)
+        yield "</details>"
     yield f"<h3>{escape(FITS_TITLE)}</h3>"
     yield from _table(FIT_TABLE_COLUMNS, cutover.fit_rows())
 

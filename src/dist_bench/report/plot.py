@@ -79,6 +79,8 @@ def render_pdf(data: ReportData) -> bytes:
 
 #: Up to this many measured sizes each get a tick label; more get the axis' own ticks.
 MAX_LABELLED_SIZES = 6
+#: Up to this many crossovers on one panel get their interval drawn as a band.
+MAX_CROSSOVER_BANDS = 2
 #: Panels side by side in the one-image formats; a workload with more wraps onto more rows.
 COLUMNS = 3
 
@@ -281,8 +283,11 @@ def _draw_times(axis: Axes, *, workload: str, line: Line, analysis: CutoverAnaly
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     _draw_bands(axis, line, _time_band)
-    for low, position, high, text in crossover_marks(analysis, workload, line.attribute):
-        axis.axvspan(low, high, color="#444444", alpha=0.05, linewidth=0)
+    marks = crossover_marks(analysis, workload, line.attribute)
+    for low, position, high, text in marks:
+        # Interval bands only when few: overlapping bands darken into one grey block.
+        if len(marks) <= MAX_CROSSOVER_BANDS:
+            axis.axvspan(low, high, color="#444444", alpha=0.06, linewidth=0)
         axis.axvline(position, color="#444444", linestyle=":", linewidth=1)
         axis.annotate(
             text,
