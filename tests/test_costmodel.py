@@ -16,7 +16,7 @@ import pytest
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import Backend
 from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, CostScript, scripted_backend
-from dist_bench.costmodel import CutoverAnalysis, JobShape, analyse
+from dist_bench.costmodel import CutoverAnalysis, JobShape, analyse, node_count
 from dist_bench.cutover import CutoverPlan, run_cutover
 from dist_bench.errors import TaskFailedError
 from dist_bench.measure import MeasureSettings, measure, prepare_job
@@ -242,3 +242,15 @@ def test_the_scripted_backend_verifies_answers_and_runs_only_declared_costs() ->
     prepared = prepare_job(other, Job(1, 0.01, 0))
     with pytest.raises(TaskFailedError, match="scripted workload"):
         measure(backend, prepared, other.make_tasks(prepared.job), MeasureSettings(repeats=1))
+
+
+def test_nodes_are_counted_from_the_topology_in_the_results_file() -> None:
+    dask_workers = [
+        {"node": "scheduler tcp://10.0.0.1:8786"},
+        {"node": "worker tcp://10.0.0.2:40001"},
+        {"node": "worker tcp://10.0.0.2:40002"},
+        {"node": "worker tcp://10.0.0.3:40001"},
+    ]
+    assert node_count({"nodes": 3}) == 3  # Ray reports its nodes
+    assert node_count({"versions": {"nodes": dask_workers}}) == 2  # Dask: distinct worker hosts
+    assert node_count({"workers": 2}) == 1  # anything local
