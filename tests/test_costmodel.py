@@ -254,3 +254,19 @@ def test_nodes_are_counted_from_the_topology_in_the_results_file() -> None:
     assert node_count({"nodes": 3}) == 3  # Ray reports its nodes
     assert node_count({"versions": {"nodes": dask_workers}}) == 2  # Dask: distinct worker hosts
     assert node_count({"workers": 2}) == 1  # anything local
+
+
+def test_a_series_stops_once_settled_against_every_earlier_backend() -> None:
+    # No budget beyond the coarse series: no refinement, no fill-in.
+    results, _ = search(budget_s=1e-6, backends=["serial", "threads", "processes"])
+    largest_grain = 0.05 / 2
+
+    def grains(backend: str) -> set[float]:
+        return {r.grain_s for r in results.records if r.backend == backend and r.tasks == 16}
+
+    assert largest_grain in grains("serial")
+    # Threads run level with serial at large grains (the GIL): never settled, all measured.
+    assert largest_grain in grains("threads")
+    # Processes crossed serial and threads by 5 ms with intervals apart: 25 ms adds nothing.
+    assert largest_grain not in grains("processes")
+    assert len(grains("processes")) >= 3
