@@ -16,7 +16,7 @@ import pytest
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import Backend
 from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, CostScript, scripted_backend
-from dist_bench.costmodel import CutoverAnalysis, JobShape, analyse
+from dist_bench.costmodel import CutoverAnalysis, JobShape, analyse, node_count
 from dist_bench.cutover import CutoverPlan, run_cutover
 from dist_bench.errors import TaskFailedError
 from dist_bench.measure import MeasureSettings, measure, prepare_job
@@ -242,3 +242,31 @@ def test_the_scripted_backend_verifies_answers_and_runs_only_declared_costs() ->
     prepared = prepare_job(other, Job(1, 0.01, 0))
     with pytest.raises(TaskFailedError, match="scripted workload"):
         measure(backend, prepared, other.make_tasks(prepared.job), MeasureSettings(repeats=1))
+
+
+def test_nodes_are_counted_from_the_topology_in_the_results_file() -> None:
+    dask_workers = [
+        {"node": "scheduler tcp://10.0.0.1:8786"},
+        {"node": "worker tcp://10.0.0.2:40001"},
+        {"node": "worker tcp://10.0.0.2:40002"},
+        {"node": "worker tcp://10.0.0.3:40001"},
+    ]
+    assert node_count({"nodes": 3}) == 3  # Ray reports its nodes
+    assert node_count({"versions": {"nodes": dask_workers}}) == 2  # Dask: distinct worker hosts
+    assert node_count({"workers": 2}) == 1  # anything local
+
+
+def test_a_series_stops_once_settled_against_every_earlier_backend() -> None:
+    # No budget beyond the coarse series: no refinement, no fill-in.
+    results, _ = search(budget_s=1e-6, backends=["serial", "threads", "processes"])
+    largest_grain = 0.05 / 2
+
+    def grains(backend: str) -> set[float]:
+        return {r.grain_s for r in results.records if r.backend == backend and r.tasks == 16}
+
+    assert largest_grain in grains("serial")
+    # Threads run level with serial at large grains (the GIL): never settled, all measured.
+    assert largest_grain in grains("threads")
+    # Processes crossed serial and threads by 5 ms with intervals apart: 25 ms adds nothing.
+    assert largest_grain not in grains("processes")
+    assert len(grains("processes")) >= 3

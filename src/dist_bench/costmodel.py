@@ -739,6 +739,23 @@ def project(
     return projections
 
 
+def node_count(topology: dict[str, Any]) -> int:
+    """Machines a backend's workers ran on, from its topology in the results file.
+
+    Ray reports its nodes; a remote Dask cluster's version check lists each worker, whose hosts
+    are counted; anything else ran on this one machine.
+    """
+    if isinstance(topology.get("nodes"), int) and topology["nodes"] > 0:
+        return int(topology["nodes"])
+    listed = (topology.get("versions") or {}).get("nodes") or []
+    hosts = {
+        str(node.get("node", "")).split("://")[-1].rsplit(":", 1)[0]
+        for node in listed
+        if str(node.get("node", "")).startswith("worker ")
+    }
+    return max(1, len(hosts))
+
+
 # ---------------------------------------------------------------------------------------------
 # The entry point
 
@@ -832,7 +849,7 @@ def analyse(
         shape = max(
             (p.shape for p in grouped[(workload, backend)]), key=lambda s: s.tasks * s.grain_s
         )
-        nodes = int(topologies.get(backend, {}).get("nodes", 1) or 1)
+        nodes = node_count(topologies.get(backend, {}))
         projections.extend(project(fit, baseline, shape, project_nodes, nodes))
     findings = [c.sentence for c in analysis_crossovers if c.reached]
     findings += [c.sentence for c in analysis_crossovers if not c.reached]
