@@ -282,8 +282,8 @@ def _workload(
             "</div><figcaption>Median time per job against the swept size (crossovers marked "
             "where the cutover analysis found them); speedup over serial with its 95 % band "
             "(with one size: a bar per backend); speedup against workers, with the Amdahl curve "
-            "through each backend's best point (f: its Karp-Flatt serial fraction)."
-            "</figcaption></figure>"
+            "through each backend's largest job (f: its Karp-Flatt serial fraction, clipped to "
+            "0-1); projections hollow.</figcaption></figure>"
         )
     if len(groups) > OPEN_GROUPS:
         yield (
