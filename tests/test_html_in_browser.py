@@ -126,7 +126,10 @@ def test_the_html_report_renders_with_its_plots_and_no_errors(
     swept_results: Results, tmp_path: Path, devtools: DevTools
 ) -> None:
     pytest.importorskip("matplotlib")
-    data = ReportData(swept_results)
+    from dist_bench.costmodel import analyse
+
+    # With the cutover analysis, so its sections (crossovers, fits, folded rows) render too.
+    data = ReportData(swept_results, analyse(swept_results, project_nodes=(2, 4)))
     page = tmp_path / "report.html"
     page.write_bytes(exporter_for("html").load()(data))
     expected_images = sum(len(panel_images(data, w, "svg")) for w in plotted_workloads(data))
@@ -146,6 +149,7 @@ def test_the_html_report_renders_with_its_plots_and_no_errors(
         assert complete and natural_width > 0 and natural_height > 0, images
         assert shown_width > 100, "a plot is laid out too small to read"
     assert devtools.evaluate("document.querySelectorAll('table').length") >= 3
+    assert devtools.evaluate("document.body.innerText").count("Fitted costs") == 1
     assert devtools.evaluate("document.title").startswith("dist-bench report")
     # The page is wider than nothing and not wider than the window: nothing overflows the layout.
     body_width, window_width = devtools.evaluate(
