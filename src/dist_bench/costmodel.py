@@ -163,7 +163,8 @@ class Crossover:
         value: Where they meet, in the axis' unit; ``None`` when not reached in ``searched``.
         interval: Bootstrap 95 % interval of ``value`` (``None`` when not reached or unknown).
         searched: The measured range of the axis, (low, high).
-        at: The shape the other two axes were held at.
+        at: The shape the other two axes were held at (with the serially measured grain).
+        line: The same as asked for, before calibration: what to run to measure near it.
         reason: The cost that decides it.
         sentence: The finding in one plain sentence.
         reached_share: Share of bootstrap refits in which the crossover lay inside ``searched``.
@@ -178,6 +179,7 @@ class Crossover:
     interval: Interval | None
     searched: tuple[float, float]
     at: JobShape
+    line: JobShape
     reason: Reason
     sentence: str
     reached_share: float = 0.0
@@ -201,6 +203,7 @@ class Crossover:
             else [self.interval.low, self.interval.high, self.interval.confidence],
             "searched": list(self.searched),
             "at": vars(self.at),
+            "line": vars(self.line),
             "reason": self.reason,
             "sentence": self.sentence,
             "reached_share": self.reached_share,
@@ -432,11 +435,19 @@ def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
 
 
 @dataclass(frozen=True)
-class _Series:
-    """The records of one workload lying on a line along ``axis`` (the other axes fixed)."""
+class Series:
+    """The records of one workload lying on a line along ``axis`` (the other axes fixed).
+
+    Attributes:
+        at: Where the line lies, with the serially measured grain (what the fits predict with).
+        line: The same, as asked for (before calibration): what to run to add a point to it.
+        low: The smallest value on ``axis`` measured on the line (measured grain for grains).
+        high: The largest.
+    """
 
     axis: Axis
     at: JobShape
+    line: JobShape
     low: float
     high: float
 
@@ -446,7 +457,7 @@ def _requested(record: Record, axis: Axis) -> float:
     return float(getattr(record, axis))
 
 
-def find_series(points: Iterable[Point]) -> list[_Series]:
+def find_series(points: Iterable[Point]) -> list[Series]:
     """For each axis, the line through the points with the most distinct values on it (≥ 2)."""
     points = list(points)
     found = []
@@ -463,14 +474,15 @@ def find_series(points: Iterable[Point]) -> list[_Series]:
         values = [p.shape.value(axis) for p in line]
         if len({_requested(p.record, axis) for p in line}) < 2:
             continue
-        first = line[0].shape
+        first = line[0]
         grain = float(np.median([p.shape.grain_s for p in line]))
-        at = JobShape(first.tasks, grain, first.bytes_per_task)
-        found.append(_Series(axis, at, min(values), max(values)))
+        at = JobShape(first.shape.tasks, grain, first.shape.bytes_per_task)
+        asked = JobShape(first.record.tasks, first.record.grain_s, first.record.bytes_per_task)
+        found.append(Series(axis, at, asked, min(values), max(values)))
     return found
 
 
-def _axis_features(series: _Series) -> tuple[np.ndarray, np.ndarray]:
+def _axis_features(series: Series) -> tuple[np.ndarray, np.ndarray]:
     """Features along the series' axis as ``base + x·step``: every axis enters T linearly."""
     n, g, b = series.at.tasks, series.at.grain_s, series.at.bytes_per_task
     if series.axis == "grain_s":
@@ -480,7 +492,7 @@ def _axis_features(series: _Series) -> tuple[np.ndarray, np.ndarray]:
     return np.array([1.0, n, n * g, 0.0]), np.array([0.0, 0.0, 0.0, n])
 
 
-def _meeting_point(first: np.ndarray, second: np.ndarray, series: _Series) -> float | None:
+def _meeting_point(first: np.ndarray, second: np.ndarray, series: Series) -> float | None:
     """Where two cost vectors (S, o, 1/P, 1/B) predict equal times along the series' axis.
 
     ``None`` when the lines are parallel.
@@ -496,7 +508,7 @@ def _meeting_point(first: np.ndarray, second: np.ndarray, series: _Series) -> fl
 def crossover(
     first: CostFit,
     second: CostFit,
-    series: _Series,
+    series: Series,
     resampled: Sequence[tuple[np.ndarray, np.ndarray]] = (),
 ) -> Crossover:
     """The crossover of two fits along a series, with its interval from bootstrap refits.
@@ -551,6 +563,7 @@ def crossover(
         interval=interval,
         searched=(series.low, series.high),
         at=series.at,
+        line=series.line,
         reason=reason,
         sentence="",
         reached_share=share,

@@ -35,10 +35,10 @@ from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results import Record, Results, ResultsWriter
 from dist_bench.stats import median, median_interval
 from dist_bench.sweep import (
-    ADDRESSED,
     Progress,
     ProgressCallback,
     measure_prepared,
+    ordered_backends,
     started_backend,
 )
 from dist_bench.versions import VersionCheck
@@ -89,9 +89,7 @@ class CutoverPlan:
 
     def backend_order(self) -> list[str]:
         """Addressed backends first (a wrong address fails fast), then serial, then the rest."""
-        addressed = [n for n in self.backends if self.options.address and n in ADDRESSED]
-        rest = [n for n in self.backends if n != BASELINE and n not in addressed]
-        return [*addressed, BASELINE, *rest]
+        return ordered_backends(self.backends, self.options)
 
 
 def coarse_series(workload: Workload) -> dict[Axis, list[Job]]:
@@ -309,7 +307,7 @@ def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> lis
         low, high = crossover.searched
         for value in ends:
             value = min(max(value, low), high)
-            job = _job_at(crossover.at, crossover.axis, value)
+            job = _job_at(crossover.line, crossover.axis, value)
             if _near_measured(search, backend, crossover.workload, crossover.axis, job):
                 continue
             wanted.append((crossover.workload, job))
@@ -317,9 +315,9 @@ def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> lis
     return list(unique.values())
 
 
-def _job_at(at: JobShape, axis: Axis, value: float) -> Job:
-    """The job on ``axis`` at ``value`` with the other axes as in the series."""
-    shape = at.along(axis, value)
+def _job_at(line: JobShape, axis: Axis, value: float) -> Job:
+    """The job on ``axis`` at ``value``, the other axes as asked for on the series' line."""
+    shape = line.along(axis, value)
     # Round so nearby refinements reuse one calibrated shape instead of three almost-equal ones.
     grain = float(f"{shape.grain_s:.2g}")
     return Job(shape.tasks, grain, shape.bytes_per_task)
@@ -330,9 +328,7 @@ def _near_measured(search: _Search, backend: str, workload: str, axis: Axis, job
     for record in search.writer.results.records:
         if record.backend != backend or record.workload != workload:
             continue
-        others_equal = all(
-            getattr(record, a) == getattr(job, a) for a in AXES if a != axis and a != "grain_s"
-        )
+        others_equal = all(getattr(record, a) == getattr(job, a) for a in AXES if a != axis)
         mine, theirs = float(getattr(job, axis)), float(getattr(record, axis))
         if others_equal and math.isclose(mine, theirs, rel_tol=0.1):
             return True
