@@ -96,13 +96,14 @@ def coarse_series(workload: Workload) -> dict[Axis, list[Job]]:
     """The three series through the centre shape, each in increasing cost."""
     grains = [workload.default_grain_s * f for f in GRAIN_FRACTIONS]
     sizes = [max(1, round(workload.default_bytes * f)) for f in BYTES_FRACTIONS]
-    centre_bytes = sizes[CENTRE_BYTES_INDEX] if workload.moves_bytes else 0
+    moves_bytes = workload.moves_bytes and workload.default_bytes > 0
+    centre_bytes = sizes[CENTRE_BYTES_INDEX] if moves_bytes else 0
     centre = Job(CENTRE_TASKS, grains[CENTRE_GRAIN_INDEX], centre_bytes)
     series: dict[Axis, list[Job]] = {
         "grain_s": [replace(centre, grain_s=g) for g in grains],
         "tasks": [replace(centre, tasks=n) for n in TASKS_SERIES],
     }
-    if workload.moves_bytes and workload.default_bytes:
+    if moves_bytes:
         series["bytes_per_task"] = [replace(centre, bytes_per_task=b) for b in sizes]
     return series
 
