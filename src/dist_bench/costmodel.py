@@ -52,6 +52,8 @@ POOR_FIT_ERROR = 0.25
 PRACTICAL_MARGIN = 0.05
 #: A crossover interval wider than this share of its value asks for a longer budget.
 WIDE_INTERVAL = 0.5
+#: Singular value (of unit-length feature columns) below which a feature adds nothing new.
+RANK_TOLERANCE = 1e-6
 #: Parameter names in the order of the fit's features (1, n, n·g, n·b).
 PARAMETERS = ("startup_s", "per_task_overhead_s", "effective_parallelism", "bandwidth_bytes_per_s")
 
@@ -311,12 +313,16 @@ def _identifiable(matrix: np.ndarray) -> list[int]:
     A column that adds no rank (tasks never varied: 1 and n move together) cannot be fitted;
     its cost is folded into the columns kept, which predict the measured shapes just as well.
     """
+    # Columns differ by orders of magnitude (n·b ~ 1e7, n·g ~ 1e-2): rank is judged on unit
+    # columns, or the small ones would look like rounding noise next to the large ones.
+    norms = np.linalg.norm(matrix, axis=0)
+    unit = matrix / np.where(norms > 0, norms, 1.0)
     kept: list[int] = []
     for column in (2, 1, 0, 3):
-        if not np.any(matrix[:, column]):
+        if norms[column] == 0:
             continue
         trial = [*kept, column]
-        if np.linalg.matrix_rank(matrix[:, trial], tol=1e-9 * np.abs(matrix).max()) == len(trial):
+        if np.linalg.matrix_rank(unit[:, trial], tol=RANK_TOLERANCE) == len(trial):
             kept.append(column)
     return sorted(kept)
 

@@ -130,6 +130,8 @@ class _Search:
         self.by_name = {w.name: w for w in plan.workloads}
         #: Seconds each backend's start and stop took (what a fill-in round would cost).
         self.start_cost: dict[str, float] = {}
+        #: Whether the budget ran out before the coarse series were complete.
+        self.cut_short = False
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -194,7 +196,14 @@ def run_cutover(
         search.start_cost[backend.name] = run.startup_s + (run.shutdown_s or 0.0)
     _fill_in(search, order, modules)
     search.progress("analysing")
-    return writer.results, analyse(writer.results, project_nodes=plan.project_nodes)
+    analysis = analyse(writer.results, project_nodes=plan.project_nodes)
+    if search.cut_short:
+        warning = (
+            f"the budget of {plan.budget_s:.0f} s ran out before every series was measured "
+            "(the most expensive points were skipped): raise --budget"
+        )
+        analysis = replace(analysis, warnings=[warning, *analysis.warnings])
+    return writer.results, analysis
 
 
 def _coarse(search: _Search, backend: Backend, workload: Workload, earlier: list[str]) -> None:
@@ -208,6 +217,11 @@ def _coarse(search: _Search, backend: Backend, workload: Workload, earlier: list
                 measured.append(job)
                 continue
             if measured and _settled(search, backend.name, workload.name, measured, earlier):
+                break
+            if len(measured) >= SETTLE_AFTER and search.elapsed() > search.plan.budget_s:
+                # Out of budget: the series' last, most expensive point goes; the rest is the
+                # least a fit needs.
+                search.cut_short = True
                 break
             record = search.measure(backend, workload, job)
             seen.add(key)
@@ -337,14 +351,24 @@ def _near_measured(search: _Search, backend: str, workload: str, axis: Axis, job
 
 
 def _fill_in(search: _Search, order: Sequence[str], modules: list[ModuleType]) -> None:
-    """Cheap backends run the shapes other backends ran and they did not, while budget lasts."""
+    """Cheap backends run the refinement shapes they missed, while the budget lasts.
+
+    Coarse points a series skipped once settled stay skipped: they could not change the order.
+    """
+    coarse = {
+        (workload.name, job.tasks, job.grain_s, job.bytes_per_task)
+        for workload in search.plan.workloads
+        for jobs in coarse_series(workload).values()
+        for job in jobs
+    }
     for name in order:
         if search.start_cost.get(name, math.inf) > CHEAP_START_S:
             continue
         missing = [
             (workload, Job(tasks, grain, size))
             for workload, tasks, grain, size in search.prepared
-            if not search.has(name, workload, Job(tasks, grain, size))
+            if (workload, tasks, grain, size) not in coarse
+            and not search.has(name, workload, Job(tasks, grain, size))
         ]
         if not missing or search.elapsed() >= search.plan.budget_s:
             continue
