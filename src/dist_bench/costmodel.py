@@ -37,6 +37,8 @@ from dist_bench.stats import UNSTABLE_SPREAD, Interval, median, spread
 #: The three job-shape axes a crossover can lie on.
 Axis = Literal["grain_s", "tasks", "bytes_per_task"]
 AXES: tuple[Axis, ...] = ("grain_s", "tasks", "bytes_per_task")
+#: Each axis in words.
+AXIS_NAMES: dict[Axis, str] = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes/task"}
 #: Why one backend overtakes another: the cost that decides it.
 Reason = Literal["GIL", "pickling", "dispatch overhead", "bandwidth", "start-up", "parallelism"]
 
@@ -894,8 +896,8 @@ def _warnings(fits: list[CostFit], crossovers: list[Crossover], results: Results
             width = (item.interval.high - item.interval.low) / item.value
             if width > WIDE_INTERVAL:
                 warnings.append(
-                    f"{item.workload}: the {'/'.join(item.backends)} crossover on "
-                    f"{item.axis} is uncertain (interval {width:.0%} of its value): "
+                    f"{item.workload}: the {'/'.join(item.backends)} crossover along "
+                    f"{AXIS_NAMES[item.axis]} is uncertain (interval {width:.0%} of its value): "
                     "raise --repeats or --budget"
                 )
     # Unstable shapes, one line per (workload, backend) rather than one per shape.

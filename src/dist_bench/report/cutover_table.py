@@ -15,6 +15,7 @@ from rich.text import Text
 
 from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds, summarize
 from dist_bench.costmodel import (
+    AXIS_NAMES,
     CostFit,
     Crossover,
     CutoverAnalysis,
@@ -23,8 +24,6 @@ from dist_bench.costmodel import (
     format_interval,
 )
 from dist_bench.results import Results
-
-_AXIS_NAMES = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes/task"}
 
 
 def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableType:
@@ -62,7 +61,7 @@ def _crossover_table(workload: str, crossovers: list[Crossover]) -> Table:
             value += f" ({format_interval(item)})"
         table.add_row(
             " / ".join(item.backends),
-            _AXIS_NAMES[item.axis],
+            AXIS_NAMES[item.axis],
             value,
             f"{item.winner_below} → {item.winner_above}",
             item.reason,
@@ -87,8 +86,9 @@ def _fit_table(workload: str, fits: list[CostFit], summaries: list[Summary]) -> 
         title_justify="left",
         header_style="bold",
     )
-    for column in ("backend", "S per job", "o per task", "P_eff", "B", "held-out error"):
-        table.add_column(column, justify="left" if column == "backend" else "right")
+    table.add_column("backend", no_wrap=True)
+    for column in ("S per job", "o per task", "P_eff", "B", "held-out error"):
+        table.add_column(column, justify="right")
     for column in ("largest job", "speedup (95 % CI)", "effic.", "serial fraction"):
         table.add_column(column, justify="right", no_wrap=True)
     best = _largest_job(workload, summaries)
@@ -197,7 +197,7 @@ def advice_table(workload: str, ranked: list[Prediction]) -> Table:
         table.add_column(column, justify="left" if column in ("backend", "note") else "right")
     for rank, item in enumerate(ranked, start=1):
         note = (
-            "extrapolated in " + ", ".join(_AXIS_NAMES[a] for a in item.extrapolated)
+            "extrapolated in " + ", ".join(AXIS_NAMES[a] for a in item.extrapolated)
             if item.extrapolated
             else ""
         )
