@@ -69,9 +69,11 @@ MAX_REFINE_ROUNDS = 2
 CHEAP_START_S = 1.0
 #: Bootstrap refits while the search runs (the final analysis uses more).
 SEARCH_RESAMPLES = 60
-#: What a backend's start and stop are assumed to cost before it has been started once (embedded
-#: Dask and Ray took 10-14 s together on the 2-core development machine under load).
-ENGINE_START_GUESS_S = 12.0
+#: What an engine's start and stop are assumed to cost before it has been started once (embedded
+#: Dask and Ray took 6-7 s each on the 2-core development machine under load).
+ENGINE_START_GUESS_S = 7.0
+#: Backends whose start is an engine's (the others start in well under a second).
+ENGINES = ("dask", "ray")
 
 
 @dataclass(frozen=True)
@@ -190,8 +192,7 @@ def run_cutover(
         with started_backend(backend, modules, writer, on_version_check) as run:
             for workload in plan.workloads:
                 _coarse(search, backend, workload, order[:position])
-            remaining = len(backends) - position - 1
-            _refine(search, backend, order[:position], remaining)
+            _refine(search, backend, order[:position], order[position + 1 :])
             search.progress(f"stopping {backend.name}")
         search.start_cost[backend.name] = run.startup_s + (run.shutdown_s or 0.0)
     _fill_in(search, order, modules)
@@ -270,12 +271,12 @@ def _settled(
     return True
 
 
-def _refine(search: _Search, backend: Backend, earlier: list[str], remaining: int) -> None:
+def _refine(search: _Search, backend: Backend, earlier: list[str], later: list[str]) -> None:
     """Add shapes around this backend's open crossovers while its share of the budget lasts."""
     if not earlier:
         return
     for _ in range(MAX_REFINE_ROUNDS):
-        share = _budget_share(search, remaining)
+        share = _budget_share(search, later)
         deadline = search.elapsed() + share
         wanted = _refinement_shapes(search, backend.name, earlier)
         if not wanted or share <= 0:
@@ -286,19 +287,20 @@ def _refine(search: _Search, backend: Backend, earlier: list[str], remaining: in
             search.measure(backend, search.by_name[workload_name], job)
 
 
-def _budget_share(search: _Search, remaining: int) -> float:
+def _budget_share(search: _Search, later: list[str]) -> float:
     """Seconds of refinement for the running backend.
 
     What is left after reserving the later backends' coarse series (each as long as serial's
-    took, plus an engine start), split evenly with them.
+    took, plus a start for the engines), split evenly with them.
     """
     serial_s = sum(
         sum(r.wall_s) + sum(r.warmup_s)
         for r in search.writer.results.records
         if r.backend == BASELINE
     )
-    reserve = remaining * (serial_s + ENGINE_START_GUESS_S)
-    return (search.plan.budget_s - search.elapsed() - reserve) / (remaining + 1)
+    starts = sum(ENGINE_START_GUESS_S for name in later if name in ENGINES)
+    reserve = len(later) * serial_s + starts
+    return (search.plan.budget_s - search.elapsed() - reserve) / (len(later) + 1)
 
 
 def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> list[tuple[str, Job]]:
