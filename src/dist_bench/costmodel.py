@@ -32,7 +32,7 @@ import numpy as np
 
 from dist_bench.analysis import BASELINE, format_bytes, format_seconds
 from dist_bench.results import Record, Results
-from dist_bench.stats import UNSTABLE_SPREAD, Interval, median, spread
+from dist_bench.stats import UNSTABLE_SPREAD, Interval, median, outliers, spread
 
 #: The three job-shape axes a crossover can lie on.
 Axis = Literal["grain_s", "tasks", "bytes_per_task"]
@@ -911,6 +911,16 @@ def _warnings(fits: list[CostFit], crossovers: list[Crossover], results: Results
         variation = spread(record.wall_s)
         if variation > UNSTABLE_SPREAD:
             unstable.setdefault(key, []).append(variation)
+    flagged: dict[tuple[str, str], int] = {}
+    for record in results.records:
+        if record.error is None and outliers(record.wall_s):
+            key = (record.workload, record.backend)
+            flagged[key] = flagged.get(key, 0) + len(outliers(record.wall_s))
+    for (workload, backend), count in flagged.items():
+        warnings.append(
+            f"{workload} on {backend}: {count} outlier run(s) (far from the others: another "
+            "program likely interfered); medians resist them, but raise --repeats to be sure"
+        )
     for (workload, backend), variations in unstable.items():
         warnings.append(
             f"{workload} on {backend}: {len(variations)} of {shapes[(workload, backend)]} shapes "
