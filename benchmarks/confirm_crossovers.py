@@ -57,9 +57,8 @@ def side_jobs(crossover: Crossover) -> tuple[Job, Job] | None:
         return None
     below = max(low, interval.low / STEP)
     above = min(high, interval.high * STEP)
-    at = crossover.at
-    # The grain the cutover reports is the serially measured one; run the asked-for one here.
-    shapes = [at.along(crossover.axis, value) for value in (below, above)]
+    # The other axes as the series asked for them; the value itself as a grain to calibrate to.
+    shapes = [crossover.line.along(crossover.axis, value) for value in (below, above)]
     jobs = [Job(s.tasks, float(f"{s.grain_s:.3g}"), s.bytes_per_task) for s in shapes]
     return jobs[0], jobs[1]
 

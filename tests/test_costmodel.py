@@ -257,8 +257,7 @@ def test_nodes_are_counted_from_the_topology_in_the_results_file() -> None:
 
 
 def test_a_series_stops_once_settled_against_every_earlier_backend() -> None:
-    # No budget beyond the coarse series: no refinement, no fill-in.
-    results, _ = search(budget_s=1e-6, backends=["serial", "threads", "processes"])
+    results, _ = search(backends=["serial", "threads", "processes"])
     largest_grain = 0.05 / 2
 
     def grains(backend: str) -> set[float]:
@@ -270,3 +269,11 @@ def test_a_series_stops_once_settled_against_every_earlier_backend() -> None:
     # Processes crossed serial and threads by 5 ms with intervals apart: 25 ms adds nothing.
     assert largest_grain not in grains("processes")
     assert len(grains("processes")) >= 3
+
+
+def test_an_exhausted_budget_skips_the_most_expensive_points_and_says_so() -> None:
+    # With no budget at all, every series keeps its 3 cheapest points and the run warns.
+    results, analysis = search(budget_s=1e-9, backends=["serial", "threads"])
+    assert 0.05 / 2 not in {r.grain_s for r in results.records}
+    assert len({r.grain_s for r in results.records if r.backend == "threads"}) == 3
+    assert "raise --budget" in analysis.warnings[0]

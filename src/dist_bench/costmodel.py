@@ -32,11 +32,13 @@ import numpy as np
 
 from dist_bench.analysis import BASELINE, format_bytes, format_seconds
 from dist_bench.results import Record, Results
-from dist_bench.stats import UNSTABLE_SPREAD, Interval, median, spread
+from dist_bench.stats import UNSTABLE_SPREAD, Interval, median, outliers, spread
 
 #: The three job-shape axes a crossover can lie on.
 Axis = Literal["grain_s", "tasks", "bytes_per_task"]
 AXES: tuple[Axis, ...] = ("grain_s", "tasks", "bytes_per_task")
+#: Each axis in words.
+AXIS_NAMES: dict[Axis, str] = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes/task"}
 #: Why one backend overtakes another: the cost that decides it.
 Reason = Literal["GIL", "pickling", "dispatch overhead", "bandwidth", "start-up", "parallelism"]
 
@@ -52,6 +54,8 @@ POOR_FIT_ERROR = 0.25
 PRACTICAL_MARGIN = 0.05
 #: A crossover interval wider than this share of its value asks for a longer budget.
 WIDE_INTERVAL = 0.5
+#: Singular value (of unit-length feature columns) below which a feature adds nothing new.
+RANK_TOLERANCE = 1e-6
 #: Parameter names in the order of the fit's features (1, n, n·g, n·b).
 PARAMETERS = ("startup_s", "per_task_overhead_s", "effective_parallelism", "bandwidth_bytes_per_s")
 
@@ -163,7 +167,8 @@ class Crossover:
         value: Where they meet, in the axis' unit; ``None`` when not reached in ``searched``.
         interval: Bootstrap 95 % interval of ``value`` (``None`` when not reached or unknown).
         searched: The measured range of the axis, (low, high).
-        at: The shape the other two axes were held at.
+        at: The shape the other two axes were held at (with the serially measured grain).
+        line: The same as asked for, before calibration: what to run to measure near it.
         reason: The cost that decides it.
         sentence: The finding in one plain sentence.
         reached_share: Share of bootstrap refits in which the crossover lay inside ``searched``.
@@ -178,6 +183,7 @@ class Crossover:
     interval: Interval | None
     searched: tuple[float, float]
     at: JobShape
+    line: JobShape
     reason: Reason
     sentence: str
     reached_share: float = 0.0
@@ -201,6 +207,7 @@ class Crossover:
             else [self.interval.low, self.interval.high, self.interval.confidence],
             "searched": list(self.searched),
             "at": vars(self.at),
+            "line": vars(self.line),
             "reason": self.reason,
             "sentence": self.sentence,
             "reached_share": self.reached_share,
@@ -308,12 +315,16 @@ def _identifiable(matrix: np.ndarray) -> list[int]:
     A column that adds no rank (tasks never varied: 1 and n move together) cannot be fitted;
     its cost is folded into the columns kept, which predict the measured shapes just as well.
     """
+    # Columns differ by orders of magnitude (n·b ~ 1e7, n·g ~ 1e-2): rank is judged on unit
+    # columns, or the small ones would look like rounding noise next to the large ones.
+    norms = np.linalg.norm(matrix, axis=0)
+    unit = matrix / np.where(norms > 0, norms, 1.0)
     kept: list[int] = []
     for column in (2, 1, 0, 3):
-        if not np.any(matrix[:, column]):
+        if norms[column] == 0:
             continue
         trial = [*kept, column]
-        if np.linalg.matrix_rank(matrix[:, trial], tol=1e-9 * np.abs(matrix).max()) == len(trial):
+        if np.linalg.matrix_rank(unit[:, trial], tol=RANK_TOLERANCE) == len(trial):
             kept.append(column)
     return sorted(kept)
 
@@ -432,11 +443,19 @@ def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
 
 
 @dataclass(frozen=True)
-class _Series:
-    """The records of one workload lying on a line along ``axis`` (the other axes fixed)."""
+class Series:
+    """The records of one workload lying on a line along ``axis`` (the other axes fixed).
+
+    Attributes:
+        at: Where the line lies, with the serially measured grain (what the fits predict with).
+        line: The same, as asked for (before calibration): what to run to add a point to it.
+        low: The smallest value on ``axis`` measured on the line (measured grain for grains).
+        high: The largest.
+    """
 
     axis: Axis
     at: JobShape
+    line: JobShape
     low: float
     high: float
 
@@ -446,7 +465,7 @@ def _requested(record: Record, axis: Axis) -> float:
     return float(getattr(record, axis))
 
 
-def find_series(points: Iterable[Point]) -> list[_Series]:
+def find_series(points: Iterable[Point]) -> list[Series]:
     """For each axis, the line through the points with the most distinct values on it (≥ 2)."""
     points = list(points)
     found = []
@@ -463,14 +482,15 @@ def find_series(points: Iterable[Point]) -> list[_Series]:
         values = [p.shape.value(axis) for p in line]
         if len({_requested(p.record, axis) for p in line}) < 2:
             continue
-        first = line[0].shape
+        first = line[0]
         grain = float(np.median([p.shape.grain_s for p in line]))
-        at = JobShape(first.tasks, grain, first.bytes_per_task)
-        found.append(_Series(axis, at, min(values), max(values)))
+        at = JobShape(first.shape.tasks, grain, first.shape.bytes_per_task)
+        asked = JobShape(first.record.tasks, first.record.grain_s, first.record.bytes_per_task)
+        found.append(Series(axis, at, asked, min(values), max(values)))
     return found
 
 
-def _axis_features(series: _Series) -> tuple[np.ndarray, np.ndarray]:
+def _axis_features(series: Series) -> tuple[np.ndarray, np.ndarray]:
     """Features along the series' axis as ``base + x·step``: every axis enters T linearly."""
     n, g, b = series.at.tasks, series.at.grain_s, series.at.bytes_per_task
     if series.axis == "grain_s":
@@ -480,7 +500,7 @@ def _axis_features(series: _Series) -> tuple[np.ndarray, np.ndarray]:
     return np.array([1.0, n, n * g, 0.0]), np.array([0.0, 0.0, 0.0, n])
 
 
-def _meeting_point(first: np.ndarray, second: np.ndarray, series: _Series) -> float | None:
+def _meeting_point(first: np.ndarray, second: np.ndarray, series: Series) -> float | None:
     """Where two cost vectors (S, o, 1/P, 1/B) predict equal times along the series' axis.
 
     ``None`` when the lines are parallel.
@@ -496,7 +516,7 @@ def _meeting_point(first: np.ndarray, second: np.ndarray, series: _Series) -> fl
 def crossover(
     first: CostFit,
     second: CostFit,
-    series: _Series,
+    series: Series,
     resampled: Sequence[tuple[np.ndarray, np.ndarray]] = (),
 ) -> Crossover:
     """The crossover of two fits along a series, with its interval from bootstrap refits.
@@ -551,6 +571,7 @@ def crossover(
         interval=interval,
         searched=(series.low, series.high),
         at=series.at,
+        line=series.line,
         reason=reason,
         sentence="",
         reached_share=share,
@@ -875,8 +896,8 @@ def _warnings(fits: list[CostFit], crossovers: list[Crossover], results: Results
             width = (item.interval.high - item.interval.low) / item.value
             if width > WIDE_INTERVAL:
                 warnings.append(
-                    f"{item.workload}: the {'/'.join(item.backends)} crossover on "
-                    f"{item.axis} is uncertain (interval {width:.0%} of its value): "
+                    f"{item.workload}: the {'/'.join(item.backends)} crossover along "
+                    f"{AXIS_NAMES[item.axis]} is uncertain (interval {width:.0%} of its value): "
                     "raise --repeats or --budget"
                 )
     # Unstable shapes, one line per (workload, backend) rather than one per shape.
@@ -890,6 +911,16 @@ def _warnings(fits: list[CostFit], crossovers: list[Crossover], results: Results
         variation = spread(record.wall_s)
         if variation > UNSTABLE_SPREAD:
             unstable.setdefault(key, []).append(variation)
+    flagged: dict[tuple[str, str], int] = {}
+    for record in results.records:
+        if record.error is None and outliers(record.wall_s):
+            key = (record.workload, record.backend)
+            flagged[key] = flagged.get(key, 0) + len(outliers(record.wall_s))
+    for (workload, backend), count in flagged.items():
+        warnings.append(
+            f"{workload} on {backend}: {count} outlier run(s) (far from the others: another "
+            "program likely interfered); medians resist them, but raise --repeats to be sure"
+        )
     for (workload, backend), variations in unstable.items():
         warnings.append(
             f"{workload} on {backend}: {len(variations)} of {shapes[(workload, backend)]} shapes "

@@ -35,10 +35,10 @@ from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results import Record, Results, ResultsWriter
 from dist_bench.stats import median, median_interval
 from dist_bench.sweep import (
-    ADDRESSED,
     Progress,
     ProgressCallback,
     measure_prepared,
+    ordered_backends,
     started_backend,
 )
 from dist_bench.versions import VersionCheck
@@ -69,9 +69,11 @@ MAX_REFINE_ROUNDS = 2
 CHEAP_START_S = 1.0
 #: Bootstrap refits while the search runs (the final analysis uses more).
 SEARCH_RESAMPLES = 60
-#: What a backend's start and stop are assumed to cost before it has been started once (embedded
-#: Dask and Ray took 10-14 s together on the 2-core development machine under load).
-ENGINE_START_GUESS_S = 12.0
+#: What an engine's start and stop are assumed to cost before it has been started once (embedded
+#: Dask and Ray took 6-7 s each on the 2-core development machine under load).
+ENGINE_START_GUESS_S = 7.0
+#: Backends whose start is an engine's (the others start in well under a second).
+ENGINES = ("dask", "ray")
 
 
 @dataclass(frozen=True)
@@ -89,22 +91,21 @@ class CutoverPlan:
 
     def backend_order(self) -> list[str]:
         """Addressed backends first (a wrong address fails fast), then serial, then the rest."""
-        addressed = [n for n in self.backends if self.options.address and n in ADDRESSED]
-        rest = [n for n in self.backends if n != BASELINE and n not in addressed]
-        return [*addressed, BASELINE, *rest]
+        return ordered_backends(self.backends, self.options)
 
 
 def coarse_series(workload: Workload) -> dict[Axis, list[Job]]:
     """The three series through the centre shape, each in increasing cost."""
     grains = [workload.default_grain_s * f for f in GRAIN_FRACTIONS]
     sizes = [max(1, round(workload.default_bytes * f)) for f in BYTES_FRACTIONS]
-    centre_bytes = sizes[CENTRE_BYTES_INDEX] if workload.moves_bytes else 0
+    moves_bytes = workload.moves_bytes and workload.default_bytes > 0
+    centre_bytes = sizes[CENTRE_BYTES_INDEX] if moves_bytes else 0
     centre = Job(CENTRE_TASKS, grains[CENTRE_GRAIN_INDEX], centre_bytes)
     series: dict[Axis, list[Job]] = {
         "grain_s": [replace(centre, grain_s=g) for g in grains],
         "tasks": [replace(centre, tasks=n) for n in TASKS_SERIES],
     }
-    if workload.moves_bytes and workload.default_bytes:
+    if moves_bytes:
         series["bytes_per_task"] = [replace(centre, bytes_per_task=b) for b in sizes]
     return series
 
@@ -131,6 +132,8 @@ class _Search:
         self.by_name = {w.name: w for w in plan.workloads}
         #: Seconds each backend's start and stop took (what a fill-in round would cost).
         self.start_cost: dict[str, float] = {}
+        #: Whether the budget ran out before the coarse series were complete.
+        self.cut_short = False
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -189,13 +192,19 @@ def run_cutover(
         with started_backend(backend, modules, writer, on_version_check) as run:
             for workload in plan.workloads:
                 _coarse(search, backend, workload, order[:position])
-            remaining = len(backends) - position - 1
-            _refine(search, backend, order[:position], remaining)
+            _refine(search, backend, order[:position], order[position + 1 :])
             search.progress(f"stopping {backend.name}")
         search.start_cost[backend.name] = run.startup_s + (run.shutdown_s or 0.0)
     _fill_in(search, order, modules)
     search.progress("analysing")
-    return writer.results, analyse(writer.results, project_nodes=plan.project_nodes)
+    analysis = analyse(writer.results, project_nodes=plan.project_nodes)
+    if search.cut_short:
+        warning = (
+            f"the budget of {plan.budget_s:.0f} s ran out before every series was measured "
+            "(the most expensive points were skipped): raise --budget"
+        )
+        analysis = replace(analysis, warnings=[warning, *analysis.warnings])
+    return writer.results, analysis
 
 
 def _coarse(search: _Search, backend: Backend, workload: Workload, earlier: list[str]) -> None:
@@ -209,6 +218,11 @@ def _coarse(search: _Search, backend: Backend, workload: Workload, earlier: list
                 measured.append(job)
                 continue
             if measured and _settled(search, backend.name, workload.name, measured, earlier):
+                break
+            if len(measured) >= SETTLE_AFTER and search.elapsed() > search.plan.budget_s:
+                # Out of budget: the series' last, most expensive point goes; the rest is the
+                # least a fit needs.
+                search.cut_short = True
                 break
             record = search.measure(backend, workload, job)
             seen.add(key)
@@ -257,12 +271,12 @@ def _settled(
     return True
 
 
-def _refine(search: _Search, backend: Backend, earlier: list[str], remaining: int) -> None:
+def _refine(search: _Search, backend: Backend, earlier: list[str], later: list[str]) -> None:
     """Add shapes around this backend's open crossovers while its share of the budget lasts."""
     if not earlier:
         return
     for _ in range(MAX_REFINE_ROUNDS):
-        share = _budget_share(search, remaining)
+        share = _budget_share(search, later)
         deadline = search.elapsed() + share
         wanted = _refinement_shapes(search, backend.name, earlier)
         if not wanted or share <= 0:
@@ -273,19 +287,20 @@ def _refine(search: _Search, backend: Backend, earlier: list[str], remaining: in
             search.measure(backend, search.by_name[workload_name], job)
 
 
-def _budget_share(search: _Search, remaining: int) -> float:
+def _budget_share(search: _Search, later: list[str]) -> float:
     """Seconds of refinement for the running backend.
 
     What is left after reserving the later backends' coarse series (each as long as serial's
-    took, plus an engine start), split evenly with them.
+    took, plus a start for the engines), split evenly with them.
     """
     serial_s = sum(
         sum(r.wall_s) + sum(r.warmup_s)
         for r in search.writer.results.records
         if r.backend == BASELINE
     )
-    reserve = remaining * (serial_s + ENGINE_START_GUESS_S)
-    return (search.plan.budget_s - search.elapsed() - reserve) / (remaining + 1)
+    starts = sum(ENGINE_START_GUESS_S for name in later if name in ENGINES)
+    reserve = len(later) * serial_s + starts
+    return (search.plan.budget_s - search.elapsed() - reserve) / (len(later) + 1)
 
 
 def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> list[tuple[str, Job]]:
@@ -309,7 +324,7 @@ def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> lis
         low, high = crossover.searched
         for value in ends:
             value = min(max(value, low), high)
-            job = _job_at(crossover.at, crossover.axis, value)
+            job = _job_at(crossover.line, crossover.axis, value)
             if _near_measured(search, backend, crossover.workload, crossover.axis, job):
                 continue
             wanted.append((crossover.workload, job))
@@ -317,9 +332,9 @@ def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> lis
     return list(unique.values())
 
 
-def _job_at(at: JobShape, axis: Axis, value: float) -> Job:
-    """The job on ``axis`` at ``value`` with the other axes as in the series."""
-    shape = at.along(axis, value)
+def _job_at(line: JobShape, axis: Axis, value: float) -> Job:
+    """The job on ``axis`` at ``value``, the other axes as asked for on the series' line."""
+    shape = line.along(axis, value)
     # Round so nearby refinements reuse one calibrated shape instead of three almost-equal ones.
     grain = float(f"{shape.grain_s:.2g}")
     return Job(shape.tasks, grain, shape.bytes_per_task)
@@ -330,9 +345,7 @@ def _near_measured(search: _Search, backend: str, workload: str, axis: Axis, job
     for record in search.writer.results.records:
         if record.backend != backend or record.workload != workload:
             continue
-        others_equal = all(
-            getattr(record, a) == getattr(job, a) for a in AXES if a != axis and a != "grain_s"
-        )
+        others_equal = all(getattr(record, a) == getattr(job, a) for a in AXES if a != axis)
         mine, theirs = float(getattr(job, axis)), float(getattr(record, axis))
         if others_equal and math.isclose(mine, theirs, rel_tol=0.1):
             return True
@@ -340,14 +353,24 @@ def _near_measured(search: _Search, backend: str, workload: str, axis: Axis, job
 
 
 def _fill_in(search: _Search, order: Sequence[str], modules: list[ModuleType]) -> None:
-    """Cheap backends run the shapes other backends ran and they did not, while budget lasts."""
+    """Cheap backends run the refinement shapes they missed, while the budget lasts.
+
+    Coarse points a series skipped once settled stay skipped: they could not change the order.
+    """
+    coarse = {
+        (workload.name, job.tasks, job.grain_s, job.bytes_per_task)
+        for workload in search.plan.workloads
+        for jobs in coarse_series(workload).values()
+        for job in jobs
+    }
     for name in order:
         if search.start_cost.get(name, math.inf) > CHEAP_START_S:
             continue
         missing = [
             (workload, Job(tasks, grain, size))
             for workload, tasks, grain, size in search.prepared
-            if not search.has(name, workload, Job(tasks, grain, size))
+            if (workload, tasks, grain, size) not in coarse
+            and not search.has(name, workload, Job(tasks, grain, size))
         ]
         if not missing or search.elapsed() >= search.plan.budget_s:
             continue

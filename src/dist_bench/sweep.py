@@ -71,9 +71,14 @@ class SweepPlan:
         the local measurements; then the serial baseline (added if missing: every speedup
         divides by it); then the rest.
         """
-        addressed = [n for n in self.backends if self.options.address and n in ADDRESSED]
-        rest = [n for n in self.backends if n != BASELINE and n not in addressed]
-        return [*addressed, BASELINE, *rest]
+        return ordered_backends(self.backends, self.options)
+
+
+def ordered_backends(names: Sequence[str], options: BackendOptions) -> list[str]:
+    """``names`` in run order: addressed backends, serial (added if missing), then the rest."""
+    addressed = [n for n in names if options.address and n in ADDRESSED]
+    rest = [n for n in names if n != BASELINE and n not in addressed]
+    return [*addressed, BASELINE, *rest]
 
 
 @dataclass(frozen=True)
@@ -233,6 +238,7 @@ __all__ = [
     "SizeGrid",
     "SweepPlan",
     "measure_prepared",
+    "ordered_backends",
     "run_sweep",
     "started_backend",
 ]

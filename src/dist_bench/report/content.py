@@ -18,7 +18,7 @@ from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds,
 from dist_bench.results import BackendRun, Record, Results
 
 if TYPE_CHECKING:
-    from dist_bench.costmodel import CostFit, Crossover, CutoverAnalysis, Projection
+    from dist_bench.costmodel import Axis, CostFit, Crossover, CutoverAnalysis, Projection
 
 DASH = "-"
 
@@ -402,7 +402,12 @@ PROJECTIONS_NOTE = (
     "start-up, dispatch and moving bytes stay as measured (one driver). Amdahl bound: the work "
     "spread perfectly, only that fixed part serial. Not measured."
 )
-AXIS_NAMES = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes per task"}
+
+
+def _axis_name(axis: Axis) -> str:
+    from dist_bench.costmodel import AXIS_NAMES
+
+    return AXIS_NAMES[axis]
 
 
 def _crossover_value(item: Crossover) -> str:
@@ -421,7 +426,7 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
     Column(
         "along",
         "the job size that varies (the other two held where the sweep measured them)",
-        lambda c: AXIS_NAMES[c.axis],
+        lambda c: _axis_name(c.axis),
         numeric=False,
     ),
     Column(

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dist_bench.analysis import format_bytes, format_seconds
-from dist_bench.costmodel import CutoverAnalysis, Prediction
+from dist_bench.costmodel import AXIS_NAMES, CutoverAnalysis, Prediction
 from dist_bench.report.content import (
     CROSSOVER_COLUMNS,
     FIT_TABLE_COLUMNS,
@@ -25,8 +25,6 @@ from dist_bench.report.content import (
 )
 from dist_bench.report.table import columns_table
 from dist_bench.results import Results
-
-_AXIS_NAMES = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes/task"}
 
 
 def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableType:
@@ -91,7 +89,7 @@ def advice_table(workload: str, ranked: list[Prediction]) -> Table:
         table.add_column(column, justify="left" if column in ("backend", "note") else "right")
     for rank, item in enumerate(ranked, start=1):
         note = (
-            "extrapolated in " + ", ".join(_AXIS_NAMES[a] for a in item.extrapolated)
+            "extrapolated in " + ", ".join(AXIS_NAMES[a] for a in item.extrapolated)
             if item.extrapolated
             else ""
         )

@@ -48,7 +48,7 @@ def columns_table(
         table.add_column(
             column.title,
             justify="right" if column.numeric else "left",
-            no_wrap=column.numeric and "(" in column.title,
+            no_wrap=(column.numeric and "(" in column.title) or column.title == "backend",
         )
     for row in rows:
         table.add_row(*(row[index] for index in shown))
