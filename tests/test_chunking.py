@@ -105,7 +105,11 @@ def test_auto_chunks_tiny_tasks_on_processes_and_the_answer_matches_serial() -> 
         dispatch_s = probe_dispatch_s(backend)
         tasks = workload.make_tasks(prepared.job)
         auto = measure(
-            backend, prepared, tasks, MeasureSettings(repeats=1, warmup=0), dispatch_s=dispatch_s
+            backend,
+            prepared,
+            tasks,
+            MeasureSettings(repeats=1, warmup=0, chunk=AUTO),
+            dispatch_s=dispatch_s,
         )
         naive = measure(backend, prepared, tasks, MeasureSettings(repeats=1, warmup=0, chunk=1))
         fixed = measure(backend, prepared, tasks, MeasureSettings(repeats=1, warmup=0, chunk=300))

@@ -3,7 +3,7 @@
 Every backend pays something per dispatch: a future and a lock (threads), a pickle round trip
 through a pipe (processes), a scheduler message (Dask), an object-store entry (Ray). For tasks of
 a few microseconds that cost is most of the job, and the fix is joblib's: send tasks in batches.
-dist-bench sizes the batches from a measurement instead of a guess. After a backend starts, it
+dist-bench sizes the batches from a measurement instead of a guess. Once per backend start, it
 times no-op tasks sent one by one against the same tasks sent in a few chunks
 (``probe_dispatch_s``); ``--chunk auto`` then puts enough tasks in each dispatch that this cost
 stays a small share of the work each dispatch carries (``auto_chunk_size``).
@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import weakref
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,10 +36,12 @@ from dist_bench.worker import (
     timed_call,
 )
 
-#: Share of the work that dispatching may cost under ``--chunk auto``. Tuned with
-#: benchmarks/tiny_tasks.py (100k tasks of 10 µs on this 2-core machine): at 0.02 the auto-chunked
-#: processes backend reached joblib's throughput; 0.1 left about 8 % on the table, and smaller
-#: shares gained nothing measurable while making the last chunks of a job longer.
+#: Share of the work that dispatching may cost under ``--chunk auto``. Chosen with
+#: ``benchmarks/tiny_tasks.py --shares`` (100k tasks of ~10 µs on processes, 2 cores, alternating
+#: in one run; see benchmarks/RESULTS.md): 0.2 and 0.1 were clearly slower (165k and 198k tasks/s
+#: against 334k-394k for 0.05 down to 0.005); between 0.05 and 0.002 two runs under heavy load
+#: disagreed on the order, so the middle was kept. Smaller shares mean bigger chunks: less
+#: dispatching, but later first results and coarser load balance.
 TARGET_DISPATCH_SHARE = 0.02
 #: Dispatches each worker gets at least, so that big chunks do not leave workers idle while the
 #: last ones finish (the load imbalance is then at most a quarter of one worker's share).
@@ -202,17 +205,29 @@ def _fastest(
     return best
 
 
+#: The dispatch cost measured after each backend's latest start, so every job it runs under
+#: ``--chunk auto`` is sized from one measurement (weak: a backend that is gone is forgotten).
+_dispatch_costs: weakref.WeakKeyDictionary[Backend, float] = weakref.WeakKeyDictionary()
+
+
+def measure_dispatch_s(backend: Backend) -> float:
+    """Measure ``backend``'s dispatch cost now (``probe_dispatch_s``) and remember it for it."""
+    cost = _dispatch_costs[backend] = probe_dispatch_s(backend)
+    return cost
+
+
 def plan_chunks(
     mode: ChunkMode, backend: Backend, tasks: int, grain_s: float, dispatch_s: float | None
 ) -> Chunks:
     """The chunks for a job of ``tasks`` tasks of ``grain_s`` on ``backend`` under ``mode``.
 
-    ``dispatch_s`` is the backend's measured dispatch cost; ``None`` under ``auto`` measures it
-    now (the sweep measures it once per backend start instead).
+    ``dispatch_s`` is the backend's measured dispatch cost; ``None`` under ``auto`` uses the one
+    measured after it started (``measure_dispatch_s``), measuring it now if there is none.
     """
     if mode != AUTO:
         return Chunks.of(tasks, int(mode))
     if dispatch_s is None:
-        dispatch_s = probe_dispatch_s(backend)
+        known = _dispatch_costs.get(backend)
+        dispatch_s = measure_dispatch_s(backend) if known is None else known
     size = auto_chunk_size(dispatch_s, grain_s, backend.workers(), tasks)
     return Chunks.of(tasks, size, auto=True)

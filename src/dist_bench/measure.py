@@ -18,7 +18,7 @@ from dist_bench.backends.base import Backend, TaskError
 from dist_bench.chunking import plan_chunks
 from dist_bench.errors import TaskFailedError
 from dist_bench.results import Record
-from dist_bench.units import AUTO, ChunkMode
+from dist_bench.units import ChunkMode
 from dist_bench.worker import TimedResult, limit_blas_threads, timed_call, timed_call_async
 from dist_bench.workload import Job, TaskArgs, Workload, answers_match
 
@@ -33,13 +33,15 @@ CALIBRATION_MAX_STEPS = 40
 class MeasureSettings:
     """How to measure: repeats, warm-ups, data placement, tasks per dispatch.
 
-    BLAS threads are the backend's (``BackendOptions``): the engine needs them at start-up too.
+    ``chunk`` is 1 here (each task dispatched on its own, what the cost model describes); the
+    ``run`` command's default is ``auto`` (``SweepPlan.chunks``). BLAS threads are the
+    backend's (``BackendOptions``): the engine needs them at start-up too.
     """
 
     repeats: int = 5
     warmup: int = 1
     place_inputs: bool = True
-    chunk: ChunkMode = AUTO
+    chunk: ChunkMode = 1
 
 
 @dataclass(frozen=True)
@@ -151,11 +153,11 @@ def measure(
     seen_workers: set[str] = set()
     backend.drain_notes()
     for run in range(settings.warmup + settings.repeats):
-        started = time.perf_counter()
+        started = backend.clock()
         try:
             dispatched = chunks.dispatch(backend, caller, items)
             # Spreading chunk timings over their tasks is bookkeeping, not part of the job.
-            wall = time.perf_counter() - started
+            wall = backend.clock() - started
             timed: list[TimedResult] = chunks.per_task(dispatched)
         except TaskError as exc:
             raise TaskFailedError(workload.name, backend.name, exc.index, exc.cause) from exc
