@@ -45,6 +45,10 @@ def test_cutover_saves_verified_records_and_prints_fits_and_projections(
     assert "fitted costs" in out and "where each step up starts to win" in out
     assert "PROJECTION, not a measurement" in out
     assert str(saved) in out
+    # The reports beside it, named after it; the HTML holds the crossovers' findings.
+    for suffix in (".html", ".md", ".csv", ".png"):
+        assert (tmp_path / f"cutover{suffix}").stat().st_size > 0, suffix
+    assert "Where each step up starts to win" in (tmp_path / "cutover.html").read_text()
     # The saved file alone regenerates the analysis: fits for every backend.
     analysis = analyse(results, project_nodes=(2, 4))
     assert {fit.backend for fit in analysis.fits} == {"serial", "threads", "processes"}

@@ -28,7 +28,15 @@ from rich.table import Table
 
 from dist_bench import __version__
 from dist_bench.errors import DistBenchError, UsageError
-from dist_bench.report.plot import check_plot_path, write_plot
+from dist_bench.report import (
+    EXPORTERS,
+    Output,
+    parse_formats,
+    plan_outputs,
+    plan_plot,
+    render_outputs,
+    write_outputs,
+)
 from dist_bench.units import parse_bytes, parse_count, parse_duration
 
 T = TypeVar("T")
@@ -263,8 +271,7 @@ def run_command(
             blas_threads=blas_threads,
         ),
     )
-    if plot is not None:
-        check_plot_path(plot)
+    plot_output = plan_plot(plot) if plot is not None else None
     writer = ResultsWriter(output, collect_metadata(sys.argv))
     try:
         with _progress_bar() as on_progress:
@@ -279,32 +286,162 @@ def run_command(
     except DistBenchError:
         _render(writer.results, fail_on_errors=False)
         raise
-    if plot is not None:
-        write_plot(results, plot)
+    if plot_output is not None:
+        _export([plot_output], results)
     _render(results)
 
 
-@cli.command("report")
+_REPORT_HELP = "\n".join(
+    [
+        "Show a results file again, or export it, without measuring anything.",
+        "",
+        "\b",
+        "Formats (--format):",
+        *(f"  {spec.name:<5} {spec.summary}" for spec in EXPORTERS.values()),
+        "",
+        "\b",
+        "Examples:",
+        "  dist-bench report results.json                       # the tables again",
+        "  dist-bench report results.json -o report.html         # the format from the suffix",
+        "  dist-bench report results.json -f md -o -            # Markdown to standard output",
+        "  dist-bench report results.json -f all -o out/        # out/report.html, .md, .csv, ...",
+    ]
+)
+
+
+@cli.command("report", help=_REPORT_HELP)
 @click.argument("results_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="FORMAT",
+    help="Write the report in FORMAT instead of showing the tables: "
+    f"{', '.join(EXPORTERS)}, or all; a comma list or repeated for several.",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="PATH",
+    help="Where --format writes: a file (one format; without --format its suffix chooses "
+    "it), '-' for standard output (one text format), or an existing folder (each format as "
+    "report.<suffix>). Default: beside RESULTS_FILE, named after it.",
+)
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw the speedups to this .png/.svg/.pdf (needs matplotlib).",
+    help="Also draw the plots to this .png/.svg/.pdf (needs matplotlib).",
 )
-def report_command(results_file: Path, plot: Path | None) -> None:
-    """Show the tables for a results file written by 'dist-bench run -o'."""
+@click.option(
+    "--project-nodes",
+    type=CommaList(parse_count, "counts"),
+    help="Add PROJECTED speedups on this many nodes (e.g. 2,4,8,16) to the report; "
+    "labelled as projections, never measured.",
+)
+def report_command(
+    results_file: Path,
+    formats: tuple[str, ...],
+    output: str | None,
+    plot: Path | None,
+    project_nodes: list[int] | None,
+) -> None:
+    """Show a results file again, or export it, without measuring anything (help: above)."""
     from dist_bench.results import load_results
 
+    if output is not None and not formats:
+        # -o report.html says which format it wants; anything else must say it with --format.
+        suffix = Path(output).suffix.lower()
+        if output == "-" or not any(spec.suffix == suffix for spec in EXPORTERS.values()):
+            raise UsageError(
+                "-o needs --format (e.g. --format html), or a file named .html, .md, ..."
+            )
+        formats = (suffix,)
+    outputs = plan_outputs(parse_formats(formats), output, source=results_file) if formats else []
     if plot is not None:
-        check_plot_path(plot)
+        outputs.append(plan_plot(plot))
     results = load_results(results_file)
-    if plot is not None:
-        write_plot(results, plot)
-    _render(results)
+    analysis = _export(outputs, results, project_nodes or (), terminal=not formats)
+    if not formats:
+        if analysis is not None and analysis.crossovers:
+            from dist_bench.report.cutover_table import cutover_summary
+
+            stdout.print(cutover_summary(results, analysis))
+        _render(results)
+
+
+@cli.command("compare")
+@click.argument("before", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("after", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Smallest change reported, in percent of the BEFORE median.",
+)
+def compare_command(before: Path, after: Path, threshold: float) -> None:
+    r"""Compare two results files: which measurements got slower or faster beyond noise.
+
+    Measurements pair up by workload, backend and job size (tasks, grain, bytes per task). A pair
+    changed when the bootstrap 95 % interval of AFTER's median over BEFORE's excludes 1 and the
+    ratio passes --threshold. Measurements in one file only are listed as new or missing. Files
+    from different hosts are compared, with a warning.
+
+    \b
+    Exit status:
+      0  nothing got slower (faster, new and missing measurements are fine)
+      1  a regression: a measurement slower beyond noise, or failing now that passed before
+      2  bad input (a file that is missing or not a results file)
+    """
+    from dist_bench.compare import compare
+    from dist_bench.report.table import comparison_table
+    from dist_bench.results import load_results
+
+    comparison = compare(load_results(before), load_results(after), threshold / 100.0)
+    for warning in comparison.warnings:
+        stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    stdout.print(comparison_table(comparison))
+    regressions = comparison.regressions
+    if regressions:
+        first = regressions[0].record
+        _fail(
+            f"{len(regressions)} regression(s); first: {first.workload} on {first.backend} "
+            f"({regressions[0].change.value})",
+            EXIT_FAILED,
+        )
+
+
+def _export(
+    outputs: list[Output],
+    results: Any,
+    project_nodes: Sequence[int] = (),
+    *,
+    terminal: bool = False,
+) -> Any:
+    """Render every output (all before the first is written), write them, say where.
+
+    The cutover analysis is computed from the records when a format (or, with ``terminal``,
+    the terminal summary) shows it; it is returned (None when not computed).
+    """
+    from dist_bench.report.content import ReportData
+
+    analysis = None
+    if terminal or any(item.spec.uses_analysis for item in outputs):
+        from dist_bench.costmodel import analyse
+
+        analysis = analyse(results, project_nodes=project_nodes)
+    write_outputs(render_outputs(outputs, ReportData(results, analysis)))
+    for item in outputs:
+        if item.path is not None:
+            stderr.print(f"wrote {item.spec.name}: {item.path}", highlight=False, soft_wrap=True)
+    return analysis
 
 
 #: Where ``cutover`` saves its results and ``advise`` reads them when no path is given.
 DEFAULT_CUTOVER_FILE = Path("results/cutover.json")
+#: The reports ``cutover`` writes beside its results file (those whose software is installed).
+CUTOVER_REPORTS = ("html", "md", "csv", "png")
 
 
 @cli.command("cutover")
@@ -357,7 +494,8 @@ DEFAULT_CUTOVER_FILE = Path("results/cutover.json")
     default=str(DEFAULT_CUTOVER_FILE),
     show_default=True,
     help="Results file, or a folder to put cutover.json in; written as measurements finish, "
-    "appended to when it holds earlier results from this machine.",
+    "appended to when it holds earlier results from this machine. The reports (.html, .md, "
+    ".csv, .png) are written beside it, named after it.",
 )
 def cutover_command(
     workloads: tuple[str, ...],
@@ -386,6 +524,7 @@ def cutover_command(
     from dist_bench.backends import BackendOptions
     from dist_bench.cutover import CutoverPlan, run_cutover
     from dist_bench.measure import MeasureSettings
+    from dist_bench.report.content import ReportData
     from dist_bench.report.cutover_table import cutover_summary
     from dist_bench.results import ResultsWriter, collect_metadata
     from dist_bench.workload import resolve_workloads
@@ -404,6 +543,9 @@ def cutover_command(
     if output == DEFAULT_CUTOVER_FILE:
         output.parent.mkdir(exist_ok=True)
     writer = ResultsWriter(output, collect_metadata(sys.argv))
+    # The reports go beside the results file (cutover.html, ...), checked before measuring.
+    available = [name for name in CUTOVER_REPORTS if EXPORTERS[name].available()]
+    reports = plan_outputs(parse_formats(available), str(output.parent), stem=output.stem)
     try:
         with _progress_bar(unit="s") as on_progress:
             results, analysis = run_cutover(plan, writer, on_progress, _show_version_check)
@@ -414,7 +556,10 @@ def cutover_command(
             EXIT_INTERRUPTED,
         )
     stdout.print(cutover_summary(results, analysis))
+    write_outputs(render_outputs(reports, ReportData(results, analysis)))
     stdout.print(f"results: {output}  (advice: dist-bench advise --from {output} ...)")
+    for report in reports:
+        stdout.print(f"{report.spec.name}: {report.path}", highlight=False, soft_wrap=True)
     _fail_on_failed(results)
 
 
