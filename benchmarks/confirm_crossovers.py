@@ -6,8 +6,9 @@ report names on each side, with the two medians' intervals apart. A crossover wh
 the end of the searched range cannot be stepped past; it is listed as "open", not counted.
 
 Run: ``.venv/bin/python benchmarks/confirm_crossovers.py results/cutover.json [--repeats 7]``.
-Each backend is started once and runs every shape it is needed for; prints one line per crossover
-and a summary, and exits 1 when a confirmable crossover is contradicted. Recorded results:
+The two backends of a crossover run side by side, taking turns job by job, so a change in the
+machine's load cannot favour one; prints one line per crossover and a summary, and exits 1 when a
+confirmable crossover is contradicted. Recorded results:
 benchmarks/README.md.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,26 +84,36 @@ def main() -> int:
     workloads: dict[str, Workload] = {
         w.name: w for w in resolve_workloads(sorted({c.crossover.workload for c in checks}))
     }
-    needed: dict[str, list[tuple[Workload, Job]]] = defaultdict(list)
+    by_pair: dict[tuple[str, str], list[Check]] = defaultdict(list)
     for check in checks:
-        for name in check.crossover.backends:
-            for job in (check.below, check.above):
-                needed[name].append((workloads[check.crossover.workload], job))
+        by_pair[check.crossover.backends].append(check)
     prepared: dict[tuple[str, Shape], PreparedJob] = {}
     measured: dict[tuple[str, str, Shape], Record] = {}
     writer = ResultsWriter(None, {})
-    settings = MeasureSettings(repeats=args.repeats, warmup=1)
-    for backend_name, shapes in needed.items():
-        backend = create_backend(backend_name, BackendOptions())
-        with started_backend(backend, [], writer):
-            for workload, job in shapes:
-                key = (workload.name, shape_of(job))
-                if key not in prepared:
-                    with started_environment(workload, job) as running:
-                        prepared[key] = prepare_job(workload, running)
-                if (backend_name, *key) not in measured:
-                    record = measure_prepared(backend, prepared[key], settings)
-                    measured[(backend_name, *key)] = record
+    warm = MeasureSettings(repeats=1, warmup=1)
+    once = MeasureSettings(repeats=1, warmup=0)
+    for pair, pair_checks in by_pair.items():
+        with ExitStack() as running_backends:
+            backends = [create_backend(name, BackendOptions()) for name in pair]
+            for backend in backends:
+                running_backends.enter_context(started_backend(backend, [], writer))
+            for check in pair_checks:
+                workload = workloads[check.crossover.workload]
+                for job in (check.below, check.above):
+                    key = (workload.name, shape_of(job))
+                    if key not in prepared:
+                        with started_environment(workload, job) as environment:
+                            prepared[key] = prepare_job(workload, environment)
+                    # The two backends take turns, job by job, so both see the same moments of
+                    # the machine: a load change cannot favour the one measured first.
+                    for backend in backends:
+                        measured[(backend.name, *key)] = measure_prepared(
+                            backend, prepared[key], warm
+                        )
+                    for _ in range(args.repeats - 1):
+                        for backend in backends:
+                            more = measure_prepared(backend, prepared[key], once)
+                            measured[(backend.name, *key)].wall_s.extend(more.wall_s)
 
     contradicted = confirmed = unclear = 0
     for check in checks:
