@@ -1,34 +1,21 @@
 #!/bin/sh
-# Entry point of every cluster role. The first argument names the role; the environment set by
-# docker-compose.yml says how big it is. Secrets arrive as files under /run/secrets.
+# Entry point of every cluster role. The first argument names the role; docker-compose.yml sets
+# the environment (sizes, Dask's TLS settings, Ray's auth); secrets are files under /run/secrets.
 set -eu
 role="${1:?role: dask-scheduler, dask-worker, ray-head, ray-worker or driver}"
 shift
-
-# Dask over TLS (dist-bench cluster up --tls): one locally made CA and certificate, mounted
-# read-only. Dask reads its TLS settings from these variables in every process.
-scheme=tcp
-if [ "${DIST_BENCH_DASK_TLS:-0}" = 1 ]; then
-    scheme=tls
+scheme="${DIST_BENCH_DASK_SCHEME:-tcp}"
+if [ "$scheme" = tls ]; then
+    # Dask reads its TLS settings from these variables in every process it starts. Set here, not
+    # in docker-compose.yml, because Dask loads the files whenever they are named, TLS or not.
     export DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION=True
     export DASK_DISTRIBUTED__COMM__TLS__CA_FILE=/run/secrets/dask_ca
-    for who in SCHEDULER WORKER CLIENT; do
-        export "DASK_DISTRIBUTED__COMM__TLS__${who}__CERT=/run/secrets/dask_cert"
-        export "DASK_DISTRIBUTED__COMM__TLS__${who}__KEY=/run/secrets/dask_key"
+    for role_name in SCHEDULER WORKER CLIENT; do
+        export "DASK_DISTRIBUTED__COMM__TLS__${role_name}__CERT=/run/secrets/dask_cert"
+        export "DASK_DISTRIBUTED__COMM__TLS__${role_name}__KEY=/run/secrets/dask_key"
     done
 fi
-scheduler="$scheme://scheduler:8786"
-
-# Ray: token auth on; the token is the mounted secret, never part of the image.
-export RAY_AUTH_MODE=token
-export RAY_AUTH_TOKEN_PATH=/run/secrets/ray_token
-# The image's Python may differ in the patch level from a client on the host (Ray Client).
-export RAY_DEFAULT_PYTHON_VERSION_MATCH_LEVEL=minor
-ray_start() {
-    # The object store lives in /dev/shm (compose sizes it above this), never in /tmp.
-    exec ray start --block --disable-usage-stats \
-        --object-store-memory "${RAY_OBJECT_STORE_BYTES:-268435456}" "$@"
-}
+object_store="${RAY_OBJECT_STORE_BYTES:-268435456}"
 
 case "$role" in
 dask-scheduler)
@@ -36,29 +23,37 @@ dask-scheduler)
         --dashboard-address :8787 "$@"
     ;;
 dask-worker)
-    # One single-threaded worker process per CPU, as the embedded LocalCluster does; the memory
-    # limit is split between them from the container's cgroup limit.
-    exec dask worker "$scheduler" --protocol "$scheme" --nworkers "${WORKER_PROCESSES:-1}" \
-        --nthreads 1 --memory-limit "${WORKER_MEMORY_LIMIT:-auto}" --no-dashboard "$@"
+    # One single-threaded worker process per CPU, as the embedded LocalCluster has, each with
+    # its share of the container's memory.
+    exec dask worker "$scheme://scheduler:8786" --protocol "$scheme" \
+        --nworkers "${WORKER_PROCESSES:-1}" --nthreads 1 \
+        --memory-limit "${WORKER_MEMORY_LIMIT:-auto}" --no-dashboard "$@"
     ;;
 ray-head)
-    # No CPUs on the head: tasks run on the worker containers only, so N workers means N nodes.
-    ray_start --head --port 6379 --num-cpus 0 --include-dashboard false "$@"
+    # Ray Client's server (port 10001) needs grpcio, there only when the client that built the
+    # image has ray[client] too.
+    if python3 -c 'import grpc' 2>/dev/null; then
+        set -- --ray-client-server-port 10001 "$@"
+    fi
+    # No CPUs on the head: tasks run on the worker containers only, so N workers are N nodes.
+    exec ray start --head --block --disable-usage-stats --port 6379 --num-cpus 0 \
+        --include-dashboard false --object-store-memory "$object_store" "$@"
     ;;
 ray-worker)
-    ray_start --address head:6379 --num-cpus "${WORKER_PROCESSES:-1}" "$@"
+    exec ray start --address head:6379 --block --disable-usage-stats \
+        --num-cpus "${WORKER_PROCESSES:-1}" --object-store-memory "$object_store" "$@"
     ;;
 driver)
-    # The driver measures from inside the cluster network. A Ray driver must run on a Ray node:
-    # join as a node without CPUs first (its processes end with the container).
+    # A Ray driver must run on a Ray node: join as one without CPUs (it ends with the container).
     if [ "${DIST_BENCH_ENGINE:-dask}" = ray ]; then
-        ray start --address head:6379 --num-cpus 0 --disable-usage-stats \
-            --object-store-memory "${RAY_OBJECT_STORE_BYTES:-268435456}" >/tmp/ray-start.log 2>&1 \
+        ray start --address head:6379 --disable-usage-stats --num-cpus 0 \
+            --object-store-memory "$object_store" >/tmp/ray-start.log 2>&1 \
             || { cat /tmp/ray-start.log >&2; exit 1; }
     fi
     exec dist-bench "$@"
     ;;
 *)
+    # Any other command, in the role's environment (`dist-bench cluster status` runs its probe so).
     exec "$role" "$@"
     ;;
 esac

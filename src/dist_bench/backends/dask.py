@@ -191,6 +191,12 @@ def _large_graphs_expected() -> Iterator[None]:
         yield
 
 
+def node_versions(info: Any) -> dict[str, str]:
+    """The checked versions in one entry of ``Client.get_versions`` (scheduler or a worker)."""
+    packages = info.get("packages", {}) if isinstance(info, dict) else {}
+    return {key: _version(packages.get(key)) for key in VERSION_KEYS}
+
+
 def _version(value: Any) -> str:
     """A version as text: ``""`` when unknown; Python's ``3.11.7.final.0`` as ``3.11.7``."""
     if value is None:
@@ -557,13 +563,7 @@ class DaskBackend(Backend):
         nodes = [("scheduler " + (self.address or ""), versions.get("scheduler") or {})]
         workers = versions.get("workers") or {}
         nodes += [(f"worker {address}", info) for address, info in sorted(workers.items())]
-        report: list[dict[str, str]] = []
-        for node, info in nodes:
-            packages = info.get("packages", {}) if isinstance(info, dict) else {}
-            report.append(
-                {"node": node, **{key: _version(packages.get(key)) for key in VERSION_KEYS}}
-            )
-        return report
+        return [{"node": node, **node_versions(info)} for node, info in nodes]
 
     def describe(self) -> dict[str, Any]:
         """Adds where the cluster is, its worker processes and threads per worker."""
