@@ -862,22 +862,16 @@ def _run(
 
 
 def _image_id(image: str) -> str:
-    done = _run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=30)
-    return done.stdout.strip() if done.returncode == 0 else ""
+    """The image's ID, or "" when there is no such image here."""
+    return _image_inspect(image, "{{.Id}}")
 
 
 def _image_label(image: str, label: str) -> str:
-    done = _run(
-        [
-            "docker",
-            "image",
-            "inspect",
-            "--format",
-            f'{{{{index .Config.Labels "{label}"}}}}',
-            image,
-        ],
-        timeout=30,
-    )
+    return _image_inspect(image, f'{{{{index .Config.Labels "{label}"}}}}')
+
+
+def _image_inspect(image: str, template: str) -> str:
+    done = _run(["docker", "image", "inspect", "--format", template, image], timeout=30)
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
