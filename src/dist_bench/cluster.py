@@ -524,6 +524,9 @@ def run(args: Sequence[str], project: str = DEFAULT_PROJECT, *, workdir: Path | 
     missing ``-b`` to its engine. ``workdir`` (default: the current folder) is mounted as the
     driver's working folder, so relative paths (``-o results.json``, a workload file) work.
     Returns the exit status of dist-bench in the container.
+
+    Raises:
+        ClusterError: no cluster runs, or its scheduler/head stopped during the run.
     """
     compose, root, state = _running_cluster(project)
     engine: str = state["engine"]
@@ -540,7 +543,14 @@ def run(args: Sequence[str], project: str = DEFAULT_PROJECT, *, workdir: Path | 
         _SERVICES[engine][2],
         *with_cluster_address(args, engine, _inside_address(engine, env)),
     ]
-    return _compose_attached(compose, root, project, engine, env, command)
+    code = _compose_attached(compose, root, project, engine, env, command)
+    head = _SERVICES[engine][0]
+    if code != 0 and head not in _running_services(project):
+        raise ClusterError(
+            f"the {engine} {head} stopped during the run (dist-bench exited with {code}); results "
+            "measured before it are in the -o file; `dist-bench cluster logs` tells why"
+        )
+    return code
 
 
 def with_cluster_address(args: Sequence[str], engine: str, address: str) -> list[str]:
