@@ -129,13 +129,18 @@ def _wait_until(what: str, condition: Any, process: subprocess.Popen[str]) -> No
 
 
 def _tasks_running_on(container: str) -> bool:
-    """A Ray worker process in ``container`` is executing a task (its title is not IDLE)."""
+    """A Ray worker process in ``container`` is executing a task.
+
+    Ray titles its worker processes ``ray::<task>`` while they run one and ``ray::IDLE`` when
+    not; its agents are ``ray::…Agent``.
+    """
     top = subprocess.run(
-        ["docker", "top", container, "-o", "args"], capture_output=True, text=True, check=False
+        ["docker", "top", container, "-o", "pid,args"], capture_output=True, text=True, check=False
     )
+    titles = [line.split(maxsplit=1)[-1] for line in top.stdout.splitlines()[1:]]
     return any(
-        line.startswith("ray::") and not line.startswith("ray::IDLE")
-        for line in top.stdout.splitlines()
+        title.startswith("ray::") and title != "ray::IDLE" and not title.endswith("Agent")
+        for title in titles
     )
 
 
