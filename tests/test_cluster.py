@@ -392,3 +392,14 @@ def test_ray_killed_head_is_one_clear_error_and_keeps_results(
     assert "error: the ray head stopped during the run" in output
     [kept, *_] = _records(results)
     assert kept["backend"] == "ray" and kept["verified"]
+
+
+def test_ray_from_the_host_through_ray_client(docker: None, tmp_path: Path) -> None:
+    pytest.importorskip("grpc", reason="Ray Client needs grpcio (dist-bench[ray-client])")
+    with _running("ray", "rayclient", workers=1) as (project, _):
+        report = cluster.status(project)
+        address = report.addresses["Ray Client from this host"]
+        args = ("run", "cpu", "-b", "ray", "--address", address, "--tasks", "2", "--repeats", "1")
+        code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path, env=report.client_env))
+        assert code == 0, output
+        assert all(r["verified"] for r in _records(tmp_path / "host.json"))

@@ -18,6 +18,7 @@ What lives where (all git-ignored):
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -251,16 +252,25 @@ def build(base_image: str | None = None, *, project: str = DEFAULT_PROJECT) -> B
 
 
 def _pinned_requirements() -> str:
-    """dist-bench's dependencies with the Dask and Ray extras, each pinned to what is installed."""
+    """dist-bench's dependencies with the Dask and Ray extras, each pinned to what is installed.
+
+    With grpcio here (``dist-bench[ray-client]``), the image gets Ray Client too, and the head
+    then serves it for drivers on the host.
+    """
+    extras = [*ENGINES]
+    if importlib.util.find_spec("grpc") is not None:
+        extras.append("ray-client")
     wanted: dict[str, str] = {}
     for requirement in importlib_metadata.requires("dist-bench") or []:
         spec, _, marker = requirement.partition(";")
-        if marker and not any(f'extra == "{extra}"' in marker for extra in ENGINES):
+        if marker and not any(f'extra == "{extra}"' in marker for extra in extras):
             continue
         name_and_extras = spec.strip().split(" ")[0]
         for operator in ("<", ">", "=", "!", "~"):
             name_and_extras = name_and_extras.split(operator)[0]
         name = name_and_extras.split("[")[0]
+        if name in wanted and "[" not in name_and_extras:
+            continue  # ray[client] stays ray[client] when plain ray comes later
         try:
             version = importlib_metadata.version(name)
         except importlib_metadata.PackageNotFoundError:
