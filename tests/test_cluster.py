@@ -199,6 +199,27 @@ def test_no_docker_is_one_line_with_the_fix(
     assert "Traceback" not in output
 
 
+def test_an_output_path_the_driver_cannot_see_is_refused_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    elsewhere = tmp_path.parent / "elsewhere.json"
+    code, output = _finish(
+        _cli("cluster", "run", "--project", "dbtest-none", "--", "run", "cpu", "-o",
+             str(elsewhere), cwd=tmp_path)
+    )  # fmt: skip
+    assert code == 2
+    assert f"-o {elsewhere}: the cluster's driver sees only the current folder" in output
+
+
+def test_a_run_gets_the_clusters_address_and_engine_unless_given() -> None:
+    assert cluster.with_cluster_address(["run", "cpu"], "ray", "head:6379") == [
+        "run", "cpu", "--address", "head:6379", "-b", "ray",
+    ]  # fmt: skip
+    given = ["run", "cpu", "-b", "dask,serial", "--address=tcp://elsewhere:8786"]
+    assert cluster.with_cluster_address(given, "dask", "tcp://scheduler:8786") == given
+    assert cluster.with_cluster_address(["list"], "dask", "tcp://scheduler:8786") == ["list"]
+
+
 # -- Dask ------------------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import itertools
 import json
 import math
 import os
@@ -536,15 +537,18 @@ def run(args: Sequence[str], project: str = DEFAULT_PROJECT, *, workdir: Path | 
     Returns the exit status of dist-bench in the container.
 
     Raises:
+        UsageError: an output path outside ``workdir``.
         ClusterError: no cluster runs, or its scheduler/head stopped during the run.
     """
+    folder = (workdir or Path.cwd()).resolve()
+    _check_paths_inside(args, folder)
     compose, root, state = _running_cluster(project)
     engine: str = state["engine"]
     env = dict(state["env"])
     env.update(
         DIST_BENCH_UID=str(os.getuid()),
         DIST_BENCH_GID=str(os.getgid()),
-        DIST_BENCH_WORKDIR=str((workdir or Path.cwd()).resolve()),
+        DIST_BENCH_WORKDIR=str(folder),
     )
     command = ["run", "--rm"]
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -561,6 +565,26 @@ def run(args: Sequence[str], project: str = DEFAULT_PROJECT, *, workdir: Path | 
             "measured before it are in the -o file; `dist-bench cluster logs` tells why"
         )
     return code
+
+
+_PATH_OPTIONS = ("-o", "--output", "--plot")
+
+
+def _check_paths_inside(args: Sequence[str], folder: Path) -> None:
+    """The driver container sees only ``folder``: an output path elsewhere would be lost.
+
+    Raises:
+        UsageError: an ``-o``/``--plot`` path outside ``folder``.
+    """
+    for option, value in itertools.pairwise(args):
+        if option not in _PATH_OPTIONS:
+            continue
+        path = Path(value) if Path(value).is_absolute() else folder / value
+        if not path.resolve().is_relative_to(folder):
+            raise UsageError(
+                f"{option} {value}: the cluster's driver sees only the current folder "
+                f"({folder}); give a path inside it"
+            )
 
 
 def with_cluster_address(args: Sequence[str], engine: str, address: str) -> list[str]:
