@@ -367,12 +367,10 @@ _project_option = click.option(
 
 @cli.group("cluster")
 def cluster_group() -> None:
-    r"""A local multi-container Dask or Ray cluster (docker-compose.yml; docs/cluster.md).
+    """A local multi-container Dask or Ray cluster (docker-compose.yml; docs/cluster.md).
 
-    \b
-    dist-bench cluster up --engine dask --workers 2
-    dist-bench cluster run -- run cpu          # inside the cluster network
-    dist-bench cluster down
+    Start with 'dist-bench cluster up --engine dask --workers 2', measure with 'dist-bench
+    cluster run -- run cpu' (inside the cluster network), and end with 'dist-bench cluster down'.
     """
 
 
@@ -451,11 +449,10 @@ def cluster_logs_command(follow: bool, tail: int | None, project: str) -> None:
 @_project_option
 @click.argument("args", nargs=-1, required=True, type=click.UNPROCESSED)
 def cluster_run_command(project: str, args: tuple[str, ...]) -> None:
-    r"""Run 'dist-bench ARGS' in the driver container, inside the cluster network.
+    """Run 'dist-bench ARGS' in the driver container, inside the cluster network.
 
-    \b
-    dist-bench cluster run -- run cpu -o results/in-network.json
-    A 'run' without --address or -b gets the cluster's. The current folder is the driver's.
+    Example: 'dist-bench cluster run -- run cpu -o results/in-network.json'. A 'run' without
+    --address or -b gets the cluster's. The current folder is the driver's working folder.
     """
     from dist_bench import cluster
 
