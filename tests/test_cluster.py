@@ -146,10 +146,15 @@ def _tasks_running_on(container: str) -> bool:
 
 def _dask_busy(port: int) -> bool:
     """The scheduler has tasks processing on some worker (asked from the host)."""
+    import warnings
+
     import distributed
 
-    with distributed.Client(f"tcp://127.0.0.1:{port}", timeout=10) as client:
-        return any(client.processing().values())
+    with warnings.catch_warnings():
+        # The host's Python patch release differs from the image's; the run's own check says so.
+        warnings.simplefilter("ignore", distributed.versions.VersionMismatchWarning)
+        with distributed.Client(f"tcp://127.0.0.1:{port}", timeout=10) as client:
+            return any(client.processing().values())
 
 
 # -- no Docker needed beyond the CLI ---------------------------------------------------------------
@@ -283,7 +288,7 @@ def test_dask_run_survives_a_killed_worker_container(
 ) -> None:
     project, ports = dask_cluster
     run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "12",
-               "--grain", "300ms", "--repeats", "2", "-o", "lost.json", cwd=tmp_path)  # fmt: skip
+               "--grain", "300ms", "--repeats", "1", "-o", "lost.json", cwd=tmp_path)  # fmt: skip
     _wait_until("tasks ran", lambda: _dask_busy(ports["DIST_BENCH_DASK_PORT"]), run)
     victim = _containers(project, "dask-worker", every=False)[0]
     subprocess.run(["docker", "kill", victim], check=True, capture_output=True)
@@ -386,7 +391,7 @@ def test_ray_run_survives_a_killed_worker_container(
     project, _ = ray_cluster
     workers = _containers(project, "ray-worker", every=False)
     run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "12",
-               "--grain", "300ms", "--repeats", "2", "-o", "lost.json", cwd=tmp_path)  # fmt: skip
+               "--grain", "300ms", "--repeats", "1", "-o", "lost.json", cwd=tmp_path)  # fmt: skip
     _wait_until("tasks ran", lambda: any(_tasks_running_on(w) for w in workers), run)
     subprocess.run(["docker", "kill", workers[0]], check=True, capture_output=True)
     code, output = _finish(run)
