@@ -15,10 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The main job: every built-in workload on every backend (Dask and Ray embedded), saved as JSON.
+## The main job: the cutover search, every built-in workload on every backend (Dask and Ray
+## embedded), saved as JSON as it goes.
 demo: $(STAMP)
 	mkdir -p results
-	$(BIN)/dist-bench run all -o results/demo.json
+	$(BIN)/dist-bench cutover -o results/cutover.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from dist_bench.backends import backend_specs
+from dist_bench.results import Results
 
 
 def all_backend_params() -> list[object]:
@@ -72,3 +73,20 @@ def square(i, units):
 WORKLOAD = Workload(name="squares", summary="squares", make_tasks=make_tasks, task=square,
                     combine=sum, default_tasks=6, default_grain_s=0.001)
 '''
+
+
+@pytest.fixture(scope="session")
+def swept_results() -> Results:
+    """A small real run to render: cpu at two grains on serial, threads and processes."""
+    from dist_bench.measure import MeasureSettings
+    from dist_bench.results import ResultsWriter, collect_metadata
+    from dist_bench.sweep import SizeGrid, SweepPlan, run_sweep
+    from dist_bench.workload import resolve_workloads
+
+    plan = SweepPlan(
+        workloads=resolve_workloads(["cpu"]),
+        backends=["threads", "processes"],
+        sizes=SizeGrid(tasks=[4], grain_s=[0.001, 0.003]),
+        settings=MeasureSettings(repeats=6, warmup=1),
+    )
+    return run_sweep(plan, ResultsWriter(None, collect_metadata(["test"])))

@@ -316,7 +316,7 @@ def test_plot_is_written_and_bad_plot_paths_fail_first(run_cli: Runner, tmp_path
     code, _, err = run_cli("run", "cpu", "--plot", str(tmp_path / "speedups.gif"))
     assert_one_line_error(code, err, 2, ".png")
     code, _, err = run_cli("run", "cpu", "--plot", str(tmp_path / "no" / "p.png"))
-    assert_one_line_error(code, err, 2, "is missing")
+    assert_one_line_error(code, err, 2, "does not exist")
 
 
 @pytest.mark.engine

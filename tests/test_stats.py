@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from dist_bench.stats import karp_flatt, median, median_interval, ratio_interval, spread
+from dist_bench.stats import (
+    karp_flatt,
+    median,
+    median_interval,
+    outliers,
+    ratio_interval,
+    spread,
+)
 
 
 @pytest.mark.parametrize("n", [2, 5, 6, 9, 20, 50])
@@ -55,3 +62,11 @@ def test_karp_flatt_serial_fraction() -> None:
     f, p = 0.1, 8
     assert karp_flatt(1 / (f + (1 - f) / p), p) == pytest.approx(f)
     assert karp_flatt(2.0, 1) is None
+
+
+def test_outliers_are_flagged_by_modified_z_score() -> None:
+    steady = [1.00, 1.01, 0.99, 1.02, 0.98, 1.00]
+    assert outliers(steady) == []
+    assert outliers([*steady, 3.0]) == [6]  # one run disturbed by another program
+    assert outliers([1.0, 1.0, 1.0, 5.0]) == []  # no spread among the rest: nothing to judge by
+    assert outliers([1.0, 9.0]) == []  # too few samples

@@ -16,12 +16,27 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from dist_bench import __version__
 from dist_bench.errors import DistBenchError, UsageError
-from dist_bench.report.plot import check_plot_path, write_plot
+from dist_bench.report import (
+    EXPORTERS,
+    Output,
+    parse_formats,
+    plan_outputs,
+    plan_plot,
+    render_outputs,
+    write_outputs,
+)
 from dist_bench.units import parse_bytes, parse_count, parse_duration
 
 T = TypeVar("T")
@@ -48,6 +63,23 @@ class CommaList(click.ParamType):  # type: ignore[type-arg]
             return value
         try:
             return [self.parse(item) for item in str(value).split(",") if item.strip()] or None
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class OneValue(click.ParamType):  # type: ignore[type-arg]
+    """One value parsed by ``parse`` (``5ms``, ``1MB``); a bad value is a usage error."""
+
+    def __init__(self, parse: Callable[[str], Any], name: str) -> None:
+        self.parse = parse
+        self.name = name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse the value (click passes defaults through here too)."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.parse(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -239,8 +271,7 @@ def run_command(
             blas_threads=blas_threads,
         ),
     )
-    if plot is not None:
-        check_plot_path(plot)
+    plot_output = plan_plot(plot) if plot is not None else None
     writer = ResultsWriter(output, collect_metadata(sys.argv))
     try:
         with _progress_bar() as on_progress:
@@ -255,28 +286,339 @@ def run_command(
     except DistBenchError:
         _render(writer.results, fail_on_errors=False)
         raise
-    if plot is not None:
-        write_plot(results, plot)
+    if plot_output is not None:
+        _export([plot_output], results)
     _render(results)
 
 
-@cli.command("report")
+_REPORT_HELP = "\n".join(
+    [
+        "Show a results file again, or export it, without measuring anything.",
+        "",
+        "\b",
+        "Formats (--format):",
+        *(f"  {spec.name:<5} {spec.summary}" for spec in EXPORTERS.values()),
+        "",
+        "\b",
+        "Examples:",
+        "  dist-bench report results.json                       # the tables again",
+        "  dist-bench report results.json -o report.html         # the format from the suffix",
+        "  dist-bench report results.json -f md -o -            # Markdown to standard output",
+        "  dist-bench report results.json -f all -o out/        # out/report.html, .md, .csv, ...",
+    ]
+)
+
+
+@cli.command("report", help=_REPORT_HELP)
 @click.argument("results_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="FORMAT",
+    help="Write the report in FORMAT instead of showing the tables: "
+    f"{', '.join(EXPORTERS)}, or all; a comma list or repeated for several.",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="PATH",
+    help="Where --format writes: a file (one format; without --format its suffix chooses "
+    "it), '-' for standard output (one text format), or an existing folder (each format as "
+    "report.<suffix>). Default: beside RESULTS_FILE, named after it.",
+)
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw the speedups to this .png/.svg/.pdf (needs matplotlib).",
+    help="Also draw the plots to this .png/.svg/.pdf (needs matplotlib).",
 )
-def report_command(results_file: Path, plot: Path | None) -> None:
-    """Show the tables for a results file written by 'dist-bench run -o'."""
+@click.option(
+    "--project-nodes",
+    type=CommaList(parse_count, "counts"),
+    help="Add PROJECTED speedups on this many nodes (e.g. 2,4,8,16) to the report; "
+    "labelled as projections, never measured.",
+)
+def report_command(
+    results_file: Path,
+    formats: tuple[str, ...],
+    output: str | None,
+    plot: Path | None,
+    project_nodes: list[int] | None,
+) -> None:
+    """Show a results file again, or export it, without measuring anything (help: above)."""
     from dist_bench.results import load_results
 
+    if output is not None and not formats:
+        # -o report.html says which format it wants; anything else must say it with --format.
+        suffix = Path(output).suffix.lower()
+        if output == "-" or not any(spec.suffix == suffix for spec in EXPORTERS.values()):
+            raise UsageError(
+                "-o needs --format (e.g. --format html), or a file named .html, .md, ..."
+            )
+        formats = (suffix,)
+    outputs = plan_outputs(parse_formats(formats), output, source=results_file) if formats else []
     if plot is not None:
-        check_plot_path(plot)
+        outputs.append(plan_plot(plot))
     results = load_results(results_file)
-    if plot is not None:
-        write_plot(results, plot)
-    _render(results)
+    analysis = _export(outputs, results, project_nodes or (), terminal=not formats)
+    if not formats:
+        if analysis is not None and analysis.crossovers:
+            from dist_bench.report.cutover_table import cutover_summary
+
+            stdout.print(cutover_summary(results, analysis))
+        _render(results)
+
+
+@cli.command("compare")
+@click.argument("before", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("after", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Smallest change reported, in percent of the BEFORE median.",
+)
+def compare_command(before: Path, after: Path, threshold: float) -> None:
+    r"""Compare two results files: which measurements got slower or faster beyond noise.
+
+    Measurements pair up by workload, backend and job size (tasks, grain, bytes per task). A pair
+    changed when the bootstrap 95 % interval of AFTER's median over BEFORE's excludes 1 and the
+    ratio passes --threshold. Measurements in one file only are listed as new or missing. Files
+    from different hosts are compared, with a warning.
+
+    \b
+    Exit status:
+      0  nothing got slower (faster, new and missing measurements are fine)
+      1  a regression: a measurement slower beyond noise, or failing now that passed before
+      2  bad input (a file that is missing or not a results file)
+    """
+    from dist_bench.compare import compare
+    from dist_bench.report.table import comparison_table
+    from dist_bench.results import load_results
+
+    comparison = compare(load_results(before), load_results(after), threshold / 100.0)
+    for warning in comparison.warnings:
+        stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    stdout.print(comparison_table(comparison))
+    regressions = comparison.regressions
+    if regressions:
+        first = regressions[0].record
+        _fail(
+            f"{len(regressions)} regression(s); first: {first.workload} on {first.backend} "
+            f"({regressions[0].change.value})",
+            EXIT_FAILED,
+        )
+
+
+def _export(
+    outputs: list[Output],
+    results: Any,
+    project_nodes: Sequence[int] = (),
+    *,
+    terminal: bool = False,
+) -> Any:
+    """Render every output (all before the first is written), write them, say where.
+
+    The cutover analysis is computed from the records when a format (or, with ``terminal``,
+    the terminal summary) shows it; it is returned (None when not computed).
+    """
+    from dist_bench.report.content import ReportData
+
+    analysis = None
+    if terminal or any(item.spec.uses_analysis for item in outputs):
+        from dist_bench.costmodel import analyse
+
+        analysis = analyse(results, project_nodes=project_nodes)
+    write_outputs(render_outputs(outputs, ReportData(results, analysis)))
+    for item in outputs:
+        if item.path is not None:
+            stderr.print(f"wrote {item.spec.name}: {item.path}", highlight=False, soft_wrap=True)
+    return analysis
+
+
+#: Where ``cutover`` saves its results and ``advise`` reads them when no path is given.
+DEFAULT_CUTOVER_FILE = Path("results/cutover.json")
+#: The reports ``cutover`` writes beside its results file (those whose software is installed).
+CUTOVER_REPORTS = ("html", "md", "csv", "png")
+
+
+@cli.command("cutover")
+@click.argument("workloads", nargs=-1)
+@click.option(
+    "-b",
+    "--backends",
+    default="all",
+    show_default=True,
+    help="Comma-separated backends, or 'all' (every installed one); serial always runs.",
+)
+@click.option(
+    "--address",
+    help="Existing Dask (tcp://HOST:8786) or Ray (auto, HOST:6379) cluster instead of an "
+    "embedded one.",
+)
+@click.option(
+    "--budget",
+    type=OneValue(parse_duration, "duration"),
+    default="120s",
+    show_default=True,
+    help="Time to spend measuring (e.g. 90s, 10min); start-ups and the analysis come on top. "
+    "More budget: more shapes around each crossover, narrower intervals.",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=2),
+    default=3,
+    show_default=True,
+    help="Measured jobs per shape (more: steadier medians, slower search).",
+)
+@click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel slots per backend.")
+@click.option(
+    "--blas-threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="BLAS/OpenMP threads per worker.",
+)
+@click.option(
+    "--project-nodes",
+    type=CommaList(parse_count, "counts"),
+    help="Also PROJECT the speedup of each multi-process backend to this many nodes "
+    "(e.g. 2,4,8,16), against the Amdahl bound; labelled as a projection, never measured.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=str(DEFAULT_CUTOVER_FILE),
+    show_default=True,
+    help="Results file, or a folder to put cutover.json in; written as measurements finish, "
+    "appended to when it holds earlier results from this machine. The reports (.html, .md, "
+    ".csv, .png) are written beside it, named after it.",
+)
+def cutover_command(
+    workloads: tuple[str, ...],
+    backends: str,
+    address: str | None,
+    budget: float,
+    repeats: int,
+    workers: int | None,
+    blas_threads: int,
+    project_nodes: list[int] | None,
+    output: Path,
+) -> None:
+    r"""Find where each step up (threads -> processes -> cluster) starts to pay off.
+
+    Sweeps task grain, tasks per job and bytes per task for each WORKLOAD (default: every
+    built-in), fits each backend's costs (start-up, dispatch per task, useful parallelism,
+    bandwidth), and reports each crossover with a 95 % bootstrap interval and its reason. The
+    budget goes where it matters: shapes are added around each crossover still uncertain.
+
+    
+    Examples:
+      dist-bench cutover                                 # every workload, every backend, ~2 min
+      dist-bench cutover cpu -b threads,processes --budget 30s
+      dist-bench cutover cpu -b dask --address tcp://10.0.0.5:8786 --project-nodes 2,4,8,16
+    """
+    from dist_bench.backends import BackendOptions
+    from dist_bench.cutover import CutoverPlan, run_cutover
+    from dist_bench.measure import MeasureSettings
+    from dist_bench.report.content import ReportData
+    from dist_bench.report.cutover_table import cutover_summary
+    from dist_bench.results import ResultsWriter, collect_metadata
+    from dist_bench.workload import resolve_workloads
+
+    chosen = resolve_workloads([n for arg in workloads or ("all",) for n in _names(arg)])
+    plan = CutoverPlan(
+        workloads=chosen,
+        backends=_resolve_backends(backends, address),
+        budget_s=budget,
+        settings=MeasureSettings(repeats=repeats, warmup=1),
+        options=BackendOptions(workers=workers, address=address, blas_threads=blas_threads),
+        project_nodes=tuple(project_nodes or ()),
+    )
+    if output.is_dir() or str(output).endswith("/"):
+        output = output / DEFAULT_CUTOVER_FILE.name
+    if output == DEFAULT_CUTOVER_FILE:
+        output.parent.mkdir(exist_ok=True)
+    writer = ResultsWriter(output, collect_metadata(sys.argv))
+    # The reports go beside the results file (cutover.html, ...), checked before measuring.
+    available = [name for name in CUTOVER_REPORTS if EXPORTERS[name].available()]
+    reports = plan_outputs(parse_formats(available), str(output.parent), stem=output.stem)
+    try:
+        with _progress_bar(unit="s") as on_progress:
+            results, analysis = run_cutover(plan, writer, on_progress, _show_version_check)
+    except KeyboardInterrupt:
+        _fail(
+            f"interrupted: {len(writer.results.records)} measurement(s) kept in {output}; "
+            f"'dist-bench report {output}' shows them",
+            EXIT_INTERRUPTED,
+        )
+    stdout.print(cutover_summary(results, analysis))
+    write_outputs(render_outputs(reports, ReportData(results, analysis)))
+    stdout.print(f"results: {output}  (advice: dist-bench advise --from {output} ...)")
+    for report in reports:
+        stdout.print(f"{report.spec.name}: {report.path}", highlight=False, soft_wrap=True)
+    _fail_on_failed(results)
+
+
+@cli.command("advise")
+@click.option("--tasks", type=OneValue(parse_count, "count"), required=True, help="Tasks per job.")
+@click.option(
+    "--grain",
+    type=OneValue(parse_duration, "duration"),
+    required=True,
+    help="Serial work per task (e.g. 5ms).",
+)
+@click.option(
+    "--bytes",
+    "bytes_per_task",
+    type=OneValue(parse_bytes, "size"),
+    default=0,
+    help="Data each task moves (e.g. 1MB). Default: none.",
+)
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=str(DEFAULT_CUTOVER_FILE),
+    show_default=True,
+    help="Results file to fit (written by 'dist-bench cutover' or 'run').",
+)
+@click.option("--workload", help="Only this workload of the file (default: each in it).")
+def advise_command(
+    tasks: int,
+    grain: float,
+    bytes_per_task: int,
+    source: Path,
+    workload: str | None,
+) -> None:
+    r"""Rank the backends for a job you describe, with predicted times from a saved fit.
+
+    
+    Example:
+      dist-bench advise --tasks 200 --grain 5ms --bytes 1MB --from results/cutover.json
+    """
+    from dist_bench.costmodel import JobShape, advise
+    from dist_bench.report.cutover_table import advice_table
+    from dist_bench.results import load_results
+
+    results = load_results(source)
+    ranked = advise(results, JobShape(tasks, grain, bytes_per_task))
+    if workload is not None:
+        if workload not in ranked:
+            raise UsageError(
+                f"{str(source)!r} has no fit for workload {workload!r}; it has: "
+                f"{', '.join(ranked) or 'none'}"
+            )
+        ranked = {workload: ranked[workload]}
+    if not ranked:
+        raise UsageError(
+            f"{str(source)!r} holds no verified measurement to fit: run 'dist-bench cutover' first"
+        )
+    for name, predictions in ranked.items():
+        stdout.print(advice_table(name, predictions))
 
 
 def _resolve_backends(text: str, address: str | None) -> list[str]:
@@ -299,15 +641,23 @@ def _resolve_backends(text: str, address: str | None) -> list[str]:
 
 
 @contextmanager
-def _progress_bar() -> Iterator[Callable[[Any], None]]:
+def _progress_bar(unit: str = "jobs") -> Iterator[Callable[[Any], None]]:
+    """A progress bar on stderr; with ``unit="s"`` it counts seconds of a budget, with an ETA."""
+    count = (
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s")
+        if unit == "s"
+        else MofNCompleteColumn()
+    )
     columns = (
         TextColumn("{task.description:<32}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        count,
         TimeElapsedColumn(),
+        *([TextColumn("ETA"), TimeRemainingColumn()] if unit == "s" else []),
     )
     with Progress(*columns, console=stderr, transient=True) as progress:
-        bar = progress.add_task("preparing", total=None)
+        # A seconds bar formats its total from the start, so it needs one before the first event.
+        bar = progress.add_task("preparing", total=None if unit == "jobs" else 1.0)
 
         def update(event: Any) -> None:
             progress.update(
@@ -338,8 +688,14 @@ def _render(results: Any, *, fail_on_errors: bool = True) -> None:
     if not results.records:
         return
     stdout.print(results_tables(results))
+    if fail_on_errors:
+        _fail_on_failed(results)
+
+
+def _fail_on_failed(results: Any) -> None:
+    """Exit 1 naming the first failed measurement, if any failed."""
     failed = [r for r in results.records if r.error is not None or not r.verified]
-    if failed and fail_on_errors:
+    if failed:
         first = failed[0]
         reason = first.error or "its answer differs from the serial answer"
         _fail(

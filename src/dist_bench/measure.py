@@ -140,12 +140,12 @@ def measure(
     seen_workers: set[str] = set()
     backend.drain_notes()
     for run in range(settings.warmup + settings.repeats):
-        started = time.perf_counter()
+        started = backend.clock()
         try:
             timed: list[TimedResult] = backend.map(caller, items, backend.options.chunksize)
         except TaskError as exc:
             raise TaskFailedError(workload.name, backend.name, exc.index, exc.cause) from exc
-        wall = time.perf_counter() - started
+        wall = backend.clock() - started
         answer = workload.combine([value for value, _, _, _ in timed])
         verified = verified and answers_match(prepared.reference, answer)
         if run < settings.warmup:

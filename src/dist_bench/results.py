@@ -104,6 +104,10 @@ class Results:
             "records": [asdict(record) for record in self.records],
         }
 
+    def dumps(self) -> str:
+        """The document as JSON text, exactly as the results file holds it."""
+        return json.dumps(self.to_json(), indent=1)
+
 
 def collect_metadata(command: list[str] | None = None) -> dict[str, Any]:
     """Host, cores, interpreter and package versions: what a reader needs to trust a number."""
@@ -183,12 +187,20 @@ _LOADERS = {1: _load_v1}
 
 
 def write_atomically(path: Path, results: Results) -> None:
-    """Write the file through a temporary file and a rename: a crash never leaves half a file."""
-    text = json.dumps(results.to_json(), indent=1)
+    """Write the results file atomically (see ``replace_file``)."""
+    replace_file(path, results.dumps().encode())
+
+
+def replace_file(path: Path, content: bytes) -> None:
+    """Write through a temporary file and a rename: a crash never leaves half a file."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

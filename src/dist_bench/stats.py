@@ -19,6 +19,8 @@ UNSTABLE_SPREAD = 0.10
 SHORTEST_TRUSTED_S = 0.001
 #: Bootstrap resamples: enough for two-digit interval ends, cheap next to any measurement.
 BOOTSTRAP_RESAMPLES = 4000
+#: Modified z-score above which a sample is an outlier (Iglewicz and Hoaglin; hyperfine's bar).
+OUTLIER_Z = 3.5
 
 
 @dataclass(frozen=True)
@@ -100,3 +102,20 @@ def karp_flatt(speedup: float, workers: int) -> float | None:
     if workers <= 1 or speedup <= 0:
         return None
     return (1.0 / speedup - 1.0 / workers) / (1.0 - 1.0 / workers)
+
+
+def outliers(samples: Sequence[float]) -> list[int]:
+    """Indices of samples far from the rest: modified z-score over ``OUTLIER_Z``.
+
+    The score is 0.6745·|x − median| / MAD (median absolute deviation), robust to the outliers
+    themselves, as hyperfine flags them. Fewer than 3 samples, or no spread at all: none.
+    """
+    values = np.asarray(samples, dtype=float)
+    if len(values) < 3:
+        return []
+    centre = np.median(values)
+    deviation = np.median(np.abs(values - centre))
+    if deviation == 0:
+        return []
+    scores = 0.6745 * np.abs(values - centre) / deviation
+    return [int(i) for i in np.flatnonzero(scores > OUTLIER_Z)]

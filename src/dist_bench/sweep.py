@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from dist_bench.analysis import BASELINE
 from dist_bench.backends import BackendOptions, create_backend
@@ -69,9 +71,14 @@ class SweepPlan:
         the local measurements; then the serial baseline (added if missing: every speedup
         divides by it); then the rest.
         """
-        addressed = [n for n in self.backends if self.options.address and n in ADDRESSED]
-        rest = [n for n in self.backends if n != BASELINE and n not in addressed]
-        return [*addressed, BASELINE, *rest]
+        return ordered_backends(self.backends, self.options)
+
+
+def ordered_backends(names: Sequence[str], options: BackendOptions) -> list[str]:
+    """``names`` in run order: addressed backends, serial (added if missing), then the rest."""
+    addressed = [n for n in names if options.address and n in ADDRESSED]
+    rest = [n for n in names if n != BASELINE and n not in addressed]
+    return [*addressed, BASELINE, *rest]
 
 
 @dataclass(frozen=True)
@@ -129,34 +136,55 @@ def run_sweep(
     modules = [w.module for w in plan.workloads if w.module is not None]
     for backend in backends:
         on_progress(Progress(done, total, f"starting {backend.name}"))
-        run = BackendRun(backend.name, startup_s=0.0)
-        try:
-            started = time.perf_counter()
-            backend.start(ship=modules)
-            run.startup_s = time.perf_counter() - started
-            run.topology = backend.describe()
-            writer.add_backend_run(run)
-            if backend.remote:
-                check = _check_cluster_versions(backend, run)
-                on_version_check(backend.name, check)
-                writer.save()
-                check.raise_if_hard(backend.name)
+        with started_backend(backend, modules, writer, on_version_check):
             for workload, jobs in prepared_jobs:
                 for prepared in jobs:
                     description = f"{workload.name} on {backend.name}"
-                    record = _measure_one(backend, prepared, plan.settings, job_done(description))
+                    record = measure_prepared(
+                        backend, prepared, plan.settings, job_done(description)
+                    )
                     writer.add_record(record)
                     if record.error is not None:
                         # Skip this record's remaining runs in the progress count.
                         skipped = plan.settings.warmup + plan.settings.repeats
                         done += skipped - len(record.wall_s) - len(record.warmup_s)
-        finally:
             on_progress(Progress(done, total, f"stopping {backend.name}"))
-            started = time.perf_counter()
-            backend.shutdown()
-            run.shutdown_s = time.perf_counter() - started
-            writer.save()
     return writer.results
+
+
+@contextmanager
+def started_backend(
+    backend: Backend,
+    modules: list[ModuleType],
+    writer: ResultsWriter,
+    on_version_check: Callable[[str, VersionCheck], None] = lambda backend, check: None,
+) -> Iterator[BackendRun]:
+    """Start ``backend`` (timed), check a remote cluster's versions, and shut it down (timed).
+
+    The start is recorded in ``writer`` at once, its shutdown time when the block ends, however
+    it ends.
+
+    Raises:
+        ClusterConnectionError: the cluster refused us or its versions mismatch hard.
+    """
+    run = BackendRun(backend.name, startup_s=0.0)
+    try:
+        started = time.perf_counter()
+        backend.start(ship=modules)
+        run.startup_s = time.perf_counter() - started
+        run.topology = backend.describe()
+        writer.add_backend_run(run)
+        if backend.remote:
+            check = _check_cluster_versions(backend, run)
+            on_version_check(backend.name, check)
+            writer.save()
+            check.raise_if_hard(backend.name)
+        yield run
+    finally:
+        started = time.perf_counter()
+        backend.shutdown()
+        run.shutdown_s = time.perf_counter() - started
+        writer.save()
 
 
 def _check_cluster_versions(backend: Backend, run: BackendRun) -> VersionCheck:
@@ -181,12 +209,13 @@ def _prepare_all(
     return prepared
 
 
-def _measure_one(
+def measure_prepared(
     backend: Backend,
     prepared: PreparedJob,
     settings: MeasureSettings,
-    on_job_done: Callable[[], None],
+    on_job_done: Callable[[], None] = lambda: None,
 ) -> Record:
+    """Measure one prepared job on a started backend; a failing task becomes the record's error."""
     with started_environment(prepared.workload, prepared.job) as running:
         tasks = prepared.workload.make_tasks(running)
         try:
@@ -203,4 +232,13 @@ def _measure_one(
             return failed
 
 
-__all__ = ["BASELINE", "Progress", "SizeGrid", "SweepPlan", "run_sweep"]
+__all__ = [
+    "BASELINE",
+    "Progress",
+    "SizeGrid",
+    "SweepPlan",
+    "measure_prepared",
+    "ordered_backends",
+    "run_sweep",
+    "started_backend",
+]

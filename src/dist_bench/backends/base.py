@@ -9,6 +9,7 @@ class flags, not ``isinstance`` checks in callers.
 from __future__ import annotations
 
 import os
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
@@ -113,6 +114,10 @@ class Backend(ABC):
     def drain_notes(self) -> list[str]:
         """What the engine reported since the last call (a worker lost, a task retried)."""
         return []
+
+    def clock(self) -> float:
+        """Seconds on the clock jobs are timed by: real time (a scripted backend keeps its own)."""
+        return time.perf_counter()
 
     def remote_versions(self) -> list[dict[str, str]]:
         """Package versions on each remote node (``{"node": ..., "python": ..., ...}``).

@@ -1,116 +1,443 @@
-"""The plot exporter: speedup with its interval, per workload, against the swept size.
+"""The plot exporter: each workload's times, speedups and scaling, as PNG, SVG or PDF.
 
-One panel per workload. With a single job size the panel is a bar per backend; with several grains
-(or task counts, or byte sizes) it is a line per backend against that size on a log axis, which is
-where a cutover shows: the grain from which a backend's line crosses 1x, and another's.
+One row of panels per workload:
+
+- **time vs the swept size** (task grain, tasks per job or bytes per task), one line per backend
+  with its interval band, log-log; where the cutover analysis found a crossover, a vertical line
+  marks it. This is where a cutover shows: the size from which one backend's line drops under
+  another's.
+- **speedup vs the swept size**, with the 1x line; with a single size, a bar per backend instead.
+- **speedup vs workers**: each backend's best measured point, the ideal line, and the Amdahl
+  curve through that point (serial fraction from Karp-Flatt): what more workers could give at
+  most if the serial part stays what it was. Projections from the analysis are drawn hollow and
+  labelled as projections.
+
+matplotlib is imported only here, and only when a plot is drawn, so ``--help`` stays instant.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
-from pathlib import Path
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from dist_bench.analysis import Summary, format_bytes, format_seconds, summarize
+from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds
 from dist_bench.errors import UsageError
-from dist_bench.results import Results
+from dist_bench.report.content import ReportData
 
-#: Formats matplotlib writes without extra software.
-PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from dist_bench.costmodel import CutoverAnalysis
+
+#: One colour per backend in every panel and every plot (matplotlib's tab10, in a fixed order).
+BACKEND_COLOURS = {
+    "serial": "#7f7f7f",
+    "threads": "#1f77b4",
+    "asyncio": "#17becf",
+    "processes": "#ff7f0e",
+    "dask": "#2ca02c",
+    "ray": "#d62728",
+}
+_OTHER_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#bcbd22")
+#: Sizes a panel is drawn at, in inches; three panels side by side fill a wide page.
+PANEL_SIZE = (5.0, 3.6)
+
+#: The swept job sizes a panel can be drawn against: (record attribute, axis label).
+SWEPT_SIZES = (
+    ("grain_s", "grain: serial seconds of work per task"),
+    ("tasks", "tasks per job"),
+    ("bytes_per_task", "bytes per task"),
+)
 
 
-def check_plot_path(path: Path) -> None:
-    """Fail now, not after the run, on a path the plot could not be written to.
-
-    Raises:
-        UsageError: unsupported suffix, missing folder, or matplotlib not installed.
-    """
-    if path.suffix.lower() not in PLOT_SUFFIXES:
-        raise UsageError(f"plot {str(path)!r}: use one of {', '.join(PLOT_SUFFIXES)}")
-    if not path.parent.is_dir():
-        raise UsageError(f"cannot write plot {str(path)!r}: folder {str(path.parent)!r} is missing")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise UsageError("plots need matplotlib: pip install 'dist-bench[plots]'") from None
+def colour(backend: str) -> str:
+    """The backend's colour, stable across panels and plots."""
+    if backend in BACKEND_COLOURS:
+        return BACKEND_COLOURS[backend]
+    return _OTHER_COLOURS[sum(map(ord, backend)) % len(_OTHER_COLOURS)]
 
 
-def write_plot(results: Results, path: Path) -> None:
-    """Draw every workload's speedups into ``path`` (PNG, SVG or PDF)."""
+def render_png(data: ReportData) -> bytes:
+    """Every workload's panels as one PNG."""
+    return _render(data, "png")
+
+
+def render_svg(data: ReportData) -> bytes:
+    """Every workload's panels as one SVG."""
+    return _render(data, "svg")
+
+
+def render_pdf(data: ReportData) -> bytes:
+    """Every workload's panels as one PDF."""
+    return _render(data, "pdf")
+
+
+#: Up to this many measured sizes each get a tick label; more get the axis' own ticks.
+MAX_LABELLED_SIZES = 6
+#: Up to this many crossovers on one panel get their interval drawn as a band.
+MAX_CROSSOVER_BANDS = 2
+#: Panels side by side in the one-image formats; a workload with more wraps onto more rows.
+COLUMNS = 3
+
+
+def _render(data: ReportData, image_format: str) -> bytes:
+    workloads = plotted_workloads(data)
+    if not workloads:
+        raise UsageError("nothing to plot: no verified measurement with a serial baseline")
+    plt = _pyplot()
+    panels = [_panels(workload_summaries(data, workload), data.analysis) for workload in workloads]
+    heights = [math.ceil(len(drawers) / COLUMNS) for drawers in panels]
+    figure = plt.figure(
+        figsize=(PANEL_SIZE[0] * COLUMNS, PANEL_SIZE[1] * sum(heights)), layout="constrained"
+    )
+    subfigures = figure.subfigures(len(workloads), 1, squeeze=False, height_ratios=heights)
+    for subfigure, drawers, rows in zip(subfigures[:, 0], panels, heights, strict=True):
+        axes = subfigure.subplots(rows, COLUMNS, squeeze=False).flatten()
+        for axis, draw in zip(axes, drawers, strict=False):
+            draw(axis)
+        for axis in axes[len(drawers) :]:
+            axis.set_visible(False)
+    return _save(figure, image_format)
+
+
+def panel_images(data: ReportData, workload: str, image_format: str) -> list[bytes]:
+    """Each of one workload's panels as its own image (the HTML report lays them out)."""
+    plt = _pyplot()
+    images = []
+    for draw in _panels(workload_summaries(data, workload), data.analysis):
+        figure = plt.figure(figsize=PANEL_SIZE, layout="constrained")
+        draw(figure.add_subplot())
+        images.append(_save(figure, image_format))
+    return images
+
+
+def plotted_workloads(data: ReportData) -> list[str]:
+    """Workloads with at least one verified measurement against a serial baseline."""
+    return list(dict.fromkeys(s.record.workload for s in data.summaries if s.speedup is not None))
+
+
+def workload_summaries(data: ReportData, workload: str) -> list[Summary]:
+    """The workload's summaries that can be drawn (measured, verified, with a baseline)."""
+    return [
+        s
+        for s in data.summaries
+        if s.record.workload == workload and s.speedup is not None and s.median_s is not None
+    ]
+
+
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed; must precede pyplot
     import matplotlib.pyplot as plt
 
-    by_workload: dict[str, list[Summary]] = defaultdict(list)
-    for summary in summarize(results):
-        if summary.speedup is not None:
-            by_workload[summary.record.workload].append(summary)
-    if not by_workload:
-        raise UsageError("nothing to plot: no verified measurement with a serial baseline")
-    figure, axes = plt.subplots(
-        len(by_workload), 1, figsize=(8, 3.2 * len(by_workload)), squeeze=False
+    plt.rcParams.update(
+        {
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.color": "#e5e5e5",
+            "axes.titlesize": "medium",
+            "axes.titleweight": "bold",
+            "legend.fontsize": "small",
+            "legend.frameon": False,
+            "svg.fonttype": "none",  # text stays text in SVG: smaller, selectable, searchable
+        }
     )
-    for axis, (workload, summaries) in zip(axes[:, 0], by_workload.items(), strict=True):
-        _draw_workload(axis, workload, summaries)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    return plt
+
+
+def _save(figure: Figure, image_format: str) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    # Fixed metadata, so the same results always give the same bytes.
+    metadata = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+    figure.savefig(buffer, format=image_format, dpi=110, metadata=metadata[image_format])
     plt.close(figure)
+    return buffer.getvalue()
 
 
-def _swept_dimension(summaries: list[Summary]) -> tuple[str, str] | None:
-    """Which job size varies: (record attribute, axis label), or None for a single size."""
-    for attribute, label in (
-        ("grain_s", "grain: serial seconds of work per task"),
-        ("tasks", "tasks per job"),
-        ("bytes_per_task", "bytes per task"),
-    ):
-        if len({getattr(s.record, attribute) for s in summaries}) > 1:
-            return attribute, label
-    return None
+@dataclass(frozen=True)
+class Line:
+    """Summaries along one swept size with the other two held fixed: one curve per backend."""
+
+    attribute: str
+    label: str
+    summaries: list[Summary]
 
 
-def _draw_workload(axis: object, workload: str, summaries: list[Summary]) -> None:
-    from matplotlib.axes import Axes
+def lines(summaries: Sequence[Summary]) -> list[Line]:
+    """For each size that varies, the line through the most distinct values of it (at least 2).
+
+    A sweep may vary the grain at one task count and the task count at one grain; plotting all
+    records against the grain would zigzag between task counts, so each line keeps the others
+    fixed.
+    """
+    found = []
+    for attribute, label in SWEPT_SIZES:
+        others = [name for name, _ in SWEPT_SIZES if name != attribute]
+        grouped: dict[tuple[float, ...], list[Summary]] = {}
+        for summary in summaries:
+            key = tuple(float(getattr(summary.record, name)) for name in others)
+            grouped.setdefault(key, []).append(summary)
+        best = max(
+            grouped.values(),
+            key=lambda members: len({getattr(m.record, attribute) for m in members}),
+            default=[],
+        )
+        if len({getattr(m.record, attribute) for m in best}) >= 2:
+            found.append(Line(attribute, label, best))
+    return found
+
+
+Panel = Callable[["Axes"], None]
+
+
+def _panels(summaries: list[Summary], analysis: CutoverAnalysis | None) -> list[Panel]:
+    """What to draw for one workload: times along each swept size, speedups, scaling."""
+    workload = summaries[0].record.workload
+    swept = lines(summaries)
+    if not swept:
+        return [
+            partial(_draw_speedup_bars, workload=workload, summaries=summaries),
+            partial(_draw_scaling, workload=workload, summaries=summaries, analysis=analysis),
+        ]
+    return [
+        *(partial(_draw_times, workload=workload, line=line, analysis=analysis) for line in swept),
+        partial(_draw_speedup_lines, workload=workload, line=swept[0]),
+        partial(_draw_scaling, workload=workload, summaries=summaries, analysis=analysis),
+    ]
+
+
+def _backends(summaries: list[Summary]) -> list[str]:
+    return list(dict.fromkeys(s.record.backend for s in summaries))
+
+
+def _size_axis(axis: Axes, line: Line) -> None:
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    assert isinstance(axis, Axes)
-    swept = _swept_dimension(summaries)
-    backends = list(dict.fromkeys(s.record.backend for s in summaries))
+    axis.set_xscale("log")
+    axis.set_xlabel(f"{line.label} ({_held(line)})")
+    measured = sorted({float(getattr(s.record, line.attribute)) for s in line.summaries})
+    # A tick at every measured size reads well for a plain sweep; a refined search measures
+    # many close sizes, whose labels would overlap: then the decades are labelled instead.
+    if len(measured) <= MAX_LABELLED_SIZES:
+        axis.set_xticks(measured)
+    axis.xaxis.set_major_formatter(FuncFormatter(_tick_formatter(line.attribute)))
+    axis.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _held(line: Line) -> str:
+    """The sizes held fixed along ``line``: ``at 16 tasks, 4.0 MiB per task``."""
+    record = line.summaries[0].record
+    held = {
+        "grain_s": f"{format_seconds(record.grain_s)} grain",
+        "tasks": f"{record.tasks} tasks",
+        "bytes_per_task": f"{format_bytes(record.bytes_per_task)} per task",
+    }
+    del held[line.attribute]
+    if not record.bytes_per_task:
+        held.pop("bytes_per_task", None)
+    return "at " + ", ".join(held.values())
+
+
+def _draw_bands(
+    axis: Axes,
+    line: Line,
+    value: Callable[[Summary], tuple[float, float, float]],
+    skip: str | None = None,
+) -> None:
+    """One curve per backend along ``line``: ``value`` gives (middle, low, high) per point."""
+    for backend in _backends(line.summaries):
+        if backend == skip:
+            continue
+        points = sorted(
+            (s for s in line.summaries if s.record.backend == backend),
+            key=lambda s: float(getattr(s.record, line.attribute)),
+        )
+        xs = [float(getattr(s.record, line.attribute)) for s in points]
+        middle, low, high = zip(*map(value, points), strict=True)
+        axis.plot(xs, middle, marker="o", label=backend, color=colour(backend))
+        axis.fill_between(xs, low, high, alpha=0.18, color=colour(backend), linewidth=0)
+
+
+def _time_band(summary: Summary) -> tuple[float, float, float]:
+    middle = summary.median_s or 0.0
+    interval = summary.interval
+    return (middle, interval.low, interval.high) if interval else (middle, middle, middle)
+
+
+def _speedup_band(summary: Summary) -> tuple[float, float, float]:
+    middle = summary.speedup or 0.0
+    interval = summary.speedup_interval
+    return (middle, interval.low, interval.high) if interval else (middle, middle, middle)
+
+
+def _draw_times(axis: Axes, *, workload: str, line: Line, analysis: CutoverAnalysis | None) -> None:
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    _draw_bands(axis, line, _time_band)
+    marks = crossover_marks(analysis, workload, line.attribute)
+    for low, position, high, text in marks:
+        # Interval bands only when few: overlapping bands darken into one grey block.
+        if len(marks) <= MAX_CROSSOVER_BANDS:
+            axis.axvspan(low, high, color="#444444", alpha=0.06, linewidth=0)
+        axis.axvline(position, color="#444444", linestyle=":", linewidth=1)
+        axis.annotate(
+            text,
+            (position, 0.02),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="bottom",
+            ha="right",
+            fontsize="x-small",
+            color="#333333",
+        )
+    _size_axis(axis, line)
+    axis.set_yscale("log")
+    # 1-2-5 steps: times often span less than a decade, where decade ticks alone say nothing.
+    axis.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_seconds(value)))
+    axis.yaxis.set_minor_formatter(NullFormatter())
+    axis.set_ylabel("median wall time per job")
+    axis.set_title(f"{workload}: time per job vs {_SHORT[line.attribute]}")
+    axis.legend()
+
+
+#: The swept sizes in a title.
+_SHORT = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes per task"}
+
+
+def _draw_speedup_lines(axis: Axes, *, workload: str, line: Line) -> None:
     axis.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
-    if swept is None:
-        heights = [_first(summaries, b).speedup or 0.0 for b in backends]
-        errors = [_error_bar(_first(summaries, b)) for b in backends]
-        axis.bar(backends, heights, yerr=list(zip(*errors, strict=True)), capsize=4)
-        first = summaries[0].record
-        axis.set_title(f"{workload}: {first.tasks} tasks, speedup over serial (95 % CI)")
-    else:
-        attribute, label = swept
-        for backend in backends:
-            points = sorted(
-                (s for s in summaries if s.record.backend == backend),
-                key=lambda s: float(getattr(s.record, attribute)),
-            )
-            xs = [float(getattr(s.record, attribute)) for s in points]
-            ys = [s.speedup or 0.0 for s in points]
-            low = [
-                s.speedup_interval.low if s.speedup_interval else y
-                for s, y in zip(points, ys, strict=True)
-            ]
-            high = [
-                s.speedup_interval.high if s.speedup_interval else y
-                for s, y in zip(points, ys, strict=True)
-            ]
-            axis.plot(xs, ys, marker="o", label=backend)
-            axis.fill_between(xs, low, high, alpha=0.2)
-        axis.set_xscale("log")
-        axis.set_xlabel(label)
-        axis.set_xticks(sorted({float(getattr(s.record, attribute)) for s in summaries}))
-        axis.xaxis.set_major_formatter(FuncFormatter(_tick_formatter(attribute)))
-        axis.xaxis.set_minor_formatter(NullFormatter())
-        axis.legend(fontsize="small")
-        axis.set_title(f"{workload}: speedup over serial (95 % CI band)")
-    axis.set_ylabel("speedup (x)")
+    _draw_bands(axis, line, _speedup_band, skip=BASELINE)
+    _size_axis(axis, line)
+    axis.set_ylabel("speedup over serial (x)")
+    axis.set_title(f"{workload}: speedup vs {_SHORT[line.attribute]} (95 % CI band)")
+    axis.legend()
+
+
+def _draw_speedup_bars(axis: Axes, *, workload: str, summaries: list[Summary]) -> None:
+    shown = [s for s in summaries if s.record.backend != BASELINE]
+    axis.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
+    axis.bar(
+        [s.record.backend for s in shown],
+        [s.speedup or 0.0 for s in shown],
+        yerr=list(zip(*map(_error_bar, shown), strict=True)) if shown else None,
+        capsize=4,
+        color=[colour(s.record.backend) for s in shown],
+    )
+    first = summaries[0].record
+    axis.set_ylabel("speedup over serial (x)")
+    axis.set_title(
+        f"{workload}: {first.tasks} tasks x {format_seconds(first.grain_s)}, speedup (95 % CI)"
+    )
+
+
+def amdahl_speedup(serial_fraction: float, workers: float) -> float:
+    """Amdahl's law: the speedup on ``workers`` when ``serial_fraction`` of the work is serial."""
+    return 1.0 / (serial_fraction + (1.0 - serial_fraction) / workers)
+
+
+def _draw_scaling(
+    axis: Axes, *, workload: str, summaries: list[Summary], analysis: CutoverAnalysis | None
+) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    # Each backend at its largest job (most serial work): where its fixed costs weigh least, so
+    # the Amdahl curve through it is the most favourable honest one.
+    best: dict[str, Summary] = {}
+    for summary in summaries:
+        if summary.record.backend == BASELINE or summary.speedup is None:
+            continue
+        kept = best.get(summary.record.backend)
+        if kept is None or _serial_work(kept) < _serial_work(summary):
+            best[summary.record.backend] = summary
+    projected = projection_points(analysis, workload)
+    widest = max(
+        [16, *(2 * s.parallel_slots for s in best.values()), *(p for _, p, _ in projected)]
+    )
+    workers = [1.0 * 2 ** (step / 4) for step in range(int(4 * widest.bit_length()) + 1)]
+    workers = [w for w in workers if w <= widest]
+    axis.plot(workers, workers, color="#bbbbbb", linestyle="--", linewidth=1, label="ideal")
+    for backend, summary in best.items():
+        # Karp-Flatt below 0 (better than ideal, e.g. caches) means no serial part to speak of.
+        fraction = min(1.0, max(0.0, summary.serial_fraction or 0.0))
+        axis.plot(
+            workers,
+            [amdahl_speedup(fraction, w) for w in workers],
+            color=colour(backend),
+            linewidth=1,
+            alpha=0.7,
+        )
+        low, high = _error_bar(summary)
+        axis.errorbar(
+            [summary.parallel_slots],
+            [summary.speedup or 0.0],
+            yerr=[[low], [high]],
+            fmt="o",
+            capsize=3,
+            color=colour(backend),
+            label=f"{backend}: Amdahl f={fraction:.2f}",
+        )
+    for backend in dict.fromkeys(name for name, _, _ in projected):
+        points = sorted((count, speedup) for name, count, speedup in projected if name == backend)
+        axis.plot(
+            *zip(*points, strict=True),
+            marker="o",
+            markerfacecolor="white",
+            linestyle=":",
+            color=colour(backend),
+            label=f"{backend}: PROJECTION",
+        )
+
+    axis.set_xscale("log", base=2)
+    axis.set_yscale("log", base=2)
+    for scale in (axis.xaxis, axis.yaxis):
+        scale.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_xlabel("parallel workers")
+    axis.set_ylabel("speedup over serial (x)")
+    axis.set_title(f"{workload}: speedup vs workers (largest job), Amdahl")
+    axis.legend()
+
+
+def _serial_work(summary: Summary) -> tuple[float, int]:
+    record = summary.record
+    return (record.tasks * record.grain_s, record.bytes_per_task)
+
+
+def crossover_marks(
+    analysis: CutoverAnalysis | None, workload: str, attribute: str
+) -> list[tuple[float, float, float, str]]:
+    """(interval low, value, interval high, label) of each crossover found along ``attribute``."""
+    if analysis is None:
+        return []
+    marks = []
+    for item in analysis.crossovers:
+        if item.workload != workload or item.axis != attribute or item.value is None:
+            continue
+        low, high = (item.interval.low, item.interval.high) if item.interval else (item.value,) * 2
+        marks.append((low, item.value, high, f"{item.winner_below} → {item.winner_above}"))
+    return marks
+
+
+def projection_points(
+    analysis: CutoverAnalysis | None, workload: str
+) -> list[tuple[str, int, float]]:
+    """(backend, workers, PROJECTED speedup) of each projection for ``workload``."""
+    if analysis is None:
+        return []
+    return [
+        (item.backend, item.workers, item.predicted_speedup)
+        for item in analysis.projections
+        if item.workload == workload
+    ]
 
 
 def _tick_formatter(attribute: str) -> Callable[[float, object], str]:
@@ -119,10 +446,6 @@ def _tick_formatter(attribute: str) -> Callable[[float, object], str]:
     if attribute == "bytes_per_task":
         return lambda value, _: format_bytes(int(value))
     return lambda value, _: f"{value:g}"
-
-
-def _first(summaries: list[Summary], backend: str) -> Summary:
-    return next(s for s in summaries if s.record.backend == backend)
 
 
 def _error_bar(summary: Summary) -> tuple[float, float]:

@@ -2,136 +2,133 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds, summarize
-from dist_bench.results import Results
+from dist_bench.analysis import format_seconds
+from dist_bench.compare import Change, Comparison
+from dist_bench.report.content import (
+    BACKEND_COLUMNS,
+    BACKENDS_TITLE,
+    MEASUREMENT_COLUMNS,
+    Column,
+    ReportData,
+    SizeGroup,
+    answer_text,
+    size_title,
+)
+from dist_bench.results import Record, Results
+from dist_bench.stats import median
+
+#: How the answer cell stands out: a wrong answer or a failure must not be missed.
+ANSWER_STYLES = {"ok": "green", "WRONG": "bold red", "error": "bold red"}
 
 
-def results_tables(results: Results) -> RenderableType:
+def results_tables(results: Results | ReportData) -> RenderableType:
     """All tables for ``results``, grouped by workload and job size in the order measured."""
-    groups: dict[tuple[str, int, float, int], list[Summary]] = {}
-    for summary in summarize(results):
-        groups.setdefault(summary.record.size_key(), []).append(summary)
-    # The baseline row first, whatever order the backends ran in (--address runs first).
-    tables = [
-        _table(sorted(summaries, key=lambda s: s.record.backend != BASELINE))
-        for summaries in groups.values()
-    ]
-    if results.backends:
-        tables.append(_backends_table(results))
+    data = results if isinstance(results, ReportData) else ReportData(results)
+    tables = [_measurement_table(group) for group in data.groups]
+    if data.results.backends:
+        tables.append(columns_table(BACKENDS_TITLE, BACKEND_COLUMNS, data.backend_rows()))
     return Group(*tables)
 
 
-def _backends_table(results: Results) -> Table:
-    """Each backend's life: cold start-up and shutdown, timed apart from the work, and where."""
-    table = Table(
-        title="backends: start-up and shutdown (timed apart from the jobs)",
-        title_justify="left",
-        header_style="bold",
-    )
-    table.add_column("backend")
-    table.add_column("workers", justify="right")
-    table.add_column("start-up", justify="right")
-    table.add_column("shutdown", justify="right")
-    table.add_column("where")
-    for run in results.backends:
-        topology = run.topology
-        where = str(topology.get("address") or "this machine")
-        if topology.get("start_method"):
-            where += f" (start method {topology['start_method']})"
-        table.add_row(
-            run.backend,
-            str(topology.get("workers", "-")),
-            format_seconds(run.startup_s),
-            format_seconds(run.shutdown_s) if run.shutdown_s is not None else "-",
-            where,
+def columns_table(
+    title: str, columns: Sequence[Column], rows: Sequence[Sequence[RenderableType]]
+) -> Table:
+    """A table of ``columns`` holding ``rows``, without the columns kept out of the terminal."""
+    shown = [index for index, column in enumerate(columns) if column.in_terminal]
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for index in shown:
+        column = columns[index]
+        # The numbers never wrap; rich narrows the header-only columns instead.
+        table.add_column(
+            column.title,
+            justify="right" if column.numeric else "left",
+            no_wrap=(column.numeric and "(" in column.title) or column.title == "backend",
         )
+    for row in rows:
+        table.add_row(*(row[index] for index in shown))
     return table
 
 
-def _table(summaries: list[Summary]) -> Table:
-    first = summaries[0].record
-    title = f"{first.workload}: {first.tasks} tasks x {format_seconds(first.grain_s)} grain"
-    if first.bytes_per_task:
-        title += f", {format_bytes(first.bytes_per_task)} per task"
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("backend")
-    table.add_column("workers", justify="right")
-    # The numbers never wrap; rich narrows the header-only columns instead.
-    table.add_column("median (interval)", justify="right", no_wrap=True)
-    table.add_column("speedup (95 % CI)", justify="right", no_wrap=True)
-    table.add_column("effic.", justify="right")
-    table.add_column("task time\nvs serial", justify="right")
-    table.add_column("overhead\nper task", justify="right")
-    table.add_column("cold\njob", justify="right")
-    table.add_column("answer")
-    for summary in summaries:
-        table.add_row(*_cells(summary))
-    table.caption = "\n".join(_footnotes(summaries))
+def _measurement_table(group: SizeGroup) -> Table:
+    rows = [
+        [
+            Text(cell, style=ANSWER_STYLES[cell]) if column.cell is answer_text else cell
+            for cell, column in zip(row, MEASUREMENT_COLUMNS, strict=True)
+        ]
+        for row in group.rows()
+    ]
+    table = columns_table(group.title, MEASUREMENT_COLUMNS, rows)
+    note = group.interval_note()
+    lines = [note] if note else []
+    lines += [f"{backend}: {text}" for backend, text in group.findings()]
+    lines += [f"{backend}: {text}" for backend, text in group.remarks()]
+    table.caption = "\n".join(lines)
     table.caption_justify = "left"
     return table
 
 
-def _cells(summary: Summary) -> list[RenderableType]:
-    record = summary.record
-    dash = "-"
-    interval = summary.interval
-    speedup = summary.speedup_interval
-    answer = (
-        Text("error", style="bold red")
-        if record.error
-        else Text("ok", style="green")
-        if record.verified
-        else Text("WRONG", style="bold red")
+#: How each kind of change stands out in the terminal.
+CHANGE_STYLES = {
+    Change.SLOWER: "bold red",
+    Change.BROKEN: "bold red",
+    Change.FASTER: "green",
+    Change.FIXED: "green",
+    Change.SAME: "dim",
+    Change.NEW: "cyan",
+    Change.MISSING: "yellow",
+}
+
+
+def comparison_table(comparison: Comparison) -> Table:
+    """One row per paired measurement: both medians, the ratio with its interval, the verdict."""
+    table = Table(
+        title=f"changes beyond noise (threshold {comparison.threshold:.0%})",
+        title_justify="left",
+        header_style="bold",
     )
-    median_text = dash
-    if summary.median_s is not None and interval is not None:
-        median_text = (
-            f"{format_seconds(summary.median_s)} ({_bare(interval.low)}-{_bare(interval.high)})"
+    for title, numeric in (
+        ("workload: size", False),
+        ("backend", False),
+        ("before", True),
+        ("after", True),
+        ("after / before (95 % CI)", True),
+        ("change", False),
+    ):
+        table.add_column(title, justify="right" if numeric else "left", no_wrap=numeric)
+    for pair in comparison.pairs:
+        record = pair.record
+        ratio = "-"
+        if pair.ratio is not None and pair.interval is not None:
+            ratio = f"{pair.ratio:.2f} ({pair.interval.low:.2f}-{pair.interval.high:.2f})"
+        table.add_row(
+            size_title(record),
+            record.backend,
+            _median_of(pair.before),
+            _median_of(pair.after),
+            ratio,
+            Text(pair.change.value, style=CHANGE_STYLES[pair.change]),
         )
-    return [
-        record.backend,
-        str(record.workers),
-        median_text,
-        (
-            f"{summary.speedup:.2f}x ({speedup.low:.2f}-{speedup.high:.2f})"
-            if summary.speedup is not None and speedup is not None
-            else dash
-        ),
-        f"{summary.efficiency:.0%}" if summary.efficiency is not None else dash,
-        f"{summary.task_time_ratio:.2f}x" if summary.task_time_ratio is not None else dash,
-        (
-            format_seconds(summary.overhead_per_task_s)
-            if summary.overhead_per_task_s is not None
-            else dash
-        ),
-        format_seconds(record.warmup_s[0]) if record.warmup_s else dash,
-        answer,
-    ]
+    counts = ", ".join(
+        f"{comparison.count(change)} {change.value}"
+        for change in Change
+        if comparison.count(change)
+    )
+    table.caption = (
+        f"{counts}. A change needs its interval to exclude 1 and the ratio to pass the threshold."
+    )
+    table.caption_justify = "left"
+    return table
 
 
-def _bare(seconds: float) -> str:
-    """An interval end without repeating the unit (the median beside it carries it)."""
-    return format_seconds(seconds).split(" ")[0]
-
-
-def _footnotes(summaries: list[Summary]) -> Iterator[str]:
-    confidences = {s.interval.confidence for s in summaries if s.interval is not None}
-    if confidences:
-        lowest = min(confidences)
-        yield (
-            f"median interval: order statistics, {lowest:.1%} confidence for "
-            f"{len(summaries[0].record.wall_s)} repeats; speedup interval: bootstrap"
-        )
-    for summary in summaries:
-        yield f"{summary.record.backend}: {summary.finding}"
-    for summary in summaries:
-        for warning in summary.warnings:
-            yield f"{summary.record.backend}: {warning}"
-        for note in summary.record.notes:
-            yield f"{summary.record.backend}: {note}"
+def _median_of(record: Record | None) -> str:
+    if record is None:
+        return "-"
+    if record.error or not record.verified or not record.wall_s:
+        return "error" if record.error else "WRONG"
+    return format_seconds(median(record.wall_s))

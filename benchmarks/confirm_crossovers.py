@@ -1,0 +1,158 @@
+"""Confirm each crossover a cutover run reported by direct runs on both sides of it.
+
+Target: for every crossover ``dist-bench cutover`` reports (reached, with an interval), a direct
+measurement of both backends at a shape below the interval and at one above it shows the winner the
+report names on each side, with the two medians' intervals apart. A crossover whose interval reaches
+the end of the searched range cannot be stepped past; it is listed as "open", not counted.
+
+Run: ``.venv/bin/python benchmarks/confirm_crossovers.py results/cutover.json [--repeats 7]``.
+Each backend is started once and runs every shape it is needed for; prints one line per crossover
+and a summary, and exits 1 when a confirmable crossover is contradicted. Recorded results:
+benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from dist_bench.analysis import format_seconds
+from dist_bench.backends import BackendOptions, create_backend
+from dist_bench.costmodel import Crossover, analyse, format_axis, format_interval
+from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
+from dist_bench.results import Record, ResultsWriter, load_results
+from dist_bench.stats import median, median_interval
+from dist_bench.sweep import measure_prepared, started_backend
+from dist_bench.workload import Job, Workload, resolve_workloads, started_environment
+
+#: How far outside the crossover's interval the two check points lie (x below, x above).
+STEP = 2.0
+
+
+Shape = tuple[int, float, int]
+
+
+def shape_of(job: Job) -> Shape:
+    """A job's size as a hashable key."""
+    return (job.tasks, job.grain_s, job.bytes_per_task)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One crossover and the two shapes that test it."""
+
+    crossover: Crossover
+    below: Job
+    above: Job
+
+
+def side_jobs(crossover: Crossover) -> tuple[Job, Job] | None:
+    """Shapes beyond each end of the interval, inside the searched range; None if open-ended."""
+    interval = crossover.interval
+    low, high = crossover.searched
+    if interval is None or interval.low <= low or interval.high >= high:
+        return None
+    below = max(low, interval.low / STEP)
+    above = min(high, interval.high * STEP)
+    # The other axes as the series asked for them; the value itself as a grain to calibrate to.
+    shapes = [crossover.line.along(crossover.axis, value) for value in (below, above)]
+    jobs = [Job(s.tasks, float(f"{s.grain_s:.3g}"), s.bytes_per_task) for s in shapes]
+    return jobs[0], jobs[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="a results file written by 'dist-bench cutover'")
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    analysis = analyse(load_results(args.results))
+    checks: list[Check] = []
+    open_ended: list[Crossover] = []
+    for crossover in analysis.crossovers:
+        if not crossover.reached:
+            continue
+        sides = side_jobs(crossover)
+        if sides is None:
+            open_ended.append(crossover)
+        else:
+            checks.append(Check(crossover, *sides))
+    workloads: dict[str, Workload] = {
+        w.name: w for w in resolve_workloads(sorted({c.crossover.workload for c in checks}))
+    }
+    needed: dict[str, list[tuple[Workload, Job]]] = defaultdict(list)
+    for check in checks:
+        for name in check.crossover.backends:
+            for job in (check.below, check.above):
+                needed[name].append((workloads[check.crossover.workload], job))
+    prepared: dict[tuple[str, Shape], PreparedJob] = {}
+    measured: dict[tuple[str, str, Shape], Record] = {}
+    writer = ResultsWriter(None, {})
+    settings = MeasureSettings(repeats=args.repeats, warmup=1)
+    for backend_name, shapes in needed.items():
+        backend = create_backend(backend_name, BackendOptions())
+        with started_backend(backend, [], writer):
+            for workload, job in shapes:
+                key = (workload.name, shape_of(job))
+                if key not in prepared:
+                    with started_environment(workload, job) as running:
+                        prepared[key] = prepare_job(workload, running)
+                if (backend_name, *key) not in measured:
+                    record = measure_prepared(backend, prepared[key], settings)
+                    measured[(backend_name, *key)] = record
+
+    contradicted = confirmed = unclear = 0
+    for check in checks:
+        crossover = check.crossover
+        verdicts = []
+        for job, expected in (
+            (check.below, crossover.winner_below),
+            (check.above, crossover.winner_above),
+        ):
+            a, b = (
+                measured[(name, crossover.workload, shape_of(job))] for name in crossover.backends
+            )
+            faster = a if median(a.wall_s) <= median(b.wall_s) else b
+            slower = b if faster is a else a
+            apart = median_interval(faster.wall_s).high < median_interval(slower.wall_s).low
+            value = format_axis(crossover.axis, float(getattr(job, crossover.axis)))
+            verdicts.append(
+                (
+                    faster.backend == expected,
+                    apart,
+                    f"at {value}: {faster.backend} {format_seconds(median(faster.wall_s))} vs "
+                    f"{slower.backend} {format_seconds(median(slower.wall_s))}",
+                )
+            )
+        right = all(v[0] for v in verdicts)
+        clear = all(v[1] for v in verdicts)
+        if right and clear:
+            verdict, confirmed = "CONFIRMED", confirmed + 1
+        elif right:
+            verdict, unclear = "same order, intervals overlap", unclear + 1
+        else:
+            verdict, contradicted = "CONTRADICTED", contradicted + 1
+        print(
+            f"{crossover.workload} {'/'.join(crossover.backends)} along {crossover.axis}: "
+            f"crossover {format_axis(crossover.axis, crossover.value or 0.0)} "
+            f"({format_interval(crossover)}); "
+            + "; ".join(v[2] for v in verdicts)
+            + f" -> {verdict}"
+        )
+    for crossover in open_ended:
+        print(
+            f"{crossover.workload} {'/'.join(crossover.backends)} along {crossover.axis}: "
+            f"crossover {format_axis(crossover.axis, crossover.value or 0.0)} "
+            f"({format_interval(crossover)}) -> open (interval reaches the searched range's end)"
+        )
+    print(
+        f"{len(checks)} checked: {confirmed} confirmed, {unclear} same order but overlapping, "
+        f"{contradicted} contradicted; {len(open_ended)} open-ended not checked"
+    )
+    return 1 if contradicted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

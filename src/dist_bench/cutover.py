@@ -1,0 +1,382 @@
+"""The cutover search: an adaptive sweep that spends a time budget where the crossovers are.
+
+For each workload, three series through one centre shape: task grain, tasks per job and (for
+workloads that move data) bytes per task. Backends run one at a time, each started once (so they
+never compete for the cores), serial first:
+
+1. the coarse series, each in increasing cost; a series stops early on a backend once it is
+   *settled* against every backend measured before: at the last point their intervals separate,
+   and the order cannot change further up (they already crossed, or the gap is growing; two
+   backends' costs differ linearly along an axis, so they cross at most once);
+2. refinement: the backend's cost model is fitted, its crossovers with the backends measured before
+   are located with bootstrap intervals, and each crossover whose interval is still wide gets new
+   shapes at its estimate and its interval ends, while this backend's share of the budget lasts;
+3. at the end, backends that start in well under a second (serial, threads, processes) fill in the
+   refinement shapes they have not run, so every crossover compares measurements on both sides.
+
+Every record is handed to the results writer as it is measured. Returns data and reports
+progress through a callback; never prints.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from types import ModuleType
+
+from dist_bench.analysis import BASELINE
+from dist_bench.backends import BackendOptions, create_backend
+from dist_bench.backends.base import Backend
+from dist_bench.costmodel import AXES, Axis, CutoverAnalysis, JobShape, analyse
+from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
+from dist_bench.results import Record, Results, ResultsWriter
+from dist_bench.stats import median, median_interval
+from dist_bench.sweep import (
+    Progress,
+    ProgressCallback,
+    measure_prepared,
+    ordered_backends,
+    started_backend,
+)
+from dist_bench.versions import VersionCheck
+from dist_bench.workload import Job, Workload, started_environment
+
+#: Default time budget: the default run (5 workloads, 6 backends, Dask and Ray started embedded)
+#: must end within 3 minutes on a 2-core machine; start-ups and the analysis come on top.
+DEFAULT_BUDGET_S = 120.0
+#: Measured jobs per shape; 3 already gives an order-statistics interval, refinement adds shapes.
+DEFAULT_REPEATS = 3
+#: Tasks per job at the centre of every series, and the tasks series around it.
+CENTRE_TASKS = 16
+TASKS_SERIES = (4, 16, 64)
+#: Grains of the grain series, as fractions of the workload's default grain (x5 steps).
+GRAIN_FRACTIONS = (1 / 250, 1 / 50, 1 / 10, 1 / 2)
+#: The centre grain is the second point of the grain series.
+CENTRE_GRAIN_INDEX = 1
+#: Bytes of the bytes series, as fractions of the workload's default bytes per task.
+BYTES_FRACTIONS = (1 / 64, 1 / 8, 1.0)
+CENTRE_BYTES_INDEX = 1
+#: Points a series needs before it may stop early (two steps of evidence).
+SETTLE_AFTER = 3
+#: A crossover whose interval is narrower than this share of its value needs no more shapes.
+SETTLED_WIDTH = 0.3
+#: Refinement rounds per backend at most (each adds up to 3 shapes per open crossover).
+MAX_REFINE_ROUNDS = 2
+#: Backends that start faster than this fill in the shapes they missed at the end.
+CHEAP_START_S = 1.0
+#: Bootstrap refits while the search runs (the final analysis uses more).
+SEARCH_RESAMPLES = 60
+#: What an engine's start and stop are assumed to cost before it has been started once (embedded
+#: Dask and Ray took 6-7 s each on the 2-core development machine under load).
+ENGINE_START_GUESS_S = 7.0
+#: Backends whose start is an engine's (the others start in well under a second).
+ENGINES = ("dask", "ray")
+
+
+@dataclass(frozen=True)
+class CutoverPlan:
+    """What to search: workloads, backends, budget, and how to measure each shape."""
+
+    workloads: list[Workload]
+    backends: list[str]
+    budget_s: float = DEFAULT_BUDGET_S
+    settings: MeasureSettings = field(
+        default_factory=lambda: MeasureSettings(repeats=DEFAULT_REPEATS, warmup=1)
+    )
+    options: BackendOptions = field(default_factory=BackendOptions)
+    project_nodes: tuple[int, ...] = ()
+
+    def backend_order(self) -> list[str]:
+        """Addressed backends first (a wrong address fails fast), then serial, then the rest."""
+        return ordered_backends(self.backends, self.options)
+
+
+def coarse_series(workload: Workload) -> dict[Axis, list[Job]]:
+    """The three series through the centre shape, each in increasing cost."""
+    grains = [workload.default_grain_s * f for f in GRAIN_FRACTIONS]
+    sizes = [max(1, round(workload.default_bytes * f)) for f in BYTES_FRACTIONS]
+    moves_bytes = workload.moves_bytes and workload.default_bytes > 0
+    centre_bytes = sizes[CENTRE_BYTES_INDEX] if moves_bytes else 0
+    centre = Job(CENTRE_TASKS, grains[CENTRE_GRAIN_INDEX], centre_bytes)
+    series: dict[Axis, list[Job]] = {
+        "grain_s": [replace(centre, grain_s=g) for g in grains],
+        "tasks": [replace(centre, tasks=n) for n in TASKS_SERIES],
+    }
+    if moves_bytes:
+        series["bytes_per_task"] = [replace(centre, bytes_per_task=b) for b in sizes]
+    return series
+
+
+BackendFactory = Callable[[str, BackendOptions], Backend]
+
+
+class _Search:
+    """The state of one cutover search: prepared jobs, the clock, progress."""
+
+    def __init__(
+        self,
+        plan: CutoverPlan,
+        writer: ResultsWriter,
+        on_progress: ProgressCallback,
+        make_backend: BackendFactory,
+    ) -> None:
+        self.plan = plan
+        self.writer = writer
+        self.on_progress = on_progress
+        self.make_backend = make_backend
+        self.started = time.perf_counter()
+        self.prepared: dict[tuple[str, int, float, int], PreparedJob] = {}
+        self.by_name = {w.name: w for w in plan.workloads}
+        #: Seconds each backend's start and stop took (what a fill-in round would cost).
+        self.start_cost: dict[str, float] = {}
+        #: Whether the budget ran out before the coarse series were complete.
+        self.cut_short = False
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def progress(self, description: str) -> None:
+        elapsed = self.elapsed()
+        total = max(self.plan.budget_s, elapsed + 1.0)
+        self.on_progress(Progress(round(elapsed), round(total), description))
+
+    def prepare(self, workload: Workload, job: Job) -> PreparedJob:
+        """Calibrate and answer a shape once, however many backends run it."""
+        key = (workload.name, job.tasks, job.grain_s, job.bytes_per_task)
+        if key not in self.prepared:
+            self.progress(f"calibrating {workload.name}")
+            with started_environment(workload, job) as running:
+                self.prepared[key] = prepare_job(workload, running, self.plan.options.blas_threads)
+        return self.prepared[key]
+
+    def measure(self, backend: Backend, workload: Workload, job: Job) -> Record:
+        prepared = self.prepare(workload, job)
+        self.progress(f"{workload.name} on {backend.name}")
+        record = measure_prepared(backend, prepared, self.plan.settings)
+        self.writer.add_record(record)
+        return record
+
+    def has(self, backend: str, workload: str, job: Job) -> bool:
+        return any(
+            r.backend == backend
+            and r.size_key() == (workload, job.tasks, job.grain_s, job.bytes_per_task)
+            for r in self.writer.results.records
+        )
+
+
+def run_cutover(
+    plan: CutoverPlan,
+    writer: ResultsWriter,
+    on_progress: ProgressCallback = lambda progress: None,
+    on_version_check: Callable[[str, VersionCheck], None] = lambda backend, check: None,
+    make_backend: BackendFactory = create_backend,
+) -> tuple[Results, CutoverAnalysis]:
+    """Search every workload's crossovers within the budget; return the results and analysis.
+
+    ``make_backend`` builds a backend by name (tests pass scripted ones).
+
+    Raises:
+        UsageError, TaskFailedError, ClusterConnectionError: before measuring (bad input, a
+            failing serial reference) or while starting a backend. Task errors on a backend are
+            recorded, not raised.
+    """
+    order = plan.backend_order()
+    backends = [make_backend(name, plan.options) for name in order]  # bad names fail here
+    search = _Search(plan, writer, on_progress, make_backend)
+    modules = [w.module for w in plan.workloads if w.module is not None]
+    for position, backend in enumerate(backends):
+        search.progress(f"starting {backend.name}")
+        with started_backend(backend, modules, writer, on_version_check) as run:
+            for workload in plan.workloads:
+                _coarse(search, backend, workload, order[:position])
+            _refine(search, backend, order[:position], order[position + 1 :])
+            search.progress(f"stopping {backend.name}")
+        search.start_cost[backend.name] = run.startup_s + (run.shutdown_s or 0.0)
+    _fill_in(search, order, modules)
+    search.progress("analysing")
+    analysis = analyse(writer.results, project_nodes=plan.project_nodes)
+    if search.cut_short:
+        warning = (
+            f"the budget of {plan.budget_s:.0f} s ran out before every series was measured "
+            "(the most expensive points were skipped): raise --budget"
+        )
+        analysis = replace(analysis, warnings=[warning, *analysis.warnings])
+    return writer.results, analysis
+
+
+def _coarse(search: _Search, backend: Backend, workload: Workload, earlier: list[str]) -> None:
+    """Measure the coarse series, stopping each once it is settled against earlier backends."""
+    seen: set[tuple[int, float, int]] = set()
+    for jobs in coarse_series(workload).values():
+        measured: list[Job] = []
+        for job in jobs:
+            key = (job.tasks, job.grain_s, job.bytes_per_task)
+            if key in seen:
+                measured.append(job)
+                continue
+            if measured and _settled(search, backend.name, workload.name, measured, earlier):
+                break
+            if len(measured) >= SETTLE_AFTER and search.elapsed() > search.plan.budget_s:
+                # Out of budget: the series' last, most expensive point goes; the rest is the
+                # least a fit needs.
+                search.cut_short = True
+                break
+            record = search.measure(backend, workload, job)
+            seen.add(key)
+            if record.error is not None:
+                break
+            measured.append(job)
+
+
+def _settled(
+    search: _Search, backend: str, workload: str, jobs: list[Job], earlier: list[str]
+) -> bool:
+    """Whether going further along this series cannot change ``backend``'s order.
+
+    Against every earlier backend: at the last two points their intervals separate, and either
+    they already crossed lower down, or the gap between them grew at each of the last two steps
+    (noise at the cheap end can fake one step, rarely two in a row).
+    """
+    if not earlier or len(jobs) < SETTLE_AFTER:
+        return False
+    records = {
+        (r.backend, r.tasks, r.grain_s, r.bytes_per_task): r
+        for r in search.writer.results.records
+        if r.workload == workload and r.wall_s and r.error is None
+    }
+
+    def gap(other: str, job: Job) -> tuple[float, bool] | None:
+        mine = records.get((backend, job.tasks, job.grain_s, job.bytes_per_task))
+        theirs = records.get((other, job.tasks, job.grain_s, job.bytes_per_task))
+        if mine is None or theirs is None:
+            return None
+        a, b = median_interval(mine.wall_s), median_interval(theirs.wall_s)
+        separated = a.high < b.low or b.high < a.low
+        return median(mine.wall_s) - median(theirs.wall_s), separated
+
+    for other in earlier:
+        gaps = [gap(other, job) for job in jobs]
+        known = [g for g in gaps if g is not None]
+        if len(known) < len(gaps) or not all(separated for _, separated in known[-2:]):
+            return False
+        last = known[-1][0]
+        crossed = any(difference * last < 0 for difference, _ in known[:-1])
+        sizes = [abs(difference) for difference, _ in known[-SETTLE_AFTER:]]
+        growing = all(later > before for before, later in pairwise(sizes))
+        if not crossed and not growing:
+            return False
+    return True
+
+
+def _refine(search: _Search, backend: Backend, earlier: list[str], later: list[str]) -> None:
+    """Add shapes around this backend's open crossovers while its share of the budget lasts."""
+    if not earlier:
+        return
+    for _ in range(MAX_REFINE_ROUNDS):
+        share = _budget_share(search, later)
+        deadline = search.elapsed() + share
+        wanted = _refinement_shapes(search, backend.name, earlier)
+        if not wanted or share <= 0:
+            return
+        for workload_name, job in wanted:
+            if search.elapsed() >= deadline:
+                return
+            search.measure(backend, search.by_name[workload_name], job)
+
+
+def _budget_share(search: _Search, later: list[str]) -> float:
+    """Seconds of refinement for the running backend.
+
+    What is left after reserving the later backends' coarse series (each as long as serial's
+    took, plus a start for the engines), split evenly with them.
+    """
+    serial_s = sum(
+        sum(r.wall_s) + sum(r.warmup_s)
+        for r in search.writer.results.records
+        if r.backend == BASELINE
+    )
+    starts = sum(ENGINE_START_GUESS_S for name in later if name in ENGINES)
+    reserve = len(later) * serial_s + starts
+    return (search.plan.budget_s - search.elapsed() - reserve) / (len(later) + 1)
+
+
+def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> list[tuple[str, Job]]:
+    """Shapes at the estimate and interval ends of each of ``backend``'s wide crossovers."""
+    current = Results(
+        metadata={},
+        backends=search.writer.results.backends,
+        records=[r for r in search.writer.results.records if r.backend in (backend, *earlier)],
+    )
+    analysis = analyse(current, resamples=SEARCH_RESAMPLES)
+    wanted: list[tuple[str, Job]] = []
+    for crossover in analysis.crossovers:
+        if backend not in crossover.backends or crossover.value is None:
+            continue
+        interval = crossover.interval
+        if interval is not None and interval.high - interval.low <= SETTLED_WIDTH * crossover.value:
+            continue
+        ends = [crossover.value]
+        if interval is not None:
+            ends += [interval.low, interval.high]
+        low, high = crossover.searched
+        for value in ends:
+            value = min(max(value, low), high)
+            job = _job_at(crossover.line, crossover.axis, value)
+            if _near_measured(search, backend, crossover.workload, crossover.axis, job):
+                continue
+            wanted.append((crossover.workload, job))
+    unique = {(w, j.tasks, j.grain_s, j.bytes_per_task): (w, j) for w, j in wanted}
+    return list(unique.values())
+
+
+def _job_at(line: JobShape, axis: Axis, value: float) -> Job:
+    """The job on ``axis`` at ``value``, the other axes as asked for on the series' line."""
+    shape = line.along(axis, value)
+    # Round so nearby refinements reuse one calibrated shape instead of three almost-equal ones.
+    grain = float(f"{shape.grain_s:.2g}")
+    return Job(shape.tasks, grain, shape.bytes_per_task)
+
+
+def _near_measured(search: _Search, backend: str, workload: str, axis: Axis, job: Job) -> bool:
+    """Whether ``backend`` already has a shape within 10 % of ``job`` on ``axis``."""
+    for record in search.writer.results.records:
+        if record.backend != backend or record.workload != workload:
+            continue
+        others_equal = all(getattr(record, a) == getattr(job, a) for a in AXES if a != axis)
+        mine, theirs = float(getattr(job, axis)), float(getattr(record, axis))
+        if others_equal and math.isclose(mine, theirs, rel_tol=0.1):
+            return True
+    return False
+
+
+def _fill_in(search: _Search, order: Sequence[str], modules: list[ModuleType]) -> None:
+    """Cheap backends run the refinement shapes they missed, while the budget lasts.
+
+    Coarse points a series skipped once settled stay skipped: they could not change the order.
+    """
+    coarse = {
+        (workload.name, job.tasks, job.grain_s, job.bytes_per_task)
+        for workload in search.plan.workloads
+        for jobs in coarse_series(workload).values()
+        for job in jobs
+    }
+    for name in order:
+        if search.start_cost.get(name, math.inf) > CHEAP_START_S:
+            continue
+        missing = [
+            (workload, Job(tasks, grain, size))
+            for workload, tasks, grain, size in search.prepared
+            if (workload, tasks, grain, size) not in coarse
+            and not search.has(name, workload, Job(tasks, grain, size))
+        ]
+        if not missing or search.elapsed() >= search.plan.budget_s:
+            continue
+        backend = search.make_backend(name, search.plan.options)
+        with started_backend(backend, modules, search.writer):
+            for workload_name, job in missing:
+                if search.elapsed() >= search.plan.budget_s:
+                    break
+                search.measure(backend, search.by_name[workload_name], job)

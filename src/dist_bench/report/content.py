@@ -1,0 +1,609 @@
+"""What every report says, before it is dressed as a terminal table, Markdown, CSV or HTML.
+
+The columns (their title, what they mean, and each cell's text), the grouping of records into one
+table per workload and job size, the lines under each table and the metadata block live here once,
+so the formats cannot drift apart: an exporter only chooses how to lay them out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from dist_bench.analysis import BASELINE, Summary, format_bytes, format_seconds, summarize
+from dist_bench.results import BackendRun, Record, Results
+
+if TYPE_CHECKING:
+    from dist_bench.costmodel import Axis, CostFit, Crossover, CutoverAnalysis, Projection
+
+DASH = "-"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its title, what it means (for the glossaries), its cell text.
+
+    ``title`` may hold a line break where the terminal table wraps it; other formats join it.
+    ``in_terminal`` is False for columns the 120-character terminal table leaves to the files.
+    """
+
+    title: str
+    meaning: str
+    cell: Callable[[Any], str]
+    numeric: bool = True
+    in_terminal: bool = True
+
+    @property
+    def flat_title(self) -> str:
+        """The title on one line."""
+        return self.title.replace("-\n", "-").replace("\n", " ")
+
+
+def answer_text(summary: Summary) -> str:
+    """``ok``, ``WRONG`` (differs from serial) or ``error`` (the measurement failed)."""
+    record = summary.record
+    if record.error:
+        return "error"
+    return "ok" if record.verified else "WRONG"
+
+
+def _median_text(summary: Summary) -> str:
+    if summary.median_s is None or summary.interval is None:
+        return DASH
+    low, high = (_bare(end) for end in (summary.interval.low, summary.interval.high))
+    return f"{format_seconds(summary.median_s)} ({low}-{high})"
+
+
+def _bare(seconds: float) -> str:
+    """An interval end without repeating the unit (the median beside it carries it)."""
+    return format_seconds(seconds).split(" ")[0]
+
+
+def _speedup_text(summary: Summary) -> str:
+    interval = summary.speedup_interval
+    if summary.speedup is None or interval is None:
+        return DASH
+    return f"{summary.speedup:.2f}x ({interval.low:.2f}-{interval.high:.2f})"
+
+
+def _optional(value: float | None, template: str) -> str:
+    return DASH if value is None else template.format(value)
+
+
+#: The columns of a measurement table, in order. The README's column table says the same.
+MEASUREMENT_COLUMNS: tuple[Column, ...] = (
+    Column("backend", "where the job ran", lambda s: s.record.backend, numeric=False),
+    Column(
+        "workers",
+        "parallel slots the backend had (threads, processes, or cluster cores)",
+        lambda s: str(s.record.workers),
+    ),
+    Column(
+        "median (interval)",
+        "median wall time of the measured jobs, with a distribution-free interval for it "
+        "(order statistics; its confidence is given under the table)",
+        _median_text,
+    ),
+    Column(
+        "speedup (95 % CI)",
+        "serial median / this median, with a bootstrap 95 % interval",
+        _speedup_text,
+    ),
+    Column(
+        "effic.",
+        "speedup per worker that could be busy (min(workers, tasks)); 100 % is ideal",
+        lambda s: _optional(s.efficiency, "{:.0%}"),
+    ),
+    Column(
+        "Karp-\nFlatt",
+        "experimentally determined serial fraction (1/speedup - 1/p) / (1 - 1/p): near 0 the "
+        "work parallelises; large, or growing with workers, means overhead or a serial part",
+        lambda s: _optional(s.serial_fraction, "{:.2f}"),
+        in_terminal=False,
+    ),
+    Column(
+        "task time\nvs serial",
+        "how much longer one task took on a worker than alone in the serial run: 2x with 2 "
+        "threads on pure-Python code is the GIL making them take turns",
+        lambda s: _optional(s.task_time_ratio, "{:.2f}x"),
+    ),
+    Column(
+        "overhead\nper task",
+        "wall time not explained by the tasks' own time on the workers, per task: dispatch, "
+        "pickling, transfer, idling",
+        lambda s: DASH if s.overhead_per_task_s is None else format_seconds(s.overhead_per_task_s),
+    ),
+    Column(
+        "cold\njob",
+        "the first, unmeasured job (warm-up): pays lazy imports, worker start, code shipping",
+        lambda s: format_seconds(s.record.warmup_s[0]) if s.record.warmup_s else DASH,
+    ),
+    Column(
+        "answer",
+        "ok when every job's answer equalled the serial answer; WRONG is a failure, never a "
+        "speedup",
+        answer_text,
+        numeric=False,
+    ),
+)
+
+
+def _where(run: BackendRun) -> str:
+    topology = run.topology
+    where = str(topology.get("address") or "this machine")
+    if topology.get("start_method"):
+        where += f" (start method {topology['start_method']})"
+    return where
+
+
+#: The columns of the backends table: each backend's life, timed apart from the jobs.
+BACKEND_COLUMNS: tuple[Column, ...] = (
+    Column("backend", "the backend started", lambda r: r.backend, numeric=False),
+    Column("workers", "parallel slots it reported", lambda r: str(r.topology.get("workers", DASH))),
+    Column(
+        "start-up",
+        "cold start: processes spawned, cluster started or connected",
+        lambda r: format_seconds(r.startup_s),
+    ),
+    Column(
+        "shutdown",
+        "stopping it (workers joined, cluster stopped or disconnected)",
+        lambda r: DASH if r.shutdown_s is None else format_seconds(r.shutdown_s),
+    ),
+    Column("where", "this machine, or the cluster address", _where, numeric=False),
+)
+
+BACKENDS_TITLE = "backends: start-up and shutdown (timed apart from the jobs)"
+
+
+def size_title(record: Record) -> str:
+    """Workload and job size: ``cpu: 16 tasks x 50.0 ms grain, 4.0 MiB per task``."""
+    title = f"{record.workload}: {record.tasks} tasks x {format_seconds(record.grain_s)} grain"
+    if record.bytes_per_task:
+        title += f", {format_bytes(record.bytes_per_task)} per task"
+    return title
+
+
+@dataclass(frozen=True)
+class SizeGroup:
+    """The records of one workload at one job size: one table, the serial row first."""
+
+    summaries: tuple[Summary, ...]
+
+    @property
+    def title(self) -> str:
+        """``cpu: 16 tasks x 50.0 ms grain, 4.0 MiB per task``."""
+        return size_title(self.summaries[0].record)
+
+    def rows(self) -> list[list[str]]:
+        """The cell texts, one list per backend."""
+        return [[column.cell(s) for column in MEASUREMENT_COLUMNS] for s in self.summaries]
+
+    def interval_note(self) -> str | None:
+        """Which intervals these are and the confidence the median's really has."""
+        confidences = [s.interval.confidence for s in self.summaries if s.interval is not None]
+        if not confidences:
+            return None
+        return (
+            f"median interval: order statistics, {min(confidences):.1%} confidence for "
+            f"{len(self.summaries[0].record.wall_s)} repeats; speedup interval: bootstrap"
+        )
+
+    def findings(self) -> list[tuple[str, str]]:
+        """(backend, the sentence saying why it got its number)."""
+        return [(s.record.backend, s.finding) for s in self.summaries]
+
+    def remarks(self) -> Iterator[tuple[str, str]]:
+        """(backend, text) for every instability warning and every note the engine made."""
+        for summary in self.summaries:
+            for warning in summary.warnings:
+                yield summary.record.backend, warning
+            for note in summary.record.notes:
+                yield summary.record.backend, note
+
+
+@dataclass
+class ReportData:
+    """What an exporter renders: the results file and, when one was made, the cutover analysis.
+
+    The summaries are computed once (bootstraps are not free) and shared by every exporter.
+    """
+
+    results: Results
+    analysis: CutoverAnalysis | None = None
+
+    @cached_property
+    def summaries(self) -> list[Summary]:
+        """Every record summarised, in the order measured."""
+        return summarize(self.results)
+
+    @cached_property
+    def groups(self) -> list[SizeGroup]:
+        """One group per workload and job size in the order measured, the baseline row first."""
+        grouped: dict[tuple[str, int, float, int], list[Summary]] = {}
+        for summary in self.summaries:
+            grouped.setdefault(summary.record.size_key(), []).append(summary)
+        return [
+            SizeGroup(tuple(sorted(members, key=lambda s: s.record.backend != BASELINE)))
+            for members in grouped.values()
+        ]
+
+    def workloads(self) -> dict[str, list[SizeGroup]]:
+        """The groups of each workload, smallest job first; workloads in the order measured."""
+        by_workload: dict[str, list[SizeGroup]] = {}
+        for group in self.groups:
+            by_workload.setdefault(group.summaries[0].record.workload, []).append(group)
+        # A cutover search measures sizes in the order it needs them; readers want them sorted.
+        return {
+            workload: sorted(groups, key=lambda g: g.summaries[0].record.size_key()[1:])
+            for workload, groups in by_workload.items()
+        }
+
+    def backend_rows(self) -> list[list[str]]:
+        """The backends table's cell texts, one list per backend start."""
+        return [[column.cell(run) for column in BACKEND_COLUMNS] for run in self.results.backends]
+
+    def metadata_items(self) -> list[tuple[str, str]]:
+        """(label, value) pairs a reader needs to trust the numbers: host, cores, versions."""
+        meta = self.results.metadata
+        items = [
+            ("host", str(meta.get("host", "?"))),
+            ("measured", str(meta.get("started_at", "?"))),
+            ("cores used", str(meta.get("cores", "?"))),
+            ("logical CPUs", str(meta.get("cpu_count", "?"))),
+            ("platform", str(meta.get("platform", "?"))),
+            ("Python", f"{meta.get('python', '?')} ({meta.get('python_implementation', '?')})"),
+        ]
+        packages = meta.get("packages") or {}
+        if packages:
+            items.append(("packages", ", ".join(f"{k} {v}" for k, v in packages.items())))
+        blas = meta.get("blas_env") or {}
+        if blas:
+            items.append(("BLAS environment", ", ".join(f"{k}={v}" for k, v in blas.items())))
+        command = meta.get("command")
+        if command:
+            items.append(("command", " ".join(map(str, command))))
+        runs = meta.get("appended_runs") or []
+        if runs:
+            items.append(("later runs appended", str(len(runs))))
+        return items
+
+    def topology_items(self) -> list[tuple[str, str]]:
+        """(backend, its topology as ``key=value`` pairs), for each backend start."""
+        return [
+            (
+                run.backend,
+                ", ".join(
+                    f"{key}={value}"
+                    for key, value in run.topology.items()
+                    if not isinstance(value, dict | list)
+                ),
+            )
+            for run in self.results.backends
+        ]
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    """One kind of finding ``analysis.explain`` writes: how its sentence starts, what it means."""
+
+    anchor: str
+    starts_with: str
+    name: str
+    meaning: str
+
+
+#: Every kind of finding, for the glossaries; docs/concepts.md tells the longer story.
+FINDING_KINDS: tuple[FindingKind, ...] = (
+    FindingKind(
+        "baseline",
+        "baseline:",
+        "baseline",
+        "the serial run: every speedup divides by it, every answer is checked against it",
+    ),
+    FindingKind(
+        "parallel",
+        "parallel:",
+        "parallel",
+        "the tasks ran side by side and the backend reached at least 75 % of ideal speedup",
+    ),
+    FindingKind(
+        "partly-parallel",
+        "partly parallel:",
+        "partly parallel",
+        "a real speedup, but below 75 % of ideal: dispatch overhead or a serial part (its "
+        "Karp-Flatt fraction) limits it",
+    ),
+    FindingKind(
+        "gil",
+        "tasks took turns",
+        "tasks took turns (the GIL)",
+        "threads on pure-Python code: each task ran about as many times slower as there were "
+        "threads, because only one thread runs Python bytecode at a time",
+    ),
+    FindingKind(
+        "waits",
+        "overlapped waits",
+        "overlapped waits",
+        "the tasks mostly wait (little CPU time), so the speedup comes from overlapping the "
+        "waits, not from cores: concurrency",
+    ),
+    FindingKind(
+        "one-after-another",
+        "tasks ran one after another",
+        "one after another",
+        "concurrency without waiting: an event loop or a lock ran the tasks in turn",
+    ),
+    FindingKind(
+        "dispatch",
+        "dispatch costs",
+        "dispatch overhead",
+        "sending each task to a worker (pickling, messages, scheduling) costs about as much as "
+        "the work: make tasks coarser or batch them",
+    ),
+    FindingKind(
+        "bytes",
+        "moving ",
+        "moving bytes",
+        "the data sent in and out of every task costs more than parallelism saves; shared "
+        "memory (threads) or placing inputs once avoids it",
+    ),
+    FindingKind(
+        "slower-work",
+        "each task needed",
+        "slower work",
+        "each task needed more CPU time on the workers than alone: allocator, BLAS threads, "
+        "or cache and memory bandwidth shared with other workers",
+    ),
+    FindingKind(
+        "core-wait",
+        "tasks waited for a core",
+        "waiting for a core",
+        "the tasks took longer for the same CPU time: more busy workers (and the driver) than "
+        "cores",
+    ),
+    FindingKind(
+        "wrong",
+        "WRONG ANSWER",
+        "wrong answer",
+        "an answer differed from the serial one: a failure, never a speedup",
+    ),
+    FindingKind(
+        "failed",
+        "failed:",
+        "failed",
+        "the measurement raised; the reason follows",
+    ),
+    FindingKind(
+        "no-baseline",
+        "no serial baseline",
+        "no baseline",
+        "the serial run of this size is missing or failed, so there is no speedup",
+    ),
+)
+
+
+def finding_kind(finding: str) -> FindingKind | None:
+    """The kind of a finding sentence (None for a sentence no kind describes)."""
+    return next((k for k in FINDING_KINDS if finding.startswith(k.starts_with)), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The cutover analysis (costmodel): crossovers, fitted costs, projections
+
+FITS_TITLE = "Fitted costs: T ≈ S + n·o + n·g / P_eff + n·b / B"
+PROJECTIONS_TITLE = "PROJECTION, not a measurement: predicted speedup on more nodes"
+PROJECTIONS_NOTE = (
+    "From the fitted costs: the tasks' work spreads over more nodes at the measured efficiency; "
+    "start-up, dispatch and moving bytes stay as measured (one driver). Amdahl bound: the work "
+    "spread perfectly, only that fixed part serial. Not measured."
+)
+
+
+def _axis_name(axis: Axis) -> str:
+    from dist_bench.costmodel import AXIS_NAMES
+
+    return AXIS_NAMES[axis]
+
+
+def _crossover_value(item: Crossover) -> str:
+    from dist_bench.costmodel import format_axis, format_interval
+
+    if item.value is None:
+        low, high = (format_axis(item.axis, end) for end in item.searched)
+        return f"not reached between {low} and {high}"
+    text = format_axis(item.axis, item.value)
+    return text if item.interval is None else f"{text} ({format_interval(item)})"
+
+
+#: One row per crossover found (reached or not) of a workload.
+CROSSOVER_COLUMNS: tuple[Column, ...] = (
+    Column("pair", "the two backends compared", lambda c: " / ".join(c.backends), numeric=False),
+    Column(
+        "along",
+        "the job size that varies (the other two held where the sweep measured them)",
+        lambda c: _axis_name(c.axis),
+        numeric=False,
+    ),
+    Column(
+        "crossover (95 % interval)",
+        "where the two fitted times meet, with a bootstrap interval (records resampled, "
+        "costs refitted); 'not reached' when they do not meet inside the measured range",
+        _crossover_value,
+    ),
+    Column(
+        "faster below → above",
+        "which backend wins at the small end, and which from the crossover on",
+        lambda c: (
+            f"{c.winner_below} → {c.winner_above}" if c.reached else f"{c.winner_below} throughout"
+        ),
+        numeric=False,
+    ),
+    Column("why", "the cost that decides it", lambda c: c.reason, numeric=False),
+)
+
+
+def _or_not_varied(fit: CostFit, name: str, text: str) -> str:
+    return "not varied" if name in fit.unidentified else text
+
+
+#: One row per fitted backend of a workload: T ≈ S + n·o + n·g/P_eff + n·b/B.
+FIT_COLUMNS: tuple[Column, ...] = (
+    Column("backend", "the backend fitted", lambda f: f.backend, numeric=False),
+    Column(
+        "S per job",
+        "fixed cost of every job: submitting, gathering, waking workers",
+        lambda f: _or_not_varied(f, "startup_s", format_seconds(f.startup_s)),
+    ),
+    Column(
+        "o per task",
+        "dispatch cost of one task: pickling, a message, scheduling",
+        lambda f: _or_not_varied(f, "per_task_overhead_s", format_seconds(f.per_task_overhead_s)),
+    ),
+    Column(
+        "P_eff",
+        "useful parallelism: how many tasks' work really ran side by side (1 for GIL-bound "
+        "threads)",
+        lambda f: (
+            f"{f.effective_parallelism:.2f}" if math.isfinite(f.effective_parallelism) else "∞"
+        ),
+    ),
+    Column(
+        "B",
+        "bandwidth of moving task data ('-': bytes never varied, or cost nothing measurable)",
+        lambda f: (
+            f"{format_bytes(round(f.bandwidth_bytes_per_s))}/s" if f.bandwidth_bytes_per_s else DASH
+        ),
+    ),
+    Column(
+        "held-out error",
+        "median miss predicting each measured point from a fit made without it",
+        lambda f: DASH if f.holdout_error is None else f"{f.holdout_error:.0%}",
+    ),
+    Column("points", "job shapes the fit used", lambda f: str(f.points), in_terminal=False),
+)
+
+
+def job_text(tasks: int, grain_s: float, bytes_per_task: int) -> str:
+    """A job shape in few characters: ``16 x 5.0 ms, 4.0 MiB``."""
+    job = f"{tasks} x {format_seconds(grain_s)}"
+    return f"{job}, {format_bytes(bytes_per_task)}" if bytes_per_task else job
+
+
+def _projected_job(item: Projection) -> str:
+    return job_text(item.shape.tasks, item.shape.grain_s, item.shape.bytes_per_task)
+
+
+#: One row per PROJECTED node count: never a measurement.
+PROJECTION_COLUMNS: tuple[Column, ...] = (
+    Column("workload", "the workload", lambda p: p.workload, numeric=False),
+    Column("backend", "the backend projected", lambda p: p.backend, numeric=False),
+    Column(
+        "nodes",
+        "nodes projected (and measured)",
+        lambda p: f"{p.nodes} (measured {p.measured_nodes})",
+    ),
+    Column("workers", "parallel slots on that many nodes", lambda p: str(p.workers)),
+    Column("job", "the job shape projected: the largest measured", _projected_job),
+    Column(
+        "projected speedup",
+        "predicted from the fitted costs, not measured",
+        lambda p: f"{p.predicted_speedup:.2f}x",
+    ),
+    Column(
+        "Amdahl bound",
+        "the speedup if the work spread perfectly and only the fixed costs stayed serial",
+        lambda p: DASH if p.amdahl_bound is None else f"{p.amdahl_bound:.2f}x",
+    ),
+)
+
+
+def largest_jobs(summaries: Sequence[Summary], workload: str) -> dict[str, Summary]:
+    """Per backend, its summary at the largest job (most serial work) it ran with a baseline."""
+    largest: dict[str, Summary] = {}
+    for summary in summaries:
+        record = summary.record
+        if record.workload != workload or summary.speedup is None:
+            continue
+        best = largest.get(record.backend)
+        if best is None or record.tasks * record.grain_s > best.record.tasks * best.record.grain_s:
+            largest[record.backend] = summary
+    return largest
+
+
+def _job_text(summary: Summary) -> str:
+    record = summary.record
+    return job_text(record.tasks, record.grain_s, record.bytes_per_task)
+
+
+def _measured(title: str) -> Column:
+    return next(column for column in MEASUREMENT_COLUMNS if column.title == title)
+
+
+#: Beside each fit: what was measured at that backend's largest job.
+LARGEST_JOB_COLUMNS: tuple[Column, ...] = (
+    Column("largest job", "the backend's largest job (most serial work) measured", _job_text),
+    _measured("speedup (95 % CI)"),
+    _measured("effic."),
+    # The terminal's fit table has room for the serial fraction its measurement tables leave out.
+    dataclasses.replace(_measured("Karp-\nFlatt"), in_terminal=True),
+)
+FIT_TABLE_COLUMNS = FIT_COLUMNS + LARGEST_JOB_COLUMNS
+
+
+@dataclass(frozen=True)
+class WorkloadCutover:
+    """One workload's part of the cutover analysis, ready to lay out."""
+
+    crossovers: list[Crossover]
+    fits: list[CostFit]
+    largest: dict[str, Summary]
+
+    @property
+    def reached(self) -> list[Crossover]:
+        """Crossovers inside the measured range."""
+        return [c for c in self.crossovers if c.reached]
+
+    def crossover_rows(self, reached_only: bool = False) -> list[list[str]]:
+        """Reached crossovers first, then (unless ``reached_only``) those not reached."""
+        ordered = self.reached
+        if not reached_only:
+            ordered += [c for c in self.crossovers if not c.reached]
+        return [[column.cell(c) for column in CROSSOVER_COLUMNS] for c in ordered]
+
+    def fit_rows(self) -> list[list[str]]:
+        """``FIT_TABLE_COLUMNS`` cells, the serial fit first."""
+        rows = []
+        for fit in sorted(self.fits, key=lambda f: f.backend != BASELINE):
+            summary = self.largest.get(fit.backend)
+            measured = [
+                DASH if summary is None else column.cell(summary) for column in LARGEST_JOB_COLUMNS
+            ]
+            rows.append([*(column.cell(fit) for column in FIT_COLUMNS), *measured])
+        return rows
+
+
+def workload_cutover(data: ReportData, workload: str) -> WorkloadCutover | None:
+    """``workload``'s crossovers and fits, or None when there is no analysis of it."""
+    analysis = data.analysis
+    if analysis is None:
+        return None
+    fits = [f for f in analysis.fits if f.workload == workload]
+    if not fits:
+        return None
+    return WorkloadCutover(
+        [c for c in analysis.crossovers if c.workload == workload],
+        fits,
+        largest_jobs(data.summaries, workload),
+    )
+
+
+def projection_rows(analysis: CutoverAnalysis | None) -> list[list[str]]:
+    """Every projection's cells (none without an analysis or projections)."""
+    if analysis is None:
+        return []
+    return [[column.cell(p) for column in PROJECTION_COLUMNS] for p in analysis.projections]

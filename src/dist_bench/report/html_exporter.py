@@ -1,0 +1,430 @@
+"""The HTML exporter: one self-contained page to read, share and archive.
+
+Everything is inside the one file: the style sheet, the plots (SVG as data URIs), no script, no
+font or file from the network, so it opens the same offline, in a mail attachment or years later.
+It says, in order: the answer at a glance (speedup of every backend at every size, coloured by
+whether its interval is above or below 1x), then per workload the plots, the tables and the
+finding of every row; then the backends' start-up, what each column and finding means, and where
+and how it was measured.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Sequence
+from html import escape
+
+from dist_bench import __version__
+from dist_bench.analysis import BASELINE, Summary
+from dist_bench.report.content import (
+    BACKEND_COLUMNS,
+    BACKENDS_TITLE,
+    CROSSOVER_COLUMNS,
+    FINDING_KINDS,
+    FIT_TABLE_COLUMNS,
+    FITS_TITLE,
+    MEASUREMENT_COLUMNS,
+    PROJECTION_COLUMNS,
+    PROJECTIONS_NOTE,
+    PROJECTIONS_TITLE,
+    Column,
+    ReportData,
+    SizeGroup,
+    WorkloadCutover,
+    answer_text,
+    finding_kind,
+    job_text,
+    projection_rows,
+    workload_cutover,
+)
+from dist_bench.report.plot import panel_images, plotted_workloads
+
+#: Up to this many job sizes per workload are shown open; a longer sweep's are folded.
+OPEN_GROUPS = 3
+
+STYLE = """
+:root {
+  --ink: #1d2433; --muted: #5b6478; --line: #e3e6ee; --paper: #ffffff; --wash: #f6f7fb;
+  --accent: #3451b2; --win: #1a7f37; --win-bg: #e6f4ea; --loss: #b42318; --loss-bg: #fdecea;
+  --even-bg: #f0f1f5; --warn: #8a5a00; --warn-bg: #fff6e0;
+}
+* { box-sizing: border-box; }
+html { background: var(--wash); }
+body {
+  margin: 0; color: var(--ink); line-height: 1.5; font-size: 15px;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+    "Noto Sans", "DejaVu Sans", sans-serif;
+}
+header.top { background: var(--ink); color: #fff; padding: 28px 0 18px; }
+.wrap { max-width: 1240px; margin: 0 auto; padding: 0 28px; }
+.eyebrow { margin: 0; text-transform: uppercase; letter-spacing: .08em; font-size: 12px;
+  color: #aab4d4; font-weight: 600; }
+h1 { margin: 4px 0 6px; font-size: 28px; line-height: 1.25; font-weight: 700; }
+header .meta { margin: 0; color: #cdd3e6; font-size: 14px; }
+nav { margin-top: 14px; display: flex; flex-wrap: wrap; gap: 6px; }
+nav a { color: #fff; text-decoration: none; font-size: 13px; padding: 3px 10px;
+  border: 1px solid #4a5570; border-radius: 999px; }
+nav a:hover { background: #2e3850; }
+main { padding: 8px 0 40px; }
+section.card { background: var(--paper); border: 1px solid var(--line); border-radius: 10px;
+  padding: 6px 26px 22px; margin: 22px 0; }
+h2 { font-size: 21px; margin: 18px 0 8px; }
+h3 { font-size: 16px; margin: 24px 0 8px; }
+p.lead { color: var(--muted); margin: 0 0 14px; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; margin: 6px 0 4px; }
+th, td { padding: 6px 9px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { text-align: left; font-weight: 600; color: var(--muted); font-size: 12.5px;
+  background: var(--wash); border-bottom: 1px solid #cfd4e0; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tbody tr:hover { background: #fafbfe; }
+td.backend { font-weight: 600; white-space: nowrap; }
+.table-scroll { overflow-x: auto; }
+.ok { color: var(--win); font-weight: 600; }
+.bad { color: var(--loss); font-weight: 700; }
+td.win { background: var(--win-bg); color: var(--win); }
+td.loss { background: var(--loss-bg); color: var(--loss); }
+td.even { background: var(--even-bg); }
+th.size { text-align: center; }
+td.glance { text-align: center; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.glance small { display: block; color: var(--muted); font-size: 11.5px; }
+.legend { font-size: 13px; color: var(--muted); margin: 8px 0 0; }
+.swatch { display: inline-block; width: 11px; height: 11px; border-radius: 3px;
+  vertical-align: -1px; margin: 0 4px 0 10px; }
+figure { margin: 10px 0 6px; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 12px; }
+.plots img { width: 100%; height: auto; border: 1px solid var(--line); border-radius: 8px;
+  background: #fff; }
+a { color: var(--accent); }
+figcaption { font-size: 13px; color: var(--muted); margin-top: 6px; }
+ul.findings { list-style: none; padding: 0; margin: 8px 0 0; }
+ul.findings li { padding: 5px 0 5px 0; border-bottom: 1px dashed var(--line); }
+ul.findings li:last-child { border-bottom: 0; }
+ul.crossovers li { font-weight: 600; border-left: 3px solid var(--accent); padding-left: 10px;
+  border-bottom: 0; margin: 4px 0; }
+section.projection h2 { color: var(--warn); }
+.tag { display: inline-block; font-size: 11.5px; font-weight: 600; padding: 1px 8px;
+  border-radius: 999px; background: #e8ecf8; color: var(--accent); text-decoration: none;
+  margin-right: 6px; white-space: nowrap; }
+.who { font-weight: 600; margin-right: 4px; }
+li.remark { color: var(--warn); background: var(--warn-bg); padding-left: 8px;
+  border-radius: 6px; border-bottom: 0; margin-top: 3px; }
+details { margin: 4px 0; }
+details > summary { cursor: pointer; list-style: none; padding: 8px 0 4px;
+  border-top: 1px solid var(--line); }
+details > summary::-webkit-details-marker { display: none; }
+details > summary::before { content: "▸"; color: var(--muted); display: inline-block;
+  width: 16px; }
+details[open] > summary::before { content: "▾"; }
+details > summary h3 { display: inline; margin: 0; }
+details > summary span { color: var(--muted); font-size: 13.5px; margin-left: 6px; }
+p.note { font-size: 12.5px; color: var(--muted); margin: 4px 0 0; }
+dl.glossary { display: grid; grid-template-columns: minmax(150px, max-content) 1fr;
+  gap: 6px 18px; margin: 8px 0; font-size: 14px; }
+dl.glossary dt { font-weight: 600; }
+dl.glossary dd { margin: 0; color: #333a4d; }
+code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono",
+  monospace; font-size: 13px; background: var(--wash); padding: 1px 4px; border-radius: 4px; }
+footer { color: var(--muted); font-size: 13px; padding: 0 0 30px; }
+@media print { html { background: #fff; } section.card { border: 0; padding: 0; }
+  header.top { background: #fff; color: var(--ink); } nav { display: none; } }
+"""
+
+
+def _cell(text: str, column: Column) -> str:
+    classes = ["num"] if column.numeric else []
+    if column.title == "backend":
+        classes = ["backend"]
+    if column.cell is answer_text:
+        classes.append("ok" if text == "ok" else "bad")
+    attribute = f' class="{" ".join(classes)}"' if classes else ""
+    return f"<td{attribute}>{escape(text)}</td>"
+
+
+def _table(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> Iterator[str]:
+    yield '<div class="table-scroll"><table><thead><tr>'
+    for column in columns:
+        numeric = ' class="num"' if column.numeric else ""
+        yield f'<th{numeric} title="{escape(column.meaning)}">{escape(column.flat_title)}</th>'
+    yield "</tr></thead><tbody>"
+    for row in rows:
+        cells = "".join(_cell(text, column) for text, column in zip(row, columns, strict=True))
+        yield f"<tr>{cells}</tr>"
+    yield "</tbody></table></div>"
+
+
+def _finding_item(backend: str, finding: str) -> str:
+    kind = finding_kind(finding)
+    tag = (
+        f'<a class="tag" href="#finding-{kind.anchor}">{escape(kind.name)}</a>'
+        if kind is not None
+        else ""
+    )
+    return f'<li>{tag}<span class="who">{escape(backend)}</span> {escape(finding)}</li>'
+
+
+def _group(group: SizeGroup, opened: bool) -> Iterator[str]:
+    """One size's table and findings, in a <details> (no script needed) the reader can fold."""
+    fastest = max(
+        (s for s in group.summaries if s.speedup is not None and s.record.backend != BASELINE),
+        key=lambda s: s.speedup or 0.0,
+        default=None,
+    )
+    best = "" if fastest is None else f" · fastest: {fastest.record.backend} {fastest.speedup:.2f}x"
+    yield f"<details{' open' if opened else ''}>"
+    yield f"<summary><h3>{escape(group.title)}</h3><span>{escape(best)}</span></summary>"
+    yield from _table(MEASUREMENT_COLUMNS, group.rows())
+    note = group.interval_note()
+    if note:
+        yield f'<p class="note">{escape(note)}</p>'
+    yield '<ul class="findings">'
+    for backend, finding in group.findings():
+        yield _finding_item(backend, finding)
+    for backend, remark in group.remarks():
+        yield f'<li class="remark"><span class="who">{escape(backend)}</span> {escape(remark)}</li>'
+    yield "</ul></details>"
+
+
+def _glance_class(summary: Summary) -> str:
+    """win: the speedup's whole interval is above 1x; loss: below; even: it straddles 1x."""
+    interval = summary.speedup_interval
+    if summary.record.error or not summary.record.verified:
+        return "loss"
+    if interval is None:
+        return "even"
+    return "win" if interval.low > 1.0 else "loss" if interval.high < 1.0 else "even"
+
+
+def _glance(data: ReportData) -> Iterator[str]:
+    yield '<section class="card" id="glance"><h2>At a glance</h2>'
+    yield (
+        '<p class="lead">Speedup over serial of every backend at every job size, with its 95 % '
+        "interval; a column per job size, tasks x serial work per task (x bytes per task). "
+        "Green: faster than serial beyond doubt; red: slower (or wrong); grey: the interval "
+        "includes 1x.</p>"
+    )
+    for workload, every_group in data.workloads().items():
+        # Sizes with no speedup (a search measures some only to place a crossover between two
+        # other backends, without serial) would be columns of dashes here; the tables list them.
+        groups = [g for g in every_group if any(_has_speedup(s) for s in g.summaries)]
+        backends = list(
+            dict.fromkeys(
+                s.record.backend
+                for g in groups
+                for s in g.summaries
+                if s.record.backend != BASELINE
+            )
+        )
+        if not backends:
+            continue
+        yield f'<h3><a href="#workload-{escape(workload)}">{escape(workload)}</a></h3>'
+        left_out = len(every_group) - len(groups)
+        if left_out:
+            yield (
+                f'<p class="note">{left_out} more job size(s) measured without a serial '
+                "baseline (to place a crossover between two other backends): in the tables "
+                "below.</p>"
+            )
+        yield '<div class="table-scroll"><table><thead><tr><th>backend</th>'
+        for group in groups:
+            first = group.summaries[0].record
+            size = job_text(first.tasks, first.grain_s, first.bytes_per_task)
+            yield f'<th class="size">{escape(size)}</th>'
+        yield "</tr></thead><tbody>"
+        for backend in backends:
+            cells = [f'<td class="backend">{escape(backend)}</td>']
+            for group in groups:
+                summary = next((s for s in group.summaries if s.record.backend == backend), None)
+                cells.append(_glance_cell(summary))
+            yield f"<tr>{''.join(cells)}</tr>"
+        yield "</tbody></table></div>"
+    yield (
+        '<p class="legend">'
+        '<span class="swatch" style="background:var(--win-bg)"></span>faster than serial'
+        '<span class="swatch" style="background:var(--even-bg)"></span>no clear difference'
+        '<span class="swatch" style="background:var(--loss-bg)"></span>slower, failed or wrong'
+        "</p>"
+    )
+    yield "</section>"
+
+
+def _has_speedup(summary: Summary) -> bool:
+    return summary.record.backend != BASELINE and summary.speedup is not None
+
+
+def _glance_cell(summary: Summary | None) -> str:
+    if summary is None:
+        return '<td class="glance">-</td>'
+    if summary.record.error or not summary.record.verified:
+        label = "error" if summary.record.error else "WRONG"
+        return f'<td class="glance loss">{label}</td>'
+    interval = summary.speedup_interval
+    if summary.speedup is None or interval is None:
+        return '<td class="glance even">no baseline</td>'
+    return (
+        f'<td class="glance {_glance_class(summary)}">{summary.speedup:.2f}x'
+        f"<small>{interval.low:.2f}-{interval.high:.2f}</small></td>"
+    )
+
+
+def _workload(
+    data: ReportData, workload: str, groups: list[SizeGroup], plotted: bool
+) -> Iterator[str]:
+    yield f'<section class="card" id="workload-{escape(workload)}"><h2>{escape(workload)}</h2>'
+    cutover = workload_cutover(data, workload)
+    if cutover is not None and cutover.crossovers:
+        yield from _cutover(cutover)
+    if plotted:
+        yield '<figure><div class="plots">'
+        for image in panel_images(data, workload, "svg"):
+            encoded = base64.b64encode(image).decode()
+            yield f'<img alt="{escape(workload)} plot" src="data:image/svg+xml;base64,{encoded}">'
+        yield (
+            "</div><figcaption>Median time per job against the swept size (crossovers marked "
+            "where the cutover analysis found them); speedup over serial with its 95 % band "
+            "(with one size: a bar per backend); speedup against workers, with the Amdahl curve "
+            "through each backend's largest job (f: its Karp-Flatt serial fraction, clipped to "
+            "0-1); projections hollow.</figcaption></figure>"
+        )
+    if len(groups) > OPEN_GROUPS:
+        yield (
+            f'<p class="note">{len(groups)} job sizes measured; each folds open for its table '
+            "and findings.</p>"
+        )
+    for group in groups:
+        yield from _group(group, opened=len(groups) <= OPEN_GROUPS)
+    yield "</section>"
+
+
+def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
+    yield "<h3>Where each step up starts to win</h3>"
+    if cutover.reached:
+        yield '<ul class="findings crossovers">'
+        for crossover in cutover.reached:
+            yield f"<li>{escape(crossover.sentence)}</li>"
+        yield "</ul>"
+        yield from _table(CROSSOVER_COLUMNS, cutover.crossover_rows(reached_only=True))
+    else:
+        yield '<p class="lead">No two backends cross inside the measured range.</p>'
+    rows = cutover.crossover_rows()[len(cutover.reached) :]
+    if rows:
+        yield (
+            f"<details><summary><h3>{len(rows)} pair(s) never crossed in the measured range"
+            "</h3><span>· which one won throughout, and why</span></summary>"
+        )
+        yield from _table(CROSSOVER_COLUMNS, rows)
+        yield "</details>"
+    yield f"<h3>{escape(FITS_TITLE)}</h3>"
+    yield from _table(FIT_TABLE_COLUMNS, cutover.fit_rows())
+
+
+def _projections(data: ReportData) -> Iterator[str]:
+    rows = projection_rows(data.analysis)
+    if not rows:
+        return
+    yield f'<section class="card projection" id="projections"><h2>{escape(PROJECTIONS_TITLE)}</h2>'
+    yield f'<p class="lead">{escape(PROJECTIONS_NOTE)}</p>'
+    yield from _table(PROJECTION_COLUMNS, rows)
+    yield "</section>"
+
+
+def _warnings(data: ReportData) -> Iterator[str]:
+    if data.analysis is None or not data.analysis.warnings:
+        return
+    yield '<section class="card" id="warnings"><h2>Warnings</h2><ul class="findings">'
+    for warning in data.analysis.warnings:
+        yield f'<li class="remark">{escape(warning)}</li>'
+    yield "</ul></section>"
+
+
+def _glossary(items: Iterator[tuple[str, str, str]]) -> Iterator[str]:
+    yield '<dl class="glossary">'
+    for anchor, term, meaning in items:
+        identifier = f' id="{anchor}"' if anchor else ""
+        yield f"<dt{identifier}>{escape(term)}</dt><dd>{escape(meaning)}</dd>"
+    yield "</dl>"
+
+
+def _reading(data: ReportData) -> Iterator[str]:
+    yield '<section class="card" id="reading"><h2>How to read this report</h2>'
+    yield "<h3>Columns</h3>"
+    yield from _glossary(("", c.flat_title, c.meaning) for c in MEASUREMENT_COLUMNS)
+    if data.analysis is not None and data.analysis.crossovers:
+        yield "<h3>Cutover analysis</h3>"
+        yield (
+            '<p class="lead">Each backend\'s costs are fitted to every job shape it ran, '
+            "T ≈ S + n·o + n·g / P_eff + n·b / B for n tasks of g seconds of serial work moving "
+            "b bytes each; two backends' fitted times meet at most once along a size: the "
+            "crossover.</p>"
+        )
+        shown = {c.flat_title: c for c in (*CROSSOVER_COLUMNS, *FIT_TABLE_COLUMNS)}
+        yield from _glossary(("", title, c.meaning) for title, c in shown.items())
+    yield "<h3>Findings</h3>"
+    yield (
+        '<p class="lead">Each row ends in one sentence naming the effect behind its number, '
+        "computed from the measurements (task times and CPU times on the workers), never "
+        "assumed. The kinds:</p>"
+    )
+    yield from _glossary((f"finding-{k.anchor}", k.name, k.meaning) for k in FINDING_KINDS)
+    yield "</section>"
+
+
+def _metadata(data: ReportData) -> Iterator[str]:
+    yield '<section class="card" id="metadata"><h2>Where and how it was measured</h2>'
+    yield from _glossary(("", label, value) for label, value in data.metadata_items())
+    topology = data.topology_items()
+    if topology:
+        yield "<h3>Topology of each backend</h3>"
+        yield from _glossary(("", backend, text) for backend, text in topology)
+    yield "</section>"
+
+
+def _page(data: ReportData) -> Iterator[str]:
+    meta = data.results.metadata
+    host = str(meta.get("host", "?"))
+    workloads = data.workloads()
+    plotted = set(plotted_workloads(data))
+    yield "<!doctype html>"
+    yield '<html lang="en"><head><meta charset="utf-8">'
+    yield '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    yield f"<title>dist-bench report: {escape(host)}</title>"
+    yield f"<style>{STYLE}</style></head><body>"
+    yield '<header class="top"><div class="wrap">'
+    yield '<p class="eyebrow">dist-bench report</p>'
+    yield "<h1>Does a cluster pay off for this work, and from where?</h1>"
+    facts = [
+        f"host {host}",
+        f"{meta.get('cores', '?')} cores",
+        f"Python {meta.get('python', '?')}",
+        f"measured {meta.get('started_at', '?')}",
+        f"{len(data.results.records)} measurements",
+    ]
+    yield f'<p class="meta">{escape(" · ".join(facts))}</p>'
+    links = [("glance", "At a glance")]
+    links += [(f"workload-{w}", w) for w in workloads]
+    if projection_rows(data.analysis):
+        links.append(("projections", "Projections"))
+    if data.analysis is not None and data.analysis.warnings:
+        links.append(("warnings", "Warnings"))
+    links += [("backends", "Backends"), ("reading", "How to read"), ("metadata", "Metadata")]
+    yield "<nav>" + "".join(f'<a href="#{escape(a)}">{escape(t)}</a>' for a, t in links) + "</nav>"
+    yield '</div></header><main><div class="wrap">'
+    yield from _glance(data)
+    for workload, groups in workloads.items():
+        yield from _workload(data, workload, groups, workload in plotted)
+    yield from _projections(data)
+    yield from _warnings(data)
+    yield f'<section class="card" id="backends"><h2>{escape(BACKENDS_TITLE)}</h2>'
+    yield from _table(BACKEND_COLUMNS, data.backend_rows())
+    yield "</section>"
+    yield from _reading(data)
+    yield from _metadata(data)
+    yield (
+        f'</div></main><footer><div class="wrap">Written by dist-bench {escape(__version__)}. '
+        "Re-create it with <code>dist-bench report RESULTS.json --format html</code>."
+        "</div></footer></body></html>"
+    )
+
+
+def render(data: ReportData) -> bytes:
+    """The whole report as one UTF-8 HTML page."""
+    return ("\n".join(_page(data)) + "\n").encode()

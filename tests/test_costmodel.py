@@ -1,0 +1,279 @@
+"""The cost model's maths, checked on scripted backends whose true costs are known.
+
+The scripted backend charges each job exactly T = S + n·o + n·g/P + n·b/B on a virtual clock, with
+seeded noise, and runs through the real cutover search, measurement and verification; so the fit,
+the crossovers and their intervals are checked against the script, not against timings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from dist_bench.backends import BackendOptions
+from dist_bench.backends.base import Backend
+from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, CostScript, scripted_backend
+from dist_bench.costmodel import CutoverAnalysis, JobShape, analyse, node_count
+from dist_bench.cutover import CutoverPlan, run_cutover
+from dist_bench.errors import TaskFailedError
+from dist_bench.measure import MeasureSettings, measure, prepare_job
+from dist_bench.results import Results, ResultsWriter, load_results
+from dist_bench.workload import Job, TaskArgs, Workload
+
+NOISE = 0.02
+#: Measured jobs per shape: with 2 % noise, 5 repeats put each median within about 1 %.
+REPEATS = 5
+SCRIPTS: dict[str, tuple[CostScript, bool]] = {
+    "serial": (CostScript(workers=1, noise=NOISE, seed=1), True),
+    # GIL-bound threads: cheap dispatch, no parallelism, memory shared (no bytes cost).
+    "threads": (
+        CostScript(
+            startup_s=2e-4,
+            per_task_overhead_s=3e-5,
+            effective_parallelism=1.0,
+            workers=4,
+            noise=NOISE,
+            seed=2,
+        ),
+        True,
+    ),
+    "processes": (
+        CostScript(
+            startup_s=5e-3,
+            per_task_overhead_s=3e-4,
+            effective_parallelism=1.9,
+            bandwidth_bytes_per_s=5e8,
+            workers=2,
+            noise=NOISE,
+            seed=3,
+        ),
+        False,
+    ),
+    "dask": (
+        CostScript(
+            startup_s=2e-2,
+            per_task_overhead_s=1.5e-3,
+            effective_parallelism=1.95,
+            bandwidth_bytes_per_s=2e8,
+            workers=2,
+            noise=NOISE,
+            seed=4,
+        ),
+        False,
+    ),
+}
+WORKLOAD = dataclasses.replace(SCRIPTED_WORKLOAD, default_grain_s=0.05, default_bytes=4 << 20)
+
+
+def make_scripted(name: str, options: BackendOptions) -> Backend:
+    script, shares_memory = SCRIPTS[name]
+    return scripted_backend(name, script, shares_memory)(options)
+
+
+def search(budget_s: float = 30.0, **plan: object) -> tuple[Results, CutoverAnalysis]:
+    full = CutoverPlan(
+        workloads=[WORKLOAD],
+        backends=list(SCRIPTS),
+        budget_s=budget_s,
+        settings=MeasureSettings(repeats=REPEATS, warmup=0),
+    )
+    full = dataclasses.replace(full, **plan)  # type: ignore[arg-type]
+    return run_cutover(full, ResultsWriter(None, {}), make_backend=make_scripted)
+
+
+@pytest.fixture(scope="module")
+def searched() -> tuple[Results, CutoverAnalysis]:
+    return search(project_nodes=(2, 4, 8))
+
+
+def true_crossover(first: str, second: str, at: JobShape) -> float:
+    """Where the two scripts' costs meet along the grain at ``at`` (solved by hand)."""
+    a, b = SCRIPTS[first][0], SCRIPTS[second][0]
+    n, size = at.tasks, at.bytes_per_task
+
+    def fixed(s: CostScript) -> float:
+        moving = n * size / s.bandwidth_bytes_per_s if s.bandwidth_bytes_per_s else 0.0
+        return s.startup_s + n * s.per_task_overhead_s + moving
+
+    per_grain = n / a.effective_parallelism - n / b.effective_parallelism
+    return (fixed(b) - fixed(a)) / per_grain
+
+
+@pytest.mark.parametrize("backend", ["processes", "dask"])
+def test_fit_recovers_the_scripted_costs_within_5_percent(
+    searched: tuple[Results, CutoverAnalysis], backend: str
+) -> None:
+    _, analysis = searched
+    fit = analysis.fit_for("scripted", backend)
+    script = SCRIPTS[backend][0]
+    assert fit is not None
+    assert fit.unidentified == ()
+    assert fit.startup_s == pytest.approx(script.startup_s, rel=0.05)
+    assert fit.per_task_overhead_s == pytest.approx(script.per_task_overhead_s, rel=0.05)
+    assert fit.effective_parallelism == pytest.approx(script.effective_parallelism, rel=0.05)
+    assert fit.bandwidth_bytes_per_s == pytest.approx(script.bandwidth_bytes_per_s, rel=0.05)
+    # Held-out points are predicted about as well as the noise allows.
+    assert fit.holdout_error is not None
+    assert fit.holdout_error < 3 * NOISE
+
+
+@pytest.mark.parametrize(
+    ("light", "heavy", "reason"),
+    [("threads", "processes", "GIL"), ("serial", "dask", "pickling"), ("threads", "dask", "GIL")],
+)
+def test_grain_crossovers_within_10_percent_with_the_truth_in_their_interval(
+    searched: tuple[Results, CutoverAnalysis], light: str, heavy: str, reason: str
+) -> None:
+    _, analysis = searched
+    (found,) = [
+        c for c in analysis.crossovers if c.axis == "grain_s" and set(c.backends) == {light, heavy}
+    ]
+    truth = true_crossover(light, heavy, found.at)
+    assert found.value == pytest.approx(truth, rel=0.10)
+    assert found.winner_below == light
+    assert found.winner_above == heavy
+    assert found.interval is not None
+    assert found.interval.low <= truth <= found.interval.high
+    assert found.reason == reason
+    assert reason in found.sentence and heavy in found.sentence
+
+
+def test_a_crossover_outside_the_searched_range_is_reported_as_not_reached(
+    searched: tuple[Results, CutoverAnalysis],
+) -> None:
+    _, analysis = searched
+    (found,) = [
+        c
+        for c in analysis.crossovers
+        if c.axis == "grain_s" and set(c.backends) == {"serial", "threads"}
+    ]
+    assert not found.reached
+    assert found.value is None
+    assert found.winner_below == found.winner_above == "serial"
+    low, high = found.searched
+    assert low < high
+    assert "no crossover" in found.sentence
+
+
+def test_the_analysis_regenerates_from_the_saved_file(tmp_path: Path) -> None:
+    path = tmp_path / "cutover.json"
+    plan = CutoverPlan(workloads=[WORKLOAD], backends=list(SCRIPTS), budget_s=30.0)
+    results, analysis = run_cutover(
+        plan, ResultsWriter(path, {"host": "here"}), make_backend=make_scripted
+    )
+    again = analyse(load_results(path))
+    assert json.dumps(again.to_json()) == json.dumps(analysis.to_json())
+    assert len(load_results(path).records) == len(results.records)
+
+
+def test_projections_are_labelled_and_stay_under_their_amdahl_bound(
+    searched: tuple[Results, CutoverAnalysis],
+) -> None:
+    _, analysis = searched
+    projected = [p for p in analysis.projections if p.backend == "processes"]
+    assert [p.nodes for p in projected] == [2, 4, 8]
+    speedups = [p.predicted_speedup for p in projected]
+    assert speedups == sorted(speedups)  # more nodes, more speedup...
+    for projection in projected:
+        assert projection.label == "projection"
+        assert projection.amdahl_bound is not None
+        assert projection.predicted_speedup <= projection.amdahl_bound + 1e-9  # ...never past it
+    # Shared-memory backends cannot add nodes.
+    assert not [p for p in analysis.projections if p.backend in ("serial", "threads")]
+
+
+def test_refinement_adds_shapes_inside_a_wide_crossover_interval() -> None:
+    noisy = {name: (dataclasses.replace(s, noise=0.3), m) for name, (s, m) in SCRIPTS.items()}
+    coarse = {0.05 * f for f in (1 / 250, 1 / 50, 1 / 10, 1 / 2)}
+
+    def make(name: str, options: BackendOptions) -> Backend:
+        script, shares = noisy[name]
+        return scripted_backend(name, script, shares)(options)
+
+    plan = CutoverPlan(workloads=[WORKLOAD], backends=["serial", "processes"], budget_s=60.0)
+    results, _ = run_cutover(plan, ResultsWriter(None, {}), make_backend=make)
+    extra = {r.grain_s for r in results.records if r.backend == "processes"} - coarse
+    assert extra, "no refinement shape was measured"
+    truth = true_crossover("serial", "processes", JobShape(16, 0.001, 512 << 10))
+    assert any(0.5 * truth <= grain <= 2 * truth for grain in extra)
+
+
+def test_unvaried_axes_leave_their_parameters_unidentified() -> None:
+    backend = make_scripted("processes", BackendOptions())
+    backend.start()
+    settings = MeasureSettings(repeats=3, warmup=0)
+    records = []
+    for grain in (0.001, 0.004, 0.016):
+        prepared = prepare_job(WORKLOAD, Job(16, grain, 0))
+        tasks = WORKLOAD.make_tasks(prepared.job)
+        records.append(measure(backend, prepared, tasks, settings))
+    fit = analyse(Results({}, [], records)).fit_for("scripted", "processes")
+    assert fit is not None
+    # Tasks never varied (start-up cannot be told from dispatch); bytes never moved.
+    assert "startup_s" in fit.unidentified
+    assert "bandwidth_bytes_per_s" in fit.unidentified
+    assert fit.bandwidth_bytes_per_s is None
+    script = SCRIPTS["processes"][0]
+    assert fit.effective_parallelism == pytest.approx(script.effective_parallelism, rel=0.1)
+    # What it fitted still predicts the shapes it saw.
+    assert fit.predict(16, 0.004, 0) == pytest.approx(script.job_seconds(16, 0.004, 0), rel=0.1)
+
+
+def test_the_scripted_backend_verifies_answers_and_runs_only_declared_costs() -> None:
+    backend = make_scripted("processes", BackendOptions())
+    backend.start()
+    prepared = prepare_job(WORKLOAD, Job(8, 0.01, 1000))
+    record = measure(
+        backend, prepared, WORKLOAD.make_tasks(prepared.job), MeasureSettings(repeats=2, warmup=0)
+    )
+    assert record.verified
+    script = SCRIPTS["processes"][0]
+    # Noise is multiplicative and centred: each sample is near the scripted time.
+    for sample in record.wall_s:
+        assert sample == pytest.approx(script.job_seconds(8, 0.01, 1000), rel=5 * NOISE)
+
+    def other_tasks(job: Job) -> list[TaskArgs]:
+        return [("not a declared cost",)]
+
+    other = Workload(name="other", summary="", make_tasks=other_tasks, task=str, calibrated=False)
+    prepared = prepare_job(other, Job(1, 0.01, 0))
+    with pytest.raises(TaskFailedError, match="scripted workload"):
+        measure(backend, prepared, other.make_tasks(prepared.job), MeasureSettings(repeats=1))
+
+
+def test_nodes_are_counted_from_the_topology_in_the_results_file() -> None:
+    dask_workers = [
+        {"node": "scheduler tcp://10.0.0.1:8786"},
+        {"node": "worker tcp://10.0.0.2:40001"},
+        {"node": "worker tcp://10.0.0.2:40002"},
+        {"node": "worker tcp://10.0.0.3:40001"},
+    ]
+    assert node_count({"nodes": 3}) == 3  # Ray reports its nodes
+    assert node_count({"versions": {"nodes": dask_workers}}) == 2  # Dask: distinct worker hosts
+    assert node_count({"workers": 2}) == 1  # anything local
+
+
+def test_a_series_stops_once_settled_against_every_earlier_backend() -> None:
+    results, _ = search(backends=["serial", "threads", "processes"])
+    largest_grain = 0.05 / 2
+
+    def grains(backend: str) -> set[float]:
+        return {r.grain_s for r in results.records if r.backend == backend and r.tasks == 16}
+
+    assert largest_grain in grains("serial")
+    # Threads run level with serial at large grains (the GIL): never settled, all measured.
+    assert largest_grain in grains("threads")
+    # Processes crossed serial and threads by 5 ms with intervals apart: 25 ms adds nothing.
+    assert largest_grain not in grains("processes")
+    assert len(grains("processes")) >= 3
+
+
+def test_an_exhausted_budget_skips_the_most_expensive_points_and_says_so() -> None:
+    # With no budget at all, every series keeps its 3 cheapest points and the run warns.
+    results, analysis = search(budget_s=1e-9, backends=["serial", "threads"])
+    assert 0.05 / 2 not in {r.grain_s for r in results.records}
+    assert len({r.grain_s for r in results.records if r.backend == "threads"}) == 3
+    assert "raise --budget" in analysis.warnings[0]
