@@ -226,6 +226,7 @@ def build(base_image: str | None = None, *, project: str = DEFAULT_PROJECT) -> B
     _ensure_secrets(_secrets_dir(root, project), tls=False)
     if _image_label(IMAGE, BUILD_KEY_LABEL) == image_key:
         return BuildReport(IMAGE, base, rebuilt=False, seconds=time.monotonic() - started)
+    previous = _image_id(IMAGE)
     log = build_dir / "docker-build.log"
     with log.open("w") as out:
         done = subprocess.run(
@@ -249,6 +250,9 @@ def build(base_image: str | None = None, *, project: str = DEFAULT_PROJECT) -> B
             f"the cluster image did not build ({_last_line(log.read_text())}); "
             f"the whole log is in {log}"
         )
+    if previous and previous != _image_id(IMAGE):
+        # The image it replaces lost its tag; remove it, or every rebuild leaves one behind.
+        _run(["docker", "image", "rm", previous], timeout=120)
     return BuildReport(IMAGE, base, rebuilt=True, seconds=time.monotonic() - started)
 
 
@@ -407,7 +411,8 @@ def _ensure_secrets(folder: Path, *, tls: bool) -> None:
     unprivileged user reads them through the compose secret mounts.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    folder.parent.chmod(0o700)
+    if folder.parent.name == ".secrets":  # cluster/.secrets/ itself: only this user
+        folder.parent.chmod(0o700)
     folder.chmod(0o700)
     token = folder / "ray_token"
     if not token.is_file() or not token.read_text().strip():
@@ -636,9 +641,15 @@ def compose_config(project: str = DEFAULT_PROJECT, engine: str = "all") -> dict[
     compose = compose_command()
     root = project_root()
     state = _load_state(root, project)
-    env = state["env"] if state else _compose_env(root, ClusterSpec("dask", project=project))
-    _ensure_secrets(_secrets_dir(root, project), tls=False)
-    done = _compose(compose, root, project, engine, env, ["config"], timeout=60)
+    with tempfile.TemporaryDirectory() as placeholders:
+        if state is None:
+            # Compose checks that the secret files exist; a project that never ran has none.
+            env = _compose_env(root, ClusterSpec("dask", project=project))
+            env["DIST_BENCH_SECRETS"] = placeholders
+            _ensure_secrets(Path(placeholders), tls=False)
+        else:
+            env = state["env"]
+        done = _compose(compose, root, project, engine, env, ["config"], timeout=60)
     if done.returncode != 0:
         raise ClusterError(_compose_failure("compose could not read the file", done, project))
     import yaml  # installed with Dask and Ray (PyYAML)
