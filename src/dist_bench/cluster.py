@@ -451,7 +451,8 @@ def _make_certificates(folder: Path) -> None:
             [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=dist-bench",
              "-keyout", str(folder / "dask_key"), "-out", str(request)],
             [openssl, "x509", "-req", "-in", str(request), "-CA", str(folder / "dask_ca"),
-             "-CAkey", str(ca_key), "-CAcreateserial", "-days", "90",
+             "-CAkey", str(ca_key), "-CAcreateserial", "-CAserial", str(Path(work) / "ca.srl"),
+             "-days", "90",
              "-extfile", str(extensions), "-out", str(folder / "dask_cert")],
         ]  # fmt: skip
         for step in steps:
