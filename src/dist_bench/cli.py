@@ -714,6 +714,147 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+# -- dist-bench cluster: the local multi-container cluster (library: dist_bench.cluster) ---------
+
+_project_option = click.option(
+    "--project",
+    default="dist-bench",
+    show_default=True,
+    envvar="DIST_BENCH_CLUSTER_PROJECT",
+    help="Compose project name, so several clusters can run side by side.",
+)
+
+
+@cli.group("cluster")
+def cluster_group() -> None:
+    """A local multi-container Dask or Ray cluster (docker-compose.yml; docs/cluster.md).
+
+    Start with 'dist-bench cluster up --engine dask --workers 2', measure with 'dist-bench
+    cluster run -- run cpu' (inside the cluster network), and end with 'dist-bench cluster down'.
+    """
+
+
+@cluster_group.command("build")
+@click.option("--base-image", help="Base image (default: python:X.Y-slim, else an offline one).")
+@_project_option
+def cluster_build_command(base_image: str | None, project: str) -> None:
+    """Build the cluster image from this client's exact packages (done by 'up' when needed)."""
+    from dist_bench import cluster
+
+    built = cluster.build(base_image, project=project)
+    what = "built" if built.rebuilt else "up to date"
+    stdout.print(f"{built.image} {what} on {built.base_image} in {built.seconds:.1f} s")
+
+
+@cluster_group.command("up")
+@click.option("--engine", type=click.Choice(["dask", "ray"]), required=True)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--cpus", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="CPUs per worker container.")  # fmt: skip
+@click.option("--memory", default="2GiB", show_default=True, help="Memory per worker container.")
+@click.option("--tls", is_flag=True, help="Dask over TLS with certificates made here.")
+@click.option("--timeout", default="180s", show_default=True,
+              help="How long to wait for every worker to join.")  # fmt: skip
+@click.option("--base-image", help="Base image (default: python:X.Y-slim, else an offline one).")
+@_project_option
+def cluster_up_command(
+    engine: str,
+    workers: int,
+    cpus: float,
+    memory: str,
+    tls: bool,
+    timeout: str,
+    base_image: str | None,
+    project: str,
+) -> None:
+    """Build if needed, start, and wait until every worker has joined; show how to reach it."""
+    from dist_bench import cluster
+
+    try:
+        memory_bytes, timeout_s = parse_bytes(memory), parse_duration(timeout)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    spec = cluster.ClusterSpec(engine, workers, cpus, memory_bytes, tls, project)
+    report = cluster.up(spec, timeout_s=timeout_s, base_image=base_image)
+    stdout.print(
+        f"{engine} cluster ready in {report.ready_s:.1f} s "
+        f"(image checked in {report.build_s:.1f} s): {len(report.workers)} worker container(s)"
+    )
+    _show_cluster(report)
+
+
+@cluster_group.command("status")
+@_project_option
+def cluster_status_command(project: str) -> None:
+    """Workers, cores, memory and versions, as the scheduler or head reports them."""
+    from dist_bench import cluster
+
+    _show_cluster(cluster.status(project))
+
+
+@cluster_group.command("logs")
+@click.option("--follow", "-f", is_flag=True, help="Keep following new lines.")
+@click.option("--tail", type=click.IntRange(min=0), help="Only the last N lines per container.")
+@_project_option
+def cluster_logs_command(follow: bool, tail: int | None, project: str) -> None:
+    """The containers' logs."""
+    from dist_bench import cluster
+
+    sys.exit(cluster.logs(project, follow=follow, tail=tail))
+
+
+@cluster_group.command(
+    "run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+@_project_option
+@click.argument("args", nargs=-1, required=True, type=click.UNPROCESSED)
+def cluster_run_command(project: str, args: tuple[str, ...]) -> None:
+    """Run 'dist-bench ARGS' in the driver container, inside the cluster network.
+
+    Example: 'dist-bench cluster run -- run cpu -o results/in-network.json'. A 'run' without
+    --address or -b gets the cluster's. The current folder is the driver's working folder.
+    """
+    from dist_bench import cluster
+
+    sys.exit(cluster.run(args, project))
+
+
+@cluster_group.command("down")
+@_project_option
+def cluster_down_command(project: str) -> None:
+    """Remove the cluster's containers, networks, volumes and secrets."""
+    from dist_bench import cluster
+
+    removed = cluster.down(project)
+    stdout.print("\n".join(removed) if removed else f"nothing of project {project!r} was running")
+
+
+def _show_cluster(report: Any) -> None:
+    table = Table(title=f"{report.engine} workers", title_justify="left", header_style="bold")
+    for column in ("worker", "cores", "memory", "python", report.engine, "numpy"):
+        table.add_column(column)
+    engine_package = "distributed" if report.engine == "dask" else "ray"
+    for worker in report.workers:
+        versions = worker.versions
+        table.add_row(
+            worker.name,
+            str(worker.cores),
+            f"{worker.memory_bytes / 1024**3:.2f} GiB",
+            versions.get("python", ""),
+            versions.get(engine_package, ""),
+            versions.get("numpy", ""),
+        )
+    stdout.print(table)
+    for label, address in report.addresses.items():
+        stdout.print(f"address ({label}): {address}", highlight=False)
+    for label, url in report.dashboards.items():
+        stdout.print(f"dashboard ({label}): {url}", highlight=False)
+    if report.client_env:
+        stdout.print("a client on this host needs:", highlight=False)
+        for name, value in report.client_env.items():
+            stdout.print(f"  export {name}={value}", highlight=False)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the click group and map every error to one line and an exit code."""
     try:

@@ -47,6 +47,10 @@ class ClusterConnectionError(DistBenchError):
     """A cluster address that could not be reached, or refused us (auth, version mismatch)."""
 
 
+class ClusterError(DistBenchError):
+    """The local container cluster could not be built, started, reached or stopped (``cluster``)."""
+
+
 class TaskFailedError(DistBenchError):
     """A workload task raised: names the workload, the backend, the task index and the cause."""
 

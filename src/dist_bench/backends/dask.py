@@ -163,6 +163,9 @@ def _by_value_registry() -> frozenset[str]:
     return frozenset(cloudpickle.list_registry_pickle_by_value())
 
 
+_CLIENT_LOG = logging.getLogger("distributed.client")
+
+
 @contextlib.contextmanager
 def _quiet_distributed(level: int = logging.CRITICAL) -> Iterator[None]:
     """Silence ``distributed``'s loggers in the driver for a moment (connect, close).
@@ -189,6 +192,12 @@ def _large_graphs_expected() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
         yield
+
+
+def node_versions(info: Any) -> dict[str, str]:
+    """The checked versions in one entry of ``Client.get_versions`` (scheduler or a worker)."""
+    packages = info.get("packages", {}) if isinstance(info, dict) else {}
+    return {key: _version(packages.get(key)) for key in VERSION_KEYS}
 
 
 def _version(value: Any) -> str:
@@ -220,6 +229,7 @@ class DaskBackend(Backend):
         self._by_value: set[str] = set()
         self._wrappers: dict[Any, _ShipByValue] = {}
         self._driver_environ: dict[str, str] | None = None
+        self._client_log_level: int | None = None
         # Filled from the client's event-loop thread, drained from the caller's: deque is safe.
         self._notes: deque[str] = deque()
 
@@ -249,6 +259,10 @@ class DaskBackend(Backend):
                     self.client.register_plugin(_LoadModules(files), name="dist-bench-ship")
             else:
                 self._connect(self.address)
+                # A lost scheduler makes the client log its reconnect tracebacks from its own
+                # thread, mid-job; _raise_if_scheduler_lost says it in one line instead.
+                self._client_log_level = _CLIENT_LOG.level
+                _CLIENT_LOG.setLevel(logging.CRITICAL)
             # Subscribed only now, so the workers joining at start-up are not reported as news.
             self.client.subscribe_topic("all", self._on_cluster_event)
         except BaseException:
@@ -360,6 +374,9 @@ class DaskBackend(Backend):
                     client.close(timeout=CLOSE_TIMEOUT_S)
             if cluster is not None:
                 cluster.close(timeout=CLOSE_TIMEOUT_S)
+        if self._client_log_level is not None:
+            _CLIENT_LOG.setLevel(self._client_log_level)
+            self._client_log_level = None
         if self._driver_environ is not None:
             _restore_environ(self._driver_environ)
             self._driver_environ = None
@@ -477,11 +494,26 @@ class DaskBackend(Backend):
                 futures = [client.submit(task, pure=False) for _ in argument_tuples]
         try:
             results: list[Any] = client.gather(futures, direct=True)
-        except Exception:
+        except Exception as exc:
+            self._raise_if_scheduler_lost(exc)
             # gather raises whichever failure it met first; waiting in order names the first
             # failing task, cancels the rest, and wraps the cause in TaskError with its index.
             return collect_in_order(futures)
         return results
+
+    def _raise_if_scheduler_lost(self, exc: BaseException | None = None) -> None:
+        """A client that lost its scheduler cancels every future: say so, not "a task failed".
+
+        Raises:
+            ClusterConnectionError: the client is no longer connected to the scheduler.
+        """
+        if self._client is None or self._client.status == "running":
+            return
+        detail = f" ({' '.join(str(exc).split()) or type(exc).__name__})" if exc else ""
+        raise ClusterConnectionError(
+            f"lost the Dask scheduler at {self.address or 'the embedded cluster'} during the "
+            f"run{detail}; results measured before it are kept"
+        )
 
     def place(self, value: Any) -> Any:
         """Scatter ``value`` to one worker and return its future; tasks given it get the value.
@@ -539,6 +571,7 @@ class DaskBackend(Backend):
         """Threads the scheduler reports over all workers (before start: the planned count)."""
         if self._client is None:
             return 0 if self.remote else self.options.workers or default_cores()
+        self._raise_if_scheduler_lost()
         return sum(self._nthreads().values())
 
     def remote_versions(self) -> list[dict[str, str]]:
@@ -552,13 +585,7 @@ class DaskBackend(Backend):
         nodes = [("scheduler " + (self.address or ""), versions.get("scheduler") or {})]
         workers = versions.get("workers") or {}
         nodes += [(f"worker {address}", info) for address, info in sorted(workers.items())]
-        report: list[dict[str, str]] = []
-        for node, info in nodes:
-            packages = info.get("packages", {}) if isinstance(info, dict) else {}
-            report.append(
-                {"node": node, **{key: _version(packages.get(key)) for key in VERSION_KEYS}}
-            )
-        return report
+        return [{"node": node, **node_versions(info)} for node, info in nodes]
 
     def describe(self) -> dict[str, Any]:
         """Adds where the cluster is, its worker processes and threads per worker."""

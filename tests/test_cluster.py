@@ -1,0 +1,431 @@
+"""The local container cluster for real: image, compose, workers joining, runs, lost nodes.
+
+Every test here starts real containers through ``dist_bench.cluster`` under a compose project of
+its own on free loopback ports, so it never touches a user's cluster or another test's, and takes
+the cluster down in teardown whatever happened. Without Docker the tests skip with the reason;
+under CI (``CI`` set) a missing Docker engine fails them instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dist_bench import cluster
+from dist_bench.errors import ClusterError
+from dist_bench.versions import client_versions
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+
+#: The published ports docker-compose.yml reads, per engine (documented in docs/cluster.md).
+PORT_VARIABLES = {
+    "dask": ("DIST_BENCH_DASK_PORT", "DIST_BENCH_DASK_DASHBOARD_PORT"),
+    "ray": ("DIST_BENCH_RAY_CLIENT_PORT",),
+}
+#: Bounds on waiting for a run, so a hang fails the test instead of stalling CI.
+RUN_TIMEOUT_S = 300
+
+
+@pytest.fixture(scope="module")
+def docker() -> None:
+    """Docker and the cluster image, built once for the module (reused when up to date)."""
+    try:
+        cluster.compose_command()
+    except ClusterError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI runs the cluster tests on real containers, and: {exc}")
+        pytest.skip(f"cluster tests need Docker: {exc}")
+    cluster.build()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _running(engine: str, name: str, **spec: Any) -> Iterator[tuple[str, dict[str, int]]]:
+    """A cluster under its own project and free ports; always taken down afterwards."""
+    project = f"dbtest-{name}-{os.getpid()}"
+    ports = {variable: _free_port() for variable in PORT_VARIABLES[engine]}
+    with pytest.MonkeyPatch.context() as patch:
+        for variable, port in ports.items():
+            patch.setenv(variable, str(port))
+        try:
+            cluster.up(
+                cluster.ClusterSpec(engine, project=project, memory_bytes=1024**3, **spec),
+                timeout_s=240,
+            )
+            yield project, ports
+        finally:
+            cluster.down(project)
+            assert _containers(project) == [], "cluster down left containers behind"
+
+
+def _containers(project: str, service: str | None = None, *, every: bool = True) -> list[str]:
+    filters = ["--filter", f"label=com.docker.compose.project={project}"]
+    if service is not None:
+        filters += ["--filter", f"label=com.docker.compose.service={service}"]
+    listed = subprocess.run(
+        ["docker", "ps", "--quiet", *(["--all"] if every else []), *filters],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listed.stdout.split()
+
+
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dist_bench", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    try:
+        out, err = process.communicate(timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"the run did not end within {RUN_TIMEOUT_S} s:\n{out[-2000:]}\n{err[-2000:]}")
+    return process.returncode, out + err
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    try:
+        records: list[dict[str, Any]] = json.loads(path.read_text())["records"]
+    except (OSError, ValueError, KeyError):
+        return []
+    return records
+
+
+def _wait_until(what: str, condition: Any, process: subprocess.Popen[str]) -> None:
+    """Poll ``condition`` until true; fail if the run ends first or it takes too long."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before {what}: {_finish(process)[1][-3000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"waited {RUN_TIMEOUT_S} s for {what}")
+        time.sleep(0.2)
+
+
+def _tasks_running_on(container: str) -> bool:
+    """A Ray worker process in ``container`` is executing a task.
+
+    Ray titles its worker processes ``ray::<task>`` while they run one and ``ray::IDLE`` when
+    not; its agents are ``ray::…Agent``.
+    """
+    top = subprocess.run(
+        ["docker", "top", container, "-o", "pid,args"], capture_output=True, text=True, check=False
+    )
+    titles = [line.split(maxsplit=1)[-1] for line in top.stdout.splitlines()[1:]]
+    return any(
+        title.startswith("ray::") and title != "ray::IDLE" and not title.endswith("Agent")
+        for title in titles
+    )
+
+
+def _dask_busy(port: int) -> bool:
+    """The scheduler has tasks processing on some worker (asked from the host)."""
+    import warnings
+
+    import distributed
+
+    with warnings.catch_warnings():
+        # The host's Python patch release differs from the image's; the run's own check says so.
+        warnings.simplefilter("ignore", distributed.versions.VersionMismatchWarning)
+        with distributed.Client(f"tcp://127.0.0.1:{port}", timeout=10) as client:
+            return any(client.processing().values())
+
+
+# -- no Docker needed beyond the CLI ---------------------------------------------------------------
+
+
+def test_compose_publishes_no_port_beyond_loopback(docker: None) -> None:
+    config = cluster.compose_config(f"dbtest-config-{os.getpid()}", "all")
+    published = cluster.published_ports(config)
+    assert {service for service, _, _ in published} == {"scheduler", "head"}
+    assert len(published) == 3
+    for service, host_ip, host_port in published:
+        assert host_ip == "127.0.0.1", f"{service} publishes port {host_port} on {host_ip!r}"
+
+
+def test_a_taken_port_is_one_line_with_the_fix(docker: None, tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = {"DIST_BENCH_DASK_PORT": str(port), "DIST_BENCH_DASK_DASHBOARD_PORT": "0"}
+        code, output = _finish(
+            _cli("cluster", "up", "--engine", "dask", "--project", "dbtest-taken", cwd=tmp_path,
+                 env=env)
+        )  # fmt: skip
+    assert code == 1
+    assert f"error: port {port} on 127.0.0.1 is taken" in output
+    assert "DIST_BENCH_DASK_PORT=PORT" in output
+    assert "Traceback" not in output
+    assert _containers("dbtest-taken") == []
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"PATH": "/nonexistent"}, "error: Docker is not installed: install Docker Engine"),
+        ({"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, "error: the Docker daemon is not"),
+    ],
+    ids=["docker-absent", "daemon-down"],
+)
+def test_no_docker_is_one_line_with_the_fix(
+    env: dict[str, str], expected: str, tmp_path: Path
+) -> None:
+    code, output = _finish(_cli("cluster", "up", "--engine", "ray", cwd=tmp_path, env=env))
+    assert code == 1
+    assert expected in output
+    assert len(output.strip().splitlines()) <= 2  # rich may wrap the one line
+    assert "Traceback" not in output
+
+
+def test_an_output_path_the_driver_cannot_see_is_refused_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    elsewhere = tmp_path.parent / "elsewhere.json"
+    code, output = _finish(
+        _cli("cluster", "run", "--project", "dbtest-none", "--", "run", "cpu", "-o",
+             str(elsewhere), cwd=tmp_path)
+    )  # fmt: skip
+    assert code == 2
+    assert f"-o {elsewhere}: the cluster's driver sees only the current folder" in output
+
+
+def test_a_run_gets_the_clusters_address_and_engine_unless_given() -> None:
+    assert cluster.with_cluster_address(["run", "cpu"], "ray", "head:6379") == [
+        "run", "cpu", "--address", "head:6379", "-b", "ray",
+    ]  # fmt: skip
+    given = ["run", "cpu", "-b", "dask,serial", "--address=tcp://elsewhere:8786"]
+    assert cluster.with_cluster_address(given, "dask", "tcp://scheduler:8786") == given
+    assert cluster.with_cluster_address(["list"], "dask", "tcp://scheduler:8786") == ["list"]
+
+
+# -- Dask ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(docker: None) -> Iterator[tuple[str, dict[str, int]]]:
+    with _running("dask", "dask", workers=2) as running:
+        yield running
+
+
+def test_dask_up_waits_for_every_worker_and_status_asks_the_scheduler(
+    dask_cluster: tuple[str, dict[str, int]],
+) -> None:
+    project, ports = dask_cluster
+    report = cluster.status(project)
+    assert len(report.workers) == 2
+    for worker in report.workers:
+        assert worker.cores == 1
+        assert worker.memory_bytes == 1024**3
+        assert worker.versions["distributed"] == client_versions()["distributed"]
+    assert report.addresses["from this host"] == f"tcp://127.0.0.1:{ports['DIST_BENCH_DASK_PORT']}"
+    # The engines run as an unprivileged user.
+    [worker] = _containers(project, "dask-worker", every=False)[:1]
+    uid = subprocess.run(
+        ["docker", "exec", worker, "id", "-u"], capture_output=True, text=True, check=True
+    )
+    assert uid.stdout.strip() != "0"
+
+
+def test_dask_run_inside_the_network_is_verified(
+    dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    project, _ = dask_cluster
+    code = cluster.run(
+        ["run", "cpu", "--tasks", "4", "--grain", "20ms", "--repeats", "2", "-o", "in.json"],
+        project,
+        workdir=tmp_path,
+    )
+    assert code == 0
+    [record] = [r for r in _records(tmp_path / "in.json") if r["backend"] == "dask"]
+    assert record["verified"]
+    assert record["workers"] == 2
+    assert record["distinct_workers"] == 2
+
+
+def test_dask_from_the_host_by_loopback_is_verified(
+    dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    _, ports = dask_cluster
+    address = f"tcp://127.0.0.1:{ports['DIST_BENCH_DASK_PORT']}"
+    code, output = _finish(
+        _cli("run", "cpu", "-b", "dask", "--address", address, "--tasks", "4", "--grain", "20ms",
+             "--repeats", "2", "-o", "host.json", cwd=tmp_path)
+    )  # fmt: skip
+    assert code == 0, output
+    [record] = [r for r in _records(tmp_path / "host.json") if r["backend"] == "dask"]
+    assert record["verified"]
+
+
+def test_dask_run_survives_a_killed_worker_container(
+    dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    project, ports = dask_cluster
+    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "12",
+               "--grain", "300ms", "--repeats", "1", "-o", "lost.json", cwd=tmp_path)  # fmt: skip
+    _wait_until("tasks ran", lambda: _dask_busy(ports["DIST_BENCH_DASK_PORT"]), run)
+    victim = _containers(project, "dask-worker", every=False)[0]
+    subprocess.run(["docker", "kill", victim], check=True, capture_output=True)
+    code, output = _finish(run)
+    assert code == 0, output
+    [record] = [r for r in _records(tmp_path / "lost.json") if r["backend"] == "dask"]
+    assert record["verified"]
+    assert any("lost" in note for note in record["notes"]), record["notes"]
+
+
+def test_dask_killed_scheduler_is_one_clear_error_and_keeps_results(
+    dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    project, _ = dask_cluster
+    # Bring the cluster back to two workers after the previous test's loss (compose rescales).
+    cluster.up(cluster.ClusterSpec("dask", project=project, memory_bytes=1024**3), timeout_s=240)
+    results = tmp_path / "head.json"
+    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "8",
+               "--grain", "20ms,500ms", "--repeats", "3", "-o", results.name,
+               cwd=tmp_path)  # fmt: skip
+    _wait_until("the first measurement was saved", lambda: len(_records(results)) >= 1, run)
+    [scheduler] = _containers(project, "scheduler", every=False)
+    subprocess.run(["docker", "kill", scheduler], check=True, capture_output=True)
+    code, output = _finish(run)
+    assert code != 0
+    assert "Traceback" not in output, output
+    assert "error: the dask scheduler stopped during the run" in output
+    [kept, *_] = _records(results)
+    assert kept["backend"] == "dask" and kept["verified"]
+
+
+def test_dask_over_tls_from_inside_and_from_the_host(docker: None, tmp_path: Path) -> None:
+    with _running("dask", "tls", workers=1, tls=True) as (project, _):
+        report = cluster.status(project)
+        assert report.addresses["from this host"].startswith("tls://")
+        assert cluster.run(["run", "cpu", "--tasks", "2", "--repeats", "1", "-o", "in.json"],
+                           project, workdir=tmp_path) == 0  # fmt: skip
+        assert all(r["verified"] for r in _records(tmp_path / "in.json"))
+        address = report.addresses["from this host"]
+        args = ("run", "cpu", "-b", "dask", "--address", address, "--tasks", "2", "--repeats", "1")
+        code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path, env=report.client_env))
+        assert code == 0, output
+        assert all(r["verified"] for r in _records(tmp_path / "host.json"))
+        # Without the certificate the scheduler does not let the host in.
+        plain = address.replace("tls://", "tcp://")
+        code, output = _finish(_cli("run", "cpu", "-b", "dask", "--address", plain, cwd=tmp_path))
+        assert code != 0
+        assert "Traceback" not in output
+
+
+# -- Ray -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(docker: None) -> Iterator[tuple[str, dict[str, int]]]:
+    with _running("ray", "ray", workers=2) as running:
+        yield running
+
+
+def test_ray_up_waits_for_every_worker_and_the_token_stays_out_of_the_image(
+    ray_cluster: tuple[str, dict[str, int]],
+) -> None:
+    project, _ = ray_cluster
+    report = cluster.status(project)
+    assert len(report.workers) == 2
+    assert all(worker.cores == 1 for worker in report.workers)
+    assert all(w.versions["ray"] == client_versions()["ray"] for w in report.workers)
+    token = Path(report.client_env["RAY_AUTH_TOKEN_PATH"]).read_text().strip()
+    assert len(token) >= 32
+    inspected = subprocess.run(
+        ["docker", "image", "inspect", cluster.IMAGE], capture_output=True, text=True, check=True
+    ).stdout
+    history = subprocess.run(
+        ["docker", "history", "--no-trunc", cluster.IMAGE],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert token not in inspected and token not in history
+
+
+def test_ray_run_inside_the_network_is_verified(
+    ray_cluster: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    project, _ = ray_cluster
+    code = cluster.run(
+        ["run", "cpu", "--tasks", "4", "--grain", "20ms", "--repeats", "2", "-o", "in.json"],
+        project,
+        workdir=tmp_path,
+    )
+    assert code == 0
+    [record] = [r for r in _records(tmp_path / "in.json") if r["backend"] == "ray"]
+    assert record["verified"]
+    assert record["workers"] == 2
+
+
+def test_ray_run_survives_a_killed_worker_container(
+    ray_cluster: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    project, _ = ray_cluster
+    workers = _containers(project, "ray-worker", every=False)
+    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "12",
+               "--grain", "300ms", "--repeats", "1", "-o", "lost.json", cwd=tmp_path)  # fmt: skip
+    _wait_until("tasks ran", lambda: any(_tasks_running_on(w) for w in workers), run)
+    subprocess.run(["docker", "kill", workers[0]], check=True, capture_output=True)
+    code, output = _finish(run)
+    assert code == 0, output
+    [record] = [r for r in _records(tmp_path / "lost.json") if r["backend"] == "ray"]
+    assert record["verified"]
+    assert any("died" in note or "lost" in note for note in record["notes"]), record["notes"]
+
+
+def test_ray_killed_head_is_one_clear_error_and_keeps_results(
+    ray_cluster: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    project, _ = ray_cluster
+    cluster.up(cluster.ClusterSpec("ray", project=project, memory_bytes=1024**3), timeout_s=240)
+    results = tmp_path / "head.json"
+    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "8",
+               "--grain", "20ms,500ms", "--repeats", "3", "-o", results.name,
+               cwd=tmp_path)  # fmt: skip
+    _wait_until("the first measurement was saved", lambda: len(_records(results)) >= 1, run)
+    [head] = _containers(project, "head", every=False)
+    subprocess.run(["docker", "kill", head], check=True, capture_output=True)
+    code, output = _finish(run)
+    assert code != 0
+    assert "error: the ray head stopped during the run" in output
+    [kept, *_] = _records(results)
+    assert kept["backend"] == "ray" and kept["verified"]
+
+
+def test_ray_from_the_host_through_ray_client(docker: None, tmp_path: Path) -> None:
+    pytest.importorskip("grpc", reason="Ray Client needs grpcio (dist-bench[ray-client])")
+    with _running("ray", "rayclient", workers=1) as (project, _):
+        report = cluster.status(project)
+        address = report.addresses["Ray Client from this host"]
+        args = ("run", "cpu", "-b", "ray", "--address", address, "--tasks", "2", "--repeats", "1")
+        code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path, env=report.client_env))
+        assert code == 0, output
+        assert all(r["verified"] for r in _records(tmp_path / "host.json"))
