@@ -819,7 +819,7 @@ def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
         return (
             f"{crossover.workload}: {crossover.winner_above} overtakes {crossover.winner_below} "
             f"somewhere between {format_axis(axis, below.value)} and "
-            f"{format_axis(axis, above.value)} ({at}), as measured ({shown}); the cost model is "
+            f"{format_axis(axis, above.value)} ({at}), as measured: {shown}; the cost model is "
             f"rough here (held-out error {error:.0%}), so it gives no closer estimate; below "
             f"that {crossover.winner_below} wins because {_why(crossover.reason, light, heavy)}."
         )
