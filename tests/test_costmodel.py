@@ -16,11 +16,18 @@ import pytest
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import Backend
 from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, CostScript, scripted_backend
-from dist_bench.costmodel import CutoverAnalysis, JobShape, analyse, node_count
-from dist_bench.cutover import CutoverPlan, run_cutover
+from dist_bench.costmodel import (
+    Crossover,
+    CutoverAnalysis,
+    JobShape,
+    analyse,
+    format_axis,
+    node_count,
+)
+from dist_bench.cutover import CENTRE_TASKS, CutoverPlan, run_cutover
 from dist_bench.errors import TaskFailedError
 from dist_bench.measure import MeasureSettings, measure, prepare_job
-from dist_bench.results import Results, ResultsWriter, load_results
+from dist_bench.results import Record, Results, ResultsWriter, load_results
 from dist_bench.workload import Job, TaskArgs, Workload
 
 NOISE = 0.02
@@ -139,6 +146,15 @@ def test_grain_crossovers_within_10_percent_with_the_truth_in_their_interval(
     assert found.interval.low <= truth <= found.interval.high
     assert found.reason == reason
     assert reason in found.sentence and heavy in found.sentence
+    # The measurements show it: a clear win of each side's winner on its side, named.
+    below, above = found.evidence_below, found.evidence_above
+    assert below is not None and above is not None
+    assert (below.faster, above.faster) == (light, heavy)
+    assert below.value < truth < above.value
+    assert below.faster_s < below.slower_s and above.faster_s < above.slower_s
+    assert below.value <= found.interval.low <= found.interval.high <= above.value
+    for item in (below, above):
+        assert f"clearly faster at {format_axis('grain_s', item.value)}" in found.sentence
 
 
 def test_a_crossover_outside_the_searched_range_is_reported_as_not_reached(
@@ -277,3 +293,105 @@ def test_an_exhausted_budget_skips_the_most_expensive_points_and_says_so() -> No
     assert 0.05 / 2 not in {r.grain_s for r in results.records}
     assert len({r.grain_s for r in results.records if r.backend == "threads"}) == 3
     assert "raise --budget" in analysis.warnings[0]
+
+
+def grain_series(spread: float, bends: tuple[float, ...] = (1.0,) * 6) -> Results:
+    """Serial and processes measured noise-free along the grain, their samples then widened.
+
+    Each shape gets 9 samples: 5 at the scripted time m, 2 at m / ``spread`` and 2 at
+    m · ``spread``; so every median stays m (the fit is the same whatever ``spread``) while the
+    order-statistics interval of each median is [m / spread, m · spread]. ``bends`` multiply
+    processes' time grain by grain (costs the linear model cannot follow; the winner at each grain
+    stays the scripted one).
+    """
+    records: list[Record] = []
+    for name in ("serial", "processes"):
+        script, shares_memory = SCRIPTS[name]
+        backend = scripted_backend(name, dataclasses.replace(script, noise=0.0), shares_memory)(
+            BackendOptions()
+        )
+        backend.start()
+        for index, grain in enumerate((0.0005, 0.001, 0.002, 0.004, 0.008, 0.016)):
+            prepared = prepare_job(WORKLOAD, Job(16, grain, 0))
+            settings = MeasureSettings(repeats=1, warmup=0)
+            record = measure(backend, prepared, WORKLOAD.make_tasks(prepared.job), settings)
+            (m,) = record.wall_s
+            if name == "processes":
+                m *= bends[index]
+            widened = [m / spread] * 2 + [m] * 5 + [m * spread] * 2
+            records.append(dataclasses.replace(record, wall_s=widened))
+    return Results({}, [], records)
+
+
+def grain_crossover(results: Results) -> Crossover:
+    (found,) = [c for c in analyse(results).crossovers if c.axis == "grain_s"]
+    return found
+
+
+def test_a_model_crossing_the_measured_samples_do_not_support_is_not_reported() -> None:
+    # With tight samples the two clearly win at the ends: the crossover is reported...
+    tight = grain_crossover(grain_series(spread=1.01))
+    assert tight.reached
+    truth = true_crossover("serial", "processes", tight.at)
+    assert tight.value == pytest.approx(truth, rel=0.10)
+    # ...with the same medians, hence the same fit, but samples overlapping everywhere (serial
+    # and processes never differ by 4x here), the measurements do not show it.
+    loose = grain_crossover(grain_series(spread=2.0))
+    assert loose.model_value == pytest.approx(tight.value, rel=0.10)
+    assert not loose.reached
+    assert loose.value is None and loose.interval is None
+    assert loose.unshown
+    assert loose.evidence_below is None and loose.evidence_above is None
+    assert "not shown by the measurements" in loose.sentence
+    assert "at no measured shape is either clearly faster" in loose.sentence
+
+
+def test_where_the_model_is_rough_the_crossover_is_bracketed_by_the_measurements() -> None:
+    bent = grain_series(spread=1.01, bends=(2.5, 1.0, 0.5, 1.4, 0.4, 1.6))
+    found = grain_crossover(bent)
+    processes = analyse(bent).fit_for("scripted", "processes")
+    assert processes is not None and processes.holdout_error is not None
+    assert processes.holdout_error > 0.25
+    assert found.reached and found.rough
+    below, above = found.evidence_below, found.evidence_above
+    assert below is not None and above is not None
+    assert below.value < above.value
+    ends = (
+        f"between {format_axis('grain_s', below.value)} and {format_axis('grain_s', above.value)}"
+    )
+    assert ends in found.sentence
+    assert "rough here" in found.sentence
+    # The model's number and interval are not given as the location.
+    assert "from a grain of" not in found.sentence
+    assert "95 % interval" not in found.sentence
+
+
+def test_the_search_measures_both_sides_again_when_the_model_crossover_is_not_shown() -> None:
+    # Very noisy runs, 3 repeats: the coarse series leave the model's crossover unshown, so the
+    # search measures the series' ends again, for both backends of the pair.
+    noisy = {name: (dataclasses.replace(s, noise=0.8), m) for name, (s, m) in SCRIPTS.items()}
+
+    def make(name: str, options: BackendOptions) -> Backend:
+        script, shares = noisy[name]
+        return scripted_backend(name, script, shares)(options)
+
+    plan = CutoverPlan(
+        workloads=[WORKLOAD],
+        backends=["serial", "processes"],
+        budget_s=60.0,
+        settings=MeasureSettings(repeats=3, warmup=0),
+    )
+    results, analysis = run_cutover(plan, ResultsWriter(None, {}), make_backend=make)
+    grains = sorted({r.grain_s for r in results.records if r.tasks == CENTRE_TASKS})
+    for backend in ("serial", "processes"):
+        for grain in (grains[0], grains[-1]):
+            again = [
+                r
+                for r in results.records
+                if r.backend == backend and r.grain_s == grain and r.tasks == CENTRE_TASKS
+            ]
+            assert len(again) >= 2, f"{backend} at {grain} s was not measured again"
+    (found,) = [c for c in analysis.crossovers if c.axis == "grain_s"]
+    # Whatever the extra samples showed, the report says it in the matching words.
+    assert found.model_value is not None
+    assert ("not shown by the measurements" in found.sentence) == found.unshown

@@ -507,8 +507,9 @@ def cutover_command(
 
     Sweeps task grain, tasks per job and bytes per task for each WORKLOAD (default: every
     built-in), fits each backend's costs (start-up, dispatch per task, useful parallelism,
-    bandwidth), and reports each crossover with a 95 % bootstrap interval and its reason. The
-    budget goes where it matters: shapes are added around each crossover still uncertain.
+    bandwidth), and reports each crossover with a 95 % bootstrap interval and its reason, only
+    where measured shapes on both sides show it. The budget goes where it matters: shapes are
+    added around each crossover still uncertain, or not yet shown by the measurements.
 
     
     Examples:

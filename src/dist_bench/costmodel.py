@@ -14,7 +14,9 @@ magnitude). Its quality is judged on points left out of the fit (leave-one-out).
 
 Two backends' predicted times differ by a linear function along any one axis (grain, tasks or
 bytes), so they cross at most once there: the crossover. Its interval comes from a bootstrap that
-resamples each record's raw samples and refits.
+resamples each record's raw samples and refits. The model alone never makes a crossover reported:
+the measured records on the series must show it too (one measured shape on each side where that
+side's winner is clearly faster, see ``Evidence``), and the crossover is placed between those two.
 
 Everything here is computed from a results file's records, so any report regenerates from the JSON
 without rerunning.
@@ -32,7 +34,7 @@ import numpy as np
 
 from dist_bench.analysis import BASELINE
 from dist_bench.results import Record, Results
-from dist_bench.stats import UNSTABLE_SPREAD, Interval, median, outliers, spread
+from dist_bench.stats import UNSTABLE_SPREAD, Interval, median, median_interval, outliers, spread
 from dist_bench.units import format_bytes, format_seconds
 
 #: The three job-shape axes a crossover can lie on.
@@ -49,7 +51,8 @@ CROSSOVER_RESAMPLES = 200
 CONFIDENCE = 0.95
 #: Threads with a useful parallelism below this, though they had more workers, were held by the GIL.
 GIL_BOUND_PARALLELISM = 1.5
-#: A fit whose held-out points miss by more than this (median relative error) is flagged.
+#: A fit whose held-out points miss by more than this (median relative error) is flagged, and a
+#: crossover involving it is placed only between its measured evidence, not at the model's number.
 POOR_FIT_ERROR = 0.25
 #: Two backends within this share of each other's time at an end of the range run level there.
 PRACTICAL_MARGIN = 0.05
@@ -157,22 +160,60 @@ class CostFit:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A measured shape on a crossover's series where one of the two backends was clearly faster.
+
+    Clearly: the two medians' order-statistics intervals (``stats.median_interval``) do not
+    overlap. That rule, rather than a bootstrap of the ratio of medians, because it is
+    distribution-free and deterministic, needs no resampling of three samples (where a bootstrap
+    interval is too narrow), and is the rule the search's early stop and
+    ``benchmarks/confirm_crossovers.py`` already use. Records of one backend at one asked shape
+    are pooled first (the search may measure a shape again to get evidence).
+
+    Attributes:
+        value: Where on the series' axis (the serially measured grain for grains).
+        faster: The backend that won there.
+        faster_s: Its median wall time, seconds.
+        slower_s: The other backend's median wall time, seconds.
+    """
+
+    value: float
+    faster: str
+    faster_s: float
+    slower_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return dict(vars(self))
+
+
+@dataclass(frozen=True)
 class Crossover:
     """Where, along one axis, one backend starts to beat another on one workload.
 
     Attributes:
         backends: The pair compared, in registry order.
         winner_below: The faster backend below the crossover (at the small end of the axis).
-        winner_above: The faster backend above it; equal to ``winner_below`` when not reached.
+        winner_above: The faster backend above it; equal to ``winner_below`` when the model does
+            not reach a crossover (the model's winner above when only the measurements miss).
         axis: ``grain_s``, ``tasks`` or ``bytes_per_task``.
-        value: Where they meet, in the axis' unit; ``None`` when not reached in ``searched``.
-        interval: Bootstrap 95 % interval of ``value`` (``None`` when not reached or unknown).
+        value: Where they meet, in the axis' unit, kept between the two evidence points; ``None``
+            when not reached in ``searched`` or not shown by the measurements.
+        interval: Bootstrap 95 % interval of ``value``, clipped to the evidence points (``None``
+            when not reached or unknown).
         searched: The measured range of the axis, (low, high).
         at: The shape the other two axes were held at (with the serially measured grain).
         line: The same as asked for, before calibration: what to run to measure near it.
         reason: The cost that decides it.
         sentence: The finding in one plain sentence.
         reached_share: Share of bootstrap refits in which the crossover lay inside ``searched``.
+        model_value: Where the fitted lines meet whenever the model alone reaches a crossover,
+            shown by the measurements or not (what the search measures around).
+        evidence_below: The measured shape nearest the crossover from below where
+            ``winner_below`` is clearly faster (``None`` when there is none).
+        evidence_above: The measured shape nearest it from above where ``winner_above`` is.
+        rough: A fit of the pair misses its held-out points by more than ``POOR_FIT_ERROR``: the
+            crossover is located only between the evidence points.
     """
 
     workload: str
@@ -188,11 +229,20 @@ class Crossover:
     reason: Reason
     sentence: str
     reached_share: float = 0.0
+    model_value: float | None = None
+    evidence_below: Evidence | None = None
+    evidence_above: Evidence | None = None
+    rough: bool = False
 
     @property
     def reached(self) -> bool:
-        """Whether the two backends meet inside the searched range."""
+        """Whether the two meet inside the searched range, the measurements showing it too."""
         return self.value is not None
+
+    @property
+    def unshown(self) -> bool:
+        """Whether the model puts a crossover in the range but the measurements do not show it."""
+        return self.value is None and self.model_value is not None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -212,6 +262,14 @@ class Crossover:
             "reason": self.reason,
             "sentence": self.sentence,
             "reached_share": self.reached_share,
+            "model_value": self.model_value,
+            "evidence_below": None
+            if self.evidence_below is None
+            else self.evidence_below.to_json(),
+            "evidence_above": None
+            if self.evidence_above is None
+            else self.evidence_above.to_json(),
+            "rough": self.rough,
         }
 
 
@@ -519,10 +577,14 @@ def crossover(
     second: CostFit,
     series: Series,
     resampled: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+    *,
+    measured: tuple[Sequence[Point], Sequence[Point]],
 ) -> Crossover:
     """The crossover of two fits along a series, with its interval from bootstrap refits.
 
-    ``resampled`` pairs the two backends' cost vectors refitted on resampled samples.
+    ``resampled`` pairs the two backends' cost vectors refitted on resampled samples;
+    ``measured`` holds the two backends' points (any shapes: those on the series are used), which
+    must show the crossover for it to be reported (``Evidence``).
     """
     value = _meeting_point(_coefficients(first), _coefficients(second), series)
     low_shape = series.at.along(series.axis, series.low)
@@ -555,13 +617,46 @@ def crossover(
             tail = (1.0 - CONFIDENCE) / 2.0
             ends = np.quantile(np.array(clipped), [tail, 1.0 - tail])
             interval = Interval(float(ends[0]), float(ends[1]), CONFIDENCE)
+    model_value = value if inside else None
+    evidence_below = evidence_above = None
+    if inside and value is not None:
+        wins = _clear_wins(series, *measured)
+        evidence_below = max(
+            (e for e in wins if e.faster == below.backend), key=lambda e: e.value, default=None
+        )
+        evidence_above = min(
+            (e for e in wins if e.faster == above.backend), key=lambda e: e.value, default=None
+        )
+        if (
+            evidence_below is not None
+            and evidence_above is not None
+            and evidence_below.value < evidence_above.value
+        ):
+            # The measurements bound where the winner changes: the model's estimate and its
+            # interval are kept between the two shapes that show it.
+            low, high = evidence_below.value, evidence_above.value
+            value = min(max(value, low), high)
+            if interval is not None:
+                interval = replace(
+                    interval,
+                    low=min(max(interval.low, low), high),
+                    high=min(max(interval.high, low), high),
+                )
+        else:
+            inside = False
     if not inside:
         value = None
-        above = below
+        interval = None
+        if model_value is None:
+            above = below
     winner_below = below.backend
     winner_above = above.backend
     loser_below = second if below is first else first
     reason = _reason(below, loser_below, series.axis, series.at)
+    rough = any(
+        fit.holdout_error is not None and fit.holdout_error > POOR_FIT_ERROR
+        for fit in (first, second)
+    )
     result = Crossover(
         workload=first.workload,
         backends=(first.backend, second.backend),
@@ -576,8 +671,48 @@ def crossover(
         reason=reason,
         sentence="",
         reached_share=share,
+        model_value=model_value,
+        evidence_below=evidence_below,
+        evidence_above=evidence_above,
+        rough=rough,
     )
-    return Crossover(**{**vars(result), "sentence": describe(result, below, loser_below)})
+    return replace(result, sentence=describe(result, below, loser_below))
+
+
+def _on_series(series: Series, points: Sequence[Point]) -> dict[float, list[Point]]:
+    """``points`` lying on the series' line, grouped by their asked value on its axis."""
+    grouped: dict[float, list[Point]] = {}
+    for point in points:
+        if all(
+            _requested(point.record, axis) == series.line.value(axis)
+            for axis in AXES
+            if axis != series.axis
+        ):
+            grouped.setdefault(_requested(point.record, series.axis), []).append(point)
+    return grouped
+
+
+def _clear_wins(series: Series, first: Sequence[Point], second: Sequence[Point]) -> list[Evidence]:
+    """Every shape on the series both backends measured where one was clearly faster."""
+    mine, theirs = _on_series(series, first), _on_series(series, second)
+    wins = []
+    for asked in sorted(mine.keys() & theirs.keys()):
+        a = [t for p in mine[asked] for t in p.samples]
+        b = [t for p in theirs[asked] for t in p.samples]
+        fast, slow = (a, b) if median(a) <= median(b) else (b, a)
+        if median_interval(fast).high >= median_interval(slow).low:
+            continue  # the two medians' intervals overlap: no clear winner here
+        group = mine[asked] if fast is a else theirs[asked]
+        other = theirs[asked] if fast is a else mine[asked]
+        wins.append(
+            Evidence(
+                value=float(np.median([p.shape.value(series.axis) for p in group + other])),
+                faster=group[0].record.backend,
+                faster_s=median(fast),
+                slower_s=median(slow),
+            )
+        )
+    return wins
 
 
 def _margin(first: CostFit, second: CostFit, shape: JobShape) -> float:
@@ -650,11 +785,18 @@ def format_interval(crossover: Crossover) -> str:
 
 
 def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
-    """The crossover in one plain sentence, with its reason."""
+    """The crossover in one plain sentence, with its reason and the measurements that show it."""
     axis = crossover.axis
     at = _held_at(crossover)
+    low, high = (format_axis(axis, v) for v in crossover.searched)
+    if crossover.unshown and crossover.model_value is not None:
+        return (
+            f"{crossover.workload}: the cost model has {crossover.winner_above} overtake "
+            f"{crossover.winner_below} at {format_axis(axis, crossover.model_value)} ({at}), but "
+            f"this is not shown by the measurements between {low} and {high}: "
+            f"{_missing_evidence(crossover)}; raise --repeats or --budget."
+        )
     if crossover.value is None:
-        low, high = (format_axis(axis, v) for v in crossover.searched)
         if (
             _margin(light, heavy, crossover.at.along(axis, crossover.searched[1]))
             < PRACTICAL_MARGIN
@@ -669,6 +811,19 @@ def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
             f"from {low} to {high} ({at}), no crossover there: "
             f"{_why(crossover.reason, light, heavy)}."
         )
+    shown = _evidence_words(crossover)
+    below, above = crossover.evidence_below, crossover.evidence_above
+    if crossover.rough and below is not None and above is not None:
+        # The model misses its own held-out points badly: a number from it would be precise-
+        # looking noise; the two measured shapes are what is known.
+        error = max(fit.holdout_error or 0.0 for fit in (light, heavy))
+        return (
+            f"{crossover.workload}: {crossover.winner_above} overtakes {crossover.winner_below} "
+            f"somewhere between {format_axis(axis, below.value)} and "
+            f"{format_axis(axis, above.value)} ({at}), as measured: {shown}; the cost model is "
+            f"rough here (held-out error {error:.0%}), so it gives no closer estimate; below "
+            f"that {crossover.winner_below} wins because {_why(crossover.reason, light, heavy)}."
+        )
     where = format_axis(axis, crossover.value)
     if crossover.interval is not None:
         where += f" (95 % interval {format_interval(crossover)})"
@@ -678,7 +833,35 @@ def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
     return (
         f"{crossover.workload}: {crossover.winner_above} beats {crossover.winner_below} {lead} "
         f"({at}); below that {crossover.winner_below} wins because "
-        f"{_why(crossover.reason, light, heavy)}."
+        f"{_why(crossover.reason, light, heavy)}. Measured: {shown}."
+    )
+
+
+def _evidence_words(crossover: Crossover) -> str:
+    """The two evidence points in words: who was clearly faster where, by how much."""
+    parts = []
+    for item in (crossover.evidence_below, crossover.evidence_above):
+        if item is not None:
+            parts.append(
+                f"{item.faster} clearly faster at {format_axis(crossover.axis, item.value)} "
+                f"({format_seconds(item.faster_s)} vs {format_seconds(item.slower_s)})"
+            )
+    return ", ".join(parts)
+
+
+def _missing_evidence(crossover: Crossover) -> str:
+    """Why the measurements do not show a crossover the model puts in the range."""
+    below, above = crossover.evidence_below, crossover.evidence_above
+    clearly = "clearly faster (the two medians' intervals apart)"
+    if below is None and above is None:
+        return f"at no measured shape is either {clearly}"
+    if below is None:
+        return f"at no measured shape is {crossover.winner_below} {clearly}"
+    if above is None:
+        return f"at no measured shape is {crossover.winner_above} {clearly}"
+    return (
+        f"the measurements disagree with one crossing ({_evidence_words(crossover)}, "
+        "in the wrong order)"
     )
 
 
@@ -859,8 +1042,15 @@ def analyse(
                 pair = list(
                     zip(resampled[(workload, first)], resampled[(workload, second)], strict=True)
                 )
+                measured = (grouped[(workload, first)], grouped[(workload, second)])
                 analysis_crossovers.append(
-                    crossover(fits[(workload, first)], fits[(workload, second)], series, pair)
+                    crossover(
+                        fits[(workload, first)],
+                        fits[(workload, second)],
+                        series,
+                        pair,
+                        measured=measured,
+                    )
                 )
     warnings = _warnings(list(fits.values()), analysis_crossovers, results)
     projections: list[Projection] = []

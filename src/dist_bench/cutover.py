@@ -11,8 +11,12 @@ never compete for the cores), serial first:
 2. refinement: the backend's cost model is fitted, its crossovers with the backends measured before
    are located with bootstrap intervals, and each crossover whose interval is still wide gets new
    shapes at its estimate and its interval ends, while this backend's share of the budget lasts;
+   a crossover the model puts in the range but the measurements do not show yet (no shape on one
+   side where that side's winner is clearly faster) has the series' end on that side measured
+   again, for more samples where the two differ most (again next round if still unclear);
 3. at the end, backends that start in well under a second (serial, threads, processes) fill in the
-   refinement shapes they have not run, so every crossover compares measurements on both sides.
+   refinement shapes they have not run, and measure the evidence shapes of their pairs again, so
+   every crossover compares measurements on both sides.
 
 Every record is handed to the results writer as it is measured. Returns data and reports
 progress through a callback; never prints.
@@ -30,7 +34,7 @@ from types import ModuleType
 from dist_bench.analysis import BASELINE
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import Backend
-from dist_bench.costmodel import AXES, Axis, CutoverAnalysis, JobShape, analyse
+from dist_bench.costmodel import AXES, Axis, Crossover, CutoverAnalysis, JobShape, analyse
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results import Record, Results, ResultsWriter
 from dist_bench.stats import median, median_interval
@@ -134,6 +138,9 @@ class _Search:
         self.start_cost: dict[str, float] = {}
         #: Whether the budget ran out before the coarse series were complete.
         self.cut_short = False
+        #: Evidence shapes (workload, tasks, grain, bytes) and the pair of backends to compare
+        #: there: the fill-in measures them again for those backends, whatever they have.
+        self.evidence: dict[tuple[str, int, float, int], set[str]] = {}
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -313,7 +320,12 @@ def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> lis
     analysis = analyse(current, resamples=SEARCH_RESAMPLES)
     wanted: list[tuple[str, Job]] = []
     for crossover in analysis.crossovers:
-        if backend not in crossover.backends or crossover.value is None:
+        if backend not in crossover.backends:
+            continue
+        if crossover.unshown:
+            wanted += _evidence_shapes(search, crossover)
+            continue
+        if crossover.value is None:
             continue
         interval = crossover.interval
         if interval is not None and interval.high - interval.low <= SETTLED_WIDTH * crossover.value:
@@ -330,6 +342,41 @@ def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> lis
             wanted.append((crossover.workload, job))
     unique = {(w, j.tasks, j.grain_s, j.bytes_per_task): (w, j) for w, j in wanted}
     return list(unique.values())
+
+
+def _evidence_shapes(search: _Search, crossover: Crossover) -> list[tuple[str, Job]]:
+    """Shapes to measure again where a model crossover lacks a measured clear winner.
+
+    The end of the series on each side that lacks one (both when the measured winners
+    disagree): two costs linear along the axis differ most, relatively, at the ends, so that is
+    where more samples most likely part the two medians' intervals. Measured again, the shape's
+    samples pool with the earlier ones; marked so the other backend of the pair measures it again
+    too (in the fill-in).
+    """
+    axis = crossover.axis
+    on_line = sorted(
+        float(getattr(r, axis))
+        for r in search.writer.results.records
+        if r.workload == crossover.workload
+        and r.backend in crossover.backends
+        and all(float(getattr(r, a)) == crossover.line.value(a) for a in AXES if a != axis)
+    )
+    if crossover.model_value is None or not on_line:
+        return []
+    disagree = crossover.evidence_below is not None and crossover.evidence_above is not None
+    ends = []
+    if crossover.evidence_below is None or disagree:
+        ends.append(on_line[0])
+    if crossover.evidence_above is None or disagree:
+        ends.append(on_line[-1])
+    wanted = []
+    for value in ends:
+        shape = crossover.line.along(axis, value)
+        job = Job(shape.tasks, shape.grain_s, shape.bytes_per_task)
+        key = (crossover.workload, job.tasks, job.grain_s, job.bytes_per_task)
+        search.evidence.setdefault(key, set()).update(crossover.backends)
+        wanted.append((crossover.workload, job))
+    return wanted
 
 
 def _job_at(line: JobShape, axis: Axis, value: float) -> Job:
@@ -369,8 +416,11 @@ def _fill_in(search: _Search, order: Sequence[str], modules: list[ModuleType]) -
         missing = [
             (workload, Job(tasks, grain, size))
             for workload, tasks, grain, size in search.prepared
-            if (workload, tasks, grain, size) not in coarse
-            and not search.has(name, workload, Job(tasks, grain, size))
+            if (
+                (workload, tasks, grain, size) not in coarse
+                and not search.has(name, workload, Job(tasks, grain, size))
+            )
+            or name in search.evidence.get((workload, tasks, grain, size), set())
         ]
         if not missing or search.elapsed() >= search.plan.budget_s:
             continue

@@ -425,11 +425,31 @@ def _axis_name(axis: Axis) -> str:
 def _crossover_value(item: Crossover) -> str:
     from dist_bench.costmodel import format_axis, format_interval
 
+    low, high = (format_axis(item.axis, end) for end in item.searched)
+    if item.unshown and item.model_value is not None:
+        model = format_axis(item.axis, item.model_value)
+        return f"not shown by the measurements between {low} and {high} (model: {model})"
     if item.value is None:
-        low, high = (format_axis(item.axis, end) for end in item.searched)
         return f"not reached between {low} and {high}"
+    below, above = item.evidence_below, item.evidence_above
+    if item.rough and below is not None and above is not None:
+        # The model misses held-out points badly: only the measured bracket is given.
+        ends = (format_axis(item.axis, e.value) for e in (below, above))
+        return "between {} and {} (measured; model rough)".format(*ends)
     text = format_axis(item.axis, item.value)
     return text if item.interval is None else f"{text} ({format_interval(item)})"
+
+
+def _evidence(item: Crossover) -> str:
+    """Where each side's winner was measured clearly faster, or why the crossover is unshown."""
+    from dist_bench.costmodel import format_axis
+
+    shown = [
+        f"{e.faster} at {format_axis(item.axis, e.value)}"
+        for e in (item.evidence_below, item.evidence_above)
+        if e is not None
+    ]
+    return "; ".join(shown) if shown else "-"
 
 
 #: One row per crossover found (reached or not) of a workload.
@@ -444,14 +464,26 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
     Column(
         "crossover (95 % interval)",
         "where the two fitted times meet, with a bootstrap interval (records resampled, "
-        "costs refitted); 'not reached' when they do not meet inside the measured range",
+        "costs refitted), kept between the measured evidence; 'not reached' when they do not "
+        "meet inside the measured range, 'not shown' when the measurements do not show it",
         _crossover_value,
+    ),
+    Column(
+        "measured evidence",
+        "the measured shapes nearest the crossover where each side's winner was clearly faster "
+        "(the two medians' intervals apart)",
+        _evidence,
+        numeric=False,
     ),
     Column(
         "faster below → above",
         "which backend wins at the small end, and which from the crossover on",
         lambda c: (
-            f"{c.winner_below} → {c.winner_above}" if c.reached else f"{c.winner_below} throughout"
+            f"{c.winner_below} → {c.winner_above}"
+            if c.reached
+            else f"{c.winner_below} → {c.winner_above} (model only)"
+            if c.unshown
+            else f"{c.winner_below} throughout"
         ),
         numeric=False,
     ),
@@ -579,6 +611,11 @@ class WorkloadCutover:
     def reached(self) -> list[Crossover]:
         """Crossovers inside the measured range."""
         return [c for c in self.crossovers if c.reached]
+
+    @property
+    def unshown(self) -> list[Crossover]:
+        """Crossovers the model puts in the range but the measurements do not show."""
+        return [c for c in self.crossovers if c.unshown]
 
     def crossover_rows(self, reached_only: bool = False) -> list[list[str]]:
         """Reached crossovers first, then (unless ``reached_only``) those not reached."""

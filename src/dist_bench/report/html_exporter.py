@@ -305,10 +305,15 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
         yield from _table(CROSSOVER_COLUMNS, cutover.crossover_rows(reached_only=True))
     else:
         yield '<p class="lead">No two backends cross inside the measured range.</p>'
+    if cutover.unshown:
+        yield '<ul class="findings">'
+        for crossover in cutover.unshown:
+            yield f"<li>{escape(crossover.sentence)}</li>"
+        yield "</ul>"
     rows = cutover.crossover_rows()[len(cutover.reached) :]
     if rows:
         yield (
-            f"<details><summary><h3>{len(rows)} pair(s) never crossed in the measured range"
+            f"<details><summary><h3>{len(rows)} pair(s) not shown crossing in the measured range"
             "</h3><span>· which one won throughout, and why</span></summary>"
         )
         yield from _table(CROSSOVER_COLUMNS, rows)

@@ -100,7 +100,9 @@ def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
     yield ""
     for crossover in cutover.reached:
         yield f"- **{crossover.sentence}**"
-    if cutover.reached:
+    for crossover in cutover.unshown:
+        yield f"- {crossover.sentence}"
+    if cutover.reached or cutover.unshown:
         yield ""
     yield from table_lines(CROSSOVER_COLUMNS, cutover.crossover_rows())
     yield ""
