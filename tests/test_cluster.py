@@ -34,6 +34,11 @@ PORT_VARIABLES = {
 }
 #: Bounds on waiting for a run, so a hang fails the test instead of stalling CI.
 RUN_TIMEOUT_S = 300
+#: The job a worker is killed in: one unwarmed job of 24 half-second tasks on two one-core
+#: workers lasts ~6 s, so a kill lands mid-job even on a loaded machine (12 x 300 ms with a
+#: warm-up could end before a slow `docker kill` did, and then nothing was lost).
+LONG_JOB = ("cpu", "--tasks", "24", "--grain", "500ms", "--warmup", "0", "--repeats", "1",
+            "-o", "lost.json")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +149,12 @@ def _tasks_running_on(container: str) -> bool:
     )
 
 
-def _dask_busy(port: int) -> bool:
-    """The scheduler has tasks processing on some worker (asked from the host)."""
+def _dask_job_running(port: int) -> bool:
+    """A task has stayed on a worker for half a second (asked of the scheduler from the host).
+
+    The no-op tasks of the dispatch probe that precedes the job come and go in milliseconds;
+    the job's half-second tasks stay.
+    """
     import warnings
 
     import distributed
@@ -154,7 +163,13 @@ def _dask_busy(port: int) -> bool:
         # The host's Python patch release differs from the image's; the run's own check says so.
         warnings.simplefilter("ignore", distributed.versions.VersionMismatchWarning)
         with distributed.Client(f"tcp://127.0.0.1:{port}", timeout=10) as client:
-            return any(client.processing().values())
+
+            def processing() -> set[str]:
+                return {key for keys in client.processing().values() for key in keys}
+
+            before = processing()
+            time.sleep(0.5)
+            return bool(before & processing())
 
 
 # -- no Docker needed beyond the CLI ---------------------------------------------------------------
@@ -287,10 +302,10 @@ def test_dask_run_survives_a_killed_worker_container(
     dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
     project, ports = dask_cluster
-    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "12",
-               "--grain", "300ms", "--repeats", "1", "-o", "lost.json", cwd=tmp_path)  # fmt: skip
-    _wait_until("tasks ran", lambda: _dask_busy(ports["DIST_BENCH_DASK_PORT"]), run)
     victim = _containers(project, "dask-worker", every=False)[0]
+    run = _cli("cluster", "run", "--project", project, "--", "run", *LONG_JOB, cwd=tmp_path)
+    _wait_until("the job ran", lambda: _dask_job_running(ports["DIST_BENCH_DASK_PORT"]), run)
+    # Both workers hold tasks until the job's last half second: the kill lands on one mid-job.
     subprocess.run(["docker", "kill", victim], check=True, capture_output=True)
     code, output = _finish(run)
     assert code == 0, output
@@ -390,10 +405,17 @@ def test_ray_run_survives_a_killed_worker_container(
 ) -> None:
     project, _ = ray_cluster
     workers = _containers(project, "ray-worker", every=False)
-    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "12",
-               "--grain", "300ms", "--repeats", "1", "-o", "lost.json", cwd=tmp_path)  # fmt: skip
-    _wait_until("tasks ran", lambda: any(_tasks_running_on(w) for w in workers), run)
-    subprocess.run(["docker", "kill", workers[0]], check=True, capture_output=True)
+    run = _cli("cluster", "run", "--project", project, "--", "run", *LONG_JOB, cwd=tmp_path)
+    busy: list[str] = []
+
+    def a_worker_runs_tasks() -> bool:
+        busy[:] = [worker for worker in workers if _tasks_running_on(worker)]
+        return bool(busy)
+
+    _wait_until("tasks ran", a_worker_runs_tasks, run)
+    # The busy one: Ray then retries its running task at once, instead of noticing the node is
+    # gone only after its health checks time out.
+    subprocess.run(["docker", "kill", busy[0]], check=True, capture_output=True)
     code, output = _finish(run)
     assert code == 0, output
     [record] = [r for r in _records(tmp_path / "lost.json") if r["backend"] == "ray"]

@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dist_bench import measure
 from dist_bench.measure import calibrate_units, prepare_job
-from dist_bench.workload import Job, answers_match, builtin_workloads, started_environment
+from dist_bench.workload import (
+    Job,
+    Workload,
+    answers_match,
+    builtin_workloads,
+    started_environment,
+)
 
 BUILTINS = builtin_workloads()
 
@@ -46,17 +53,44 @@ def test_io_async_task_gives_the_same_answers() -> None:
         assert asyncio.run(all_async()) == plain
 
 
-def test_calibration_reaches_the_grain() -> None:
-    import time
+class _VirtualClock:
+    """Stands in for ``time`` in ``dist_bench.measure``: tasks advance it, nothing sleeps."""
 
-    workload = BUILTINS["cpu"]
-    job = Job(tasks=1, grain_s=0.05, bytes_per_task=0)
-    units = calibrate_units(workload, job)
-    (args,) = workload.make_tasks(job.with_units(units))
-    started = time.perf_counter()
-    workload.task(*args)
-    elapsed = time.perf_counter() - started
-    assert 0.5 * job.grain_s < elapsed < 2.0 * job.grain_s
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def _linear_workload(clock: _VirtualClock, second_per_unit: float, cold_s: float) -> Workload:
+    """A task costs ``units * second_per_unit``; the very first call pays ``cold_s`` more."""
+    calls = []
+
+    def task(units: int) -> int:
+        clock.now += units * second_per_unit + (cold_s if not calls else 0.0)
+        calls.append(units)
+        return units
+
+    return Workload(
+        name="linear", summary="", make_tasks=lambda job: [(job.units,)] * job.tasks, task=task
+    )
+
+
+@pytest.mark.parametrize("grain_s", [0.001, 0.05, 2.0])
+def test_calibration_scales_the_units_to_the_grain_and_ignores_the_cold_run(
+    grain_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A virtual clock, not a stopwatch: the maths is tested exactly, whatever the machine's load.
+    clock = _VirtualClock()
+    monkeypatch.setattr(measure, "time", clock)
+    workload = _linear_workload(clock, second_per_unit=1e-6, cold_s=0.5)
+    units = calibrate_units(workload, Job(tasks=1, grain_s=grain_s, bytes_per_task=0))
+    assert units == round(grain_s / 1e-6)
+
+
+def test_workloads_that_are_not_calibrated_run_one_unit() -> None:
+    assert calibrate_units(BUILTINS["io"], Job(tasks=1, grain_s=0.5, bytes_per_task=0)) == 1
 
 
 def test_prepare_job_calibrates_and_answers() -> None:

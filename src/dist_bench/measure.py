@@ -151,7 +151,9 @@ def measure(
 
     verified = True
     seen_workers: set[str] = set()
-    backend.drain_notes()
+    # What happened since the backend's last job (a worker lost during the dispatch probe or
+    # after the previous record's last job) shaped this record: it is kept, marked as such.
+    record.notes.extend(f"before the first job: {note}" for note in backend.drain_notes())
     for run in range(settings.warmup + settings.repeats):
         started = backend.clock()
         try:
