@@ -22,6 +22,8 @@ from dist_bench.versions import client_versions
 
 EXIT_NOT_READY = 3
 _POLL_S = 0.5
+#: How long a Ray node has to answer the versions task before it counts as not there.
+_ANSWER_TIMEOUT_S = 60.0
 
 
 def _dask_report(wait_for: int, timeout_s: float) -> dict[str, Any]:
@@ -78,10 +80,13 @@ def _ray_report(wait_for: int, timeout_s: float) -> dict[str, Any]:
                 for node in ray.nodes()  # type: ignore[no-untyped-call]
                 if node.get("Alive") and node.get("Resources", {}).get("CPU", 0) > 0
             ]
+            # A node killed a moment ago stays "alive" here until its health checks time out;
+            # only the nodes that answer count (a replacement may already have joined).
+            versions = _ray_versions([node["NodeID"] for node in nodes])
+            nodes = [node for node in nodes if node["NodeID"] in versions]
             if len(nodes) >= wait_for or time.monotonic() >= deadline:
                 break
             time.sleep(_POLL_S)
-        versions = _ray_versions([node["NodeID"] for node in nodes])
         workers = [
             {
                 "name": str(node.get("NodeManagerAddress", "?")),
@@ -89,7 +94,7 @@ def _ray_report(wait_for: int, timeout_s: float) -> dict[str, Any]:
                 "memory_bytes": int(node["Resources"].get("memory", 0)),
                 "object_store_bytes": int(node["Resources"].get("object_store_memory", 0)),
                 "processes": 1,
-                "versions": versions.get(node["NodeID"], {}),
+                "versions": versions[node["NodeID"]],
             }
             for node in nodes
         ]
@@ -104,7 +109,13 @@ def _ray_report(wait_for: int, timeout_s: float) -> dict[str, Any]:
 
 
 def _ray_versions(node_ids: list[str]) -> dict[str, dict[str, str]]:
-    """One task pinned to each node reports the versions installed there."""
+    """One task pinned to each node reports the versions installed there.
+
+    Nodes that cannot run it within ``_ANSWER_TIMEOUT_S`` (gone, or busy with a task that holds
+    their CPU) are left out.
+    """
+    if not node_ids:
+        return {}
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -118,7 +129,17 @@ def _ray_versions(node_ids: list[str]) -> dict[str, dict[str, str]]:
         ).remote()
         for node_id in node_ids
     }
-    return {node_id: ray.get(ref, timeout=60) for node_id, ref in refs.items()}
+    ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=_ANSWER_TIMEOUT_S)
+    answers: dict[str, dict[str, str]] = {}
+    for node_id, ref in refs.items():
+        if ref not in ready:
+            ray.cancel(ref, force=True)
+            continue
+        try:
+            answers[node_id] = ray.get(ref)
+        except ray.exceptions.RayError:  # the node died (or was never schedulable) meanwhile
+            continue
+    return answers
 
 
 def _without_node(versions: dict[str, str]) -> dict[str, str]:
