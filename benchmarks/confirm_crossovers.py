@@ -2,8 +2,11 @@
 
 Target: for every crossover ``dist-bench cutover`` reports (reached, with an interval), a direct
 measurement of both backends at a shape below the interval and at one above it shows the winner the
-report names on each side, with the two medians' intervals apart. A crossover whose interval reaches
-the end of the searched range cannot be stepped past; it is listed as "open", not counted.
+report names on each side, with the two medians' intervals apart. It is contradicted where the
+other backend is clearly faster (intervals apart, the wrong way round); otherwise it is "not
+clear". A crossover whose interval reaches the end of the searched range cannot be stepped past;
+it is listed as "open", not counted; one located only between its two evidence points
+(``Crossover.bracketed_only``) is checked beyond those.
 
 A reported crossover is already shown by the run's own records (``Crossover.evidence_below`` and
 ``evidence_above``, between which its interval is kept); this re-measures afresh, outside that
@@ -27,7 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dist_bench.backends import BackendOptions, create_backend
-from dist_bench.costmodel import Crossover, analyse, format_axis, format_interval
+from dist_bench.costmodel import (
+    Crossover,
+    analyse,
+    format_axis,
+    format_interval,
+    format_location,
+)
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results import Record, ResultsWriter, load_results
 from dist_bench.stats import median, median_interval
@@ -57,13 +66,22 @@ class Check:
 
 
 def side_jobs(crossover: Crossover) -> tuple[Job, Job] | None:
-    """Shapes beyond each end of the interval, inside the searched range; None if open-ended."""
+    """Shapes beyond each end of the interval, inside the searched range; None if open-ended.
+
+    A crossover located only between its evidence points (``Crossover.bracketed_only``) is
+    checked beyond those: they are measured shapes, so a range end is no bar there.
+    """
     interval = crossover.interval
     low, high = crossover.searched
-    if interval is None or interval.low <= low or interval.high >= high:
+    below_evidence, above_evidence = crossover.evidence_below, crossover.evidence_above
+    if crossover.bracketed_only and below_evidence is not None and above_evidence is not None:
+        ends = (below_evidence.value, above_evidence.value)
+    elif interval is None or interval.low <= low or interval.high >= high:
         return None
-    below = max(low, interval.low / STEP)
-    above = min(high, interval.high * STEP)
+    else:
+        ends = (interval.low, interval.high)
+    below = max(low, ends[0] / STEP)
+    above = min(high, ends[1] * STEP)
     # The other axes as the series asked for them; the value itself as a grain to calibrate to.
     shapes = [crossover.line.along(crossover.axis, value) for value in (below, above)]
     jobs = [Job(s.tasks, float(f"{s.grain_s:.3g}"), s.bytes_per_task) for s in shapes]
@@ -141,21 +159,21 @@ def main() -> int:
                     faster.backend == expected,
                     apart,
                     f"at {value}: {faster.backend} {format_seconds(median(faster.wall_s))} vs "
-                    f"{slower.backend} {format_seconds(median(slower.wall_s))}",
+                    f"{slower.backend} {format_seconds(median(slower.wall_s))} "
+                    f"({'intervals apart' if apart else 'intervals overlap'})",
                 )
             )
-        right = all(v[0] for v in verdicts)
-        clear = all(v[1] for v in verdicts)
-        if right and clear:
+        # Contradicted only where the other backend is clearly faster: a reversed order
+        # whose medians' intervals overlap is a tie at that shape, not evidence against.
+        if all(right and apart for right, apart, _ in verdicts):
             verdict, confirmed = "CONFIRMED", confirmed + 1
-        elif right:
-            verdict, unclear = "same order, intervals overlap", unclear + 1
-        else:
+        elif any(apart and not right for right, apart, _ in verdicts):
             verdict, contradicted = "CONTRADICTED", contradicted + 1
+        else:
+            verdict, unclear = "not clear: the medians' intervals overlap", unclear + 1
         print(
             f"{crossover.workload} {'/'.join(crossover.backends)} along {crossover.axis}: "
-            f"crossover {format_axis(crossover.axis, crossover.value or 0.0)} "
-            f"({format_interval(crossover)}); "
+            f"crossover {format_location(crossover)}; "
             + "; ".join(v[2] for v in verdicts)
             + f" -> {verdict}"
         )
@@ -166,7 +184,7 @@ def main() -> int:
             f"({format_interval(crossover)}) -> open (interval reaches the searched range's end)"
         )
     print(
-        f"{len(checks)} checked: {confirmed} confirmed, {unclear} same order but overlapping, "
+        f"{len(checks)} checked: {confirmed} confirmed, {unclear} not clear (intervals overlap), "
         f"{contradicted} contradicted; {len(open_ended)} open-ended not checked; {unshown} "
         "claimed by the model alone (not shown by the run's measurements, not reported)"
     )

@@ -214,6 +214,9 @@ class Crossover:
         evidence_above: The measured shape nearest it from above where ``winner_above`` is.
         rough: A fit of the pair misses its held-out points by more than ``POOR_FIT_ERROR``: the
             crossover is located only between the evidence points.
+        model_outside: The fitted lines meet at or beyond an evidence point, where the
+            measurements show the other order: the crossover is located only between the
+            evidence points (``value`` is then the nearer one, ``model_value`` the model's).
     """
 
     workload: str
@@ -233,11 +236,21 @@ class Crossover:
     evidence_below: Evidence | None = None
     evidence_above: Evidence | None = None
     rough: bool = False
+    model_outside: bool = False
 
     @property
     def reached(self) -> bool:
         """Whether the two meet inside the searched range, the measurements showing it too."""
         return self.value is not None
+
+    @property
+    def bracketed_only(self) -> bool:
+        """Whether only the two evidence points locate it (the model gives no closer estimate)."""
+        return (
+            (self.rough or self.model_outside)
+            and self.evidence_below is not None
+            and self.evidence_above is not None
+        )
 
     @property
     def unshown(self) -> bool:
@@ -270,6 +283,7 @@ class Crossover:
             if self.evidence_above is None
             else self.evidence_above.to_json(),
             "rough": self.rough,
+            "model_outside": self.model_outside,
         }
 
 
@@ -619,6 +633,7 @@ def crossover(
             interval = Interval(float(ends[0]), float(ends[1]), CONFIDENCE)
     model_value = value if inside else None
     evidence_below = evidence_above = None
+    model_outside = False
     if inside and value is not None:
         wins = _clear_wins(series, *measured)
         evidence_below = max(
@@ -635,6 +650,7 @@ def crossover(
             # The measurements bound where the winner changes: the model's estimate and its
             # interval are kept between the two shapes that show it.
             low, high = evidence_below.value, evidence_above.value
+            model_outside = not low < value < high
             value = min(max(value, low), high)
             if interval is not None:
                 interval = replace(
@@ -675,6 +691,7 @@ def crossover(
         evidence_below=evidence_below,
         evidence_above=evidence_above,
         rough=rough,
+        model_outside=model_outside,
     )
     return replace(result, sentence=describe(result, below, loser_below))
 
@@ -784,6 +801,17 @@ def format_interval(crossover: Crossover) -> str:
     return f"{start} – {end}"
 
 
+def format_location(crossover: Crossover) -> str:
+    """Where a reached crossover lies: the estimate and its interval, or the measured bracket."""
+    below, above = crossover.evidence_below, crossover.evidence_above
+    if crossover.bracketed_only and below is not None and above is not None:
+        ends = (format_axis(crossover.axis, e.value) for e in (below, above))
+        why = "model rough" if crossover.rough else "model outside"
+        return "between {} and {} (measured; {})".format(*ends, why)
+    text = format_axis(crossover.axis, crossover.value or 0.0)
+    return text if crossover.interval is None else f"{text} ({format_interval(crossover)})"
+
+
 def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
     """The crossover in one plain sentence, with its reason and the measurements that show it."""
     axis = crossover.axis
@@ -813,16 +841,24 @@ def describe(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
         )
     shown = _evidence_words(crossover)
     below, above = crossover.evidence_below, crossover.evidence_above
-    if crossover.rough and below is not None and above is not None:
-        # The model misses its own held-out points badly: a number from it would be precise-
-        # looking noise; the two measured shapes are what is known.
-        error = max(fit.holdout_error or 0.0 for fit in (light, heavy))
+    if crossover.bracketed_only and below is not None and above is not None:
+        # A number from the model would be precise-looking noise where it misses its own
+        # held-out points badly, or wrong where it falls on a shape measured the other way
+        # round; the two measured shapes are what is known.
+        if crossover.rough:
+            error = max(fit.holdout_error or 0.0 for fit in (light, heavy))
+            model = f"the cost model is rough here (held-out error {error:.0%})"
+        else:
+            model = (
+                f"the cost model puts it at {format_axis(axis, crossover.model_value or 0.0)}, "
+                "where the measurements show the other order"
+            )
         return (
             f"{crossover.workload}: {crossover.winner_above} overtakes {crossover.winner_below} "
             f"somewhere between {format_axis(axis, below.value)} and "
-            f"{format_axis(axis, above.value)} ({at}), as measured: {shown}; the cost model is "
-            f"rough here (held-out error {error:.0%}), so it gives no closer estimate; below "
-            f"that {crossover.winner_below} wins because {_why(crossover.reason, light, heavy)}."
+            f"{format_axis(axis, above.value)} ({at}), as measured: {shown}; {model}, so it "
+            f"gives no closer estimate; below that {crossover.winner_below} wins because "
+            f"{_why(crossover.reason, light, heavy)}."
         )
     where = format_axis(axis, crossover.value)
     if crossover.interval is not None:

@@ -423,7 +423,7 @@ def _axis_name(axis: Axis) -> str:
 
 
 def _crossover_value(item: Crossover) -> str:
-    from dist_bench.costmodel import format_axis, format_interval
+    from dist_bench.costmodel import format_axis, format_location
 
     low, high = (format_axis(item.axis, end) for end in item.searched)
     if item.unshown and item.model_value is not None:
@@ -431,13 +431,7 @@ def _crossover_value(item: Crossover) -> str:
         return f"not shown by the measurements between {low} and {high} (model: {model})"
     if item.value is None:
         return f"not reached between {low} and {high}"
-    below, above = item.evidence_below, item.evidence_above
-    if item.rough and below is not None and above is not None:
-        # The model misses held-out points badly: only the measured bracket is given.
-        ends = (format_axis(item.axis, e.value) for e in (below, above))
-        return "between {} and {} (measured; model rough)".format(*ends)
-    text = format_axis(item.axis, item.value)
-    return text if item.interval is None else f"{text} ({format_interval(item)})"
+    return format_location(item)
 
 
 def _evidence(item: Crossover) -> str:
