@@ -92,6 +92,27 @@ def test_cutover_refuses_an_unwritable_output_before_measuring(
     assert out == ""
 
 
+def test_cutover_into_a_new_folder_makes_it(run_cli: Runner, squares: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "made" / "here"
+    code, _, err = run_cli(
+        "cutover", str(squares), "-b", "threads", "--budget", "2s", "--repeats", "2",
+        "-o", f"{folder}/",
+    )  # fmt: skip
+    assert code == 0, err
+    assert load_results(folder / "cutover.json").records
+    assert (folder / "cutover.html").stat().st_size > 0
+
+
+def test_cutover_into_a_folder_that_cannot_be_made_is_one_line(
+    run_cli: Runner, tmp_path: Path
+) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("")
+    code, out, err = run_cli("cutover", "cpu", "-o", f"{in_the_way}/sub/")
+    assert_one_line_error(code, err, 2, "cannot make the folder")
+    assert out == ""
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [

@@ -8,6 +8,7 @@ failed, 130 for Ctrl-C. Results already measured are in the results file whateve
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -485,10 +486,13 @@ CUTOVER_REPORTS = ("html", "md", "csv", "png")
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    "output_arg",
+    # Kept a str: a trailing "/" (a folder, made if missing) survives; pathlib would drop it.
+    type=click.Path(),
     default=str(DEFAULT_CUTOVER_FILE),
     show_default=True,
-    help="Results file, or a folder to put cutover.json in; written as measurements finish, "
+    help="Results file, or a folder (an existing one, or ending in /) to put cutover.json in; "
+    "written as measurements finish, "
     "appended to when it holds earlier results from this machine. The reports (.html, .md, "
     ".csv, .png) are written beside it, named after it.",
 )
@@ -501,7 +505,7 @@ def cutover_command(
     workers: int | None,
     blas_threads: int,
     project_nodes: list[int] | None,
-    output: Path,
+    output_arg: str,
 ) -> None:
     r"""Find where each step up (threads -> processes -> cluster) starts to pay off.
 
@@ -534,10 +538,7 @@ def cutover_command(
         options=BackendOptions(workers=workers, address=address, blas_threads=blas_threads),
         project_nodes=tuple(project_nodes or ()),
     )
-    if output.is_dir() or str(output).endswith("/"):
-        output = output / DEFAULT_CUTOVER_FILE.name
-    if output == DEFAULT_CUTOVER_FILE:
-        output.parent.mkdir(exist_ok=True)
+    output = _cutover_results_path(output_arg)
     writer = ResultsWriter(output, collect_metadata(sys.argv))
     # The reports go beside the results file (cutover.html, ...), checked before measuring.
     available = [name for name in CUTOVER_REPORTS if EXPORTERS[name].available()]
@@ -695,6 +696,29 @@ def _render(results: Any, *, fail_on_errors: bool = True) -> None:
     stdout.print(results_tables(results))
     if fail_on_errors:
         _fail_on_failed(results)
+
+
+def _cutover_results_path(output: str) -> Path:
+    """The results file ``-o`` names: a file, or cutover.json in a folder (made when missing).
+
+    The default's folder (``results/``) is made too; a file's missing folder is not (a typo
+    should fail before the run, in ``ResultsWriter``, not create folders).
+
+    Raises:
+        UsageError: the folder cannot be made (a file is in the way, no permission).
+    """
+    path = Path(output)
+    if path.is_dir() or output.endswith(("/", os.sep)):
+        folder, path = path, path / DEFAULT_CUTOVER_FILE.name
+    elif path == DEFAULT_CUTOVER_FILE:
+        folder = path.parent
+    else:
+        return path
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot make the folder {str(folder)!r} for -o: {exc.strerror}") from None
+    return path
 
 
 def _fail_on_failed(results: Any) -> None:
