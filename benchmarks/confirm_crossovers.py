@@ -36,9 +36,10 @@ from dist_bench.costmodel import (
     format_axis,
     format_interval,
     format_location,
+    shape_to_ask,
 )
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
-from dist_bench.results import Record, ResultsWriter, load_results
+from dist_bench.results import Record, Results, ResultsWriter, load_results
 from dist_bench.stats import median, median_interval
 from dist_bench.sweep import measure_prepared, started_backend
 from dist_bench.units import format_seconds
@@ -65,7 +66,7 @@ class Check:
     above: Job
 
 
-def side_jobs(crossover: Crossover) -> tuple[Job, Job] | None:
+def side_jobs(results: Results, crossover: Crossover) -> tuple[Job, Job] | None:
     """Shapes beyond each end of the interval, inside the searched range; None if open-ended.
 
     A crossover located only between its evidence points (``Crossover.bracketed_only``) is
@@ -82,8 +83,8 @@ def side_jobs(crossover: Crossover) -> tuple[Job, Job] | None:
         ends = (interval.low, interval.high)
     below = max(low, ends[0] / STEP)
     above = min(high, ends[1] * STEP)
-    # The other axes as the series asked for them; the value itself as a grain to calibrate to.
-    shapes = [crossover.line.along(crossover.axis, value) for value in (below, above)]
+    # The other axes as the series asked for them; a measured grain turned into the one to ask.
+    shapes = [shape_to_ask(results, crossover, value) for value in (below, above)]
     jobs = [Job(s.tasks, float(f"{s.grain_s:.3g}"), s.bytes_per_task) for s in shapes]
     return jobs[0], jobs[1]
 
@@ -93,14 +94,15 @@ def main() -> int:
     parser.add_argument("results", type=Path, help="a results file written by 'dist-bench cutover'")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    analysis = analyse(load_results(args.results))
+    results = load_results(args.results)
+    analysis = analyse(results)
     checks: list[Check] = []
     open_ended: list[Crossover] = []
     unshown = sum(1 for crossover in analysis.crossovers if crossover.unshown)
     for crossover in analysis.crossovers:
         if not crossover.reached:
             continue
-        sides = side_jobs(crossover)
+        sides = side_jobs(results, crossover)
         if sides is None:
             open_ended.append(crossover)
         else:

@@ -538,6 +538,42 @@ def _requested(record: Record, axis: Axis) -> float:
     return float(getattr(record, axis))
 
 
+def shape_to_ask(results: Results, crossover: Crossover, value: float) -> JobShape:
+    """The shape to run to measure ``crossover``'s series at ``value`` on its axis.
+
+    Grains on a series are *measured* serial grains, but a job is run by the grain it *asks*
+    for; the two differ where calibration cannot hit the grain, most on the uncalibrated ``io``
+    workload (its grain is a latency; each task adds connection costs on top). The asked grain
+    is interpolated (log-log) from the serial records on the series' line; beyond them the
+    nearest record's ratio is kept. Without serial records, the value is asked as is.
+    """
+    shape = crossover.line.along(crossover.axis, value)
+    if crossover.axis != "grain_s":
+        return shape
+    pairs = sorted(
+        (median(record.task_s) / record.tasks, record.grain_s)
+        for record in results.records
+        if record.backend == BASELINE
+        and record.workload == crossover.workload
+        and record.verified
+        and record.task_s
+        and record.tasks == crossover.line.tasks
+        and record.bytes_per_task == crossover.line.bytes_per_task
+    )
+    if not pairs:
+        return shape
+    measured, asked = (np.log(np.array(column)) for column in zip(*pairs, strict=True))
+    at = math.log(value)
+    # np.interp holds the end values beyond the ends; the ratio is held there instead.
+    if at <= measured[0]:
+        grain = value * math.exp(asked[0] - measured[0])
+    elif at >= measured[-1]:
+        grain = value * math.exp(asked[-1] - measured[-1])
+    else:
+        grain = math.exp(float(np.interp(at, measured, asked)))
+    return shape.along("grain_s", grain)
+
+
 def find_series(points: Iterable[Point]) -> list[Series]:
     """For each axis, the line through the points with the most distinct values on it (≥ 2)."""
     points = list(points)

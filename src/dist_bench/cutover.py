@@ -34,7 +34,15 @@ from types import ModuleType
 from dist_bench.analysis import BASELINE
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import Backend
-from dist_bench.costmodel import AXES, Axis, Crossover, CutoverAnalysis, JobShape, analyse
+from dist_bench.costmodel import (
+    AXES,
+    Axis,
+    Crossover,
+    CutoverAnalysis,
+    JobShape,
+    analyse,
+    shape_to_ask,
+)
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results import Record, Results, ResultsWriter
 from dist_bench.stats import median, median_interval
@@ -336,7 +344,7 @@ def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> lis
         low, high = crossover.searched
         for value in ends:
             value = min(max(value, low), high)
-            job = _job_at(crossover.line, crossover.axis, value)
+            job = _job_at(shape_to_ask(search.writer.results, crossover, value))
             if _near_measured(search, backend, crossover.workload, crossover.axis, job):
                 continue
             wanted.append((crossover.workload, job))
@@ -379,9 +387,8 @@ def _evidence_shapes(search: _Search, crossover: Crossover) -> list[tuple[str, J
     return wanted
 
 
-def _job_at(line: JobShape, axis: Axis, value: float) -> Job:
-    """The job on ``axis`` at ``value``, the other axes as asked for on the series' line."""
-    shape = line.along(axis, value)
+def _job_at(shape: JobShape) -> Job:
+    """The job to run for ``shape`` (as asked for), its grain rounded."""
     # Round so nearby refinements reuse one calibrated shape instead of three almost-equal ones.
     grain = float(f"{shape.grain_s:.2g}")
     return Job(shape.tasks, grain, shape.bytes_per_task)
