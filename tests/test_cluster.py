@@ -184,6 +184,24 @@ def test_compose_publishes_no_port_beyond_loopback(docker: None) -> None:
         assert host_ip == "127.0.0.1", f"{service} publishes port {host_port} on {host_ip!r}"
 
 
+def test_a_port_left_in_time_wait_is_not_taken() -> None:
+    # A cluster just used from this host leaves its port's connections in TIME_WAIT (the side
+    # that closes first keeps it): the next `cluster up` must still find the port free.
+    with socket.socket() as listener:
+        # As servers listen (Go's net.Listen, so Docker's proxy, sets it too); its accepted
+        # connections, and their TIME_WAIT, inherit it.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server side closes first: its end waits in TIME_WAIT
+        client.close()
+    env = {"DIST_BENCH_DASK_PORT": str(port), "DIST_BENCH_DASK_DASHBOARD_PORT": "0"}
+    cluster._check_ports("dask", env)  # raises ClusterError when the port reads as taken
+
+
 def test_a_taken_port_is_one_line_with_the_fix(docker: None, tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

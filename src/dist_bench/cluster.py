@@ -330,11 +330,15 @@ def _prepare_wheelhouse(build_dir: Path, requirements: str) -> str:
 
 def _prepare_project_wheel(root: Path, build_dir: Path) -> str:
     """dist-bench's own wheel, rebuilt when its sources change."""
+    # Not the egg-info folder: building the wheel rewrites it (its PKG-INFO holds the README),
+    # so the key would change after every build and every `cluster up` would rebuild the image.
     sources = sorted(
         path
         for folder in ("src", "workloads")
         for path in (root / folder).rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and not any(part.endswith(".egg-info") for part in path.parts)
     )
     key = _digest(
         *(f"{p.relative_to(root)}\0{p.read_bytes().hex()}" for p in sources),
@@ -704,6 +708,9 @@ def _check_ports(engine: str, env: Mapping[str, str]) -> None:
     for variable in _PORTS[engine]:
         port = int(env[variable])
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As a server binds (Docker's proxy too): connections of a cluster just used from
+            # this host linger in TIME_WAIT on the port, which must not read as "taken".
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
