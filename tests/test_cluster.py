@@ -286,6 +286,20 @@ def test_dask_up_waits_for_every_worker_and_status_asks_the_scheduler(
     assert uid.stdout.strip() != "0"
 
 
+def test_the_dask_dashboard_it_prints_serves_its_plots(
+    dask_cluster: tuple[str, dict[str, int]],
+) -> None:
+    import urllib.request
+
+    project, ports = dask_cluster
+    url = cluster.status(project).dashboards["Dask"]
+    assert url == f"http://127.0.0.1:{ports['DIST_BENCH_DASK_DASHBOARD_PORT']}/status"
+    with urllib.request.urlopen(url, timeout=30) as page:
+        body = page.read().decode()
+    # Bokeh's document, not the "install bokeh" page the scheduler serves without it.
+    assert "Bokeh" in body and "pip install" not in body
+
+
 def test_dask_run_inside_the_network_is_verified(
     dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:

@@ -260,11 +260,14 @@ def _pinned_requirements() -> str:
     """dist-bench's dependencies with the Dask and Ray extras, each pinned to what is installed.
 
     With grpcio here (``dist-bench[ray-client]``), the image gets Ray Client too, and the head
-    then serves it for drivers on the host.
+    then serves it for drivers on the host; with bokeh (``dist-bench[dask-dashboard]``), the
+    Dask scheduler serves its dashboard.
     """
     extras = [*ENGINES]
     if importlib.util.find_spec("grpc") is not None:
         extras.append("ray-client")
+    if importlib.util.find_spec("bokeh") is not None:
+        extras.append("dask-dashboard")
     wanted: dict[str, str] = {}
     for requirement in importlib_metadata.requires("dist-bench") or []:
         spec, _, marker = requirement.partition(";")
