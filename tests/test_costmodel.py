@@ -411,6 +411,20 @@ def test_a_measured_grain_is_asked_for_as_the_grain_that_gave_it() -> None:
     assert shape_to_ask(Results({}, [], []), crossing, 0.003) == JobShape(16, 0.003, 0)
 
 
+def test_a_fitted_parallelism_beyond_the_workers_is_flagged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def warned(results: Results) -> list[str]:
+        return [w for w in analyse(results).warnings if "P_eff" in w]
+
+    assert warned(grain_series(spread=1.01)) == []  # scripted 1.9 on 2 workers
+    script, shares_memory = SCRIPTS["processes"]
+    impossible = dataclasses.replace(script, effective_parallelism=3.0)
+    monkeypatch.setitem(SCRIPTS, "processes", (impossible, shares_memory))
+    [warning] = warned(grain_series(spread=1.01))
+    assert warning.startswith("scripted on processes: P_eff 3.00 exceeds its 2 workers")
+
+
 def test_the_search_measures_both_sides_again_when_the_model_crossover_is_not_shown() -> None:
     # Very noisy runs, 3 repeats: the coarse series leave the model's crossover unshown, so the
     # search measures the series' ends again, for both backends of the pair.

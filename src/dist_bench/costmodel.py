@@ -1146,6 +1146,45 @@ def analyse(
     )
 
 
+def _task_time_ratio(results: Results, workload: str, backend: str) -> tuple[float, int] | None:
+    """Median over shapes of the backend's task time over serial's, and how many shapes."""
+    serial = {
+        r.size_key(): median(r.task_s)
+        for r in results.records
+        if r.backend == BASELINE and r.workload == workload and r.verified and r.task_s
+    }
+    ratios = [
+        median(r.task_s) / serial[r.size_key()]
+        for r in results.records
+        if r.backend == backend
+        and r.workload == workload
+        and r.verified
+        and r.task_s
+        and serial.get(r.size_key(), 0.0) > 0
+    ]
+    return (median(ratios), len(ratios)) if ratios else None
+
+
+def _parallelism_warning(fit: CostFit, results: Results) -> str | None:
+    """Why a fit's P_eff exceeds its workers, when it does (no job runs on more slots)."""
+    if not math.isfinite(fit.effective_parallelism) or fit.workers < 1:
+        return None
+    if fit.effective_parallelism <= fit.workers * (1.0 + PRACTICAL_MARGIN):
+        return None
+    lead = (
+        f"{fit.workload} on {fit.backend}: P_eff {fit.effective_parallelism:.2f} exceeds its "
+        f"{fit.workers} workers"
+    )
+    ratio = _task_time_ratio(results, fit.workload, fit.backend)
+    if ratio is not None and ratio[0] < 1.0 - PRACTICAL_MARGIN:
+        return (
+            f"{lead}: its tasks ran {1.0 - ratio[0]:.0%} faster there than in the serial run "
+            f"(median over {ratio[1]} shapes), so that much of its speedup is the difference "
+            "between the driver and the workers, not parallelism"
+        )
+    return f"{lead}: the linear model is stretched here; read P_eff as a fitted value"
+
+
 def _warnings(fits: list[CostFit], crossovers: list[Crossover], results: Results) -> list[str]:
     warnings = []
     for fit in fits:
@@ -1154,6 +1193,9 @@ def _warnings(fits: list[CostFit], crossovers: list[Crossover], results: Results
                 f"{fit.workload} on {fit.backend}: the cost model misses held-out points by "
                 f"{fit.holdout_error:.0%} (median); its crossovers are rough: raise --budget"
             )
+        parallelism = _parallelism_warning(fit, results)
+        if parallelism is not None:
+            warnings.append(parallelism)
     for item in crossovers:
         if item.interval is not None and item.value:
             width = (item.interval.high - item.interval.low) / item.value
