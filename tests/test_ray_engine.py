@@ -160,6 +160,39 @@ def test_ray_client_without_grpcio_says_how_to_install_it(monkeypatch: pytest.Mo
         create_backend("ray", BackendOptions(address="ray://127.0.0.1:10001"))
 
 
+@pytest.mark.parametrize(
+    ("failures", "calls", "said"),
+    [
+        # Ray Client's transient server-side failure is tried again, at most 3 times...
+        ([ConnectionAbortedError("Initialization failure from server")] * 3, 3, "Initialization"),
+        # ...and any other failure is said at once.
+        ([ConnectionAbortedError("Initialization failure from server"), RuntimeError("boom")],
+         2, "boom"),
+    ],
+)  # fmt: skip
+def test_ray_client_connects_again_after_the_servers_transient_failure(
+    monkeypatch: pytest.MonkeyPatch, failures: list[Exception], calls: int, said: str
+) -> None:
+    # The failure cannot be caused on demand, so ray.init plays it; the rest runs for real.
+    pytest.importorskip("grpc")
+    attempts: list[str] = []
+
+    def failing_init(address: str, **_: object) -> None:
+        attempts.append(address)
+        raise failures[len(attempts) - 1]
+
+    monkeypatch.setattr(ray, "init", failing_init)
+    with socket.socket() as server:  # something listening, for the TCP probe
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"ray://127.0.0.1:{server.getsockname()[1]}"
+        backend = RayBackend(BackendOptions(address=address))
+        with pytest.raises(ClusterConnectionError, match=said) as caught:
+            backend.start()
+    assert len(attempts) == calls
+    assert "\n" not in str(caught.value)
+
+
 def test_an_unreachable_address_fails_fast_in_one_line() -> None:
     address = f"127.0.0.1:{ray_cluster.free_port()}"
     backend = RayBackend(BackendOptions(address=address))

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 import psutil
 import ray
@@ -70,6 +70,9 @@ RAY_CLIENT_PORT = 10001
 
 #: Seconds to wait for a TCP connection to the address.
 _TCP_TIMEOUT_S = 3.0
+#: Ray Client connections tried before giving up: its server sometimes loses the server
+#: process it starts per connection (3 of about 20 first connections failed so, here).
+_CLIENT_ATTEMPTS = 3
 #: Seconds to wait for the GCS to answer one request (Ray itself retries for 40 s).
 _GCS_PROBE_TIMEOUT_S = 5.0
 #: Seconds ``start`` waits for the warm-up tasks (a worker process per CPU).
@@ -714,21 +717,36 @@ class RayBackend(Backend):
         if target.kind != "client":
             # Ray Client forwards extra arguments to a ray.init on the server; keep them local.
             init_args.update(log_to_driver=False, logging_level=logging.ERROR)
-        try:
-            ray.init(address=target.for_ray_init, **init_args)
-        except AuthenticationError as exc:
-            raise ClusterConnectionError(_auth_message(where, source)) from exc
-        except Exception as exc:
-            hint = ""
-            if "Version mismatch" in str(exc):
-                hint = (
-                    " (Ray and Python must match the cluster's; for a different Python patch "
-                    "release set RAY_DEFAULT_PYTHON_VERSION_MATCH_LEVEL=minor on every node)"
-                )
-            raise ClusterConnectionError(
-                f"could not connect to the Ray cluster at {where}: {_one_line(exc)}{hint}"
-            ) from exc
+        for attempt in range(1, _CLIENT_ATTEMPTS + 1):
+            try:
+                ray.init(address=target.for_ray_init, **init_args)
+                break
+            except AuthenticationError as exc:
+                raise ClusterConnectionError(_auth_message(where, source)) from exc
+            except Exception as exc:
+                if (
+                    target.kind == "client"
+                    and attempt < _CLIENT_ATTEMPTS
+                    and "Initialization failure from server" in str(exc)
+                ):
+                    # Ray Client's server sometimes loses the per-connection server process it
+                    # has just started (grpcio crashing in it); connecting again works.
+                    continue
+                self._raise_connect_error(where, exc)
         session.connected_to = target.for_ray_init or where
+
+    @staticmethod
+    def _raise_connect_error(where: str, exc: Exception) -> NoReturn:
+        """``ray.init`` failed: one line, with a hint where the cause is known."""
+        hint = ""
+        if "Version mismatch" in str(exc):
+            hint = (
+                " (Ray and Python must match the cluster's; for a different Python patch "
+                "release set RAY_DEFAULT_PYTHON_VERSION_MATCH_LEVEL=minor on every node)"
+            )
+        raise ClusterConnectionError(
+            f"could not connect to the Ray cluster at {where}: {_one_line(exc)}{hint}"
+        ) from exc
 
     def _resolve_auto(self) -> RayAddress:
         env_address = os.environ.get("RAY_ADDRESS", "").strip()
