@@ -80,12 +80,14 @@ def _ray_report(wait_for: int, timeout_s: float) -> dict[str, Any]:
                 for node in ray.nodes()  # type: ignore[no-untyped-call]
                 if node.get("Alive") and node.get("Resources", {}).get("CPU", 0) > 0
             ]
-            # A node killed a moment ago stays "alive" here until its health checks time out;
-            # only the nodes that answer count (a replacement may already have joined).
-            versions = _ray_versions([node["NodeID"] for node in nodes])
-            nodes = [node for node in nodes if node["NodeID"] in versions]
-            if len(nodes) >= wait_for or time.monotonic() >= deadline:
-                break
+            out_of_time = time.monotonic() >= deadline
+            if len(nodes) >= wait_for or out_of_time:
+                # A node killed a moment ago stays "alive" here until its health checks time
+                # out; only the nodes that answer count (a replacement may have joined already).
+                versions = _ray_versions([node["NodeID"] for node in nodes])
+                nodes = [node for node in nodes if node["NodeID"] in versions]
+                if len(nodes) >= wait_for or out_of_time:
+                    break
             time.sleep(_POLL_S)
         workers = [
             {

@@ -71,7 +71,7 @@ RAY_CLIENT_PORT = 10001
 #: Seconds to wait for a TCP connection to the address.
 _TCP_TIMEOUT_S = 3.0
 #: Ray Client connections tried before giving up: its server sometimes loses the server
-#: process it starts per connection (3 of about 20 first connections failed so, here).
+#: process it starts per connection (seen against a host Ray and once against the containers).
 _CLIENT_ATTEMPTS = 3
 #: Seconds to wait for the GCS to answer one request (Ray itself retries for 40 s).
 _GCS_PROBE_TIMEOUT_S = 5.0
