@@ -8,6 +8,8 @@ under CI (``CI`` set) a missing Docker engine fails them instead.
 
 from __future__ import annotations
 
+import getpass
+import grp
 import json
 import os
 import socket
@@ -113,6 +115,14 @@ def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, out + err
 
 
+def _written_by_this_user(path: Path) -> dict[str, Any]:
+    """The results file the driver container wrote: owned by, and naming, the host's user."""
+    assert path.stat().st_uid == os.getuid(), f"{path} does not belong to the user who ran it"
+    metadata: dict[str, Any] = json.loads(path.read_text())["metadata"]
+    assert metadata["user"] == getpass.getuser()
+    return metadata
+
+
 def _records(path: Path) -> list[dict[str, Any]]:
     try:
         records: list[dict[str, Any]] = json.loads(path.read_text())["records"]
@@ -173,6 +183,27 @@ def _dask_job_running(port: int) -> bool:
 
 
 # -- no Docker needed beyond the CLI ---------------------------------------------------------------
+
+
+def test_ci_runs_the_cluster_flow_as_an_unprivileged_user_with_both_composes() -> None:
+    # Most people reach Docker as a user in the docker group, not as root: CI must too (.ci/run),
+    # or a root-only assumption (a uid the image does not know, a file root may write) slips by.
+    if not os.environ.get("CI"):
+        pytest.skip("checks the CI setup; outside CI any user may run the suite")
+    assert os.geteuid() != 0, "CI runs the suite as root; .ci/run runs it as dist-bench-ci"
+    assert grp.getgrnam("docker").gr_gid in os.getgroups()
+    with pytest.MonkeyPatch.context() as patch:
+        for version, expected in (("v1", "docker-compose"), ("v2", "compose")):
+            patch.setenv(cluster.COMPOSE_VARIABLE, version)
+            assert cluster.compose_command()[-1].endswith(expected)
+
+
+def test_an_unknown_compose_choice_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dist_bench.errors import UsageError
+
+    monkeypatch.setenv(cluster.COMPOSE_VARIABLE, "v3")
+    with pytest.raises(UsageError, match="DIST_BENCH_COMPOSE='v3': use v2"):
+        cluster.compose_command()
 
 
 def test_compose_publishes_no_port_beyond_loopback(docker: None) -> None:
@@ -310,6 +341,7 @@ def test_dask_run_inside_the_network_is_verified(
         workdir=tmp_path,
     )
     assert code == 0
+    _written_by_this_user(tmp_path / "in.json")
     [record] = [r for r in _records(tmp_path / "in.json") if r["backend"] == "dask"]
     assert record["verified"]
     assert record["workers"] == 2
@@ -427,6 +459,7 @@ def test_ray_run_inside_the_network_is_verified(
         workdir=tmp_path,
     )
     assert code == 0
+    _written_by_this_user(tmp_path / "in.json")
     [record] = [r for r in _records(tmp_path / "in.json") if r["backend"] == "ray"]
     assert record["verified"]
     assert record["workers"] == 2
@@ -483,3 +516,36 @@ def test_ray_from_the_host_through_ray_client(docker: None, tmp_path: Path) -> N
         code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path, env=report.client_env))
         assert code == 0, output
         assert all(r["verified"] for r in _records(tmp_path / "host.json"))
+
+
+# -- Compose v1 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["dask", "ray"])
+def test_the_cli_flow_under_compose_v1(
+    engine: str, docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The module's other tests run under the default Compose (v2 where installed, as in CI);
+    # this one takes the same steps through the CLI under Debian's docker-compose 1.29.
+    monkeypatch.setenv(cluster.COMPOSE_VARIABLE, "v1")
+    project = f"dbtest-v1-{engine}-{os.getpid()}"
+    env = {variable: str(_free_port()) for variable in PORT_VARIABLES[engine]}
+    steps = [
+        ("up", "--engine", engine, "--workers", "1", "--memory", "1GiB"),
+        ("status",),
+        ("run", "--", "run", "cpu", "--tasks", "2", "--repeats", "1", "-o", "v1.json"),
+        ("logs", "--tail", "3"),
+    ]
+    try:
+        for command, *args in steps:
+            code, output = _finish(_cli("cluster", command, "--project", project, *args,
+                                        cwd=tmp_path, env=env))  # fmt: skip
+            step = (command, *args)
+            assert code == 0, f"cluster {' '.join(step)}: {output}"
+            assert "Traceback" not in output
+        _written_by_this_user(tmp_path / "v1.json")
+        assert all(r["verified"] for r in _records(tmp_path / "v1.json"))
+    finally:
+        code, output = _finish(_cli("cluster", "down", "--project", project, cwd=tmp_path))
+    assert code == 0, output
+    assert _containers(project) == []

@@ -163,12 +163,25 @@ def project_root() -> Path:
     )
 
 
+#: Chooses the Compose: ``v2`` (``docker compose``) or ``v1`` (``docker-compose``). Unset: v2
+#: when it works, else v1. CI runs the cluster tests under both.
+COMPOSE_VARIABLE = "DIST_BENCH_COMPOSE"
+
+
 def compose_command() -> list[str]:
-    """``docker compose`` (v2) when it works, else ``docker-compose`` (v1).
+    """``docker compose`` (v2) when it works, else ``docker-compose`` (v1); or as chosen.
 
     Raises:
-        ClusterError: Docker is missing or its daemon does not answer, or no Compose is installed.
+        UsageError: ``DIST_BENCH_COMPOSE`` is neither ``v1`` nor ``v2``.
+        ClusterError: Docker is missing or its daemon does not answer, or no Compose (or not
+            the one chosen) is installed.
     """
+    choice = os.environ.get(COMPOSE_VARIABLE, "").strip().lower()
+    if choice not in ("", "v1", "v2"):
+        raise UsageError(
+            f"{COMPOSE_VARIABLE}={choice!r}: use v2 (docker compose), v1 (docker-compose), or "
+            "leave it unset for whichever is installed"
+        )
     docker = shutil.which("docker")
     if docker is None:
         raise ClusterError(
@@ -182,11 +195,17 @@ def compose_command() -> list[str]:
             f"the Docker daemon is not reachable ({detail}): start it (sudo systemctl start "
             "docker), or check DOCKER_HOST and your access to /var/run/docker.sock"
         )
-    if _run([docker, "compose", "version"], timeout=30).returncode == 0:
+    if choice != "v1" and _run([docker, "compose", "version"], timeout=30).returncode == 0:
         return [docker, "compose"]
     legacy = shutil.which("docker-compose")
-    if legacy is not None:
+    if choice != "v2" and legacy is not None:
         return [legacy]
+    if choice:
+        wanted = "`docker compose` (v2)" if choice == "v2" else "`docker-compose` (v1)"
+        raise ClusterError(
+            f"{COMPOSE_VARIABLE}={choice} asks for {wanted}, which is not installed: install "
+            f"it, or unset {COMPOSE_VARIABLE}"
+        )
     raise ClusterError(
         "Docker Compose is not installed: install the compose plugin (apt-get install "
         "docker-compose-plugin) or docker-compose, and run this again"

@@ -119,6 +119,19 @@ class Results:
         return json.dumps(self.to_json(), indent=1)
 
 
+def _user_name() -> str:
+    """Who ran it: the login name, or ``uid N`` where the system has no name for the uid.
+
+    Inside the cluster's driver container dist-bench runs with the host user's uid (so the files
+    it writes are theirs), which the image's passwd does not list: ``getpass.getuser()`` then
+    raises ``KeyError`` unless ``USER`` is set.
+    """
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
 def collect_metadata(command: list[str] | None = None) -> dict[str, Any]:
     """Host, cores, interpreter and package versions: what a reader needs to trust a number."""
     versions: dict[str, str] = {}
@@ -129,7 +142,7 @@ def collect_metadata(command: list[str] | None = None) -> dict[str, Any]:
             continue
     return {
         "host": socket.gethostname(),
-        "user": getpass.getuser(),
+        "user": _user_name(),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cores": default_cores(),
