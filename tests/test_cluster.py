@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from dist_bench import cluster
+from dist_bench import cluster, cluster_access
 from dist_bench.errors import ClusterError
 from dist_bench.versions import client_versions
 
@@ -115,9 +115,17 @@ def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, out + err
 
 
+@pytest.fixture(autouse=True)
+def _driver_can_write(tmp_path: Path) -> None:
+    """As root, the driver runs as the image's user (never root): let it write in tmp_path."""
+    if os.geteuid() == 0:
+        os.chown(tmp_path, *cluster.container_user())
+
+
 def _written_by_this_user(path: Path) -> dict[str, Any]:
     """The results file the driver container wrote: owned by, and naming, the host's user."""
-    assert path.stat().st_uid == os.getuid(), f"{path} does not belong to the user who ran it"
+    owner = path.stat().st_uid
+    assert owner == cluster.container_user()[0], f"{path} does not belong to the user who ran it"
     metadata: dict[str, Any] = json.loads(path.read_text())["metadata"]
     assert metadata["user"] == getpass.getuser()
     return metadata
@@ -159,7 +167,7 @@ def _tasks_running_on(container: str) -> bool:
     )
 
 
-def _dask_job_running(port: int) -> bool:
+def _dask_job_running(project: str) -> bool:
     """A task has stayed on a worker for half a second (asked of the scheduler from the host).
 
     The no-op tasks of the dispatch probe that precedes the job come and go in milliseconds;
@@ -168,11 +176,21 @@ def _dask_job_running(port: int) -> bool:
     import warnings
 
     import distributed
+    from distributed.security import Security
 
+    report = cluster.status(project)
+    env = report.client_env
+    security = Security(
+        tls_ca_file=env["DASK_DISTRIBUTED__COMM__TLS__CA_FILE"],
+        tls_client_cert=env["DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT"],
+        tls_client_key=env["DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"],
+        require_encryption=True,
+    )
+    address = report.addresses["from this host"]
     with warnings.catch_warnings():
-        # The host's Python patch release differs from the image's; the run's own check says so.
+        # The host's Python patch release may differ from the image's; the run's check says so.
         warnings.simplefilter("ignore", distributed.versions.VersionMismatchWarning)
-        with distributed.Client(f"tcp://127.0.0.1:{port}", timeout=10) as client:
+        with distributed.Client(address, security=security, timeout=10) as client:
 
             def processing() -> set[str]:
                 return {key for keys in client.processing().values() for key in keys}
@@ -213,6 +231,27 @@ def test_compose_publishes_no_port_beyond_loopback(docker: None) -> None:
     assert len(published) == 3
     for service, host_ip, host_port in published:
         assert host_ip == "127.0.0.1", f"{service} publishes port {host_port} on {host_ip!r}"
+
+
+def test_every_container_is_hardened_and_never_root(docker: None) -> None:
+    config = cluster.compose_config(f"dbtest-config-{os.getpid()}", "all")
+    services = config["services"]
+    assert set(services) == {
+        "scheduler", "dask-worker", "dask-driver", "head", "ray-worker", "ray-driver",
+    }  # fmt: skip
+    uid, gid = cluster.container_user()
+    for name, service in services.items():
+        assert service["user"] == f"{uid}:{gid}", name
+        assert uid != 0
+        assert service["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in service["security_opt"], name
+        assert service["read_only"] is True, name
+        assert service["init"] is True, name
+        assert int(service["pids_limit"]) > 0, name
+        assert {mount.split(":")[0] for mount in service["tmpfs"]} == {"/tmp", "/home/dist"}
+        # Every role has a CPU and a memory cap, not only the workers.
+        assert float(service["cpus"]) > 0, name
+        assert service.get("mem_limit") or service.get("deploy"), name
 
 
 def test_a_port_left_in_time_wait_is_not_taken() -> None:
@@ -308,13 +347,34 @@ def test_dask_up_waits_for_every_worker_and_status_asks_the_scheduler(
         assert worker.cores == 1
         assert worker.memory_bytes == 1024**3
         assert worker.versions["distributed"] == client_versions()["distributed"]
-    assert report.addresses["from this host"] == f"tcp://127.0.0.1:{ports['DIST_BENCH_DASK_PORT']}"
-    # The engines run as an unprivileged user.
-    [worker] = _containers(project, "dask-worker", every=False)[:1]
-    uid = subprocess.run(
-        ["docker", "exec", worker, "id", "-u"], capture_output=True, text=True, check=True
-    )
-    assert uid.stdout.strip() != "0"
+    assert report.addresses["from this host"] == f"tls://127.0.0.1:{ports['DIST_BENCH_DASK_PORT']}"
+    assert not report.open_to_local_users
+    # Secure by default: a client without the certificate is turned away by the scheduler.
+    assert cluster_access._dask_refuses_plain_tcp(ports["DIST_BENCH_DASK_PORT"])
+    secrets_dir = Path(report.client_env["DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"]).parent
+    assert secrets_dir.stat().st_mode & 0o777 == 0o700
+    for secret in secrets_dir.iterdir():
+        assert secret.stat().st_mode & 0o777 == 0o600, secret
+    # The engines run as an unprivileged user, in containers that Docker itself holds to it.
+    for service in ("scheduler", "dask-worker"):
+        [container] = _containers(project, service, every=False)[:1]
+        uid = subprocess.run(
+            ["docker", "exec", container, "id", "-u"], capture_output=True, text=True, check=True
+        )
+        assert uid.stdout.strip() == str(cluster.container_user()[0])
+        [inspected] = json.loads(
+            subprocess.run(
+                ["docker", "inspect", container], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        host = inspected["HostConfig"]
+        assert host["CapDrop"] == ["ALL"] or host["CapDrop"] == ["all"]
+        assert host["ReadonlyRootfs"] and host["Init"] and host["PidsLimit"] > 0
+        assert host["NanoCpus"] > 0 and host["Memory"] > 0
+        written = subprocess.run(
+            ["docker", "exec", container, "touch", "/opt/dist-bench/x"], capture_output=True
+        )
+        assert written.returncode != 0, "the root filesystem is writable"
 
 
 def test_the_dask_dashboard_it_prints_serves_its_plots(
@@ -351,8 +411,9 @@ def test_dask_run_inside_the_network_is_verified(
 def test_dask_from_the_host_by_loopback_is_verified(
     dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
+    # Over TLS with no variable exported: dist-bench finds its own cluster's certificate.
     _, ports = dask_cluster
-    address = f"tcp://127.0.0.1:{ports['DIST_BENCH_DASK_PORT']}"
+    address = f"tls://127.0.0.1:{ports['DIST_BENCH_DASK_PORT']}"
     code, output = _finish(
         _cli("run", "cpu", "-b", "dask", "--address", address, "--tasks", "4", "--grain", "20ms",
              "--repeats", "2", "-o", "host.json", cwd=tmp_path)
@@ -365,10 +426,10 @@ def test_dask_from_the_host_by_loopback_is_verified(
 def test_dask_run_survives_a_killed_worker_container(
     dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
-    project, ports = dask_cluster
+    project, _ = dask_cluster
     victim = _containers(project, "dask-worker", every=False)[0]
     run = _cli("cluster", "run", "--project", project, "--", "run", *LONG_JOB, cwd=tmp_path)
-    _wait_until("the job ran", lambda: _dask_job_running(ports["DIST_BENCH_DASK_PORT"]), run)
+    _wait_until("the job ran", lambda: _dask_job_running(project), run)
     # Both workers hold tasks until the job's last half second: the kill lands on one mid-job.
     subprocess.run(["docker", "kill", victim], check=True, capture_output=True)
     code, output = _finish(run)
@@ -399,23 +460,22 @@ def test_dask_killed_scheduler_is_one_clear_error_and_keeps_results(
     assert kept["backend"] == "dask" and kept["verified"]
 
 
-def test_dask_over_tls_from_inside_and_from_the_host(docker: None, tmp_path: Path) -> None:
-    with _running("dask", "tls", workers=1, tls=True) as (project, _):
-        report = cluster.status(project)
-        assert report.addresses["from this host"].startswith("tls://")
-        assert cluster.run(["run", "cpu", "--tasks", "2", "--repeats", "1", "-o", "in.json"],
-                           project, workdir=tmp_path) == 0  # fmt: skip
-        assert all(r["verified"] for r in _records(tmp_path / "in.json"))
-        address = report.addresses["from this host"]
-        args = ("run", "cpu", "-b", "dask", "--address", address, "--tasks", "2", "--repeats", "1")
-        code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path, env=report.client_env))
-        assert code == 0, output
-        assert all(r["verified"] for r in _records(tmp_path / "host.json"))
-        # Without the certificate the scheduler does not let the host in.
-        plain = address.replace("tls://", "tcp://")
-        code, output = _finish(_cli("run", "cpu", "-b", "dask", "--address", plain, cwd=tmp_path))
-        assert code != 0
-        assert "Traceback" not in output
+def test_another_client_with_the_printed_settings_reaches_dask_and_a_plain_one_does_not(
+    dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    project, _ = dask_cluster
+    report = cluster.status(project)
+    address = report.addresses["from this host"]
+    # The exports `cluster up` prints, as any other client would use them.
+    args = ("run", "cpu", "-b", "dask", "--address", address, "--tasks", "2", "--repeats", "1")
+    code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path, env=report.client_env))
+    assert code == 0, output
+    assert all(r["verified"] for r in _records(tmp_path / "host.json"))
+    # The plain address: the scheduler does not let the host in; one line, no traceback.
+    plain = address.replace("tls://", "tcp://")
+    code, output = _finish(_cli("run", "cpu", "-b", "dask", "--address", plain, cwd=tmp_path))
+    assert code != 0
+    assert "Traceback" not in output
 
 
 # -- Ray -------------------------------------------------------------------------------------------
@@ -509,11 +569,14 @@ def test_ray_killed_head_is_one_clear_error_and_keeps_results(
 
 def test_ray_from_the_host_through_ray_client(docker: None, tmp_path: Path) -> None:
     pytest.importorskip("grpc", reason="Ray Client needs grpcio (dist-bench[ray-client])")
-    with _running("ray", "rayclient", workers=1) as (project, _):
+    with _running("ray", "rayclient", workers=1) as (project, ports):
         report = cluster.status(project)
+        assert not report.open_to_local_users
+        assert cluster_access._ray_client_refuses_no_token(ports["DIST_BENCH_RAY_CLIENT_PORT"])
+        # No variable exported: dist-bench finds its own cluster's token.
         address = report.addresses["Ray Client from this host"]
         args = ("run", "cpu", "-b", "ray", "--address", address, "--tasks", "2", "--repeats", "1")
-        code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path, env=report.client_env))
+        code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path))
         assert code == 0, output
         assert all(r["verified"] for r in _records(tmp_path / "host.json"))
 
@@ -521,17 +584,19 @@ def test_ray_from_the_host_through_ray_client(docker: None, tmp_path: Path) -> N
 # -- Compose v1 ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["dask", "ray"])
+@pytest.mark.parametrize(("engine", "insecure"), [("dask", False), ("ray", True)])
 def test_the_cli_flow_under_compose_v1(
-    engine: str, docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: str, insecure: bool, docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The module's other tests run under the default Compose (v2 where installed, as in CI);
-    # this one takes the same steps through the CLI under Debian's docker-compose 1.29.
+    # this one takes the same steps through the CLI under Debian's docker-compose 1.29, and on
+    # Ray the opt-out of the token, which the other tests never take.
     monkeypatch.setenv(cluster.COMPOSE_VARIABLE, "v1")
     project = f"dbtest-v1-{engine}-{os.getpid()}"
     env = {variable: str(_free_port()) for variable in PORT_VARIABLES[engine]}
+    up = ("up", "--engine", engine, "--workers", "1", "--memory", "1GiB")
     steps = [
-        ("up", "--engine", engine, "--workers", "1", "--memory", "1GiB"),
+        (*up, "--insecure") if insecure else up,
         ("status",),
         ("run", "--", "run", "cpu", "--tasks", "2", "--repeats", "1", "-o", "v1.json"),
         ("logs", "--tail", "3"),
@@ -543,8 +608,14 @@ def test_the_cli_flow_under_compose_v1(
             step = (command, *args)
             assert code == 0, f"cluster {' '.join(step)}: {output}"
             assert "Traceback" not in output
+            if command == "up":
+                assert ("every local user can connect" in output) == insecure, output
         _written_by_this_user(tmp_path / "v1.json")
         assert all(r["verified"] for r in _records(tmp_path / "v1.json"))
+        if insecure:
+            # The refusal check can fail: with the token off, a stranger gets in.
+            port = int(env["DIST_BENCH_RAY_CLIENT_PORT"])
+            assert not cluster_access._ray_client_refuses_no_token(port)
     finally:
         code, output = _finish(_cli("cluster", "down", "--project", project, cwd=tmp_path))
     assert code == 0, output

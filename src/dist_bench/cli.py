@@ -634,6 +634,10 @@ def _resolve_backends(text: str, address: str | None) -> list[str]:
             raise UsageError("--address needs -b dask or -b ray")
         if len(engines) > 1:
             raise UsageError("--address points at one cluster: choose -b dask or -b ray, not both")
+        from dist_bench.cluster import configure_local_client
+
+        # One of our own local clusters: its TLS files or token, so no exports are needed.
+        configure_local_client(address)
     return list(dict.fromkeys(chosen))
 
 
@@ -777,7 +781,8 @@ def cluster_build_command(base_image: str | None, project: str) -> None:
 @click.option("--cpus", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="CPUs per worker container.")  # fmt: skip
 @click.option("--memory", default="2GiB", show_default=True, help="Memory per worker container.")
-@click.option("--tls", is_flag=True, help="Dask over TLS with certificates made here.")
+@click.option("--insecure", is_flag=True,
+              help="No Dask TLS, no Ray token: any local user could run code on it.")  # fmt: skip
 @click.option("--timeout", default="180s", show_default=True,
               help="How long to wait for every worker to join.")  # fmt: skip
 @click.option("--base-image", help="Base image (default: python:X.Y-slim, else an offline one).")
@@ -787,7 +792,7 @@ def cluster_up_command(
     workers: int,
     cpus: float,
     memory: str,
-    tls: bool,
+    insecure: bool,
     timeout: str,
     base_image: str | None,
     project: str,
@@ -799,7 +804,7 @@ def cluster_up_command(
         memory_bytes, timeout_s = parse_bytes(memory), parse_duration(timeout)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    spec = cluster.ClusterSpec(engine, workers, cpus, memory_bytes, tls, project)
+    spec = cluster.ClusterSpec(engine, workers, cpus, memory_bytes, insecure, project)
     report = cluster.up(spec, timeout_s=timeout_s, base_image=base_image)
     stdout.print(
         f"{engine} cluster ready in {report.ready_s:.1f} s "
@@ -870,12 +875,20 @@ def _show_cluster(report: Any) -> None:
             versions.get("numpy", ""),
         )
     stdout.print(table)
+    if report.open_to_local_users:
+        stderr.print(
+            "[yellow]warning:[/] --insecure: every local user can connect to this cluster and run "
+            "code in it as you (no TLS certificate, no token asked)"
+        )
     for label, address in report.addresses.items():
         stdout.print(f"address ({label}): {address}", highlight=False)
     for label, url in report.dashboards.items():
         stdout.print(f"dashboard ({label}): {url}", highlight=False)
     if report.client_env:
-        stdout.print("a client on this host needs:", highlight=False)
+        stdout.print(
+            "dist-bench on this host finds these itself; any other client here needs:",
+            highlight=False,
+        )
         for name, value in report.client_env.items():
             stdout.print(f"  export {name}={value}", highlight=False)
 

@@ -36,6 +36,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from dist_bench.cluster_access import stranger_refused
 from dist_bench.errors import ClusterError, EngineNotInstalledError, UsageError
 
 ENGINES = ("dask", "ray")
@@ -63,6 +64,22 @@ _PROBE_EXIT_NOT_READY = 3
 #: In the image: sets each role's environment (Dask's TLS) before running a command.
 _ENTRYPOINT = "/usr/local/lib/dist-bench/entrypoint.sh"
 _PULL_TIMEOUT_S = 120.0
+#: The local CA and certificate last 90 days; ``up`` makes new ones when fewer than 7 are left.
+_CERTIFICATE_DAYS = 90
+_RENEW_BEFORE_S = 7 * 24 * 3600
+#: The image's own unprivileged user: the containers' uid when root runs dist-bench.
+_IMAGE_UID = 10001
+
+
+def container_user() -> tuple[int, int]:
+    """The uid and gid every container runs as: the invoking user's, never root's.
+
+    The user's own uid makes the files the driver writes in their folder theirs, and lets the
+    containers read the 0600 secrets; for root, the image's own user stands in.
+    """
+    if os.getuid() == 0:
+        return _IMAGE_UID, _IMAGE_UID
+    return os.getuid(), os.getgid()
 
 
 @dataclass(frozen=True)
@@ -73,7 +90,9 @@ class ClusterSpec:
     workers: int = 2
     cpus: float = 1.0
     memory_bytes: int = 2 * 1024**3
-    tls: bool = False
+    #: Off by default: Dask speaks mutual TLS and Ray asks for its token, so no other local user
+    #: can submit code to the cluster. On: plain TCP and no token (``--insecure``).
+    insecure: bool = False
     project: str = DEFAULT_PROJECT
 
     def __post_init__(self) -> None:
@@ -90,9 +109,12 @@ class ClusterSpec:
             raise UsageError("--cpus must be above 0 (e.g. 1 or 0.5)")
         if self.memory_bytes < 256 * 1024**2:
             raise UsageError("--memory must be at least 256MiB per worker container")
-        if self.tls and self.engine != "dask":
-            raise UsageError("--tls is for Dask; Ray's cluster is protected by its auth token")
         _check_project_name(self.project)
+
+    @property
+    def tls(self) -> bool:
+        """Dask over mutual TLS (Ray is protected by its token instead)."""
+        return self.engine == "dask" and not self.insecure
 
     @property
     def processes_per_worker(self) -> int:
@@ -128,6 +150,8 @@ class ClusterReport:
     ready_s: float | None = None
     #: Seconds spent preparing the image (``up`` only; near 0 when nothing changed).
     build_s: float | None = None
+    #: Any local user can submit code to it (``--insecure``): no TLS, no token.
+    open_to_local_users: bool = False
 
 
 @dataclass(frozen=True)
@@ -444,17 +468,35 @@ def _ensure_secrets(folder: Path, *, tls: bool) -> None:
     if not token.is_file() or not token.read_text().strip():
         _write_secret(token, secrets.token_hex(32))
     have_tls = (folder / "dask_cert").is_file() and (folder / "dask_cert").stat().st_size > 0
-    if tls and not have_tls:
+    if tls and not (have_tls and _valid_for(folder / "dask_cert", _RENEW_BEFORE_S)):
         _make_certificates(folder)
     for name in ("dask_ca", "dask_cert", "dask_key"):
         # Without --tls the files are unused, but compose mounts every secret a service names.
         if not (folder / name).exists():
             _write_secret(folder / name, "")
+    for path in (token, folder / "dask_ca", folder / "dask_cert", folder / "dask_key"):
+        _restrict_secret(path)  # files an earlier version made 0644 too
+
+
+def _valid_for(certificate: Path, seconds: int) -> bool:
+    """The certificate will not have expired ``seconds`` from now."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return True  # nothing could renew it anyway; Dask says so if it has expired
+    check = [openssl, "x509", "-checkend", str(seconds), "-noout", "-in", str(certificate)]
+    return _run(check, timeout=30).returncode == 0
 
 
 def _write_secret(path: Path, text: str) -> None:
     path.write_text(text)
-    path.chmod(0o644)
+
+
+def _restrict_secret(path: Path) -> None:
+    """0600, owned by the uid the containers run as: compose mounts secrets as they are."""
+    path.chmod(0o600)
+    uid, gid = container_user()
+    if os.getuid() == 0:  # only root can give a file away, and only root needs to
+        os.chown(path, uid, gid)
 
 
 def _make_certificates(folder: Path) -> None:
@@ -465,20 +507,23 @@ def _make_certificates(folder: Path) -> None:
     """
     openssl = shutil.which("openssl")
     if openssl is None:
-        raise ClusterError("--tls needs the openssl command to make certificates: install openssl")
+        raise ClusterError(
+            "Dask's TLS needs the openssl command to make certificates: install openssl, or "
+            "accept a cluster open to every local user with --insecure"
+        )
     with tempfile.TemporaryDirectory() as work:
         ca_key, request = Path(work) / "ca.key", Path(work) / "cert.csr"
         extensions = Path(work) / "ext.cnf"
         extensions.write_text("subjectAltName=DNS:scheduler,DNS:localhost,IP:127.0.0.1\n")
         steps = [
-            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "90",
-             "-subj", "/CN=dist-bench local CA", "-keyout", str(ca_key),
-             "-out", str(folder / "dask_ca")],
+            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+             "-days", str(_CERTIFICATE_DAYS), "-subj", "/CN=dist-bench local CA",
+             "-keyout", str(ca_key), "-out", str(folder / "dask_ca")],
             [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=dist-bench",
              "-keyout", str(folder / "dask_key"), "-out", str(request)],
             [openssl, "x509", "-req", "-in", str(request), "-CA", str(folder / "dask_ca"),
              "-CAkey", str(ca_key), "-CAcreateserial", "-CAserial", str(Path(work) / "ca.srl"),
-             "-days", "90",
+             "-days", str(_CERTIFICATE_DAYS),
              "-extfile", str(extensions), "-out", str(folder / "dask_cert")],
         ]  # fmt: skip
         for step in steps:
@@ -487,8 +532,6 @@ def _make_certificates(folder: Path) -> None:
                 raise ClusterError(
                     f"openssl could not make the certificates: {_last_line(done.stderr)}"
                 )
-    for name in ("dask_ca", "dask_cert", "dask_key"):
-        (folder / name).chmod(0o644)
 
 
 # -- up, status, logs, run, down -------------------------------------------------------------------
@@ -536,6 +579,9 @@ def up(
             f"{timeout_s:g} s; see `dist-bench cluster logs --project {spec.project}` "
             "(a worker short of memory or CPU?), then `dist-bench cluster down`"
         )
+    if not spec.insecure:
+        # Said "ready" only once a client without the credentials has been turned away.
+        stranger_refused(spec.engine, env)
     return _with_times(report, time.monotonic() - started, built.seconds)
 
 
@@ -574,14 +620,11 @@ def run(args: Sequence[str], project: str = DEFAULT_PROJECT, *, workdir: Path | 
     """
     folder = (workdir or Path.cwd()).resolve()
     _check_paths_inside(args, folder)
+    _check_driver_can_write(args, folder)
     compose, root, state = _running_cluster(project)
     engine: str = state["engine"]
     env = dict(state["env"])
-    env.update(
-        DIST_BENCH_UID=str(os.getuid()),
-        DIST_BENCH_GID=str(os.getgid()),
-        DIST_BENCH_WORKDIR=str(folder),
-    )
+    env["DIST_BENCH_WORKDIR"] = str(folder)
     command = ["run", "--rm"]
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         command.append("-T")
@@ -617,6 +660,23 @@ def _check_paths_inside(args: Sequence[str], folder: Path) -> None:
                 f"{option} {value}: the cluster's driver sees only the current folder "
                 f"({folder}); give a path inside it"
             )
+
+
+def _check_driver_can_write(args: Sequence[str], folder: Path) -> None:
+    """Root's driver runs as the image's user: it must be able to write the outputs asked for.
+
+    Raises:
+        UsageError: root asked for an output in a folder the image's user cannot write.
+    """
+    if os.getuid() != 0 or not any(a in _PATH_OPTIONS or a.startswith("-o") for a in args):
+        return
+    mode = folder.stat()
+    writable = mode.st_uid == _IMAGE_UID or (mode.st_mode & 0o003) == 0o003
+    if not writable:
+        raise UsageError(
+            f"as root, the cluster's driver runs as uid {_IMAGE_UID} (never root), which cannot "
+            f"write in {folder}: run as your own user, or `chown {_IMAGE_UID} {folder}`"
+        )
 
 
 def with_cluster_address(args: Sequence[str], engine: str, address: str) -> list[str]:
@@ -709,7 +769,10 @@ def _compose_env(root: Path, spec: ClusterSpec) -> dict[str, str]:
     object_store = max(_RAY_MIN_OBJECT_STORE, int(spec.memory_bytes * 0.3))
     # /dev/shm holds the object store plus Ray's own small files: a quarter more is room enough.
     shm = object_store + object_store // 4
+    uid, gid = container_user()
     env = {
+        "DIST_BENCH_UID": str(uid),
+        "DIST_BENCH_GID": str(gid),
         "DIST_BENCH_IMAGE": IMAGE,
         "DIST_BENCH_SECRETS": str(_secrets_dir(root, spec.project)),
         "DIST_BENCH_WORKER_CPUS": f"{spec.cpus:g}",
@@ -719,6 +782,7 @@ def _compose_env(root: Path, spec: ClusterSpec) -> dict[str, str]:
         "DIST_BENCH_RAY_OBJECT_STORE_BYTES": str(object_store),
         "DIST_BENCH_RAY_SHM_SIZE": str(shm),
         "DIST_BENCH_DASK_SCHEME": "tls" if spec.tls else "tcp",
+        "DIST_BENCH_RAY_AUTH_MODE": "disabled" if spec.insecure else "token",
     }
     for engine_ports in _PORTS.values():
         for variable, default in engine_ports.items():
@@ -807,6 +871,7 @@ def _probe(
         addresses=addresses,
         dashboards=dashboards,
         client_env=client_env,
+        open_to_local_users=_open_to_local_users(engine, env),
     )
 
 
@@ -837,6 +902,55 @@ def _endpoints(
     }
     client_env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(folder / "ray_token")}
     return addresses, {}, client_env
+
+
+def _open_to_local_users(engine: str, env: Mapping[str, str]) -> bool:
+    if engine == "dask":
+        return env.get("DIST_BENCH_DASK_SCHEME") != "tls"
+    return env.get("DIST_BENCH_RAY_AUTH_MODE", "token") != "token"
+
+
+def local_client_env(address: str) -> dict[str, str]:
+    """What a client on this host needs to reach ``address``, if it is one of our local clusters.
+
+    Dask's TLS files or Ray's token, read from the state ``cluster up`` saved; empty for any
+    other address (a real cluster is configured by its user).
+    """
+    try:
+        root = project_root()
+    except ClusterError:
+        return {}
+    wanted = _host_and_port(address)
+    for state_file in sorted((root / "cluster" / ".secrets").glob("*/state.json")):
+        project = state_file.parent.name
+        state = _load_state(root, project)
+        if state is None:
+            continue
+        addresses, _, client_env = _endpoints(root, project, state["engine"], state["env"])
+        if any(_host_and_port(a) == wanted for a in addresses.values()):
+            return client_env
+    return {}
+
+
+def configure_local_client(address: str) -> dict[str, str]:
+    """Set what reaching our own local cluster at ``address`` needs; returns what was set.
+
+    A variable the user has set is left as it is. Dask reads its settings when first imported,
+    so this runs before the engine is; if Dask is loaded already, its configuration is re-read.
+    """
+    applied = {k: v for k, v in local_client_env(address).items() if k not in os.environ}
+    os.environ.update(applied)
+    if applied and "dask" in sys.modules:
+        import dask.config
+
+        dask.config.refresh()
+    return applied
+
+
+def _host_and_port(address: str) -> tuple[str, str]:
+    """``scheme://host:port`` → (host, port), with ``localhost`` read as 127.0.0.1."""
+    host, _, port = address.split("://")[-1].rstrip("/").rpartition(":")
+    return ("127.0.0.1" if host == "localhost" else host), port
 
 
 def _inside_address(engine: str, env: Mapping[str, str]) -> str:
