@@ -12,6 +12,7 @@ import getpass
 import grp
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 
 from dist_bench import cluster, cluster_access
+from dist_bench.cli import driver_command
 from dist_bench.errors import ClusterError
 from dist_bench.versions import client_versions
 
@@ -94,7 +96,11 @@ def _containers(project: str, service: str | None = None, *, every: bool = True)
     return listed.stdout.split()
 
 
-def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, session: bool = False
+) -> subprocess.Popen[str]:
+    """dist-bench in a subprocess; ``session``: in a process group of its own, as a terminal's
+    foreground job is, so ``os.killpg`` stands for Ctrl-C."""
     return subprocess.Popen(
         [sys.executable, "-m", "dist_bench", *args],
         cwd=cwd,
@@ -102,7 +108,12 @@ def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=session,
     )
+
+
+def _inside(*args: str) -> cluster.DriverCommand:
+    return driver_command(args)
 
 
 def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
@@ -316,16 +327,34 @@ def test_an_output_path_the_driver_cannot_see_is_refused_before_anything_runs(
              str(elsewhere), cwd=tmp_path)
     )  # fmt: skip
     assert code == 2
-    assert f"-o {elsewhere}: the cluster's driver sees only the current folder" in output
+    assert f"{elsewhere}: the cluster's driver sees only the current folder" in output
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [("-o", "{}"), ("--output", "{}"), ("--output={}",), ("-o{}",), ("--plot", "{}.png")],
+)
+def test_every_spelling_of_an_output_is_read_as_click_reads_it(
+    spelling: tuple[str, ...], tmp_path: Path
+) -> None:
+    elsewhere = str(tmp_path.parent / "elsewhere.json")
+    args = ("run", "cpu", *(part.format(elsewhere) for part in spelling))
+    command = driver_command(args)
+    assert len(command.output_paths) == 1
+    assert command.output_paths[0].startswith(elsewhere)
 
 
 def test_a_run_gets_the_clusters_address_and_engine_unless_given() -> None:
-    assert cluster.with_cluster_address(["run", "cpu"], "ray", "head:6379") == [
+    assert cluster.with_cluster_address(_inside("run", "cpu"), "ray", "head:6379") == [
         "run", "cpu", "--address", "head:6379", "-b", "ray",
     ]  # fmt: skip
-    given = ["run", "cpu", "-b", "dask,serial", "--address=tcp://elsewhere:8786"]
-    assert cluster.with_cluster_address(given, "dask", "tcp://scheduler:8786") == given
-    assert cluster.with_cluster_address(["list"], "dask", "tcp://scheduler:8786") == ["list"]
+    for given in (
+        ["run", "cpu", "-b", "dask,serial", "--address=tcp://elsewhere:8786"],
+        ["run", "cpu", "-bdask", "--address", "tcp://elsewhere:8786"],
+        ["run", "cpu", "--backends=dask", "--address=tcp://elsewhere:8786"],
+    ):
+        assert cluster.with_cluster_address(_inside(*given), "dask", "tls://s:8786") == given
+    assert cluster.with_cluster_address(_inside("list"), "dask", "tls://s:8786") == ["list"]
 
 
 # -- Dask ------------------------------------------------------------------------------------------
@@ -396,7 +425,7 @@ def test_dask_run_inside_the_network_is_verified(
 ) -> None:
     project, _ = dask_cluster
     code = cluster.run(
-        ["run", "cpu", "--tasks", "4", "--grain", "20ms", "--repeats", "2", "-o", "in.json"],
+        _inside("run", "cpu", "--tasks", "4", "--grain", "20ms", "--repeats", "2", "-o", "in.json"),
         project,
         workdir=tmp_path,
     )
@@ -437,6 +466,42 @@ def test_dask_run_survives_a_killed_worker_container(
     [record] = [r for r in _records(tmp_path / "lost.json") if r["backend"] == "dask"]
     assert record["verified"]
     assert any("lost" in note for note in record["notes"]), record["notes"]
+
+
+def test_ctrl_c_of_a_cluster_run_keeps_results_and_leaves_no_driver(
+    dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    project, _ = dask_cluster
+    # Bring the cluster back to two workers after the previous test's loss (compose rescales).
+    cluster.up(cluster.ClusterSpec("dask", project=project, memory_bytes=1024**3), timeout_s=240)
+    results = tmp_path / "interrupted.json"
+    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "8",
+               "--grain", "20ms,500ms", "--repeats", "3", "-o", results.name,
+               cwd=tmp_path, session=True)  # fmt: skip
+    _wait_until("the first measurement was saved", lambda: len(_records(results)) >= 1, run)
+    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    code, output = _finish(run)
+    assert code == 130, output
+    assert "Traceback" not in output
+    assert _records(results)[0]["verified"]
+    drivers = _containers(project, "dask-driver")
+    assert drivers == [], "the interrupted run left its driver container"
+
+
+def test_ctrl_c_during_cluster_up_leaves_nothing_started(docker: None, tmp_path: Path) -> None:
+    project = f"dbtest-upint-{os.getpid()}"
+    env = {variable: str(_free_port()) for variable in PORT_VARIABLES["dask"]}
+    up = _cli("cluster", "up", "--engine", "dask", "--workers", "1", "--project", project,
+              cwd=tmp_path, env=env, session=True)  # fmt: skip
+    _wait_until("a container started", lambda: bool(_containers(project)), up)
+    os.killpg(up.pid, signal.SIGINT)
+    code, output = _finish(up)
+    try:
+        assert code == 130, output
+        assert "Traceback" not in output
+        assert _containers(project) == []
+    finally:
+        cluster.down(project)
 
 
 def test_dask_killed_scheduler_is_one_clear_error_and_keeps_results(
@@ -514,7 +579,7 @@ def test_ray_run_inside_the_network_is_verified(
 ) -> None:
     project, _ = ray_cluster
     code = cluster.run(
-        ["run", "cpu", "--tasks", "4", "--grain", "20ms", "--repeats", "2", "-o", "in.json"],
+        _inside("run", "cpu", "--tasks", "4", "--grain", "20ms", "--repeats", "2", "-o", "in.json"),
         project,
         workdir=tmp_path,
     )

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -35,6 +35,9 @@ from dist_bench.units import ChunkMode, parse_bytes, parse_chunk, parse_count, p
 T = TypeVar("T")
 
 # Outside a terminal (CI logs, pipes) rich would wrap at 80 columns; tables read better wider.
+if TYPE_CHECKING:  # the cluster module is imported only by the cluster commands
+    from dist_bench.cluster import DriverCommand
+
 stdout = Console(width=None if sys.stdout.isatty() else 120)
 stderr = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
@@ -846,7 +849,39 @@ def cluster_run_command(project: str, args: tuple[str, ...]) -> None:
     """
     from dist_bench import cluster
 
-    sys.exit(cluster.run(args, project))
+    sys.exit(cluster.run(driver_command(args), project))
+
+
+def driver_command(args: Sequence[str]) -> DriverCommand:
+    """``args`` read by dist-bench's own parser: outputs, and whether --address and -b were given.
+
+    Every spelling click accepts (``--output=F``, ``-oF``, ``-bdask``) is read as click reads
+    it; a command it does not know is passed on as it is (the driver says what is wrong).
+    """
+    from click.core import ParameterSource
+
+    from dist_bench.cluster import DriverCommand
+
+    command = cli.commands.get(args[0]) if args else None
+    if command is None:
+        return DriverCommand(tuple(args))
+    context = command.make_context(args[0], list(args[1:]), resilient_parsing=True)
+    outputs = tuple(
+        str(context.params[option.name])
+        for option in command.params
+        if isinstance(option, click.Option)
+        and option.name is not None
+        and {"-o", "--plot"} & set(option.opts)
+        and context.params.get(option.name) not in (None, "-")
+    )
+    is_run = args[0] == "run"
+    return DriverCommand(
+        tuple(args),
+        outputs,
+        needs_address=is_run and context.params.get("address") is None,
+        needs_backends=is_run
+        and context.get_parameter_source("backends") is ParameterSource.DEFAULT,
+    )
 
 
 @cluster_group.command("down")

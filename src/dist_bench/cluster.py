@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import itertools
 import json
 import math
 import os
@@ -64,6 +63,8 @@ _PROBE_EXIT_NOT_READY = 3
 #: In the image: sets each role's environment (Dask's TLS) before running a command.
 _ENTRYPOINT = "/usr/local/lib/dist-bench/entrypoint.sh"
 _PULL_TIMEOUT_S = 120.0
+#: How long an interrupted driver gets to save its results and end (it stops its engine).
+_DRIVER_STOP_S = 60.0
 #: The local CA and certificate last 90 days; ``up`` makes new ones when fewer than 7 are left.
 _CERTIFICATE_DAYS = 90
 _RENEW_BEFORE_S = 7 * 24 * 3600
@@ -120,6 +121,19 @@ class ClusterSpec:
     def processes_per_worker(self) -> int:
         """Single-threaded worker processes (Dask) or Ray CPUs per container: whole CPUs."""
         return max(1, math.ceil(self.cpus))
+
+
+@dataclass(frozen=True)
+class DriverCommand:
+    """``dist-bench ARGS`` for the driver container, as the CLI's own parser read them."""
+
+    args: tuple[str, ...]
+    #: Every file the command will write (``-o``, ``--plot``), as given.
+    output_paths: tuple[str, ...] = ()
+    #: A ``run`` given no ``--address``: it gets the cluster's.
+    needs_address: bool = False
+    #: A ``run`` given no ``-b``: it gets the cluster's engine.
+    needs_backends: bool = False
 
 
 @dataclass(frozen=True)
@@ -564,14 +578,19 @@ def up(
     _save_state(root, spec.project, {"engine": spec.engine, "env": env})
     head, worker, _ = _SERVICES[spec.engine]
     started = time.monotonic()
-    done = _compose(
-        compose, root, spec.project, spec.engine, env,
-        ["up", "--detach", "--no-build", "--scale", f"{worker}={spec.workers}", head, worker],
-        timeout=600,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise ClusterError(_compose_failure("could not start the cluster", done, spec.project))
-    report = _probe(compose, root, spec.project, spec.engine, env, spec.workers, timeout_s)
+    try:
+        done = _compose(
+            compose, root, spec.project, spec.engine, env,
+            ["up", "--detach", "--no-build", "--scale", f"{worker}={spec.workers}", head, worker],
+            timeout=600,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise ClusterError(_compose_failure("could not start the cluster", done, spec.project))
+        report = _probe(compose, root, spec.project, spec.engine, env, spec.workers, timeout_s)
+    except KeyboardInterrupt:
+        if not running:  # nothing half-started is left behind; a cluster that ran, runs on
+            down(spec.project)
+        raise
     joined = len(report.workers)
     if joined < spec.workers:
         raise ClusterError(
@@ -606,33 +625,52 @@ def logs(project: str = DEFAULT_PROJECT, *, follow: bool = False, tail: int | No
     return _compose_attached(compose, root, project, state["engine"], state["env"], args)
 
 
-def run(args: Sequence[str], project: str = DEFAULT_PROJECT, *, workdir: Path | None = None) -> int:
+def run(
+    command: DriverCommand, project: str = DEFAULT_PROJECT, *, workdir: Path | None = None
+) -> int:
     """Run ``dist-bench ARGS`` in the driver container, inside the cluster network.
 
     For ``run``, a missing ``--address`` is set to the cluster's in-network address and a
     missing ``-b`` to its engine. ``workdir`` (default: the current folder) is mounted as the
     driver's working folder, so relative paths (``-o results.json``, a workload file) work.
-    Returns the exit status of dist-bench in the container.
+    Returns the exit status of dist-bench in the container. Ctrl-C is passed on to dist-bench
+    there, which keeps what it measured; the driver container is gone when this returns.
 
     Raises:
         UsageError: an output path outside ``workdir``.
         ClusterError: no cluster runs, or its scheduler/head stopped during the run.
+        KeyboardInterrupt: after the driver container, interrupted too, has ended.
     """
     folder = (workdir or Path.cwd()).resolve()
-    _check_paths_inside(args, folder)
-    _check_driver_can_write(args, folder)
+    _check_paths_inside(command.output_paths, folder)
+    _check_driver_can_write(command.output_paths, folder)
     compose, root, state = _running_cluster(project)
     engine: str = state["engine"]
     env = dict(state["env"])
     env["DIST_BENCH_WORKDIR"] = str(folder)
-    command = ["run", "--rm"]
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        command.append("-T")
-    command += [
+    # A name of its own, so it can be found and removed whatever happens to compose.
+    driver = f"{project}-driver-{os.getpid()}-{secrets.token_hex(3)}"
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    argv = [
+        *_compose_argv(compose, root, project, engine),
+        "run", "--rm", "--name", driver, *([] if interactive else ["-T"]),
         _SERVICES[engine][2],
-        *with_cluster_address(args, engine, _inside_address(engine, env)),
-    ]
-    code = _compose_attached(compose, root, project, engine, env, command)
+        *with_cluster_address(command, engine, _inside_address(engine, env)),
+    ]  # fmt: skip
+    # Without a terminal, compose runs in a session of its own: an interrupt reaches dist-bench
+    # in the container once, through `docker kill --signal INT`, not compose's own handling.
+    process = subprocess.Popen(argv, env={**os.environ, **env}, start_new_session=not interactive)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        _run(["docker", "kill", "--signal", "INT", driver], timeout=30)
+        _run(["docker", "wait", driver], timeout=_DRIVER_STOP_S)
+        process.wait(timeout=_DRIVER_STOP_S)
+        raise
+    finally:
+        if process.poll() is None:
+            process.kill()
+        _run(["docker", "rm", "--force", driver], timeout=60)
     head = _SERVICES[engine][0]
     if code != 0 and head not in _running_services(project):
         raise ClusterError(
@@ -642,33 +680,28 @@ def run(args: Sequence[str], project: str = DEFAULT_PROJECT, *, workdir: Path | 
     return code
 
 
-_PATH_OPTIONS = ("-o", "--output", "--plot")
-
-
-def _check_paths_inside(args: Sequence[str], folder: Path) -> None:
+def _check_paths_inside(paths: Sequence[str], folder: Path) -> None:
     """The driver container sees only ``folder``: an output path elsewhere would be lost.
 
     Raises:
         UsageError: an ``-o``/``--plot`` path outside ``folder``.
     """
-    for option, value in itertools.pairwise(args):
-        if option not in _PATH_OPTIONS:
-            continue
+    for value in paths:
         path = Path(value) if Path(value).is_absolute() else folder / value
         if not path.resolve().is_relative_to(folder):
             raise UsageError(
-                f"{option} {value}: the cluster's driver sees only the current folder "
-                f"({folder}); give a path inside it"
+                f"{value}: the cluster's driver sees only the current folder ({folder}); give "
+                "a path inside it"
             )
 
 
-def _check_driver_can_write(args: Sequence[str], folder: Path) -> None:
+def _check_driver_can_write(paths: Sequence[str], folder: Path) -> None:
     """Root's driver runs as the image's user: it must be able to write the outputs asked for.
 
     Raises:
         UsageError: root asked for an output in a folder the image's user cannot write.
     """
-    if os.getuid() != 0 or not any(a in _PATH_OPTIONS or a.startswith("-o") for a in args):
+    if os.getuid() != 0 or not paths:
         return
     mode = folder.stat()
     writable = mode.st_uid == _IMAGE_UID or (mode.st_mode & 0o003) == 0o003
@@ -679,14 +712,12 @@ def _check_driver_can_write(args: Sequence[str], folder: Path) -> None:
         )
 
 
-def with_cluster_address(args: Sequence[str], engine: str, address: str) -> list[str]:
-    """``args`` for dist-bench; a ``run`` lacking ``--address`` or ``-b`` gets the cluster's."""
-    out = list(args)
-    if not out or out[0] != "run":
-        return out
-    if not any(a == "--address" or a.startswith("--address=") for a in out):
+def with_cluster_address(command: DriverCommand, engine: str, address: str) -> list[str]:
+    """The driver's arguments: a ``run`` lacking ``--address`` or ``-b`` gets the cluster's."""
+    out = list(command.args)
+    if command.needs_address:
         out += ["--address", address]
-    if not any(a in ("-b", "--backends") or a.startswith(("--backends=", "-b=")) for a in out):
+    if command.needs_backends:
         out += ["-b", engine]
     return out
 
