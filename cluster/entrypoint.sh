@@ -4,7 +4,7 @@
 set -eu
 role="${1:?role: dask-scheduler, dask-worker, ray-head, ray-worker or driver}"
 shift
-scheme="${DIST_BENCH_DASK_SCHEME:-tcp}"
+scheme="${DIST_BENCH_DASK_SCHEME:-tls}"
 if [ "$scheme" = tls ]; then
     # Dask reads its TLS settings from these variables in every process it starts. Set here, not
     # in docker-compose.yml, because Dask loads the files whenever they are named, TLS or not.

@@ -280,7 +280,8 @@ def build(base_image: str | None = None, *, project: str = DEFAULT_PROJECT) -> B
             for name in ("Dockerfile", "entrypoint.sh", "healthcheck.py", ".dockerignore")
         ),
     )
-    _ensure_secrets(_secrets_dir(root, project), tls=False)
+    # The certificate too: plain compose commands default to TLS, as `up` does.
+    _ensure_secrets(_secrets_dir(root, project), tls=True)
     if _image_label(IMAGE, BUILD_KEY_LABEL) == image_key:
         return BuildReport(IMAGE, base, rebuilt=False, seconds=time.monotonic() - started)
     previous = _image_id(IMAGE)
