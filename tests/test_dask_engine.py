@@ -31,9 +31,9 @@ distributed = pytest.importorskip("distributed")
 
 from dist_bench.backends import create_backend  # noqa: E402
 from dist_bench.backends.base import BackendOptions, TaskError  # noqa: E402
-from dist_bench.backends.dask import DaskBackend  # noqa: E402
+from dist_bench.backends.dask.backend import DaskBackend  # noqa: E402
 from dist_bench.errors import ClusterConnectionError, UsageError  # noqa: E402
-from dist_bench.versions import check_versions, client_versions  # noqa: E402
+from dist_bench.versions import CHECKED_PACKAGES, check_versions, client_versions  # noqa: E402
 from dist_bench.worker import timed_call  # noqa: E402
 from dist_bench.workload import Job, Workload, load_workload_file  # noqa: E402
 
@@ -299,9 +299,8 @@ def test_remote_versions_lists_scheduler_and_each_worker(
     assert [node["node"].split()[0] for node in nodes] == ["scheduler", "worker", "worker"]
     assert nodes[0]["node"] == f"scheduler {cluster.address}"
     for node in nodes:
-        assert set(node) == {
-            "node", "python", "dask", "distributed", "numpy", "cloudpickle", "msgpack"
-        }  # fmt: skip
+        assert set(node) == {"node", *CHECKED_PACKAGES}
+        assert node["ray"] == ""  # Dask does not report Ray: the check skips it
         assert node["python"] == platform.python_version()
         assert node["dask"] == importlib.metadata.version("dask")
         assert node["numpy"] == np.__version__

@@ -28,7 +28,8 @@ ray = pytest.importorskip("ray")
 
 from dist_bench.backends import create_backend  # noqa: E402
 from dist_bench.backends.base import BackendOptions, TaskError  # noqa: E402
-from dist_bench.backends.ray import RayBackend, parse_address, ray_client_installed  # noqa: E402
+from dist_bench.backends.ray.address import parse_address, ray_client_installed  # noqa: E402
+from dist_bench.backends.ray.backend import RayBackend  # noqa: E402
 from dist_bench.chunking import Chunks  # noqa: E402
 from dist_bench.errors import (  # noqa: E402
     ClusterConnectionError,
