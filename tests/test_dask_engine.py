@@ -36,6 +36,7 @@ from dist_bench.errors import ClusterConnectionError, UsageError  # noqa: E402
 from dist_bench.versions import CHECKED_PACKAGES, check_versions, client_versions  # noqa: E402
 from dist_bench.worker import timed_call  # noqa: E402
 from dist_bench.workload import Job, Workload, load_workload_file  # noqa: E402
+from tests.conftest import listening_sockets, off_loopback  # noqa: E402
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -500,3 +501,25 @@ def test_embedded_cluster_runs_user_code_and_leaves_no_process(workload: Workloa
     assert not left, {pid: _dask_children()[pid] for pid in left}
     # Dask's nannies set their pre-spawn environment in this process; it must not outlive us.
     assert dict(os.environ) == environ_before
+
+
+def test_embedded_cluster_listens_on_loopback_only() -> None:
+    me = psutil.Process()
+    before = set(_dask_children())
+    driver_before = set(listening_sockets([me]))
+    backend = DaskBackend(BackendOptions(workers=1))
+    backend.start()
+    try:
+        ours = [psutil.Process(pid) for pid in set(_dask_children()) - before]
+        sockets = {
+            where: owner
+            for where, owner in listening_sockets([me, *ours]).items()
+            if where not in driver_before
+        }
+    finally:
+        backend.shutdown()
+    # The check sees Dask's servers: the scheduler in this process and the worker's own.
+    assert f"({me.pid})" in " ".join(sockets.values()), sockets
+    assert any(f"({child.pid})" in " ".join(sockets.values()) for child in ours), sockets
+    exposed = off_loopback(sockets)
+    assert not exposed, f"embedded Dask reachable from other machines: {exposed}"
