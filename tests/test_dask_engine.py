@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -523,3 +524,47 @@ def test_embedded_cluster_listens_on_loopback_only() -> None:
     assert any(f"({child.pid})" in " ".join(sockets.values()) for child in ours), sockets
     exposed = off_loopback(sockets)
     assert not exposed, f"embedded Dask reachable from other machines: {exposed}"
+
+
+#: Run in a fresh interpreter, so distributed's own terminal handlers write to this process's
+#: real stderr (under pytest they hold pytest's capture from import time): starts an embedded
+#: cluster, has a task kill its worker, prints the notes as JSON.
+KILL_A_WORKER = """
+import json, os, sys
+import dask
+from dist_bench.backends.base import BackendOptions, TaskError
+from dist_bench.backends.dask.backend import DaskBackend
+
+# No second try: the first worker that dies running the task fails it, and the scheduler (in
+# this process) logs that as an error.
+with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    backend = DaskBackend(BackendOptions(workers=1))
+    backend.start()
+try:
+    try:
+        backend.map(os._exit, [(1,)])  # the worker process dies mid-task
+    except TaskError as exc:
+        print(type(exc.cause).__name__, file=sys.stderr)
+    notes = backend.drain_notes()
+finally:
+    backend.shutdown()
+print(json.dumps(notes))
+"""
+
+
+def test_what_distributed_logs_goes_to_a_log_file_summed_up_in_notes() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", KILL_A_WORKER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stderr.strip() == "KilledWorker", "distributed printed over dist-bench's lines"
+    notes = json.loads(done.stdout)
+    said = [note for note in notes if note.startswith("dask said distributed.scheduler: ")]
+    assert len(said) == 1, notes
+    assert "marked as failed because 1 workers died while trying to run it" in said[0]
+    assert "\n" not in said[0]
+    log = Path(said[0].rpartition("full text in ")[2])
+    assert "ERROR Task" in log.read_text()

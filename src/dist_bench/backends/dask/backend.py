@@ -24,6 +24,7 @@ from dist_bench.backends.dask.address import normalize_address
 from dist_bench.backends.dask.events import ClusterEvents
 from dist_bench.backends.dask.shipping import BY_VALUE, CodeShipper, LoadModules
 from dist_bench.backends.dask.versions import node_versions
+from dist_bench.backends.engine_output import EngineOutput
 from dist_bench.cores import default_cores
 from dist_bench.errors import ClusterConnectionError
 
@@ -48,6 +49,15 @@ class DaskBackend(Backend):
         self._session: sessions.DaskSession | None = None
         self._shipper = CodeShipper(self.remote)
         self._events = ClusterEvents()
+        # Embedded, distributed's in-process scheduler and nannies log their warnings (an event
+        # loop slow on a busy machine) at every job; only errors were ever shown, and only they
+        # become notes. A client at an address logs little, and its warnings matter.
+        self._output = EngineOutput(
+            "dask",
+            loggers=("distributed",),
+            packages=("distributed", "dask"),
+            note_level=logging.WARNING if self.remote else logging.ERROR,
+        )
         self._client_log_level: int | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -62,6 +72,7 @@ class DaskBackend(Backend):
         if self._session is not None:
             return
         try:
+            self._output.open()  # before connecting: the version mismatch warning comes then
             files = self._shipper.plan(ship)
             if self.address is None:
                 self._session = sessions.start_embedded(self.options.workers or default_cores())
@@ -90,6 +101,7 @@ class DaskBackend(Backend):
             _CLIENT_LOG.setLevel(self._client_log_level)
             self._client_log_level = None
         self._shipper.release()
+        self._output.close()
         super().shutdown()
 
     # -- running tasks ------------------------------------------------------------------------
@@ -172,8 +184,8 @@ class DaskBackend(Backend):
     # -- what the cluster reports -------------------------------------------------------------
 
     def drain_notes(self) -> list[str]:
-        """Workers lost, left or joined since the last call, as the scheduler reported them."""
-        return self._events.drain()
+        """Since the last call: workers lost, left or joined, and what distributed logged."""
+        return [*self._events.drain(), *self._output.drain_notes()]
 
     def _nthreads(self) -> dict[str, int]:
         nthreads: dict[str, int] = self.client.nthreads()

@@ -235,11 +235,12 @@ class RayBackend(Backend):
         }
 
     def drain_notes(self) -> list[str]:
-        """Tasks Ray re-ran after losing their worker, and nodes that left or joined.
+        """What happened since the previous call, one note each.
 
-        Counted since the previous call.
+        What Ray logged or the raylet said, tasks Ray re-ran after losing their worker, and
+        nodes that left or joined.
         """
-        notes: list[str] = []
+        notes = self._session.output.drain_notes() if self._session is not None else []
         with self._lock:
             retried, self._retried = self._retried, 0
         if retried:

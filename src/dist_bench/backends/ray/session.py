@@ -9,17 +9,20 @@ it started, by PID (``ray stop`` would kill every Ray on the machine).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, NoReturn
 
 import psutil
 import ray
 from ray.exceptions import AuthenticationError
 
+from dist_bench.backends.engine_output import EngineOutput
 from dist_bench.backends.ray.address import RayAddress
 from dist_bench.backends.ray.auth import (
     AUTH_MODE_VAR,
@@ -89,6 +92,8 @@ class Session:
         saved_auth_mode: ``RAY_AUTH_MODE`` before the session (``ray.init`` and ``connect`` may
             set it), as a 1-tuple; ``None`` until saved.
         processes: Processes the embedded ``ray.init`` started (our new descendants).
+        output: What Ray logs in this process while the session is open, and the raylet's
+            messages to this driver: kept in a log file, summed up as notes.
     """
 
     key: tuple[Any, ...]
@@ -96,6 +101,9 @@ class Session:
     connected_to: str = ""
     saved_auth_mode: tuple[str | None] | None = None
     processes: list[psutil.Process] = field(default_factory=list)
+    output: EngineOutput = field(
+        default_factory=lambda: EngineOutput("ray", loggers=("ray",), packages=("ray",))
+    )
 
 
 _session: Session | None = None
@@ -126,6 +134,7 @@ def open_session(settings: SessionSettings) -> Session:
             )
         session = Session(settings.key)
         try:
+            _capture_output(session.output)
             if settings.target.kind == "embedded":
                 _start_embedded(session, settings)
             else:
@@ -151,10 +160,43 @@ def close_session(session: Session) -> None:
             if ray.is_initialized():
                 ray.shutdown()
         finally:
+            _release_output(session.output)
             _reap(session.processes)
             session.processes = []
             restore_auth_mode(session.saved_auth_mode)
             session.saved_auth_mode = None
+
+
+#: Where Ray prints the raylet's messages to the driver (a worker died...): straight to
+#: ``sys.stdout``, from its error-listening thread, which looks the function up at each message.
+_PRINT_MODULE, _PRINT_FUNCTION = "ray._private.worker", "print_to_stdstream"
+
+
+def _capture_output(output: EngineOutput) -> None:
+    """Route Ray's loggers and the raylet's messages to ``output`` (until ``_release_output``)."""
+    output.open()
+
+    def print_to_log(data: dict[str, Any], ignore_prefix: bool = False) -> None:
+        source = f"({data.get('pid', 'ray')})"
+        output.record(source, "\n".join(str(line) for line in data.get("lines", [])))
+
+    with contextlib.suppress(ImportError, AttributeError):  # private: if it moved, Ray prints
+        module = importlib.import_module(_PRINT_MODULE)
+        original = getattr(module, _PRINT_FUNCTION)
+        setattr(module, _PRINT_FUNCTION, print_to_log)
+        _saved_printers.append((module, original))
+
+
+def _release_output(output: EngineOutput) -> None:
+    """Undo ``_capture_output``."""
+    while _saved_printers:
+        module, original = _saved_printers.pop()
+        setattr(module, _PRINT_FUNCTION, original)
+    output.close()
+
+
+#: The printers ``_capture_output`` replaced, to put back.
+_saved_printers: list[tuple[ModuleType, Any]] = []
 
 
 def _start_embedded(session: Session, settings: SessionSettings) -> None:
