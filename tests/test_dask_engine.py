@@ -19,6 +19,8 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,13 +178,23 @@ def free_port() -> int:
 
 
 def start_cluster(
-    folder: Path, workers: int, *, nanny: bool, block_dist_bench: bool
+    folder: Path,
+    workers: int,
+    *,
+    nanny: bool,
+    block_dist_bench: bool,
+    site: Path | None = None,
 ) -> ExternalCluster:
-    """Start ``dask scheduler`` and ``workers`` x ``dask worker`` on loopback; wait for them."""
+    """Start ``dask scheduler`` and ``workers`` x ``dask worker`` on loopback; wait for them.
+
+    ``site`` is put first on the cluster's ``sys.path`` (packages only the cluster has).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     cwd = folder / "cwd"  # empty: the workers must not find the workload file next to them
     cwd.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if site is not None:
+        env["PYTHONPATH"] = str(site)
     address = f"tcp://127.0.0.1:{free_port()}"
 
     def launch(cli: str, args: list[str], log: str) -> subprocess.Popen[bytes]:
@@ -217,9 +229,12 @@ def start_cluster(
             # --death-timeout: should this test process die, orphaned workers exit on their own.
             args += ["--death-timeout", "60", "--nanny" if nanny else "--no-nanny"]
             processes.append(launch("dask_worker", args, f"worker{i}.log"))
-        with distributed.Client(address, timeout=30, set_as_default=False) as client:
-            if workers:
-                client.wait_for_workers(workers, timeout=60)
+        with warnings.catch_warnings():
+            # A cluster made to differ: the backend's warning is tested, not this client's.
+            warnings.simplefilter("ignore", distributed.versions.VersionMismatchWarning)
+            with distributed.Client(address, timeout=30, set_as_default=False) as client:
+                if workers:
+                    client.wait_for_workers(workers, timeout=60)
     except BaseException:
         cluster.stop()
         raise
@@ -568,3 +583,68 @@ def test_what_distributed_logs_goes_to_a_log_file_summed_up_in_notes() -> None:
     assert "\n" not in said[0]
     log = Path(said[0].rpartition("full text in ")[2])
     assert "ERROR Task" in log.read_text()
+
+
+#: In a fresh interpreter (distributed's warning goes to its real stderr): connects to the
+#: cluster at argv[1], prints the notes as JSON.
+CONNECT = """
+import json, sys
+from dist_bench.backends.base import BackendOptions
+from dist_bench.backends.dask.backend import DaskBackend
+
+backend = DaskBackend(BackendOptions(address=sys.argv[1]))
+backend.start()
+try:
+    notes = backend.drain_notes()
+finally:
+    backend.shutdown()
+print(json.dumps(notes))
+"""
+
+#: A real toolz release other than the one installed here: distributed compares toolz between
+#: client, scheduler and workers when a client connects.
+OTHER_TOOLZ = "1.0.0"
+
+
+@pytest.fixture(scope="module")
+def other_toolz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding toolz OTHER_TOOLZ, unpacked from its wheel (skipped when offline)."""
+    if importlib.metadata.version("toolz") == OTHER_TOOLZ:
+        pytest.skip(f"toolz {OTHER_TOOLZ} is the one installed here: no mismatch to make")
+    folder = tmp_path_factory.mktemp("toolz")
+    got = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+         f"toolz=={OTHER_TOOLZ}", "--dest", str(folder)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    wheels = list(folder.glob(f"toolz-{OTHER_TOOLZ}-*.whl"))
+    if got.returncode != 0 or not wheels:
+        pytest.skip(f"toolz {OTHER_TOOLZ} could not be downloaded: {got.stderr.strip()[-200:]}")
+    site = folder / "site"
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        wheel.extractall(site)
+    return site
+
+
+def test_a_version_mismatch_warning_is_one_note_not_a_table(
+    tmp_path: Path, other_toolz: Path
+) -> None:
+    cluster = start_cluster(tmp_path, 1, nanny=False, block_dist_bench=False, site=other_toolz)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", CONNECT, cluster.address],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    finally:
+        cluster.stop()
+    assert done.stderr == "", "distributed printed over dist-bench's lines"
+    notes = json.loads(done.stdout)
+    log = notes[0].rpartition(" ")[2] if notes else ""
+    said = "dask said VersionMismatchWarning: Mismatched versions found"
+    assert notes == [f"{said}; full text in {log}"], notes
+    table = Path(log).read_text()
+    assert "toolz" in table
+    assert OTHER_TOOLZ in table  # the cluster's toolz, as distributed found it
