@@ -109,6 +109,24 @@ def listening_sockets(processes: list[psutil.Process]) -> dict[tuple[str, int], 
     return found
 
 
+class SocketWatch:
+    """The sockets this process and the children it starts listen on, from now on."""
+
+    def __init__(self) -> None:
+        self.driver = psutil.Process()
+        self._children = {p.pid for p in self.driver.children(recursive=True)}
+        self._driver_sockets = set(listening_sockets([self.driver]))
+
+    def opened(self) -> dict[tuple[str, int], str]:
+        """Sockets listening now that were not before: (ip, port) to owner."""
+        new = [p for p in self.driver.children(recursive=True) if p.pid not in self._children]
+        return {
+            where: owner
+            for where, owner in listening_sockets([self.driver, *new]).items()
+            if where not in self._driver_sockets
+        }
+
+
 def off_loopback(sockets: dict[tuple[str, int], str]) -> dict[str, str]:
     """The sockets other machines can reach: bound to anything but loopback ("ip:port": owner).
 

@@ -39,7 +39,7 @@ from dist_bench.errors import (  # noqa: E402
 )
 from dist_bench.worker import timed_call  # noqa: E402
 from tests import ray_cluster  # noqa: E402
-from tests.conftest import listening_sockets, off_loopback  # noqa: E402
+from tests.conftest import SocketWatch, off_loopback  # noqa: E402
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -137,23 +137,17 @@ def test_a_second_backend_with_the_same_settings_shares_the_session() -> None:
 
 
 def test_embedded_ray_listens_on_loopback_only() -> None:
-    me = psutil.Process()
-    before = {p.pid for p in me.children(recursive=True)}
-    driver_before = set(listening_sockets([me]))
+    watch = SocketWatch()
     backend = RayBackend(BackendOptions(workers=1))
     backend.start()
     try:
-        ours = [p for p in me.children(recursive=True) if p.pid not in before]
-        sockets = {
-            where: owner
-            for where, owner in listening_sockets([me, *ours]).items()
-            if where not in driver_before
-        }
+        sockets = watch.opened()
     finally:
         backend.shutdown()
     owners = " ".join(sockets.values())
     # The check sees Ray's servers: the GCS, the raylet and the driver's own core worker.
-    assert "gcs_server" in owners and "raylet" in owners and f"({me.pid})" in owners, sockets
+    assert "gcs_server" in owners and "raylet" in owners, sockets
+    assert f"({watch.driver.pid})" in owners, sockets
     exposed = off_loopback(sockets)
     assert not exposed, f"embedded Ray reachable from other machines: {exposed}"
 
