@@ -16,7 +16,7 @@ import sys
 
 from common import load, median, run_jobs, verdict
 from dist_bench.backends import BackendOptions, create_backend
-from dist_bench.backends.base import default_cores
+from dist_bench.cores import default_cores
 from dist_bench.measure import prepare_job
 from dist_bench.units import AUTO, parse_duration
 from dist_bench.workload import Job, builtin_workloads

@@ -24,7 +24,7 @@ import numpy as np
 
 from common import load, median, this_module, verdict
 from dist_bench.backends import BackendOptions, create_backend
-from dist_bench.backends.base import default_cores
+from dist_bench.cores import default_cores
 from dist_bench.measure import MeasureSettings, measure, prepare_job
 from dist_bench.units import format_bytes, parse_bytes
 from dist_bench.workload import Job, TaskArgs, Workload

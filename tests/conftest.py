@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -90,3 +92,51 @@ def swept_results() -> Results:
         settings=MeasureSettings(repeats=6, warmup=1),
     )
     return run_sweep(plan, ResultsWriter(None, collect_metadata(["test"])))
+
+
+def listening_sockets(processes: list[psutil.Process]) -> dict[tuple[str, int], str]:
+    """Every TCP socket listening and UDP socket bound in ``processes``: (ip, port) to owner."""
+    found: dict[tuple[str, int], str] = {}
+    for process in processes:
+        try:
+            connections = process.net_connections(kind="inet")
+            owner = f"{process.name()} ({process.pid})"
+        except psutil.Error:  # it exited meanwhile
+            continue
+        for connection in connections:
+            if connection.status == psutil.CONN_LISTEN or connection.type == socket.SOCK_DGRAM:
+                found[(connection.laddr.ip, connection.laddr.port)] = owner
+    return found
+
+
+class SocketWatch:
+    """The sockets this process and the children it starts listen on, from now on."""
+
+    def __init__(self) -> None:
+        self.driver = psutil.Process()
+        self._children = {p.pid for p in self.driver.children(recursive=True)}
+        self._driver_sockets = set(listening_sockets([self.driver]))
+
+    def opened(self) -> dict[tuple[str, int], str]:
+        """Sockets listening now that were not before: (ip, port) to owner."""
+        new = [p for p in self.driver.children(recursive=True) if p.pid not in self._children]
+        return {
+            where: owner
+            for where, owner in listening_sockets([self.driver, *new]).items()
+            if where not in self._driver_sockets
+        }
+
+
+def off_loopback(sockets: dict[tuple[str, int], str]) -> dict[str, str]:
+    """The sockets other machines can reach: bound to anything but loopback ("ip:port": owner).
+
+    IPv4-mapped IPv6 addresses count as their IPv4 address (gRPC binds ``[::ffff:127.0.0.1]``).
+    """
+    reachable: dict[str, str] = {}
+    for (ip, port), owner in sockets.items():
+        address = ipaddress.ip_address(ip)
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if not address.is_loopback:
+            reachable[f"{ip}:{port}"] = owner
+    return reachable

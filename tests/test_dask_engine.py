@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +34,12 @@ distributed = pytest.importorskip("distributed")
 
 from dist_bench.backends import create_backend  # noqa: E402
 from dist_bench.backends.base import BackendOptions, TaskError  # noqa: E402
-from dist_bench.backends.dask import DaskBackend  # noqa: E402
+from dist_bench.backends.dask.backend import DaskBackend  # noqa: E402
 from dist_bench.errors import ClusterConnectionError, UsageError  # noqa: E402
-from dist_bench.versions import check_versions, client_versions  # noqa: E402
+from dist_bench.versions import CHECKED_PACKAGES, check_versions, client_versions  # noqa: E402
 from dist_bench.worker import timed_call  # noqa: E402
 from dist_bench.workload import Job, Workload, load_workload_file  # noqa: E402
+from tests.conftest import SocketWatch, off_loopback  # noqa: E402
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -174,13 +178,23 @@ def free_port() -> int:
 
 
 def start_cluster(
-    folder: Path, workers: int, *, nanny: bool, block_dist_bench: bool
+    folder: Path,
+    workers: int,
+    *,
+    nanny: bool,
+    block_dist_bench: bool,
+    site: Path | None = None,
 ) -> ExternalCluster:
-    """Start ``dask scheduler`` and ``workers`` x ``dask worker`` on loopback; wait for them."""
+    """Start ``dask scheduler`` and ``workers`` x ``dask worker`` on loopback; wait for them.
+
+    ``site`` is put first on the cluster's ``sys.path`` (packages only the cluster has).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     cwd = folder / "cwd"  # empty: the workers must not find the workload file next to them
     cwd.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if site is not None:
+        env["PYTHONPATH"] = str(site)
     address = f"tcp://127.0.0.1:{free_port()}"
 
     def launch(cli: str, args: list[str], log: str) -> subprocess.Popen[bytes]:
@@ -215,9 +229,12 @@ def start_cluster(
             # --death-timeout: should this test process die, orphaned workers exit on their own.
             args += ["--death-timeout", "60", "--nanny" if nanny else "--no-nanny"]
             processes.append(launch("dask_worker", args, f"worker{i}.log"))
-        with distributed.Client(address, timeout=30, set_as_default=False) as client:
-            if workers:
-                client.wait_for_workers(workers, timeout=60)
+        with warnings.catch_warnings():
+            # A cluster made to differ: the backend's warning is tested, not this client's.
+            warnings.simplefilter("ignore", distributed.versions.VersionMismatchWarning)
+            with distributed.Client(address, timeout=30, set_as_default=False) as client:
+                if workers:
+                    client.wait_for_workers(workers, timeout=60)
     except BaseException:
         cluster.stop()
         raise
@@ -299,9 +316,8 @@ def test_remote_versions_lists_scheduler_and_each_worker(
     assert [node["node"].split()[0] for node in nodes] == ["scheduler", "worker", "worker"]
     assert nodes[0]["node"] == f"scheduler {cluster.address}"
     for node in nodes:
-        assert set(node) == {
-            "node", "python", "dask", "distributed", "numpy", "cloudpickle", "msgpack"
-        }  # fmt: skip
+        assert set(node) == {"node", *CHECKED_PACKAGES}
+        assert node["ray"] == ""  # Dask does not report Ray: the check skips it
         assert node["python"] == platform.python_version()
         assert node["dask"] == importlib.metadata.version("dask")
         assert node["numpy"] == np.__version__
@@ -501,3 +517,129 @@ def test_embedded_cluster_runs_user_code_and_leaves_no_process(workload: Workloa
     assert not left, {pid: _dask_children()[pid] for pid in left}
     # Dask's nannies set their pre-spawn environment in this process; it must not outlive us.
     assert dict(os.environ) == environ_before
+
+
+def test_embedded_cluster_listens_on_loopback_only() -> None:
+    watch = SocketWatch()
+    backend = DaskBackend(BackendOptions(workers=1))
+    backend.start()
+    try:
+        sockets = watch.opened()
+    finally:
+        backend.shutdown()
+    # The check sees Dask's servers: the scheduler in this process and the worker's own.
+    owners = set(sockets.values())
+    # The check sees Dask's servers: the scheduler's and nanny's in this process, a worker's.
+    assert any(owner.endswith(f"({watch.driver.pid})") for owner in owners), sockets
+    assert len(owners) >= 2, sockets
+    exposed = off_loopback(sockets)
+    assert not exposed, f"embedded Dask reachable from other machines: {exposed}"
+
+
+#: Run in a fresh interpreter, so distributed's own terminal handlers write to this process's
+#: real stderr (under pytest they hold pytest's capture from import time): starts an embedded
+#: cluster, has a task kill its worker, prints the notes as JSON.
+KILL_A_WORKER = """
+import json, os, sys
+import dask
+from dist_bench.backends.base import BackendOptions, TaskError
+from dist_bench.backends.dask.backend import DaskBackend
+
+# No second try: the first worker that dies running the task fails it, and the scheduler (in
+# this process) logs that as an error.
+with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    backend = DaskBackend(BackendOptions(workers=1))
+    backend.start()
+try:
+    try:
+        backend.map(os._exit, [(1,)])  # the worker process dies mid-task
+    except TaskError as exc:
+        print(type(exc.cause).__name__, file=sys.stderr)
+    notes = backend.drain_notes()
+finally:
+    backend.shutdown()
+print(json.dumps(notes))
+"""
+
+
+def test_what_distributed_logs_goes_to_a_log_file_summed_up_in_notes() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", KILL_A_WORKER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stderr.strip() == "KilledWorker", "distributed printed over dist-bench's lines"
+    notes = json.loads(done.stdout)
+    said = [note for note in notes if note.startswith("dask said distributed.scheduler: ")]
+    assert len(said) == 1, notes
+    assert "marked as failed because 1 workers died while trying to run it" in said[0]
+    assert "\n" not in said[0]
+    log = Path(said[0].rpartition("full text in ")[2])
+    assert "ERROR Task" in log.read_text()
+
+
+#: In a fresh interpreter (distributed's warning goes to its real stderr): connects to the
+#: cluster at argv[1], prints the notes as JSON.
+CONNECT = """
+import json, sys
+from dist_bench.backends.base import BackendOptions
+from dist_bench.backends.dask.backend import DaskBackend
+
+backend = DaskBackend(BackendOptions(address=sys.argv[1]))
+backend.start()
+try:
+    notes = backend.drain_notes()
+finally:
+    backend.shutdown()
+print(json.dumps(notes))
+"""
+
+#: A real toolz release other than the one installed here: distributed compares toolz between
+#: client, scheduler and workers when a client connects.
+OTHER_TOOLZ = "1.0.0"
+
+
+@pytest.fixture(scope="module")
+def other_toolz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding toolz OTHER_TOOLZ, unpacked from its wheel (skipped when offline)."""
+    if importlib.metadata.version("toolz") == OTHER_TOOLZ:
+        pytest.skip(f"toolz {OTHER_TOOLZ} is the one installed here: no mismatch to make")
+    folder = tmp_path_factory.mktemp("toolz")
+    got = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+         f"toolz=={OTHER_TOOLZ}", "--dest", str(folder)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    wheels = list(folder.glob(f"toolz-{OTHER_TOOLZ}-*.whl"))
+    if got.returncode != 0 or not wheels:
+        pytest.skip(f"toolz {OTHER_TOOLZ} could not be downloaded: {got.stderr.strip()[-200:]}")
+    site = folder / "site"
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        wheel.extractall(site)
+    return site
+
+
+def test_a_version_mismatch_warning_is_one_note_not_a_table(
+    tmp_path: Path, other_toolz: Path
+) -> None:
+    cluster = start_cluster(tmp_path, 1, nanny=False, block_dist_bench=False, site=other_toolz)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", CONNECT, cluster.address],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    finally:
+        cluster.stop()
+    assert done.stderr == "", "distributed printed over dist-bench's lines"
+    notes = json.loads(done.stdout)
+    log = notes[0].rpartition(" ")[2] if notes else ""
+    said = "dask said VersionMismatchWarning: Mismatched versions found"
+    assert notes == [f"{said}; full text in {log}"], notes
+    table = Path(log).read_text()
+    assert "toolz" in table
+    assert OTHER_TOOLZ in table  # the cluster's toolz, as distributed found it

@@ -13,6 +13,7 @@ import importlib.util
 import operator
 import os
 import platform
+import re
 import socket
 import sys
 import time
@@ -28,7 +29,8 @@ ray = pytest.importorskip("ray")
 
 from dist_bench.backends import create_backend  # noqa: E402
 from dist_bench.backends.base import BackendOptions, TaskError  # noqa: E402
-from dist_bench.backends.ray import RayBackend, parse_address, ray_client_installed  # noqa: E402
+from dist_bench.backends.ray.address import parse_address, ray_client_installed  # noqa: E402
+from dist_bench.backends.ray.backend import RayBackend  # noqa: E402
 from dist_bench.chunking import Chunks  # noqa: E402
 from dist_bench.errors import (  # noqa: E402
     ClusterConnectionError,
@@ -37,6 +39,7 @@ from dist_bench.errors import (  # noqa: E402
 )
 from dist_bench.worker import timed_call  # noqa: E402
 from tests import ray_cluster  # noqa: E402
+from tests.conftest import SocketWatch, off_loopback  # noqa: E402
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -131,6 +134,60 @@ def test_a_second_backend_with_the_same_settings_shares_the_session() -> None:
     finally:
         first.shutdown()
     assert not ray.is_initialized()
+
+
+def test_embedded_ray_listens_on_loopback_only() -> None:
+    watch = SocketWatch()
+    backend = RayBackend(BackendOptions(workers=1))
+    backend.start()
+    try:
+        sockets = watch.opened()
+    finally:
+        backend.shutdown()
+    owners = " ".join(sockets.values())
+    # The check sees Ray's servers: the GCS, the raylet and the driver's own core worker.
+    assert "gcs_server" in owners and "raylet" in owners, sockets
+    assert f"({watch.driver.pid})" in owners, sockets
+    exposed = off_loopback(sockets)
+    assert not exposed, f"embedded Ray reachable from other machines: {exposed}"
+
+
+def _times_said(message: str, notes: list[str]) -> int:
+    """How many times the engine said ``message``, from notes like "... (x3); full text in ..."."""
+    counts = [re.search(r" \(x(\d+)\); full text in ", note) for note in notes if message in note]
+    return sum(int(found.group(1)) if found else 1 for found in counts)
+
+
+def test_what_ray_says_goes_to_a_log_file_summed_up_in_notes(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    def die(x: int) -> int:
+        os._exit(1)  # every try: the raylet tells the driver each time a worker dies
+
+    backend = RayBackend(BackendOptions(workers=1))
+    backend.start()
+    try:
+        capfd.readouterr()
+        with pytest.raises(TaskError) as caught:
+            backend.map(die, [(1,)])
+        assert isinstance(caught.value.cause, ray.exceptions.WorkerCrashedError)
+        # The raylet's messages arrive on Ray's own thread, after the task's error: one per
+        # death (the first try and three retries), summed up per kind in each drain.
+        notes: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _times_said("A worker died", notes) < 4:
+            notes += backend.drain_notes()
+            time.sleep(0.2)
+    finally:
+        backend.shutdown()
+    out, err = capfd.readouterr()
+    assert "worker died" not in out + err, "Ray printed over dist-bench's lines"
+    assert _times_said("A worker died", notes) == 4, notes
+    said = [note for note in notes if note.startswith("ray said (raylet): A worker died")]
+    assert all("\n" not in note for note in said)
+    log = Path(said[0].rpartition("full text in ")[2])
+    assert log.is_file()
+    assert log.read_text().count("A worker died or was killed") == 4  # the whole text, each time
 
 
 # -- addresses that cannot work --------------------------------------------------------------------

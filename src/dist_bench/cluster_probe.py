@@ -29,7 +29,7 @@ _ANSWER_TIMEOUT_S = 60.0
 def _dask_report(wait_for: int, timeout_s: float) -> dict[str, Any]:
     import distributed
 
-    from dist_bench.backends.dask import node_versions
+    from dist_bench.backends.dask.versions import node_versions
 
     scheme = os.environ.get("DIST_BENCH_DASK_SCHEME", "tcp")
     client_class: Any = distributed.Client  # untyped in part: Any, as in the Dask backend

@@ -28,7 +28,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from dist_bench.backends.base import default_cores
+from dist_bench.cores import default_cores
 from dist_bench.errors import ResultsFileError
 
 SCHEMA = "dist-bench/results"

@@ -13,10 +13,10 @@ from importlib import metadata as importlib_metadata
 
 from dist_bench.errors import ClusterConnectionError
 
-#: Packages compared, in the order shown. Engines must match exactly; the others by the part of
-#: the version given in ``_MUST_MATCH_PARTS`` (1: major, 2: major.minor, 3: everything).
-CHECKED_PACKAGES = ("python", "dask", "distributed", "ray", "numpy", "cloudpickle", "msgpack")
-_MUST_MATCH_PARTS = {
+#: The packages compared, in the order shown, each with how much of its version must match
+#: (1: major, 2: major.minor, 3: everything): the engines exactly, the others by the part that
+#: changes how pickled code and data load. The one list: engines report these on their nodes.
+MUST_MATCH_PARTS = {
     "python": 2,
     "dask": 3,
     "distributed": 3,
@@ -25,6 +25,8 @@ _MUST_MATCH_PARTS = {
     "cloudpickle": 1,
     "msgpack": 1,
 }
+#: Names of the packages compared, in the order shown.
+CHECKED_PACKAGES = tuple(MUST_MATCH_PARTS)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def check_versions(
                 continue
             if ours == theirs:
                 continue
-            parts = _MUST_MATCH_PARTS[package]
+            parts = MUST_MATCH_PARTS[package]
             if _prefix(ours, parts) != _prefix(theirs, parts):
                 hard.append(
                     f"{package} {theirs} on {name} but {ours} here; install the same "

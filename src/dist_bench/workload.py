@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-import importlib.util
 import pkgutil
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -25,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from dist_bench.errors import UnknownNameError, WorkloadFileError
+from dist_bench.module_files import import_file_as
 
 #: Name of the module attribute a workload file must define.
 WORKLOAD_ATTRIBUTE = "WORKLOAD"
@@ -176,31 +175,6 @@ def load_workload_file(path: Path) -> Workload:
             f"workload file {str(path)!r} failed to import: {type(exc).__name__}: {exc}"
         ) from exc
     return replace(_workload_of(module, source=str(path)), origin=str(path))
-
-
-def import_file_as(module_name: str, path: str) -> ModuleType:
-    """Import the Python file ``path`` as ``module_name`` (once per process) and return it.
-
-    Registered in ``sys.modules`` so pickle finds its functions by name. Worker processes that
-    never imported a user's file (spawned processes, Dask workers) call this with the driver's
-    module name before their first task.
-
-    Raises:
-        ImportError: the file cannot be loaded; anything the file itself raises.
-    """
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path} as {module_name}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[module_name]
-        raise
-    return module
 
 
 def _workload_of(module: ModuleType, source: str) -> Workload:

@@ -111,14 +111,14 @@ for _spec in (
     ),
     BackendSpec(
         "dask",
-        "dist_bench.backends.dask:DaskBackend",
+        "dist_bench.backends.dask.backend:DaskBackend",
         "a Dask distributed cluster: embedded LocalCluster or --address",
         requires=("distributed",),
         install_hint="pip install 'dist-bench[dask]'",
     ),
     BackendSpec(
         "ray",
-        "dist_bench.backends.ray:RayBackend",
+        "dist_bench.backends.ray.backend:RayBackend",
         "a Ray cluster: embedded ray.init() or --address",
         requires=("ray",),
         install_hint="pip install 'dist-bench[ray]'",

@@ -8,7 +8,6 @@ class flags, not ``isinstance`` checks in callers.
 
 from __future__ import annotations
 
-import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -40,14 +39,6 @@ class BackendOptions:
     start_method: str | None = None
     address: str | None = None
     blas_threads: int = 1
-
-
-def default_cores() -> int:
-    """Cores this process may run on (the affinity mask, not the machine's total)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS and Windows have no affinity call
-        return os.cpu_count() or 1
 
 
 class Backend(ABC):

@@ -21,9 +21,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from dist_bench.backends.base import BackendOptions, ExecutorBackend, default_cores
+from dist_bench.backends.base import BackendOptions, ExecutorBackend
+from dist_bench.cores import default_cores
 from dist_bench.errors import UsageError
-from dist_bench.workload import import_file_as
+from dist_bench.module_files import import_file_as
 
 START_METHODS = ("fork", "forkserver", "spawn")
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 
-from dist_bench.backends.base import ExecutorBackend, default_cores
+from dist_bench.backends.base import ExecutorBackend
+from dist_bench.cores import default_cores
 
 
 def default_thread_count() -> int:

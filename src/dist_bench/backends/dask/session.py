@@ -1,0 +1,163 @@
+"""Starting the embedded ``LocalCluster`` or connecting a ``Client`` to an address; closing both."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import distributed
+
+from dist_bench.errors import ClusterConnectionError
+
+#: Seconds to wait for a scheduler to answer, and then for it to have a worker. Together they stay
+#: under the 10 s a user waits before being told what is wrong (each wait fails on its own).
+CONNECT_TIMEOUT_S = 8.0
+
+#: Seconds to let the embedded cluster close cleanly before its worker processes are killed.
+CLOSE_TIMEOUT_S = 20.0
+
+#: Loopback only: the embedded cluster serves nobody but this driver.
+LOOPBACK = "127.0.0.1"
+
+# distributed ships type hints, but much of its API is unannotated; holding the classes (and the
+# objects they make) as Any keeps mypy --strict meaningful for our code without an ignore per call.
+_Client: Any = distributed.Client
+_LocalCluster: Any = distributed.LocalCluster
+
+
+@dataclass
+class DaskSession:
+    """A connected client and, when this process started it, the embedded cluster.
+
+    Attributes:
+        client: The ``distributed.Client``.
+        cluster: The ``LocalCluster`` started here, or ``None`` for ``--address``.
+        driver_environ: ``os.environ`` before the embedded cluster started (its nannies change
+            it), put back at close.
+    """
+
+    client: Any
+    cluster: Any = None
+    driver_environ: dict[str, str] | None = None
+
+
+def start_embedded(workers: int) -> DaskSession:
+    """Start a ``LocalCluster`` of ``workers`` single-threaded processes on loopback, and a client.
+
+    Raises:
+        ClusterConnectionError: the cluster did not start (a port, a worker process...).
+    """
+    # Dask's nannies run in this process and set their pre-spawn environment
+    # (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS...) in os.environ for good; every backend
+    # started after this one would inherit it. Saved here, put back at close.
+    session = DaskSession(client=None, driver_environ=dict(os.environ))
+    try:
+        # Loopback only, no dashboard, one thread per worker process so one task runs per
+        # process as in the processes backend. Nanny-managed processes restart a worker that
+        # dies. Warnings about workers being killed at close are noise for a benchmark;
+        # drain_notes reports what matters.
+        session.cluster = _LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host=LOOPBACK,
+            dashboard_address=None,
+            # Without a dashboard the scheduler still serves /health and /metrics, by default on
+            # port 8787 of every interface (and on another port with a warning when a cluster
+            # already holds it).
+            scheduler_kwargs={"dashboard_address": f"{LOOPBACK}:0"},
+            silence_logs=logging.ERROR,
+        )
+        session.client = _Client(session.cluster, direct_to_workers=True, set_as_default=False)
+        session.client.wait_for_workers(workers, timeout=CLOSE_TIMEOUT_S)
+    except Exception as exc:
+        close(session)
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ClusterConnectionError(f"the embedded Dask cluster did not start: {detail}") from exc
+    return session
+
+
+def connect(address: str) -> DaskSession:
+    """Connect a client to the scheduler at ``address`` and wait for a worker, within bounds.
+
+    Raises:
+        ClusterConnectionError: nothing answered, the handshake failed, or no worker joined.
+    """
+    timeout = int(CONNECT_TIMEOUT_S)
+    try:
+        with quiet_distributed():
+            client = _Client(
+                address, timeout=CONNECT_TIMEOUT_S, direct_to_workers=True, set_as_default=False
+            )
+    except OSError as exc:  # includes TimeoutError: nothing answered, or refused us
+        raise ClusterConnectionError(
+            f"no Dask scheduler answered at {address} within {timeout} s; start one "
+            f"(`dask scheduler` plus `dask worker {address}`) or fix --address"
+        ) from exc
+    except Exception as exc:  # TLS without certificates, a handshake from another version
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ClusterConnectionError(
+            f"could not connect to the Dask scheduler at {address}: {detail}"
+        ) from exc
+    session = DaskSession(client=client)
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+    except Exception as exc:  # distributed's TimeoutError
+        close(session)
+        raise ClusterConnectionError(
+            f"the Dask scheduler at {address} has no workers (waited {timeout} s); "
+            f"start some with `dask worker {address}`"
+        ) from exc
+    return session
+
+
+def close(session: DaskSession) -> None:
+    """Close the client, then the embedded cluster if there is one; never a remote one.
+
+    The embedded cluster's nannies stop their worker processes and wait for them, so no process
+    of ours outlives this call.
+    """
+    client, session.client = session.client, None
+    cluster, session.cluster = session.cluster, None
+    with quiet_distributed():
+        if client is not None:
+            with contextlib.suppress(Exception):
+                # First, or the scheduler logs a CRITICAL trying to tell the closed client
+                # that it left (the ``all`` topic reports clients leaving too).
+                client.unsubscribe_topic("all")
+            with contextlib.suppress(Exception):
+                client.close(timeout=CLOSE_TIMEOUT_S)
+        if cluster is not None:
+            cluster.close(timeout=CLOSE_TIMEOUT_S)
+    if session.driver_environ is not None:
+        _restore_environ(session.driver_environ)
+        session.driver_environ = None
+
+
+@contextlib.contextmanager
+def quiet_distributed(level: int = logging.CRITICAL) -> Iterator[None]:
+    """Silence ``distributed``'s loggers in the driver for a moment (connect, close).
+
+    A failed connection or a cluster being torn down logs tracebacks that repeat what our one-line
+    error already says; they would bury it.
+    """
+    logger = logging.getLogger("distributed")
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _restore_environ(saved: dict[str, str]) -> None:
+    """Make ``os.environ`` equal to ``saved`` again (only the keys that differ are touched)."""
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    for key, value in saved.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
