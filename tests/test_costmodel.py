@@ -18,17 +18,24 @@ from dist_bench.backends.base import Backend
 from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, CostScript, scripted_backend
 from dist_bench.costmodel import (
     Crossover,
+    CrossoverKind,
     CutoverAnalysis,
     JobShape,
+    ParallelismAboveWorkers,
+    WarningKind,
     analyse,
-    format_axis,
-    format_location,
     node_count,
     shape_to_ask,
 )
 from dist_bench.cutover import CENTRE_TASKS, CutoverPlan, run_cutover
 from dist_bench.errors import TaskFailedError
 from dist_bench.measure import MeasureSettings, measure, prepare_job
+from dist_bench.report.sentences import (
+    crossover_sentence,
+    format_axis,
+    format_location,
+    warning_sentence,
+)
 from dist_bench.results import Record, Results, ResultsWriter, load_results
 from dist_bench.workload import Job, TaskArgs, Workload
 
@@ -147,7 +154,9 @@ def test_grain_crossovers_within_10_percent_with_the_truth_in_their_interval(
     assert found.interval is not None
     assert found.interval.low <= truth <= found.interval.high
     assert found.reason == reason
-    assert reason in found.sentence and heavy in found.sentence
+    assert found.kind is CrossoverKind.REACHED
+    sentence = crossover_sentence(found, analysis.fits)
+    assert reason in sentence and heavy in sentence
     # The measurements show it: a clear win of each side's winner on its side, named.
     below, above = found.evidence_below, found.evidence_above
     assert below is not None and above is not None
@@ -156,7 +165,7 @@ def test_grain_crossovers_within_10_percent_with_the_truth_in_their_interval(
     assert below.faster_s < below.slower_s and above.faster_s < above.slower_s
     assert below.value <= found.interval.low <= found.interval.high <= above.value
     for item in (below, above):
-        assert f"clearly faster at {format_axis('grain_s', item.value)}" in found.sentence
+        assert f"clearly faster at {format_axis('grain_s', item.value)}" in sentence
 
 
 def test_a_crossover_outside_the_searched_range_is_reported_as_not_reached(
@@ -173,7 +182,8 @@ def test_a_crossover_outside_the_searched_range_is_reported_as_not_reached(
     assert found.winner_below == found.winner_above == "serial"
     low, high = found.searched
     assert low < high
-    assert "no crossover" in found.sentence
+    assert found.kind in (CrossoverKind.LEVEL, CrossoverKind.NOT_REACHED)
+    assert "no crossover" in crossover_sentence(found, analysis.fits)
 
 
 def test_the_analysis_regenerates_from_the_saved_file(tmp_path: Path) -> None:
@@ -294,7 +304,8 @@ def test_an_exhausted_budget_skips_the_most_expensive_points_and_says_so() -> No
     results, analysis = search(budget_s=1e-9, backends=["serial", "threads"])
     assert 0.05 / 2 not in {r.grain_s for r in results.records}
     assert len({r.grain_s for r in results.records if r.backend == "threads"}) == 3
-    assert "raise --budget" in analysis.warnings[0]
+    assert analysis.warnings[0].kind is WarningKind.BUDGET_RAN_OUT
+    assert "raise --budget" in warning_sentence(analysis.warnings[0])
 
 
 def grain_series(spread: float, bends: tuple[float, ...] = (1.0,) * 6) -> Results:
@@ -330,6 +341,13 @@ def grain_crossover(results: Results) -> Crossover:
     return found
 
 
+def grain_sentence(results: Results) -> str:
+    """The grain crossover of ``results`` in words."""
+    analysis = analyse(results)
+    (found,) = [c for c in analysis.crossovers if c.axis == "grain_s"]
+    return crossover_sentence(found, analysis.fits)
+
+
 def test_a_model_crossing_the_measured_samples_do_not_support_is_not_reported() -> None:
     # With tight samples the two clearly win at the ends: the crossover is reported...
     tight = grain_crossover(grain_series(spread=1.01))
@@ -344,8 +362,10 @@ def test_a_model_crossing_the_measured_samples_do_not_support_is_not_reported() 
     assert loose.value is None and loose.interval is None
     assert loose.unshown
     assert loose.evidence_below is None and loose.evidence_above is None
-    assert "not shown by the measurements" in loose.sentence
-    assert "at no measured shape is either clearly faster" in loose.sentence
+    assert loose.kind is CrossoverKind.UNSHOWN
+    sentence = grain_sentence(grain_series(spread=2.0))
+    assert "not shown by the measurements" in sentence
+    assert "at no measured shape is either clearly faster" in sentence
 
 
 def test_where_the_model_is_rough_the_crossover_is_bracketed_by_the_measurements() -> None:
@@ -361,17 +381,20 @@ def test_where_the_model_is_rough_the_crossover_is_bracketed_by_the_measurements
     ends = (
         f"between {format_axis('grain_s', below.value)} and {format_axis('grain_s', above.value)}"
     )
-    assert ends in found.sentence
-    assert "rough here" in found.sentence
+    assert found.kind is CrossoverKind.BRACKETED
+    sentence = grain_sentence(bent)
+    assert ends in sentence
+    assert "rough here" in sentence
     # The model's number and interval are not given as the location.
-    assert "from a grain of" not in found.sentence
-    assert "95 % interval" not in found.sentence
+    assert "from a grain of" not in sentence
+    assert "95 % interval" not in sentence
 
 
 def test_a_model_crossing_on_a_shape_measured_the_other_way_is_bracketed_not_given() -> None:
     # Processes 30 % slower at 2 ms only: serial is then measured clearly faster there, while
     # the linear fit (good elsewhere) still has processes overtake below 2 ms.
-    crossing = grain_crossover(grain_series(spread=1.01, bends=(1.0, 1.0, 1.3, 1.0, 1.0, 1.0)))
+    measured = grain_series(spread=1.01, bends=(1.0, 1.0, 1.3, 1.0, 1.0, 1.0))
+    crossing = grain_crossover(measured)
     below, above = crossing.evidence_below, crossing.evidence_above
     assert crossing.reached and not crossing.rough
     assert below is not None and above is not None and crossing.model_value is not None
@@ -380,9 +403,11 @@ def test_a_model_crossing_on_a_shape_measured_the_other_way_is_bracketed_not_giv
     ends = (
         f"between {format_axis('grain_s', below.value)} and {format_axis('grain_s', above.value)}"
     )
-    assert ends in crossing.sentence
-    assert "where the measurements show the other order" in crossing.sentence
-    assert "from a grain of" not in crossing.sentence
+    assert crossing.kind is CrossoverKind.BRACKETED
+    sentence = grain_sentence(measured)
+    assert ends in sentence
+    assert "where the measurements show the other order" in sentence
+    assert "from a grain of" not in sentence
     assert format_location(crossing) == f"{ends} (measured; model outside)"
 
 
@@ -414,15 +439,19 @@ def test_a_measured_grain_is_asked_for_as_the_grain_that_gave_it() -> None:
 def test_a_fitted_parallelism_beyond_the_workers_is_flagged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def warned(results: Results) -> list[str]:
-        return [w for w in analyse(results).warnings if "P_eff" in w]
+    def warned(results: Results) -> list[ParallelismAboveWorkers]:
+        return [w for w in analyse(results).warnings if isinstance(w, ParallelismAboveWorkers)]
 
     assert warned(grain_series(spread=1.01)) == []  # scripted 1.9 on 2 workers
     script, shares_memory = SCRIPTS["processes"]
     impossible = dataclasses.replace(script, effective_parallelism=3.0)
     monkeypatch.setitem(SCRIPTS, "processes", (impossible, shares_memory))
     [warning] = warned(grain_series(spread=1.01))
-    assert warning.startswith("scripted on processes: P_eff 3.00 exceeds its 2 workers")
+    assert (warning.workload, warning.backend, warning.workers) == ("scripted", "processes", 2)
+    assert warning.parallelism == pytest.approx(3.0, rel=0.05)
+    assert warning_sentence(warning).startswith(
+        "scripted on processes: P_eff 3.00 exceeds its 2 workers"
+    )
 
 
 def test_the_search_measures_both_sides_again_when_the_model_crossover_is_not_shown() -> None:
@@ -453,4 +482,5 @@ def test_the_search_measures_both_sides_again_when_the_model_crossover_is_not_sh
     (found,) = [c for c in analysis.crossovers if c.axis == "grain_s"]
     # Whatever the extra samples showed, the report says it in the matching words.
     assert found.model_value is not None
-    assert ("not shown by the measurements" in found.sentence) == found.unshown
+    sentence = crossover_sentence(found, analysis.fits)
+    assert ("not shown by the measurements" in sentence) == found.unshown

@@ -22,6 +22,7 @@ from dist_bench.report.content import (
     projection_rows,
     workload_cutover,
 )
+from dist_bench.report.sentences import warning_sentence
 from dist_bench.report.table import columns_table
 from dist_bench.results import Results
 from dist_bench.units import format_bytes, format_seconds
@@ -54,7 +55,7 @@ def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableTy
         table.caption_justify = "left"
         parts.append(table)
     for warning in analysis.warnings:
-        parts.append(Text.assemble(("warning: ", "yellow"), warning))
+        parts.append(Text.assemble(("warning: ", "yellow"), warning_sentence(warning)))
     return Group(*parts)
 
 
@@ -64,10 +65,10 @@ def _crossover_table(workload: str, cutover: WorkloadCutover) -> Table:
     if not rows:
         rows = [["-", "-", "no crossover in the measured range", "-", "-", "-"]]
     table = columns_table(f"{workload}: where each step up starts to win", CROSSOVER_COLUMNS, rows)
-    lines = [f"• {c.sentence}" for c in cutover.reached]
+    lines = [f"• {cutover.sentence(c)}" for c in cutover.reached]
     # A crossover the model claims but the measurements do not show is said, not just counted.
     unshown = [c for c in cutover.crossovers if c.unshown]
-    lines += [f"• {c.sentence}" for c in unshown]
+    lines += [f"• {cutover.sentence(c)}" for c in unshown]
     not_reached = len(cutover.crossovers) - len(cutover.reached) - len(unshown)
     if not_reached:
         lines.append(
