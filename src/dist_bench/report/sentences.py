@@ -213,7 +213,10 @@ def _why(reason: Reason, light: CostFit, heavy: CostFit) -> str:
 # Warnings
 
 
-def _raise(kind: WarningKind) -> str:
+def flag_advice(kind: WarningKind) -> str:
+    """What to change for a kind of warning: ``raise --repeats or --budget``."""
+    if not kind.flags:
+        return "no flag changes it: read the number as fitted"
     return "raise " + " or ".join(kind.flags)
 
 
@@ -222,13 +225,13 @@ def warning_sentence(warning: AnalysisWarning) -> str:
     if isinstance(warning, BudgetRanOut):
         return (
             f"the budget of {warning.budget_s:.0f} s ran out before every series was measured "
-            f"(the most expensive points were skipped): {_raise(warning.kind)}"
+            f"(the most expensive points were skipped): {flag_advice(warning.kind)}"
         )
     if isinstance(warning, PoorFit):
         return (
             f"{warning.where}: the cost model misses held-out points by "
             f"{warning.holdout_error:.0%} (median); its crossovers are rough: "
-            f"{_raise(warning.kind)}"
+            f"{flag_advice(warning.kind)}"
         )
     if isinstance(warning, ParallelismAboveWorkers):
         lead = (
@@ -246,19 +249,19 @@ def warning_sentence(warning: AnalysisWarning) -> str:
         return (
             f"{warning.workload}: the {'/'.join(warning.pair)} crossover along "
             f"{AXIS_NAMES[warning.axis]} is uncertain (interval {warning.width:.0%} of its "
-            f"value): {_raise(warning.kind)}"
+            f"value): {flag_advice(warning.kind)}"
         )
     if isinstance(warning, Outliers):
         return (
             f"{warning.where}: {warning.count} outlier run(s) (far from the others: another "
-            f"program likely interfered); medians resist them, but {_raise(warning.kind)} to "
+            f"program likely interfered); medians resist them, but {flag_advice(warning.kind)} to "
             "be sure"
         )
     if isinstance(warning, Unstable):
         return (
             f"{warning.where}: {warning.varying} of {warning.shapes} shapes vary by more than "
             f"{warning.threshold:.0%} between runs (up to {warning.worst:.0%}): "
-            f"{_raise(warning.kind)}, or measure when the machine is quiet"
+            f"{flag_advice(warning.kind)}, or measure when the machine is quiet"
         )
     raise TypeError(f"no sentence for {type(warning).__name__}")
 
