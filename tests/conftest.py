@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from dist_bench.backends import backend_specs
+from dist_bench.costmodel import CutoverAnalysis
 from dist_bench.results import Results
 
 
@@ -90,3 +91,12 @@ def swept_results() -> Results:
         settings=MeasureSettings(repeats=6, warmup=1),
     )
     return run_sweep(plan, ResultsWriter(None, collect_metadata(["test"])))
+
+
+@pytest.fixture(scope="session")
+def searched() -> tuple[Results, CutoverAnalysis]:
+    """One cutover search over the scripted-cost backends (tests/scripted_costs.py), with
+    projections to 2, 4 and 8 nodes: shared by the cost model's tests."""
+    from tests.scripted_costs import search
+
+    return search(project_nodes=(2, 4, 8))

@@ -233,7 +233,7 @@ def _exit_code(arguments: list[str]) -> int:
 @pytest.fixture(scope="module")
 def scripted_cutover() -> tuple[Results, CutoverAnalysis]:
     """A cutover search on the scripted-cost backends: crossovers and projections exist."""
-    from tests.test_costmodel import search
+    from tests.scripted_costs import search
 
     return search(budget_s=20.0, project_nodes=(2, 4, 8))
 
