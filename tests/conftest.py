@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from dist_bench.backends import backend_specs
+from dist_bench.costmodel import CutoverAnalysis
 from dist_bench.results import Results
 
 
@@ -140,3 +141,12 @@ def off_loopback(sockets: dict[tuple[str, int], str]) -> dict[str, str]:
         if not address.is_loopback:
             reachable[f"{ip}:{port}"] = owner
     return reachable
+
+
+@pytest.fixture(scope="session")
+def searched() -> tuple[Results, CutoverAnalysis]:
+    """One cutover search over the scripted-cost backends (tests/scripted_costs.py), with
+    projections to 2, 4 and 8 nodes: shared by the cost model's tests."""
+    from tests.scripted_costs import search
+
+    return search(project_nodes=(2, 4, 8))

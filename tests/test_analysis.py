@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from dist_bench.analysis import summarize
+from dist_bench.analysis import FindingKind, summarize
+from dist_bench.report.sentences import record_finding
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.units import format_bytes, format_seconds
 
@@ -44,7 +45,8 @@ def test_speedup_efficiency_and_overhead() -> None:
     assert summary.efficiency == pytest.approx(0.1 / 0.055 / 2)
     assert summary.overhead_per_task_s == pytest.approx((0.055 - 0.1 / 2) / 10)
     assert summary.task_time_ratio == pytest.approx(1.0)
-    assert summary.finding.startswith("parallel")
+    assert summary.finding is FindingKind.PARALLEL
+    assert record_finding(summary).startswith("parallel: 1.8x on 2 workers")
 
 
 def test_gil_contention_is_named() -> None:
@@ -52,7 +54,8 @@ def test_gil_contention_is_named() -> None:
     threads = record("threads", 0.1, 0.2)
     _, summary = summarize(results(serial, threads))
     assert summary.task_time_ratio == pytest.approx(2.0)
-    assert "took turns" in summary.finding and "GIL" in summary.finding
+    assert summary.finding is FindingKind.GIL
+    assert "took turns" in record_finding(summary) and "GIL" in record_finding(summary)
 
 
 def test_dispatch_overhead_is_named_for_fine_grains() -> None:
@@ -60,21 +63,24 @@ def test_dispatch_overhead_is_named_for_fine_grains() -> None:
     remote = record("dask", 0.5, 0.1)
     _, summary = summarize(results(serial, remote))
     assert summary.speedup is not None and summary.speedup < 1
-    assert "dispatch costs" in summary.finding
+    assert summary.finding is FindingKind.DISPATCH
+    assert record_finding(summary).startswith("dispatch costs 45.0 ms per task against 10.0 ms")
 
 
 def test_moving_bytes_is_named_for_data_heavy_losses() -> None:
     serial = record("serial", 0.1, 0.1, workers=1, bytes_per_task=4 << 20)
     processes = record("processes", 0.3, 0.1, bytes_per_task=4 << 20)
     _, summary = summarize(results(serial, processes))
-    assert "moving 4.0 MiB" in summary.finding
+    assert summary.finding is FindingKind.BYTES
+    assert "moving 4.0 MiB" in record_finding(summary)
 
 
 def test_a_wrong_answer_is_never_a_speedup() -> None:
     serial = record("serial", 0.1, 0.1, workers=1)
     liar = record("processes", 0.01, 0.1, verified=False)
     _, summary = summarize(results(serial, liar))
-    assert "WRONG ANSWER" in summary.finding
+    assert summary.finding is FindingKind.WRONG
+    assert "WRONG ANSWER" in record_finding(summary)
 
 
 def test_unstable_and_too_short_runs_are_warned() -> None:
@@ -98,14 +104,15 @@ def test_overlapped_waits_are_called_concurrency() -> None:
     threads = record("threads", 0.1, 0.5, workers=6)
     _, summary = summarize(results(serial, threads))
     assert summary.baseline_cpu_share == pytest.approx(0.02)
-    assert "overlapped waits" in summary.finding and "concurrency" in summary.finding
+    assert summary.finding is FindingKind.WAITS
+    assert "overlapped waits: tasks use 2% CPU" in record_finding(summary)
 
 
 def test_cpu_bound_work_is_not_called_waiting() -> None:
     serial = record("serial", 0.5, 0.5, workers=1, task_cpu_s=[0.49] * 3)
     processes = record("processes", 0.26, 0.5)
     _, summary = summarize(results(serial, processes))
-    assert summary.finding.startswith("parallel")
+    assert summary.finding is FindingKind.PARALLEL
 
 
 def test_work_needing_more_cpu_on_workers_names_the_engines_allocator_setting() -> None:
@@ -115,12 +122,15 @@ def test_work_needing_more_cpu_on_workers_names_the_engines_allocator_setting() 
     runs.backends[1].topology["worker_environment"] = {"MALLOC_TRIM_THRESHOLD_": "65536"}
     _, summary = summarize(runs)
     assert summary.task_cpu_ratio == pytest.approx(1.8)
-    assert "1.8x the CPU time" in summary.finding
-    assert "MALLOC_TRIM_THRESHOLD_=65536" in summary.finding
+    assert summary.finding is FindingKind.SLOWER_WORK
+    assert summary.malloc_trim_threshold == "65536"
+    assert "1.8x the CPU time" in record_finding(summary)
+    assert "MALLOC_TRIM_THRESHOLD_=65536" in record_finding(summary)
 
 
 def test_tasks_slowed_without_more_cpu_waited_for_a_core() -> None:
     serial = record("serial", 1.0, 1.0, workers=1, task_cpu_s=[1.0] * 3)
     ray = record("ray", 1.0, 1.9, task_cpu_s=[1.0] * 3)
     _, summary = summarize(results(serial, ray))
-    assert "waited for a core" in summary.finding
+    assert summary.finding is FindingKind.CORE_WAIT
+    assert "waited for a core" in record_finding(summary)

@@ -42,7 +42,11 @@ def test_cutover_saves_verified_records_and_prints_fits_and_projections(
     # The grain and task series were both swept (no bytes: this workload moves none).
     assert len({r.grain_s for r in results.records}) >= 3
     assert len({r.tasks for r in results.records}) >= 3
-    assert "fitted costs" in out and "where each step up starts to win" in out
+    assert "squares: fitted costs" in out
+    # Whether a step up wins on a loaded machine varies: the summary says which, per workload.
+    assert ("squares: where each step up starts to win" in out) != (
+        "squares: no step up wins inside the measured range" in out
+    )
     assert "PROJECTION, not a measurement" in out
     assert str(saved) in out
     # The reports beside it, named after it; the HTML holds the crossovers' findings.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from dist_bench.analysis import FindingKind
 from dist_bench.cli import main
 from dist_bench.costmodel import CutoverAnalysis
 from dist_bench.errors import UsageError
@@ -24,7 +25,8 @@ from dist_bench.report import (
     plan_outputs,
     plan_plot,
 )
-from dist_bench.report.content import FINDING_KINDS, MEASUREMENT_COLUMNS, ReportData, finding_kind
+from dist_bench.report.content import FINDING_KINDS, MEASUREMENT_COLUMNS, ReportData, finding_gloss
+from dist_bench.report.sentences import crossover_sentence
 from dist_bench.results import Results, load_results
 from dist_bench.stats import median
 
@@ -141,11 +143,11 @@ def test_html_is_one_self_contained_page(swept_results: Results) -> None:
         sum(1 for tag, _ in tags if tag == "table") == 1 + len(sizes) + 1
     )  # glance, sizes, backends
     for summary in ReportData(swept_results).summaries:
-        kind = finding_kind(summary.finding)
-        assert kind is not None, f"no glossary entry for {summary.finding!r}"
-        assert f'href="#finding-{kind.anchor}"' in page
-    for kind in FINDING_KINDS:
-        assert f'id="finding-{kind.anchor}"' in page
+        gloss = finding_gloss(summary.finding)
+        assert f'href="#finding-{gloss.anchor}"' in page
+    assert {gloss.kind for gloss in FINDING_KINDS} == set(FindingKind)
+    for gloss in FINDING_KINDS:
+        assert f'id="finding-{gloss.anchor}"' in page
     for column in MEASUREMENT_COLUMNS:
         assert column.meaning.replace("'", "&#x27;") in page
     assert str(swept_results.metadata["host"]) in page
@@ -231,7 +233,7 @@ def _exit_code(arguments: list[str]) -> int:
 @pytest.fixture(scope="module")
 def scripted_cutover() -> tuple[Results, CutoverAnalysis]:
     """A cutover search on the scripted-cost backends: crossovers and projections exist."""
-    from tests.test_costmodel import search
+    from tests.scripted_costs import search
 
     return search(budget_s=20.0, project_nodes=(2, 4, 8))
 
@@ -248,7 +250,7 @@ def test_the_cutover_analysis_is_in_every_report(
     markdown = exporter_for("md").load()(data).decode()
     for text in (unescape(page), markdown):
         for crossover in reached:
-            assert crossover.sentence in text
+            assert crossover_sentence(crossover, analysis.fits) in text
         assert "PROJECTION, not a measurement" in text
         for fit in analysis.fits:
             assert f"| {fit.backend} |" in text or f">{fit.backend}</td>" in page

@@ -1,16 +1,19 @@
 """From raw records to what a reader wants: speedups with intervals, efficiency, and the reason.
 
 Everything here is derived from a results file, so an old file re-renders with today's statistics.
-Each summary carries one finding in plain words: which effect (the GIL, dispatch overhead, moving
-bytes, parallelism) explains the number, computed from the measurements, never assumed.
+Each summary carries one finding: which effect (the GIL, dispatch overhead, moving bytes,
+parallelism) explains the number, computed from the measurements, never assumed. Findings are
+kinds (``FindingKind``); ``report.sentences`` puts them in words.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
+from dist_bench.backends.base import BASELINE
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.stats import (
     SHORTEST_TRUSTED_S,
@@ -22,15 +25,38 @@ from dist_bench.stats import (
     ratio_interval,
     spread,
 )
-from dist_bench.units import format_bytes, format_seconds
 
-BASELINE = "serial"
 #: Efficiency (speedup / workers) from which a backend is said to run in parallel well.
 GOOD_EFFICIENCY = 0.75
 #: Tasks this much slower on workers than serially, with no speedup, took turns on one resource.
 CONTENDED_TASK_RATIO = 1.5
 #: Serial tasks using less CPU than this share of their time are waiting, not computing.
 WAITING_CPU_SHARE = 0.2
+#: A speedup below this is no real parallelism: the tasks took turns, or there was nothing to
+#: overlap. Source: a judgement in the first version (commit 5c55bce), not tuned by a benchmark:
+#: above the run-to-run spread of a loaded 2-core machine, below the 2x two cores can give.
+NO_REAL_SPEEDUP = 1.3
+#: Tasks at most this much slower on workers than alone were not held back by each other (the
+#: same judgement and commit as ``NO_REAL_SPEEDUP``).
+UNHINDERED_TASK_RATIO = 1.3
+
+
+class FindingKind(Enum):
+    """The effect behind a record's number; the value is its anchor in the HTML glossary."""
+
+    BASELINE = "baseline"
+    PARALLEL = "parallel"
+    PARTLY_PARALLEL = "partly-parallel"
+    GIL = "gil"
+    WAITS = "waits"
+    ONE_AFTER_ANOTHER = "one-after-another"
+    DISPATCH = "dispatch"
+    BYTES = "bytes"
+    SLOWER_WORK = "slower-work"
+    CORE_WAIT = "core-wait"
+    WRONG = "wrong"
+    FAILED = "failed"
+    NO_BASELINE = "no-baseline"
 
 
 @dataclass(frozen=True)
@@ -50,7 +76,9 @@ class Summary:
     baseline_cpu_share: float | None = None
     #: CPU time of a task on the workers over its CPU time alone (high: the work itself slowed).
     task_cpu_ratio: float | None = None
-    finding: str = ""
+    finding: FindingKind = FindingKind.FAILED
+    #: The workers' MALLOC_TRIM_THRESHOLD_ as the engine set it (a cause of slower work).
+    malloc_trim_threshold: str | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -98,7 +126,7 @@ def summarize(results: Results) -> list[Summary]:
 def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | None) -> Summary:
     topology = run.topology if run is not None else {}
     if record.error is not None or not record.wall_s:
-        return Summary(record, finding=f"failed: {record.error}")
+        return Summary(record, finding=FindingKind.FAILED)
     median_s = median(record.wall_s)
     slots = parallel_slots(record)
     task_s = median(record.task_s)
@@ -129,6 +157,7 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
         overhead_per_task_s=overhead,
         baseline_cpu_share=cpu_share,
         task_cpu_ratio=cpu_ratio,
+        malloc_trim_threshold=_malloc_trim_threshold(topology),
         warnings=warnings,
     )
     return Summary(**{**summary.__dict__, "finding": explain(summary, topology)})
@@ -157,82 +186,51 @@ def _warnings(record: Record, median_s: float) -> list[str]:
     return warnings
 
 
-def explain(summary: Summary, topology: dict[str, Any]) -> str:
-    """One sentence naming the effect behind the number, from the measurements alone.
+def explain(summary: Summary, topology: dict[str, Any]) -> FindingKind:
+    """The effect behind the number, from the measurements alone.
 
     ``topology`` is the backend's ``describe()`` from the results file.
     """
     record = summary.record
     shares_memory = bool(topology.get("shares_memory"))
     if not record.verified:
-        return "WRONG ANSWER: differs from the serial answer, so this is no speedup"
+        return FindingKind.WRONG
     if record.backend == BASELINE:
-        per_task = (summary.median_s or 0.0) / record.tasks
-        return f"baseline: {record.tasks} tasks of {format_seconds(per_task)} one after another"
+        return FindingKind.BASELINE
     speedup = summary.speedup
     if speedup is None:
-        return "no serial baseline for this size"
+        return FindingKind.NO_BASELINE
     slots = summary.parallel_slots
     ratio = summary.task_time_ratio
     overhead = summary.overhead_per_task_s or 0.0
-    grain = record.grain_s
-    contended = ratio is not None and ratio >= CONTENDED_TASK_RATIO and speedup < 1.3
+    contended = ratio is not None and ratio >= CONTENDED_TASK_RATIO and speedup < NO_REAL_SPEEDUP
     if contended and shares_memory:
-        return (
-            f"tasks took turns: each ran {ratio:.1f}x slower than alone, so {slots} workers "
-            "gave concurrency, not parallelism (pure-Python code holds the GIL)"
-        )
+        return FindingKind.GIL
     cpu_ratio = summary.task_cpu_ratio
     if cpu_ratio is not None and cpu_ratio >= CONTENDED_TASK_RATIO:
-        return (
-            f"each task needed {cpu_ratio:.1f}x the CPU time it needs alone: the work itself "
-            f"ran slower on the workers ({_slow_work_cause(topology)})"
-        )
+        return FindingKind.SLOWER_WORK
     if contended:
-        return (
-            f"tasks waited for a core: each ran {ratio:.1f}x slower than alone for the same CPU "
-            f"time, so the {slots} workers and the driver competed for the cores"
-        )
-    if shares_memory and slots > 1 and speedup < 1.3 and (ratio is None or ratio < 1.3):
-        return (
-            "tasks ran one after another: they never wait, so there was nothing to overlap "
-            "(an event loop runs one coroutine at a time)"
-        )
+        return FindingKind.CORE_WAIT
+    if (
+        shares_memory
+        and slots > 1
+        and speedup < NO_REAL_SPEEDUP
+        and (ratio is None or ratio < UNHINDERED_TASK_RATIO)
+    ):
+        return FindingKind.ONE_AFTER_ANOTHER
     if speedup < 1.0 and record.bytes_per_task and not shares_memory:
-        return (
-            f"moving {format_bytes(record.bytes_per_task)} in and out of every task costs more "
-            "than running it in parallel saves; threads share memory and move nothing"
-        )
-    if speedup < 1.0 or overhead > grain:
-        return (
-            f"dispatch costs {format_seconds(overhead)} per task against "
-            f"{format_seconds(grain)} of work: make tasks coarser (--grain) or send more per "
-            "dispatch (--chunk)"
-        )
-    efficiency = summary.efficiency or 0.0
+        return FindingKind.BYTES
+    if speedup < 1.0 or overhead > record.grain_s:
+        return FindingKind.DISPATCH
     cpu_share = summary.baseline_cpu_share
-    if cpu_share is not None and cpu_share < WAITING_CPU_SHARE and speedup >= 1.3:
-        return (
-            f"overlapped waits: tasks use {cpu_share:.0%} CPU and wait the rest, so {slots} "
-            f"workers gave {speedup:.1f}x (concurrency: the waits overlap, the cores idle)"
-        )
-    if efficiency >= GOOD_EFFICIENCY:
-        return f"parallel: {speedup:.1f}x on {slots} workers ({efficiency:.0%} of ideal)"
-    fraction = summary.serial_fraction
-    fraction_text = f"; serial fraction {fraction:.2f} (Karp-Flatt)" if fraction is not None else ""
-    return (
-        f"partly parallel: {efficiency:.0%} of ideal; overhead "
-        f"{format_seconds(overhead)} per task{fraction_text}"
-    )
+    if cpu_share is not None and cpu_share < WAITING_CPU_SHARE and speedup >= NO_REAL_SPEEDUP:
+        return FindingKind.WAITS
+    if (summary.efficiency or 0.0) >= GOOD_EFFICIENCY:
+        return FindingKind.PARALLEL
+    return FindingKind.PARTLY_PARALLEL
 
 
-def _slow_work_cause(topology: dict[str, Any]) -> str:
-    """The likeliest reason work needs more CPU on the workers, from what the backend reported."""
-    environment = topology.get("worker_environment") or {}
-    trim = environment.get("MALLOC_TRIM_THRESHOLD_")
-    if trim is not None:
-        return (
-            f"their MALLOC_TRIM_THRESHOLD_={trim}, set by the engine, makes every large NumPy "
-            "array take fresh memory from the kernel"
-        )
-    return "allocator or BLAS settings, or cache and memory bandwidth shared with other workers"
+def _malloc_trim_threshold(topology: dict[str, Any]) -> str | None:
+    """The workers' MALLOC_TRIM_THRESHOLD_ as the backend reported it, if it set one."""
+    trim = (topology.get("worker_environment") or {}).get("MALLOC_TRIM_THRESHOLD_")
+    return None if trim is None else str(trim)

@@ -31,12 +31,12 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from types import ModuleType
 
-from dist_bench.analysis import BASELINE
 from dist_bench.backends import BackendOptions, create_backend
-from dist_bench.backends.base import Backend
+from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.costmodel import (
     AXES,
     Axis,
+    BudgetRanOut,
     Crossover,
     CutoverAnalysis,
     JobShape,
@@ -214,10 +214,7 @@ def run_cutover(
     search.progress("analysing")
     analysis = analyse(writer.results, project_nodes=plan.project_nodes)
     if search.cut_short:
-        warning = (
-            f"the budget of {plan.budget_s:.0f} s ran out before every series was measured "
-            "(the most expensive points were skipped): raise --budget"
-        )
+        warning = BudgetRanOut(budget_s=plan.budget_s)
         analysis = replace(analysis, warnings=[warning, *analysis.warnings])
     return writer.results, analysis
 

@@ -22,9 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 
-from dist_bench.analysis import BASELINE
 from dist_bench.backends import BackendOptions, create_backend
-from dist_bench.backends.base import Backend
+from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.chunking import measure_dispatch_s
 from dist_bench.errors import TaskFailedError
 from dist_bench.measure import MeasureSettings, PreparedJob, measure, new_record, prepare_job
@@ -255,7 +254,6 @@ def measure_prepared(
 
 
 __all__ = [
-    "BASELINE",
     "Progress",
     "SizeGrid",
     "SweepPlan",

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any, ClassVar, Protocol
 
+#: The backend every speedup divides by and every answer is checked against: always measured.
+BASELINE = "serial"
+
 
 class TaskFuture(Protocol):
     """What ``submit`` returns: anything with ``result(timeout)`` (stdlib, Dask, Ray wrappers)."""

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from dist_bench.analysis import BASELINE, Summary, row_label, summarize
+from dist_bench.analysis import FindingKind, Summary, row_label, summarize
+from dist_bench.backends.base import BASELINE
+from dist_bench.report.sentences import (
+    crossover_sentence,
+    format_axis,
+    format_location,
+    record_finding,
+)
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.units import format_bytes, format_seconds
 
@@ -205,9 +212,9 @@ class SizeGroup:
             f"{len(self.summaries[0].record.wall_s)} repeats; speedup interval: bootstrap"
         )
 
-    def findings(self) -> list[tuple[str, str]]:
-        """(backend, the sentence saying why it got its number)."""
-        return [(row_label(s.record), s.finding) for s in self.summaries]
+    def findings(self) -> list[tuple[str, FindingKind, str]]:
+        """(backend, the kind of its finding, the sentence saying why it got its number)."""
+        return [(row_label(s.record), s.finding, record_finding(s)) for s in self.summaries]
 
     def remarks(self) -> Iterator[tuple[str, str]]:
         """(backend, text) for every instability warning and every note the engine made."""
@@ -300,108 +307,99 @@ class ReportData:
 
 
 @dataclass(frozen=True)
-class FindingKind:
-    """One kind of finding ``analysis.explain`` writes: how its sentence starts, what it means."""
+class FindingGloss:
+    """One kind of finding ``analysis.explain`` gives, as the glossaries name and explain it."""
 
-    anchor: str
-    starts_with: str
+    kind: FindingKind
     name: str
     meaning: str
 
+    @property
+    def anchor(self) -> str:
+        """The glossary entry's HTML anchor (after ``finding-``)."""
+        return self.kind.value
+
 
 #: Every kind of finding, for the glossaries; docs/concepts.md tells the longer story.
-FINDING_KINDS: tuple[FindingKind, ...] = (
-    FindingKind(
-        "baseline",
-        "baseline:",
+FINDING_KINDS: tuple[FindingGloss, ...] = (
+    FindingGloss(
+        FindingKind.BASELINE,
         "baseline",
         "the serial run: every speedup divides by it, every answer is checked against it",
     ),
-    FindingKind(
-        "parallel",
-        "parallel:",
+    FindingGloss(
+        FindingKind.PARALLEL,
         "parallel",
         "the tasks ran side by side and the backend reached at least 75 % of ideal speedup",
     ),
-    FindingKind(
-        "partly-parallel",
-        "partly parallel:",
+    FindingGloss(
+        FindingKind.PARTLY_PARALLEL,
         "partly parallel",
         "a real speedup, but below 75 % of ideal: dispatch overhead or a serial part (its "
         "Karp-Flatt fraction) limits it",
     ),
-    FindingKind(
-        "gil",
-        "tasks took turns",
+    FindingGloss(
+        FindingKind.GIL,
         "tasks took turns (the GIL)",
         "threads on pure-Python code: each task ran about as many times slower as there were "
         "threads, because only one thread runs Python bytecode at a time",
     ),
-    FindingKind(
-        "waits",
-        "overlapped waits",
+    FindingGloss(
+        FindingKind.WAITS,
         "overlapped waits",
         "the tasks mostly wait (little CPU time), so the speedup comes from overlapping the "
         "waits, not from cores: concurrency",
     ),
-    FindingKind(
-        "one-after-another",
-        "tasks ran one after another",
+    FindingGloss(
+        FindingKind.ONE_AFTER_ANOTHER,
         "one after another",
         "concurrency without waiting: an event loop or a lock ran the tasks in turn",
     ),
-    FindingKind(
-        "dispatch",
-        "dispatch costs",
+    FindingGloss(
+        FindingKind.DISPATCH,
         "dispatch overhead",
         "sending each task to a worker (pickling, messages, scheduling) costs about as much as "
         "the work: make tasks coarser or batch them",
     ),
-    FindingKind(
-        "bytes",
-        "moving ",
+    FindingGloss(
+        FindingKind.BYTES,
         "moving bytes",
         "the data sent in and out of every task costs more than parallelism saves; shared "
         "memory (threads) or placing inputs once avoids it",
     ),
-    FindingKind(
-        "slower-work",
-        "each task needed",
+    FindingGloss(
+        FindingKind.SLOWER_WORK,
         "slower work",
         "each task needed more CPU time on the workers than alone: allocator, BLAS threads, "
         "or cache and memory bandwidth shared with other workers",
     ),
-    FindingKind(
-        "core-wait",
-        "tasks waited for a core",
+    FindingGloss(
+        FindingKind.CORE_WAIT,
         "waiting for a core",
         "the tasks took longer for the same CPU time: more busy workers (and the driver) than "
         "cores",
     ),
-    FindingKind(
-        "wrong",
-        "WRONG ANSWER",
+    FindingGloss(
+        FindingKind.WRONG,
         "wrong answer",
         "an answer differed from the serial one: a failure, never a speedup",
     ),
-    FindingKind(
-        "failed",
-        "failed:",
+    FindingGloss(
+        FindingKind.FAILED,
         "failed",
         "the measurement raised; the reason follows",
     ),
-    FindingKind(
-        "no-baseline",
-        "no serial baseline",
+    FindingGloss(
+        FindingKind.NO_BASELINE,
         "no baseline",
         "the serial run of this size is missing or failed, so there is no speedup",
     ),
 )
 
 
-def finding_kind(finding: str) -> FindingKind | None:
-    """The kind of a finding sentence (None for a sentence no kind describes)."""
-    return next((k for k in FINDING_KINDS if finding.startswith(k.starts_with)), None)
+def finding_gloss(kind: FindingKind) -> FindingGloss:
+    """The glossary entry of a finding kind."""
+    return next(gloss for gloss in FINDING_KINDS if gloss.kind is kind)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,8 +421,6 @@ def _axis_name(axis: Axis) -> str:
 
 
 def _crossover_value(item: Crossover) -> str:
-    from dist_bench.costmodel import format_axis, format_location
-
     low, high = (format_axis(item.axis, end) for end in item.searched)
     if item.unshown and item.model_value is not None:
         model = format_axis(item.axis, item.model_value)
@@ -436,8 +432,6 @@ def _crossover_value(item: Crossover) -> str:
 
 def _evidence(item: Crossover) -> str:
     """Where each side's winner was measured clearly faster, or why the crossover is unshown."""
-    from dist_bench.costmodel import format_axis
-
     shown = [
         f"{e.faster} at {format_axis(item.axis, e.value)}"
         for e in (item.evidence_below, item.evidence_above)
@@ -448,7 +442,15 @@ def _evidence(item: Crossover) -> str:
 
 #: One row per crossover found (reached or not) of a workload.
 CROSSOVER_COLUMNS: tuple[Column, ...] = (
-    Column("pair", "the two backends compared", lambda c: " / ".join(c.backends), numeric=False),
+    # The terminal summary names the pair in "faster below → above" and leaves the evidence to
+    # the files, to stay within 120 columns without wrapping.
+    Column(
+        "pair",
+        "the two backends compared",
+        lambda c: " / ".join(c.backends),
+        numeric=False,
+        in_terminal=False,
+    ),
     Column(
         "along",
         "the job size that varies (the other two held where the sweep measured them)",
@@ -468,6 +470,7 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
         "(the two medians' intervals apart)",
         _evidence,
         numeric=False,
+        in_terminal=False,
     ),
     Column(
         "faster below → above",
@@ -586,11 +589,16 @@ def _measured(title: str) -> Column:
 LARGEST_JOB_COLUMNS: tuple[Column, ...] = (
     Column("largest job", "the backend's largest job (most serial work) measured", _job_text),
     _measured("speedup (95 % CI)"),
-    _measured("effic."),
-    # The terminal's fit table has room for the serial fraction its measurement tables leave out.
-    dataclasses.replace(_measured("Karp-\nFlatt"), in_terminal=True),
+    # Efficiency and serial fraction stay in the files: the terminal summary keeps one line a fit.
+    dataclasses.replace(_measured("effic."), in_terminal=False),
+    _measured("Karp-\nFlatt"),
 )
 FIT_TABLE_COLUMNS = FIT_COLUMNS + LARGEST_JOB_COLUMNS
+
+
+def rows_of(crossovers: Sequence[Crossover]) -> list[list[str]]:
+    """``CROSSOVER_COLUMNS`` cells of each crossover."""
+    return [[column.cell(c) for column in CROSSOVER_COLUMNS] for c in crossovers]
 
 
 @dataclass(frozen=True)
@@ -600,6 +608,10 @@ class WorkloadCutover:
     crossovers: list[Crossover]
     fits: list[CostFit]
     largest: dict[str, Summary]
+
+    def sentence(self, crossover: Crossover) -> str:
+        """One of this workload's crossovers in one plain sentence."""
+        return crossover_sentence(crossover, self.fits)
 
     @property
     def reached(self) -> list[Crossover]:
@@ -616,7 +628,7 @@ class WorkloadCutover:
         ordered = self.reached
         if not reached_only:
             ordered += [c for c in self.crossovers if not c.reached]
-        return [[column.cell(c) for column in CROSSOVER_COLUMNS] for c in ordered]
+        return rows_of(ordered)
 
     def fit_rows(self) -> list[list[str]]:
         """``FIT_TABLE_COLUMNS`` cells, the serial fit first."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from dist_bench.analysis import Summary
 from dist_bench.report.content import ReportData, answer_text
+from dist_bench.report.sentences import record_finding
 from dist_bench.stats import Interval
 
 
@@ -50,7 +51,7 @@ COLUMNS: tuple[tuple[str, Callable[[Summary], str]], ...] = (
     ("cold_job_s", lambda s: _number(s.record.warmup_s[0]) if s.record.warmup_s else ""),
     ("placement_s", lambda s: _number(s.record.placement_s)),
     ("answer", answer_text),
-    ("finding", lambda s: s.finding),
+    ("finding", record_finding),
     ("warnings", lambda s: "; ".join([*s.warnings, *s.record.notes])),
     ("error", lambda s: s.record.error or ""),
 )

@@ -1,18 +1,23 @@
-"""The terminal summary of a cutover analysis: crossovers, cost fits, projections, warnings.
+"""The terminal summary of a cutover analysis: the answers first, the warnings grouped by kind.
 
-Builds rich renderables from a ``CutoverAnalysis`` (and the records it came from, for speedups);
-the CLI prints them.
+A person reads it in about two screens (at most ``SUMMARY_LINES`` lines of 120 columns for the
+default cutover): per workload, where each step up starts to win, then one line per fitted
+backend; projections when asked for; then one line per kind of warning (how many, the flag to
+change, where). Every crossover and warning in words, and every column, stays in the HTML,
+Markdown and JSON. Builds rich renderables; the CLI prints them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dist_bench.costmodel import AXIS_NAMES, CutoverAnalysis, Prediction
+from dist_bench.costmodel import AXIS_NAMES, AnalysisWarning, Crossover, CutoverAnalysis, Prediction
 from dist_bench.report.content import (
-    CROSSOVER_COLUMNS,
     FIT_TABLE_COLUMNS,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
@@ -22,61 +27,122 @@ from dist_bench.report.content import (
     projection_rows,
     workload_cutover,
 )
+from dist_bench.report.sentences import flag_advice, format_axis, format_location
 from dist_bench.report.table import columns_table
 from dist_bench.results import Results
 from dist_bench.units import format_bytes, format_seconds
 
+#: The default cutover's summary fits in this many lines of a 120-column terminal.
+SUMMARY_LINES = 120
+#: Crossover rows per workload (reached first, then those the measurements do not show); the
+#: rest are counted. Five workloads of six backends leave room for about this many.
+CROSSOVER_ROWS = 5
+
 
 def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableType:
-    """Per workload: its crossovers and findings, then its cost fits; then projections, warnings."""
+    """Per workload its crossovers and fits; then projections; then the warnings by kind."""
     data = ReportData(results, analysis)
     parts: list[RenderableType] = []
     for workload in dict.fromkeys(fit.workload for fit in analysis.fits):
         cutover = workload_cutover(data, workload)
         assert cutover is not None  # the workload has fits
         parts.append(_crossover_table(workload, cutover))
-        fits = columns_table(
-            f"{workload}: fitted costs  T ≈ S + n·o + n·g/P_eff + n·b/B",
-            FIT_TABLE_COLUMNS,
-            cutover.fit_rows(),
+        parts.append(
+            _compact(
+                columns_table(f"{workload}: fitted costs", FIT_TABLE_COLUMNS, cutover.fit_rows())
+            )
         )
-        fits.caption = (
-            "speedup, efficiency and serial fraction (Karp–Flatt) at each backend's largest "
-            "job; held-out error: median miss predicting each point from a fit without it"
-        )
-        fits.caption_justify = "left"
-        parts.append(fits)
     projections = projection_rows(analysis)
     if projections:
         table = columns_table(PROJECTIONS_TITLE, PROJECTION_COLUMNS, projections)
         table.header_style = "bold yellow"
         table.caption = PROJECTIONS_NOTE
         table.caption_justify = "left"
-        parts.append(table)
-    for warning in analysis.warnings:
-        parts.append(Text.assemble(("warning: ", "yellow"), warning))
+        parts.append(_compact(table))
+    parts.extend(warning_lines(analysis.warnings))
     return Group(*parts)
 
 
-def _crossover_table(workload: str, cutover: WorkloadCutover) -> Table:
-    """The crossovers reached, with their sentences; the others are only counted."""
-    rows = cutover.crossover_rows(reached_only=True)
-    if not rows:
-        rows = [["-", "-", "no crossover in the measured range", "-", "-", "-"]]
-    table = columns_table(f"{workload}: where each step up starts to win", CROSSOVER_COLUMNS, rows)
-    lines = [f"• {c.sentence}" for c in cutover.reached]
-    # A crossover the model claims but the measurements do not show is said, not just counted.
-    unshown = [c for c in cutover.crossovers if c.unshown]
-    lines += [f"• {c.sentence}" for c in unshown]
-    not_reached = len(cutover.crossovers) - len(cutover.reached) - len(unshown)
-    if not_reached:
-        lines.append(
-            f"{not_reached} pair(s) and axes never crossed in the measured range "
-            "(the full sentences are in the results' analysis; see 'dist-bench advise')"
-        )
-    table.caption = "\n".join(lines)
-    table.caption_justify = "left"
+def _compact(table: Table) -> Table:
+    """A table with a rule under its header and no border: a line per row, nothing more."""
+    table.box = box.SIMPLE_HEAD
+    table.show_edge = False
+    table.pad_edge = False
     return table
+
+
+def _crossover_table(workload: str, cutover: WorkloadCutover) -> RenderableType:
+    """The crossovers reached, then those only the model has; the others counted on one line."""
+    shown = (cutover.reached + cutover.unshown)[:CROSSOVER_ROWS]
+    left = len(cutover.crossovers) - len(shown)
+    rest = f"{left} more pair(s) and axes never cross or are not shown: the reports say each"
+    if not shown:
+        return _line(
+            f"{workload}: no step up wins inside the measured range "
+            f"({len(cutover.crossovers)} pair(s) and axes compared; the reports say each)"
+        )
+    table = Table(
+        title=f"{workload}: where each step up starts to win",
+        title_justify="left",
+        header_style="bold",
+    )
+    for title in ("step up", "along", "from", "why"):
+        table.add_column(title, no_wrap=title != "from")
+    for crossover in shown:
+        table.add_row(
+            f"{crossover.winner_below} → {crossover.winner_above}",
+            AXIS_NAMES[crossover.axis],
+            _where(crossover),
+            crossover.reason,
+        )
+    return Group(_compact(table), *([_line(rest)] if left else []))
+
+
+def _where(crossover: Crossover) -> str:
+    """Where a crossover lies, in few words; one the measurements do not show says so."""
+    if crossover.unshown:
+        low, high = (format_axis(crossover.axis, end) for end in crossover.searched)
+        model = format_axis(crossover.axis, crossover.model_value or 0.0)
+        return f"model only: {model}, not shown by the measurements ({low} – {high})"
+    return format_location(crossover)
+
+
+def _line(text: str) -> Text:
+    """One line, cut with an ellipsis rather than wrapped."""
+    return Text(text, no_wrap=True, overflow="ellipsis")
+
+
+def warning_lines(warnings: Sequence[AnalysisWarning]) -> list[Text]:
+    """One line per kind of warning: how many, the flag to change, and where (cut to fit)."""
+    by_kind: dict[str, list[AnalysisWarning]] = {}
+    for warning in warnings:
+        by_kind.setdefault(warning.kind.name, []).append(warning)
+    if not by_kind:
+        return []
+    lines = [Text(f"warnings ({len(warnings)}; each in words in the reports):", style="yellow")]
+    for items in by_kind.values():
+        kind = items[0].kind
+        line = Text.assemble(
+            ("  " + kind.value, "yellow"), f" ({len(items)}): {flag_advice(kind)}; {_places(items)}"
+        )
+        line.no_wrap = True
+        line.overflow = "ellipsis"
+        lines.append(line)
+    return lines
+
+
+def _places(warnings: Sequence[AnalysisWarning]) -> str:
+    """Where warnings of one kind were, per backend: ``threads (cpu, io), processes (cpu)``."""
+    by_backend: dict[str, list[str]] = {}
+    for warning in warnings:
+        if warning.backend:
+            by_backend.setdefault(warning.backend, []).append(warning.workload)
+        else:
+            by_backend.setdefault(warning.where or "the whole run", [])
+    return ", ".join(
+        f"{place} ({', '.join(dict.fromkeys(workloads))})" if workloads else place
+        for place, workloads in by_backend.items()
+    )
 
 
 def advice_table(workload: str, ranked: list[Prediction]) -> Table:

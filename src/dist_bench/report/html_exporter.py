@@ -15,7 +15,8 @@ from collections.abc import Iterator, Sequence
 from html import escape
 
 from dist_bench import __version__
-from dist_bench.analysis import BASELINE, Summary
+from dist_bench.analysis import FindingKind, Summary
+from dist_bench.backends.base import BASELINE
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
@@ -32,12 +33,13 @@ from dist_bench.report.content import (
     SizeGroup,
     WorkloadCutover,
     answer_text,
-    finding_kind,
+    finding_gloss,
     job_text,
     projection_rows,
     workload_cutover,
 )
 from dist_bench.report.plot import panel_images, plotted_workloads
+from dist_bench.report.sentences import warning_sentence
 
 #: Up to this many job sizes per workload are shown open; a longer sweep's are folded.
 OPEN_GROUPS = 3
@@ -152,13 +154,9 @@ def _table(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> Iterator
     yield "</tbody></table></div>"
 
 
-def _finding_item(backend: str, finding: str) -> str:
-    kind = finding_kind(finding)
-    tag = (
-        f'<a class="tag" href="#finding-{kind.anchor}">{escape(kind.name)}</a>'
-        if kind is not None
-        else ""
-    )
+def _finding_item(backend: str, kind: FindingKind, finding: str) -> str:
+    gloss = finding_gloss(kind)
+    tag = f'<a class="tag" href="#finding-{gloss.anchor}">{escape(gloss.name)}</a>'
     return f'<li>{tag}<span class="who">{escape(backend)}</span> {escape(finding)}</li>'
 
 
@@ -177,8 +175,8 @@ def _group(group: SizeGroup, opened: bool) -> Iterator[str]:
     if note:
         yield f'<p class="note">{escape(note)}</p>'
     yield '<ul class="findings">'
-    for backend, finding in group.findings():
-        yield _finding_item(backend, finding)
+    for backend, kind, finding in group.findings():
+        yield _finding_item(backend, kind, finding)
     for backend, remark in group.remarks():
         yield f'<li class="remark"><span class="who">{escape(backend)}</span> {escape(remark)}</li>'
     yield "</ul></details>"
@@ -300,7 +298,7 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
     if cutover.reached:
         yield '<ul class="findings crossovers">'
         for crossover in cutover.reached:
-            yield f"<li>{escape(crossover.sentence)}</li>"
+            yield f"<li>{escape(cutover.sentence(crossover))}</li>"
         yield "</ul>"
         yield from _table(CROSSOVER_COLUMNS, cutover.crossover_rows(reached_only=True))
     else:
@@ -308,7 +306,7 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
     if cutover.unshown:
         yield '<ul class="findings">'
         for crossover in cutover.unshown:
-            yield f"<li>{escape(crossover.sentence)}</li>"
+            yield f"<li>{escape(cutover.sentence(crossover))}</li>"
         yield "</ul>"
     rows = cutover.crossover_rows()[len(cutover.reached) :]
     if rows:
@@ -337,7 +335,7 @@ def _warnings(data: ReportData) -> Iterator[str]:
         return
     yield '<section class="card" id="warnings"><h2>Warnings</h2><ul class="findings">'
     for warning in data.analysis.warnings:
-        yield f'<li class="remark">{escape(warning)}</li>'
+        yield f'<li class="remark">{escape(warning_sentence(warning))}</li>'
     yield "</ul></section>"
 
 

@@ -25,6 +25,7 @@ from dist_bench.report.content import (
     projection_rows,
     workload_cutover,
 )
+from dist_bench.report.sentences import warning_sentence
 
 
 def _escape(text: str) -> str:
@@ -57,7 +58,7 @@ def _lines(data: ReportData) -> Iterator[str]:
             if note:
                 yield f"_{note}_"
                 yield ""
-            for backend, finding in group.findings():
+            for backend, _, finding in group.findings():
                 yield f"- **{backend}**: {finding}"
             for backend, remark in group.remarks():
                 yield f"- **{backend}** (note): {remark}"
@@ -73,7 +74,7 @@ def _lines(data: ReportData) -> Iterator[str]:
     if data.analysis is not None and data.analysis.warnings:
         yield "## Warnings"
         yield ""
-        yield from (f"- {warning}" for warning in data.analysis.warnings)
+        yield from (f"- {warning_sentence(warning)}" for warning in data.analysis.warnings)
         yield ""
     if data.results.backends:
         yield f"## {BACKENDS_TITLE}"
@@ -99,9 +100,9 @@ def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
     yield "### Where each step up starts to win"
     yield ""
     for crossover in cutover.reached:
-        yield f"- **{crossover.sentence}**"
+        yield f"- **{cutover.sentence(crossover)}**"
     for crossover in cutover.unshown:
-        yield f"- {crossover.sentence}"
+        yield f"- {cutover.sentence(crossover)}"
     if cutover.reached or cutover.unshown:
         yield ""
     yield from table_lines(CROSSOVER_COLUMNS, cutover.crossover_rows())

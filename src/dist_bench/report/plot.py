@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from dist_bench.analysis import BASELINE, Summary
+from dist_bench.analysis import Summary
+from dist_bench.backends.base import BASELINE
 from dist_bench.errors import UsageError
 from dist_bench.report.content import ReportData
 from dist_bench.units import format_bytes, format_seconds

@@ -66,7 +66,7 @@ def _measurement_table(group: SizeGroup) -> Table:
     table = columns_table(group.title, MEASUREMENT_COLUMNS, rows)
     note = group.interval_note()
     lines = [note] if note else []
-    lines += [f"{backend}: {text}" for backend, text in group.findings()]
+    lines += [f"{backend}: {text}" for backend, _, text in group.findings()]
     lines += [f"{backend}: {text}" for backend, text in group.remarks()]
     table.caption = "\n".join(lines)
     table.caption_justify = "left"

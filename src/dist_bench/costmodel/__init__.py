@@ -1,0 +1,94 @@
+"""The cost model: each backend's costs fitted from measurements, crossovers, projections, advice.
+
+For a job of n tasks, each of g seconds of serial work and b bytes moved, a backend takes about
+
+    T ≈ S + n·o + n·g / P_eff + n·b / B
+
+S is the fixed cost of a job (``startup_s``: submitting, gathering, waking workers), o the
+per-task dispatch cost (``per_task_overhead_s``), P_eff the useful parallelism
+(``effective_parallelism``: 1 for pure-Python code on threads, about the cores for processes) and
+B the bandwidth of moving task data (``bandwidth_bytes_per_s``).
+
+One concept per module, each depending only on those before it:
+
+- ``shapes``: job shapes, the three axes, records reduced to points;
+- ``fit``: the NNLS fit of one backend's costs, its held-out error;
+- ``series``: lines of records along one axis, and what to run to extend one;
+- ``crossovers``: where two fits meet along a series, shown by the measurements, and why;
+- ``projection``: predicted speedups on more nodes (never measured);
+- ``advice``: backends ranked for a job shape the user describes;
+- ``warnings``: what makes a number shaky, as typed data;
+- ``cutover_analysis``: all of it for a results file (``analyse``).
+
+Everything is computed from a results file's records, so any report regenerates from the JSON
+without rerunning; the words are ``report.sentences``' job.
+"""
+
+from __future__ import annotations
+
+from dist_bench.costmodel.advice import Prediction, advise
+from dist_bench.costmodel.crossovers import (
+    CONFIDENCE,
+    PRACTICAL_MARGIN,
+    Crossover,
+    CrossoverKind,
+    Evidence,
+    Reason,
+    crossover,
+)
+from dist_bench.costmodel.cutover_analysis import CROSSOVER_RESAMPLES, CutoverAnalysis, analyse
+from dist_bench.costmodel.fit import POOR_FIT_ERROR, CostFit, fit_all, fit_costs
+from dist_bench.costmodel.projection import Projection, node_count, project
+from dist_bench.costmodel.series import Series, find_series, shape_to_ask
+from dist_bench.costmodel.shapes import AXES, AXIS_NAMES, Axis, JobShape, Point, collect_points
+from dist_bench.costmodel.warnings import (
+    WIDE_INTERVAL,
+    AnalysisWarning,
+    BudgetRanOut,
+    Outliers,
+    ParallelismAboveWorkers,
+    PoorFit,
+    Unstable,
+    WarningKind,
+    WideInterval,
+)
+
+__all__ = [
+    "AXES",
+    "AXIS_NAMES",
+    "CONFIDENCE",
+    "CROSSOVER_RESAMPLES",
+    "POOR_FIT_ERROR",
+    "PRACTICAL_MARGIN",
+    "WIDE_INTERVAL",
+    "AnalysisWarning",
+    "Axis",
+    "BudgetRanOut",
+    "CostFit",
+    "Crossover",
+    "CrossoverKind",
+    "CutoverAnalysis",
+    "Evidence",
+    "JobShape",
+    "Outliers",
+    "ParallelismAboveWorkers",
+    "Point",
+    "PoorFit",
+    "Prediction",
+    "Projection",
+    "Reason",
+    "Series",
+    "Unstable",
+    "WarningKind",
+    "WideInterval",
+    "advise",
+    "analyse",
+    "collect_points",
+    "crossover",
+    "find_series",
+    "fit_all",
+    "fit_costs",
+    "node_count",
+    "project",
+    "shape_to_ask",
+]

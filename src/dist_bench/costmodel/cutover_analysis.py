@@ -1,0 +1,116 @@
+"""The whole cutover analysis of a results file: every fit, crossover, projection and warning."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from dist_bench.backends.base import BASELINE
+from dist_bench.costmodel.crossovers import Crossover, crossover
+from dist_bench.costmodel.fit import CostFit, fit_all, refits
+from dist_bench.costmodel.projection import Projection, node_count, project
+from dist_bench.costmodel.series import find_series
+from dist_bench.costmodel.shapes import collect_points
+from dist_bench.costmodel.warnings import AnalysisWarning, find_warnings
+from dist_bench.results import Results
+
+#: Bootstrap refits per analysis: enough for two-digit interval ends; each refit is a tiny NNLS.
+CROSSOVER_RESAMPLES = 200
+
+
+@dataclass(frozen=True)
+class CutoverAnalysis:
+    """Everything the cutover reports, as data: ``report.sentences`` puts it in words.
+
+    Attributes:
+        fits: One per (workload, backend) with enough points.
+        crossovers: One per (workload, backend pair, axis) that was swept.
+        warnings: What makes a number shaky, each of a kind naming the flag to change.
+        projections: Predicted speedups on more nodes (only when asked for).
+    """
+
+    fits: list[CostFit] = field(default_factory=list)
+    crossovers: list[Crossover] = field(default_factory=list)
+    warnings: list[AnalysisWarning] = field(default_factory=list)
+    projections: list[Projection] = field(default_factory=list)
+
+    def fit_for(self, workload: str, backend: str) -> CostFit | None:
+        """The fit of ``backend`` on ``workload``, if there is one."""
+        for fit in self.fits:
+            if fit.workload == workload and fit.backend == backend:
+                return fit
+        return None
+
+    def ordered_crossovers(self) -> list[Crossover]:
+        """Every crossover, most useful first: those reached, then the rest."""
+        return [c for c in self.crossovers if c.reached] + [
+            c for c in self.crossovers if not c.reached
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of the whole analysis."""
+        return {
+            "fits": [fit.to_json() for fit in self.fits],
+            "crossovers": [crossover.to_json() for crossover in self.crossovers],
+            "warnings": [warning.to_json() for warning in self.warnings],
+            "projections": [projection.to_json() for projection in self.projections],
+        }
+
+
+def analyse(
+    results: Results,
+    project_nodes: Sequence[int] = (),
+    resamples: int = CROSSOVER_RESAMPLES,
+    seed: int = 0,
+) -> CutoverAnalysis:
+    """Fit every (workload, backend), find every crossover and what makes any of it shaky.
+
+    Computed from the records alone, so a saved file regenerates the same analysis (the bootstrap
+    seed is fixed). ``project_nodes`` adds projections for backends that can use more nodes.
+    """
+    topologies = {run.backend: run.topology for run in results.backends}
+    grouped = collect_points(results)
+    fits = fit_all(results)
+    rng = np.random.default_rng(seed)
+    resampled = {key: refits(points, rng, resamples) for key, points in grouped.items()}
+    analysis_crossovers: list[Crossover] = []
+    workloads = list(dict.fromkeys(workload for workload, _ in grouped))
+    for workload in workloads:
+        backends = [b for w, b in grouped if w == workload]
+        every_point = [p for b in backends for p in grouped[(workload, b)]]
+        for series in find_series(every_point):
+            for first, second in combinations(backends, 2):
+                pair = list(
+                    zip(resampled[(workload, first)], resampled[(workload, second)], strict=True)
+                )
+                measured = (grouped[(workload, first)], grouped[(workload, second)])
+                analysis_crossovers.append(
+                    crossover(
+                        fits[(workload, first)],
+                        fits[(workload, second)],
+                        series,
+                        pair,
+                        measured=measured,
+                    )
+                )
+    warnings = find_warnings(list(fits.values()), analysis_crossovers, results)
+    projections: list[Projection] = []
+    for (workload, backend), fit in fits.items():
+        baseline = fits.get((workload, BASELINE))
+        if not project_nodes or baseline is None or fit.shares_memory:
+            continue
+        shape = max(
+            (p.shape for p in grouped[(workload, backend)]), key=lambda s: s.tasks * s.grain_s
+        )
+        nodes = node_count(topologies.get(backend, {}))
+        projections.extend(project(fit, baseline, shape, project_nodes, nodes))
+    return CutoverAnalysis(
+        fits=list(fits.values()),
+        crossovers=analysis_crossovers,
+        warnings=warnings,
+        projections=projections,
+    )

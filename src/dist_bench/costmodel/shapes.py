@@ -1,0 +1,73 @@
+"""Job shapes: the three axes a job varies on, and records reduced to points on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from dist_bench.backends.base import BASELINE
+from dist_bench.results import Record, Results
+from dist_bench.stats import median
+
+#: The three job-shape axes a crossover can lie on.
+Axis = Literal["grain_s", "tasks", "bytes_per_task"]
+AXES: tuple[Axis, ...] = ("grain_s", "tasks", "bytes_per_task")
+#: Each axis in words.
+AXIS_NAMES: dict[Axis, str] = {"grain_s": "grain", "tasks": "tasks", "bytes_per_task": "bytes/task"}
+
+
+@dataclass(frozen=True)
+class JobShape:
+    """A job's size on the three axes: tasks, serial seconds per task, bytes per task."""
+
+    tasks: int
+    grain_s: float
+    bytes_per_task: int
+
+    def along(self, axis: Axis, value: float) -> JobShape:
+        """The same shape with ``axis`` set to ``value``."""
+        if axis == "tasks":
+            return JobShape(max(1, round(value)), self.grain_s, self.bytes_per_task)
+        if axis == "grain_s":
+            return JobShape(self.tasks, value, self.bytes_per_task)
+        return JobShape(self.tasks, self.grain_s, max(0, round(value)))
+
+    def value(self, axis: Axis) -> float:
+        """The shape's coordinate on ``axis``."""
+        return float(getattr(self, axis))
+
+
+@dataclass(frozen=True)
+class Point:
+    """One record reduced to what the fit needs: its shape, measured serial grain and samples."""
+
+    record: Record
+    shape: JobShape
+    samples: tuple[float, ...]
+
+
+def requested(record: Record, axis: Axis) -> float:
+    """The record's asked-for value on ``axis`` (lines are found on these, not measured grains)."""
+    return float(getattr(record, axis))
+
+
+def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
+    """Usable records grouped by (workload, backend), each with its serially measured grain.
+
+    The grain of a shape is what one task took in the serial run at that size (the calibration
+    aims at the asked grain but cannot always hit it, e.g. when one pass over a large array
+    already takes longer); without a serial record the asked grain is used.
+    """
+    serial_grain: dict[tuple[str, int, float, int], float] = {}
+    for record in results.records:
+        if record.backend == BASELINE and record.verified and record.task_s:
+            serial_grain[record.size_key()] = median(record.task_s) / record.tasks
+    grouped: dict[tuple[str, str], list[Point]] = {}
+    for record in results.records:
+        if record.error is not None or not record.verified or not record.wall_s:
+            continue
+        grain = serial_grain.get(record.size_key(), record.grain_s)
+        shape = JobShape(record.tasks, grain, record.bytes_per_task)
+        point = Point(record, shape, tuple(record.wall_s))
+        grouped.setdefault((record.workload, record.backend), []).append(point)
+    return grouped

@@ -1,0 +1,346 @@
+"""Every sentence of an analysis, in one place: crossovers, warnings and each record's finding.
+
+The analysis (``costmodel``, ``analysis``) returns data: kinds with their values. This module is
+the only one that puts them in words, so every format says the same thing and nothing parses a
+sentence back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dist_bench.analysis import FindingKind, Summary
+from dist_bench.costmodel import (
+    AXES,
+    AXIS_NAMES,
+    PRACTICAL_MARGIN,
+    AnalysisWarning,
+    Axis,
+    BudgetRanOut,
+    CostFit,
+    Crossover,
+    CrossoverKind,
+    CutoverAnalysis,
+    Outliers,
+    ParallelismAboveWorkers,
+    PoorFit,
+    Reason,
+    Unstable,
+    WarningKind,
+    WideInterval,
+)
+from dist_bench.units import format_bytes, format_seconds
+
+# ---------------------------------------------------------------------------------------------
+# Crossovers
+
+
+def format_axis(axis: Axis, value: float) -> str:
+    """A value on ``axis`` for a sentence (``1.2 ms``, ``40 tasks``, ``1.0 MiB``)."""
+    if axis == "grain_s":
+        return format_seconds(value)
+    if axis == "tasks":
+        return f"{value:.0f} tasks"
+    return format_bytes(round(value))
+
+
+def format_interval(crossover: Crossover) -> str:
+    """The crossover's interval; an end clipped at the searched range reads as open there."""
+    interval = crossover.interval
+    if interval is None:
+        return "-"
+    low, high = crossover.searched
+    axis = crossover.axis
+    start = (
+        f"≤ {format_axis(axis, low)}" if interval.low <= low else format_axis(axis, interval.low)
+    )
+    end = (
+        f"≥ {format_axis(axis, high)}"
+        if interval.high >= high
+        else format_axis(axis, interval.high)
+    )
+    return f"{start} – {end}"
+
+
+def format_location(crossover: Crossover) -> str:
+    """Where a reached crossover lies: the estimate and its interval, or the measured bracket."""
+    below, above = crossover.evidence_below, crossover.evidence_above
+    if crossover.bracketed_only and below is not None and above is not None:
+        ends = (format_axis(crossover.axis, e.value) for e in (below, above))
+        why = "model rough" if crossover.rough else "model outside"
+        return "between {} and {} (measured; {})".format(*ends, why)
+    text = format_axis(crossover.axis, crossover.value or 0.0)
+    return text if crossover.interval is None else f"{text} ({format_interval(crossover)})"
+
+
+def crossover_sentence(crossover: Crossover, fits: Sequence[CostFit]) -> str:
+    """The crossover in one plain sentence, with its reason and the measurements that show it.
+
+    ``fits`` holds the two backends' fits on its workload (any others are passed over): the
+    sentence quotes the costs that decide it.
+    """
+    loser = next(b for b in crossover.backends if b != crossover.winner_below)
+    light, heavy = (
+        next(f for f in fits if f.workload == crossover.workload and f.backend == backend)
+        for backend in (crossover.winner_below, loser)
+    )
+    axis = crossover.axis
+    at = _held_at(crossover)
+    low, high = (format_axis(axis, v) for v in crossover.searched)
+    why = _why(crossover.reason, light, heavy)
+    kind = crossover.kind
+    if kind is CrossoverKind.UNSHOWN:
+        return (
+            f"{crossover.workload}: the cost model has {crossover.winner_above} overtake "
+            f"{crossover.winner_below} at {format_axis(axis, crossover.model_value or 0.0)} "
+            f"({at}), but this is not shown by the measurements between {low} and {high}: "
+            f"{_missing_evidence(crossover)}; raise --repeats or --budget."
+        )
+    if kind is CrossoverKind.LEVEL:
+        return (
+            f"{crossover.workload}: {light.backend} beats {heavy.backend} at {low} "
+            f"({at}), and by {high} the two run level (within {PRACTICAL_MARGIN:.0%}): "
+            f"no crossover; {why}."
+        )
+    if kind is CrossoverKind.NOT_REACHED:
+        return (
+            f"{crossover.workload}: {crossover.winner_below} beats {heavy.backend} all the way "
+            f"from {low} to {high} ({at}), no crossover there: {why}."
+        )
+    shown = _evidence_words(crossover)
+    below, above = crossover.evidence_below, crossover.evidence_above
+    if kind is CrossoverKind.BRACKETED and below is not None and above is not None:
+        # A number from the model would be precise-looking noise where it misses its own
+        # held-out points badly, or wrong where it falls on a shape measured the other way
+        # round; the two measured shapes are what is known.
+        if crossover.rough:
+            error = max(fit.holdout_error or 0.0 for fit in (light, heavy))
+            model = f"the cost model is rough here (held-out error {error:.0%})"
+        else:
+            model = (
+                f"the cost model puts it at {format_axis(axis, crossover.model_value or 0.0)}, "
+                "where the measurements show the other order"
+            )
+        return (
+            f"{crossover.workload}: {crossover.winner_above} overtakes {crossover.winner_below} "
+            f"somewhere between {format_axis(axis, below.value)} and "
+            f"{format_axis(axis, above.value)} ({at}), as measured: {shown}; {model}, so it "
+            f"gives no closer estimate; below that {crossover.winner_below} wins because {why}."
+        )
+    where = format_axis(axis, crossover.value or 0.0)
+    if crossover.interval is not None:
+        where += f" (95 % interval {format_interval(crossover)})"
+    lead = {"grain_s": f"from a grain of {where}", "tasks": f"from {where}"}.get(
+        axis, f"from {where} per task"
+    )
+    return (
+        f"{crossover.workload}: {crossover.winner_above} beats {crossover.winner_below} {lead} "
+        f"({at}); below that {crossover.winner_below} wins because {why}. Measured: {shown}."
+    )
+
+
+def finding_sentences(analysis: CutoverAnalysis) -> list[str]:
+    """Every crossover's sentence, most useful first (those reached, then the rest)."""
+    return [crossover_sentence(c, analysis.fits) for c in analysis.ordered_crossovers()]
+
+
+def _evidence_words(crossover: Crossover) -> str:
+    """The two evidence points in words: who was clearly faster where, by how much."""
+    parts = []
+    for item in (crossover.evidence_below, crossover.evidence_above):
+        if item is not None:
+            parts.append(
+                f"{item.faster} clearly faster at {format_axis(crossover.axis, item.value)} "
+                f"({format_seconds(item.faster_s)} vs {format_seconds(item.slower_s)})"
+            )
+    return ", ".join(parts)
+
+
+def _missing_evidence(crossover: Crossover) -> str:
+    """Why the measurements do not show a crossover the model puts in the range."""
+    below, above = crossover.evidence_below, crossover.evidence_above
+    clearly = "clearly faster (the two medians' intervals apart)"
+    if below is None and above is None:
+        return f"at no measured shape is either {clearly}"
+    if below is None:
+        return f"at no measured shape is {crossover.winner_below} {clearly}"
+    if above is None:
+        return f"at no measured shape is {crossover.winner_above} {clearly}"
+    return (
+        f"the measurements disagree with one crossing ({_evidence_words(crossover)}, "
+        "in the wrong order)"
+    )
+
+
+def _held_at(crossover: Crossover) -> str:
+    parts = []
+    for axis in AXES:
+        if axis != crossover.axis and not (
+            axis == "bytes_per_task" and not crossover.at.bytes_per_task
+        ):
+            parts.append(format_axis(axis, crossover.at.value(axis)))
+    return "at " + ", ".join(parts)
+
+
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def _why(reason: Reason, light: CostFit, heavy: CostFit) -> str:
+    if reason == "GIL":
+        return (
+            f"{heavy.backend} pays {format_seconds(heavy.per_task_overhead_s)} per task to "
+            f"dispatch, while the GIL only caps {light.backend} at "
+            f"{light.effective_parallelism:.1f}x of its {light.workers} workers"
+        )
+    if reason == "start-up":
+        return f"{heavy.backend} needs {format_seconds(heavy.startup_s)} to start each job"
+    if reason in ("pickling", "bandwidth"):
+        verb = "pickles" if reason == "pickling" else "moves"
+        rate = heavy.bandwidth_bytes_per_s
+        speed = f" at {format_bytes(round(rate))}/s" if rate else ""
+        return f"{heavy.backend} {verb} every task's data{speed} ({reason})"
+    if reason == "dispatch overhead":
+        return (
+            f"{_possessive(heavy.backend)} dispatch overhead of "
+            f"{format_seconds(heavy.per_task_overhead_s)} "
+            "per task outweighs the work it runs in parallel"
+        )
+    return f"{light.backend} runs {light.effective_parallelism:.1f} tasks' work at once"
+
+
+# ---------------------------------------------------------------------------------------------
+# Warnings
+
+
+def flag_advice(kind: WarningKind) -> str:
+    """What to change for a kind of warning: ``raise --repeats or --budget``."""
+    if not kind.flags:
+        return "no flag changes it: read the number as fitted"
+    return "raise " + " or ".join(kind.flags)
+
+
+def warning_sentence(warning: AnalysisWarning) -> str:
+    """The warning in one sentence: what is shaky, by how much, and the flag to change."""
+    if isinstance(warning, BudgetRanOut):
+        return (
+            f"the budget of {warning.budget_s:.0f} s ran out before every series was measured "
+            f"(the most expensive points were skipped): {flag_advice(warning.kind)}"
+        )
+    if isinstance(warning, PoorFit):
+        return (
+            f"{warning.where}: the cost model misses held-out points by "
+            f"{warning.holdout_error:.0%} (median); its crossovers are rough: "
+            f"{flag_advice(warning.kind)}"
+        )
+    if isinstance(warning, ParallelismAboveWorkers):
+        lead = (
+            f"{warning.where}: P_eff {warning.parallelism:.2f} exceeds its "
+            f"{warning.workers} workers"
+        )
+        if warning.faster_share is not None:
+            return (
+                f"{lead}: its tasks ran {warning.faster_share:.0%} faster there than in the "
+                f"serial run (median over {warning.shapes} shapes), so that much of its speedup "
+                "is the difference between the driver and the workers, not parallelism"
+            )
+        return f"{lead}: the linear model is stretched here; read P_eff as a fitted value"
+    if isinstance(warning, WideInterval):
+        return (
+            f"{warning.workload}: the {'/'.join(warning.pair)} crossover along "
+            f"{AXIS_NAMES[warning.axis]} is uncertain (interval {warning.width:.0%} of its "
+            f"value): {flag_advice(warning.kind)}"
+        )
+    if isinstance(warning, Outliers):
+        return (
+            f"{warning.where}: {warning.count} outlier run(s) (far from the others: another "
+            f"program likely interfered); medians resist them, but {flag_advice(warning.kind)} to "
+            "be sure"
+        )
+    if isinstance(warning, Unstable):
+        return (
+            f"{warning.where}: {warning.varying} of {warning.shapes} shapes vary by more than "
+            f"{warning.threshold:.0%} between runs (up to {warning.worst:.0%}): "
+            f"{flag_advice(warning.kind)}, or measure when the machine is quiet"
+        )
+    raise TypeError(f"no sentence for {type(warning).__name__}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Each record's finding (analysis.summarize)
+
+
+def record_finding(summary: Summary) -> str:
+    """One sentence naming the effect behind a record's number (``Summary.finding``)."""
+    record = summary.record
+    kind = summary.finding
+    slots = summary.parallel_slots
+    ratio = summary.task_time_ratio or 0.0
+    overhead = summary.overhead_per_task_s or 0.0
+    speedup = summary.speedup or 0.0
+    if kind is FindingKind.FAILED:
+        return f"failed: {record.error}"
+    if kind is FindingKind.WRONG:
+        return "WRONG ANSWER: differs from the serial answer, so this is no speedup"
+    if kind is FindingKind.BASELINE:
+        per_task = (summary.median_s or 0.0) / record.tasks
+        return f"baseline: {record.tasks} tasks of {format_seconds(per_task)} one after another"
+    if kind is FindingKind.NO_BASELINE:
+        return "no serial baseline for this size"
+    if kind is FindingKind.GIL:
+        return (
+            f"tasks took turns: each ran {ratio:.1f}x slower than alone, so {slots} workers "
+            "gave concurrency, not parallelism (pure-Python code holds the GIL)"
+        )
+    if kind is FindingKind.SLOWER_WORK:
+        return (
+            f"each task needed {summary.task_cpu_ratio or 0.0:.1f}x the CPU time it needs alone: "
+            f"the work itself ran slower on the workers ({_slow_work_cause(summary)})"
+        )
+    if kind is FindingKind.CORE_WAIT:
+        return (
+            f"tasks waited for a core: each ran {ratio:.1f}x slower than alone for the same CPU "
+            f"time, so the {slots} workers and the driver competed for the cores"
+        )
+    if kind is FindingKind.ONE_AFTER_ANOTHER:
+        return (
+            "tasks ran one after another: they never wait, so there was nothing to overlap "
+            "(an event loop runs one coroutine at a time)"
+        )
+    if kind is FindingKind.BYTES:
+        return (
+            f"moving {format_bytes(record.bytes_per_task)} in and out of every task costs more "
+            "than running it in parallel saves; threads share memory and move nothing"
+        )
+    if kind is FindingKind.DISPATCH:
+        return (
+            f"dispatch costs {format_seconds(overhead)} per task against "
+            f"{format_seconds(record.grain_s)} of work: make tasks coarser (--grain) or send "
+            "more per dispatch (--chunk)"
+        )
+    if kind is FindingKind.WAITS:
+        return (
+            f"overlapped waits: tasks use {summary.baseline_cpu_share or 0.0:.0%} CPU and wait "
+            f"the rest, so {slots} workers gave {speedup:.1f}x (concurrency: the waits overlap, "
+            "the cores idle)"
+        )
+    efficiency = summary.efficiency or 0.0
+    if kind is FindingKind.PARALLEL:
+        return f"parallel: {speedup:.1f}x on {slots} workers ({efficiency:.0%} of ideal)"
+    fraction = summary.serial_fraction
+    fraction_text = f"; serial fraction {fraction:.2f} (Karp-Flatt)" if fraction is not None else ""
+    return (
+        f"partly parallel: {efficiency:.0%} of ideal; overhead "
+        f"{format_seconds(overhead)} per task{fraction_text}"
+    )
+
+
+def _slow_work_cause(summary: Summary) -> str:
+    """The likeliest reason work needs more CPU on the workers, from what the backend reported."""
+    trim = summary.malloc_trim_threshold
+    if trim is not None:
+        return (
+            f"their MALLOC_TRIM_THRESHOLD_={trim}, set by the engine, makes every large NumPy "
+            "array take fresh memory from the kernel"
+        )
+    return "allocator or BLAS settings, or cache and memory bandwidth shared with other workers"

@@ -1,0 +1,88 @@
+"""The terminal summary of a cutover: the answers first, one line per kind of warning, two screens.
+
+Rendered from saved real cutovers (tests/data: the golden one on three backends, and a default
+``dist-bench cutover`` on all six) at the 120 columns the summary is laid out for, and counted.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from dist_bench.costmodel import CutoverAnalysis, analyse
+from dist_bench.report.cutover_table import SUMMARY_LINES, cutover_summary
+from dist_bench.report.sentences import flag_advice
+from dist_bench.results import Results, load_results
+
+DATA = Path(__file__).parent / "data"
+WIDTH = 120
+#: The warnings' heading and one line per kind, however many warnings.
+WARNING_LINES = 8
+
+
+@pytest.fixture(scope="module")
+def golden() -> tuple[Results, CutoverAnalysis]:
+    results = load_results(DATA / "golden_cutover.json")
+    return results, analyse(results)
+
+
+def summary_lines(results: Results, analysis: CutoverAnalysis) -> list[str]:
+    """The summary as a 120-column terminal shows it, line by line."""
+    console = Console(width=WIDTH, record=True, file=io.StringIO(), color_system=None)
+    console.print(cutover_summary(results, analysis))
+    return console.export_text().splitlines()
+
+
+def warning_part(lines: list[str]) -> list[str]:
+    start = next(i for i, line in enumerate(lines) if line.startswith("warnings ("))
+    return lines[start:]
+
+
+@pytest.mark.parametrize("name", ["golden_cutover.json", "default_cutover.json"])
+def test_the_summary_fits_two_screens_of_120_columns(name: str) -> None:
+    # default_cutover.json: the default `dist-bench cutover` (6 backends, 120 s) under load,
+    # whose summary before issue 12 took 371 lines, 91 of them warnings.
+    results = load_results(DATA / name)
+    analysis = analyse(results)
+    lines = summary_lines(results, analysis)
+    assert len(lines) <= SUMMARY_LINES
+    assert max(len(line) for line in lines) <= WIDTH
+    assert len(warning_part(lines)) <= WARNING_LINES
+
+
+def test_warnings_are_one_line_per_kind_with_count_and_flag(
+    golden: tuple[Results, CutoverAnalysis],
+) -> None:
+    results, analysis = golden
+    counts = Counter(warning.kind for warning in analysis.warnings)
+    assert len(analysis.warnings) > len(counts)  # several of a kind: grouping is tested
+    heading, *kinds = warning_part(summary_lines(results, analysis))
+    assert heading.startswith(f"warnings ({len(analysis.warnings)};")
+    assert len(kinds) == len(counts)
+    for line, (kind, count) in zip(kinds, counts.items(), strict=True):
+        assert line.strip().startswith(f"{kind.value} ({count}): {flag_advice(kind)}")
+    outliers = next(line for line in kinds if "outlier runs" in line)
+    assert "serial (blas, cpu, data, wordcount)" in outliers
+
+
+def test_the_crossovers_shown_come_first_and_the_rest_are_counted(
+    golden: tuple[Results, CutoverAnalysis],
+) -> None:
+    results, analysis = golden
+    lines = summary_lines(results, analysis)
+    io_rows = lines[lines.index(next(x for x in lines if x.startswith("io: where"))) :]
+    assert " ".join(io_rows[3].split()) == (
+        "serial → processes tasks between 4 tasks and 16 tasks (measured; model outside) "
+        "dispatch overhead"
+    )
+    io_crossovers = [c for c in analysis.crossovers if c.workload == "io"]
+    assert io_rows[4].startswith(f"{len(io_crossovers) - 1} more pair(s) and axes")
+    # A workload where nothing crosses says so in one line, before its fits.
+    assert lines[0].startswith("blas: no step up wins inside the measured range")
+    assert lines[1].rstrip() == "blas: fitted costs"
+    unshown = next(line for line in lines if line.startswith("serial → threads"))
+    assert "model only: 506 µs, not shown by the measurements" in unshown
