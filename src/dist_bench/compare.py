@@ -261,7 +261,7 @@ def compare(
     with_rounds = [key for key in both if len(old[key]) >= 2 and len(new[key]) >= 2]
     tests, shift_tests = _round_tests(old, new, with_rounds)
     tests |= {key: _repeats_test(old[key], new[key]) for key in both if key not in tests}
-    significant = _benjamini_hochberg(
+    significant = benjamini_hochberg(
         [t.p_value for t in tests.values()] + [t.test.p_value for t in shift_tests], fdr
     )
     verdicts = dict(zip([*tests, *(t.backend for t in shift_tests)], significant, strict=True))
@@ -275,7 +275,7 @@ def compare(
             pairs.append(_untested(key, old[key], new.get(key, ())))
     pairs += [_untested(key, (), records) for key, records in new.items() if key not in old]
     if model:
-        pairs = _match_by_model(pairs, before, after, threshold)
+        pairs = _match_by_model(pairs, before, threshold)
     # One workload's sizes together, smallest first; backends in the order they ran.
     workloads = list(dict.fromkeys(key[0] for key in [*old, *new]))
     pairs.sort(key=lambda pair: (workloads.index(pair.key[0]), *pair.key[2:]))
@@ -389,7 +389,7 @@ def _repeats_test(before: Sequence[Record], after: Sequence[Record]) -> _Test:
     return _Test(log_ratio, p_value, interval, Basis.ONE_ROUND, log_ratio)
 
 
-def _benjamini_hochberg(p_values: Sequence[float], fdr: float) -> list[bool]:
+def benjamini_hochberg(p_values: Sequence[float], fdr: float) -> list[bool]:
     """Which hypotheses Benjamini–Hochberg rejects at false discovery rate ``fdr``."""
     if not p_values:
         return []
@@ -451,41 +451,35 @@ def _untested(key: PairKey, before: tuple[Record, ...], after: tuple[Record, ...
 
 
 def _match_by_model(
-    pairs: list[ComparedPair], before: Results, after: Results, threshold: float
+    pairs: list[ComparedPair], before: Results, threshold: float
 ) -> list[ComparedPair]:
-    """New and missing pairs judged against the other file's fitted cost model at their shape.
+    """New pairs judged against BEFORE's fitted cost model at their shape.
 
-    The fit predicts wall time, so these ratios are of times, not per unit of work. A prediction
-    has no sampling distribution to take a p-value from, so the fit's hold-out error serves as
-    its noise floor; a shape outside what the other file measured is not matched (that would be
-    an extrapolation), nor one whose fit had too few shapes to have a hold-out error.
+    Only in that direction: BEFORE is the reference, and its fit answers "what would this shape
+    have taken before". The other way would not do: a fit's grain axis is the grain measured in
+    its own serial run, so a task that got slower in AFTER moves AFTER's fit along that axis and
+    predicts the old time. The fit predicts wall time, so these ratios are of times, not per unit
+    of work. A prediction has no sampling distribution to take a p-value from, so the fit's
+    largest hold-out error (a shape predicted by a fit without it) serves as its noise floor; a shape outside what BEFORE measured is not matched
+    (that would be an extrapolation), nor one whose fit had too few shapes for a hold-out error.
     """
     from dist_bench.costmodel import JobShape, fit_all  # here: fitting is only needed here
 
-    fits = {Change.NEW: fit_all(before), Change.MISSING: fit_all(after)}
+    fits = fit_all(before)
     matched = []
     for pair in pairs:
-        measured = pair.after if pair.change is Change.NEW else pair.before
-        fit = fits[pair.change].get(pair.key[:2]) if pair.change in fits else None
-        shape = JobShape(*pair.key[2:])
+        fit = fits.get(pair.key[:2]) if pair.change is Change.NEW else None
         if (
             fit is None
-            or fit.holdout_error is None
-            or fit.outside(shape)
-            or not _usable(measured)
+            or fit.holdout_max_error is None
+            or fit.outside(JobShape(*pair.key[2:]))
+            or not _usable(pair.after)
             or fit.predict(*pair.key[2:]) <= 0.0
         ):
             matched.append(pair)
             continue
-        seconds = median([t for record in measured for t in record.wall_s])
-        predicted = fit.predict(*pair.key[2:])
-        ratio = seconds / predicted if pair.change is Change.NEW else predicted / seconds
-        floor = max(threshold, fit.holdout_error)
-        change = Change.SAME
-        if ratio > 1.0 + floor:
-            change = Change.SLOWER
-        elif ratio < 1.0 / (1.0 + floor):
-            change = Change.FASTER
+        ratio = median([t for r in pair.after for t in r.wall_s]) / fit.predict(*pair.key[2:])
+        change = _direction(math.log(ratio), True, max(threshold, fit.holdout_max_error))
         matched.append(ComparedPair(pair.key, pair.before, pair.after, change, Basis.MODEL, ratio))
     return matched
 
@@ -525,9 +519,9 @@ def _notes(
     if model:
         by_model = sum(1 for p in pairs if p.basis is Basis.MODEL)
         notes.append(
-            f"{by_model} shape(s) measured in one file only matched through the other file's "
-            "fitted cost model ('model': a prediction, never a regression); the others lie "
-            "outside the shapes the other file measured or it has no fit with a hold-out error"
+            f"{by_model} new shape(s) matched through BEFORE's fitted cost model ('model': a "
+            "prediction, never a regression); the other new ones lie outside the shapes BEFORE "
+            "measured, or its fit has no hold-out error"
         )
     return notes
 
