@@ -253,8 +253,8 @@ def compare(
         threshold: Smallest relative change reported (0.05: 5 % slower, or 1/1.05 faster);
             where the drift measured between rounds is larger, a change must pass the drift.
         fdr: False discovery rate held over all tests (Benjamini–Hochberg).
-        model: Match shapes measured in one file only through the other file's fitted cost
-            model (labelled model-based; never a regression).
+        model: Judge shapes measured in AFTER only against BEFORE's fitted cost model
+            (labelled model-based; never a regression).
     """
     old, new = _rounds(before), _rounds(after)
     both = [key for key in old if key in new and _usable(old[key]) and _usable(new[key])]
@@ -264,13 +264,16 @@ def compare(
     significant = benjamini_hochberg(
         [t.p_value for t in tests.values()] + [t.test.p_value for t in shift_tests], fdr
     )
-    verdicts = dict(zip([*tests, *(t.backend for t in shift_tests)], significant, strict=True))
+    pair_significant = dict(zip(tests, significant, strict=False))
+    shift_significant = significant[len(tests) :]
     residual = {t.backend: t.residual_drift for t in shift_tests}
     pairs = []
     for key in old:
         if key in tests:
             floor = max(threshold, residual[key[1]].relative) if key[1] in residual else threshold
-            pairs.append(_verdict(key, old[key], new[key], tests[key], verdicts[key], floor))
+            pairs.append(
+                _verdict(key, old[key], new[key], tests[key], pair_significant[key], floor)
+            )
         else:
             pairs.append(_untested(key, old[key], new.get(key, ())))
     pairs += [_untested(key, (), records) for key, records in new.items() if key not in old]
@@ -279,7 +282,10 @@ def compare(
     # One workload's sizes together, smallest first; backends in the order they ran.
     workloads = list(dict.fromkeys(key[0] for key in [*old, *new]))
     pairs.sort(key=lambda pair: (workloads.index(pair.key[0]), *pair.key[2:]))
-    shifts = [_shift(t, verdicts[t.backend], threshold) for t in shift_tests]
+    shifts = [
+        _shift(test, significant, threshold)
+        for test, significant in zip(shift_tests, shift_significant, strict=True)
+    ]
     return Comparison(
         pairs,
         threshold,
@@ -460,8 +466,9 @@ def _match_by_model(
     its own serial run, so a task that got slower in AFTER moves AFTER's fit along that axis and
     predicts the old time. The fit predicts wall time, so these ratios are of times, not per unit
     of work. A prediction has no sampling distribution to take a p-value from, so the fit's
-    largest hold-out error (a shape predicted by a fit without it) serves as its noise floor; a shape outside what BEFORE measured is not matched
-    (that would be an extrapolation), nor one whose fit had too few shapes for a hold-out error.
+    largest hold-out error (a shape predicted by a fit without it) serves as its noise floor. A
+    shape outside what BEFORE measured is not matched (that would be an extrapolation), nor one
+    whose fit had too few shapes for a hold-out error.
     """
     from dist_bench.costmodel import JobShape, fit_all  # here: fitting is only needed here
 
