@@ -133,15 +133,18 @@ def comparison_table(comparison: Comparison) -> Table:
         if comparison.count(change)
     )
     among_called, uncorrected = comparison.expected_by_chance()
+    rounds = (
+        " With rounds, a measurement is tested against the rest of its backend's in the same "
+        "rounds (the 'vs the rest' column), which cancels the machine's speed from round to round."
+        if comparison.shifts
+        else ""
+    )
     table.caption = (
-        f"{counts}. Ratios are of the time per unit of work; with rounds, a measurement is "
-        "tested against the rest of its backend's in the same rounds (the 'vs the rest' column), "
-        "which cancels the machine's speed from round to round. A change must be significant after "
-        f"Benjamini-Hochberg over the {len(comparison.tested)} pairs and "
-        f"{len(comparison.shifts)} backend shifts tested, and pass the "
-        f"threshold: of the {len(comparison.changed)} called, about {among_called:.1f} may be "
-        f"chance (testing each pair alone at {comparison.fdr:.0%} would expect "
-        f"{uncorrected:.1f} false alarms)."
+        f"{counts}. Ratios are of the time per unit of work.{rounds} A change must be significant "
+        f"after Benjamini-Hochberg over the {len(comparison.tested)} pairs and "
+        f"{len(comparison.shifts)} backend shifts tested, and pass the threshold: of the "
+        f"{len(comparison.changed)} called, about {among_called:.1f} may be chance (testing each "
+        f"pair alone at {comparison.fdr:.0%} would expect {uncorrected:.1f} false alarms)."
     )
     table.caption_justify = "left"
     return table
