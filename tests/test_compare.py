@@ -1,102 +1,220 @@
-"""compare: real changes beyond noise are flagged, noise and small shifts are not.
+"""compare: no false alarms from drift or from many pairs, a planted slowdown still found.
 
-The inputs are the records of a small real run; the "after" files change them in known ways
-(every sample scaled, or scattered), so each test knows what the verdict must be.
+The statistics are checked on scripted-cost backends (a virtual clock), where the drift between
+rounds and the slowdown are set by the test: each round charges every job of a backend its
+scripted cost times that round's speed factor, and a planted workload's tasks declare a longer
+grain than their job's shape says. A small real run checks the one-round case and ``--rounds``.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from dist_bench.cli import main
-from dist_bench.compare import Change, compare
-from dist_bench.results import Record, Results
+from dist_bench.backends import BackendOptions
+from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, CostScript, scripted_backend
+from dist_bench.cli import cli, main
+from dist_bench.compare import Basis, Change, benjamini_hochberg, compare, pair_key
+from dist_bench.errors import ResultsFileError
+from dist_bench.measure import MeasureSettings, prepare_job
+from dist_bench.results import Record, Results, load_results
+from dist_bench.sweep import measure_prepared
+from dist_bench.workload import Job, TaskArgs, Workload
+
+#: Spread of each job's time on the scripted backends (3 %, multiplicative).
+NOISE = 0.03
+SCRIPTS = {
+    "serial": CostScript(per_task_overhead_s=1e-4, noise=NOISE),
+    "processes": CostScript(
+        startup_s=2e-3, per_task_overhead_s=5e-4, effective_parallelism=1.9, workers=2, noise=NOISE
+    ),
+}
+WORKLOADS = [dataclasses.replace(SCRIPTED_WORKLOAD, name=name) for name in ("a", "b", "c")]
+PLANTED = "c"
+SHAPES = [Job(tasks, grain, 0) for tasks in (8, 32) for grain in (0.001, 0.005)]
+#: Speed factors of each round: the machine's drift, 25 % and more between rounds.
+DRIFT_BEFORE = (1.0, 1.3, 0.8, 1.1)
+DRIFT_AFTER = (0.9, 1.25, 1.05, 0.75)
 
 
-def scaled(results: Results, factor: float, backend: str | None = None) -> Results:
-    """A copy of ``results`` with every sample of ``backend`` (or of all) times ``factor``."""
-    changed = copy.deepcopy(results)
-    changed.records = [
-        dataclasses.replace(r, wall_s=[t * factor for t in r.wall_s])
-        if backend in (None, r.backend)
-        else r
-        for r in changed.records
-    ]
-    return changed
+def planted(workload: Workload, slowdown: float) -> Workload:
+    """``workload`` whose tasks declare ``slowdown`` times the grain of their job's shape."""
+
+    def make_tasks(job: Job) -> list[TaskArgs]:
+        return [(index, job.grain_s * slowdown, job.bytes_per_task) for index in range(job.tasks)]
+
+    return dataclasses.replace(workload, make_tasks=make_tasks)
 
 
-def beyond_spread(results: Results) -> float:
-    """A factor that moves every sample past the whole range of its record's samples.
+def scripted_run(
+    drifts: Sequence[float],
+    seed: int,
+    slowdown: float = 1.0,
+    shapes: Sequence[Job] = SHAPES,
+    scaled: dict[str, float] | None = None,
+) -> Results:
+    """Every workload and shape on every scripted backend, one round per drift factor.
 
-    Timings taken on a busy machine vary a lot; a shift larger than a record's full range
-    (max / min) is a change no noise in that record can explain.
+    ``slowdown`` is planted in workload ``PLANTED``; ``scaled`` makes every job of a backend
+    that many times longer (a change common to all its measurements).
     """
-    return 1.2 * max(max(r.wall_s) / min(r.wall_s) for r in results.records)
+    records: list[Record] = []
+    for round_index, drift in enumerate(drifts):
+        for number, (name, script) in enumerate(SCRIPTS.items()):
+            factor = drift * (scaled or {}).get(name, 1.0)
+            drifted = dataclasses.replace(
+                script,
+                startup_s=script.startup_s * factor,
+                per_task_overhead_s=script.per_task_overhead_s * factor,
+                effective_parallelism=script.effective_parallelism / factor,
+                seed=seed * 1000 + round_index * 10 + number,
+            )
+            backend = scripted_backend(name, drifted)(BackendOptions())
+            backend.start()
+            for workload in WORKLOADS:
+                if workload.name == PLANTED:
+                    workload = planted(workload, slowdown)
+                for job in shapes:
+                    prepared = prepare_job(workload, job)
+                    settings = MeasureSettings(repeats=6, warmup=0)
+                    record = measure_prepared(backend, prepared, settings)
+                    record.round = round_index
+                    records.append(record)
+            backend.shutdown()
+    return Results({"host": "here"}, [], records)
 
 
-def verdicts(before: Results, after: Results) -> dict[tuple[str, float], Change]:
-    return {(p.record.backend, p.record.grain_s): p.change for p in compare(before, after).pairs}
+@pytest.fixture(scope="module")
+def before() -> Results:
+    return scripted_run(DRIFT_BEFORE, seed=1)
 
 
-def test_the_same_file_has_no_change(swept_results: Results) -> None:
+@pytest.fixture(scope="module")
+def same_code() -> Results:
+    return scripted_run(DRIFT_AFTER, seed=2)
+
+
+@pytest.fixture(scope="module")
+def slowed() -> Results:
+    return scripted_run(DRIFT_AFTER, seed=2, slowdown=1.2)
+
+
+def test_the_same_code_under_drift_calls_nothing(before: Results, same_code: Results) -> None:
+    comparison = compare(before, same_code)
+    assert len(comparison.tested) == len(WORKLOADS) * len(SHAPES) * len(SCRIPTS)
+    assert {p.change for p in comparison.pairs} == {Change.SAME}
+    assert {p.basis for p in comparison.pairs} == {Basis.ROUNDS}
+    assert not comparison.regressions and not comparison.slower_backends
+    # The drift is large, yet each pair's level against the rest of its rounds barely moves.
+    assert all(p.relative == pytest.approx(1.0, abs=0.05) for p in comparison.pairs)
+    assert any(abs(p.ratio - 1.0) > 0.05 for p in comparison.pairs if p.ratio is not None)
+
+
+def test_the_drift_measured_is_the_drift_scripted(before: Results, same_code: Results) -> None:
+    scripted = [np.log(DRIFT_BEFORE), np.log(DRIFT_AFTER)]
+    squares = sum(float(np.sum((d - d.mean()) ** 2)) for d in scripted)
+    known = math.expm1(math.sqrt(squares / (len(DRIFT_BEFORE) + len(DRIFT_AFTER) - 2)))
+    for shift in compare(before, same_code).shifts:
+        assert shift.speed_drift.relative == pytest.approx(known, rel=0.1)
+        assert shift.speed_drift.df == len(DRIFT_BEFORE) + len(DRIFT_AFTER) - 2
+        # What is left for one measurement is the jobs' noise, far below the drift.
+        assert shift.residual_drift.relative < NOISE
+        assert shift.change is Change.SAME
+
+
+def test_a_planted_slowdown_is_found_only_where_planted(before: Results, slowed: Results) -> None:
+    comparison = compare(before, slowed)
+    for pair in comparison.pairs:
+        if pair.key[0] == PLANTED:
+            assert pair.change is Change.SLOWER and pair.is_regression
+            # Only the work got 20 % longer, not the dispatch: at most 20 % slower.
+            assert pair.relative is not None and 1.05 < pair.relative < 1.22
+        else:
+            assert pair.change is Change.SAME
+    assert len(comparison.regressions) == len(SHAPES) * len(SCRIPTS)
+    among_called, uncorrected = comparison.expected_by_chance()
+    assert among_called == pytest.approx(0.05 * len(comparison.regressions))
+    assert uncorrected == pytest.approx(0.05 * (len(comparison.tested) + len(SCRIPTS)))
+
+
+def test_a_backend_slower_as_a_whole_is_a_shift_beyond_its_drift() -> None:
+    steady = (1.0, 1.02, 0.99)
+    slower = compare(
+        scripted_run(steady, seed=3), scripted_run(steady, seed=4, scaled={"processes": 1.5})
+    )
+    (shift,) = [s for s in slower.shifts if s.change is not Change.SAME]
+    assert shift.backend == "processes" and shift.change is Change.SLOWER
+    assert shift.ratio == pytest.approx(1.5, rel=0.05)
+    assert [s.backend for s in slower.slower_backends] == ["processes"]
+    # Against the rest of its backend no single measurement changed.
+    assert {p.change for p in slower.pairs} == {Change.SAME}
+
+
+def test_one_round_changes_are_marked_drift_unknown_and_never_fail() -> None:
+    comparison = compare(scripted_run([1.0], seed=5), scripted_run([1.0], seed=6, slowdown=1.5))
+    planted_pairs = [p for p in comparison.pairs if p.key[0] == PLANTED]
+    assert {p.basis for p in comparison.pairs} == {Basis.ONE_ROUND}
+    assert {p.change for p in planted_pairs} == {Change.SLOWER}
+    assert not comparison.regressions and not comparison.shifts
+    assert any(
+        note.startswith("one round: run-to-run drift unknown; use --rounds N")
+        for note in comparison.notes
+    )
+
+
+def test_benjamini_hochberg_gives_the_papers_answer() -> None:
+    # Benjamini and Hochberg (1995), section 4.1: 15 p-values, q = 0.05, four rejected.
+    p_values = [0.0201, 0.0001, 0.0004, 0.0019, 0.0095, 0.0278, 0.0298, 0.0344]
+    p_values += [0.0459, 0.3240, 0.4262, 0.5719, 0.6528, 0.7590, 1.0]
+    rejected = benjamini_hochberg(p_values, 0.05)
+    assert [p for p, r in zip(p_values, rejected, strict=True) if r] == [
+        0.0001,
+        0.0004,
+        0.0019,
+        0.0095,
+    ]
+    # Each alone at 0.05 would have called nine.
+    assert sum(p <= 0.05 for p in p_values) == 9
+    assert benjamini_hochberg([], 0.05) == []
+
+
+def test_shapes_measured_in_one_file_only_are_explained_and_matched_by_model() -> None:
+    wide = [Job(tasks, grain, 0) for tasks in (4, 8, 16, 32) for grain in (0.001, 0.005)]
+    between = [Job(tasks, grain, 0) for tasks in (6, 12, 24) for grain in (0.001, 0.005)]
+    old = scripted_run([1.0], seed=7, shapes=wide)
+    new = scripted_run([1.0], seed=8, shapes=between, slowdown=1.5)
+    plain = compare(old, new)
+    assert {p.change for p in plain.pairs} == {Change.NEW, Change.MISSING}
+    assert any("measured different shapes" in note and "--model" in note for note in plain.notes)
+    # 10 %: a prediction carries the fit's error on top of the samples' noise (3 % a job here).
+    by_model = compare(old, new, threshold=0.1, model=True)
+    matched = [p for p in by_model.pairs if p.basis is Basis.MODEL]
+    # New shapes inside BEFORE's measured range match; the planted workload is slower by it.
+    assert {p.key[2] for p in matched} == {6, 12, 24}
+    assert {p.change for p in matched if p.key[0] == PLANTED} == {Change.SLOWER}
+    assert {p.change for p in matched if p.key[0] != PLANTED} == {Change.SAME}
+    assert not by_model.regressions
+    missing_unmatched = [p for p in by_model.pairs if p.change is Change.MISSING]
+    assert {p.key[2] for p in missing_unmatched} == {4, 8, 16, 32}
+    # An extrapolation is not matched: a shape beyond BEFORE's largest stays new.
+    beyond = compare(old, scripted_run([1.0], seed=9, shapes=[Job(64, 0.001, 0)]), model=True)
+    assert {p.change for p in beyond.pairs if p.key[2] == 64} == {Change.NEW}
+
+
+def test_the_same_real_file_has_no_change(swept_results: Results) -> None:
     comparison = compare(swept_results, swept_results)
     assert {p.change for p in comparison.pairs} == {Change.SAME}
+    assert {p.p_value for p in comparison.pairs} == {1.0}
     assert len(comparison.pairs) == len(swept_results.records)
-    assert all(
-        p.interval is not None and p.interval.low <= 1.0 <= p.interval.high
-        for p in comparison.pairs
-    )
     assert not comparison.warnings
-
-
-def test_a_real_slowdown_is_flagged_and_only_where_it_happened(swept_results: Results) -> None:
-    factor = beyond_spread(swept_results)
-    after = scaled(swept_results, factor, backend="processes")
-    for (backend, _), change in verdicts(swept_results, after).items():
-        assert change is (Change.SLOWER if backend == "processes" else Change.SAME)
-    pairs = compare(swept_results, after).pairs
-    slower = [p for p in pairs if p.change is Change.SLOWER]
-    assert len(slower) == 2
-    assert all(
-        p.ratio == pytest.approx(factor) and p.interval and p.interval.low > 1 for p in slower
-    )
-
-
-def test_a_speedup_is_flagged_as_faster(swept_results: Results) -> None:
-    faster = scaled(swept_results, 1 / beyond_spread(swept_results))
-    assert set(verdicts(swept_results, faster).values()) == {Change.FASTER}
-
-
-def test_a_shift_below_the_threshold_is_not_a_change(swept_results: Results) -> None:
-    comparison = compare(swept_results, scaled(swept_results, 1.02), threshold=0.05)
-    assert {p.change for p in comparison.pairs} == {Change.SAME}
-    assert all(p.ratio == pytest.approx(1.02) for p in comparison.pairs)
-    # The same shift counts once the threshold is below it and the interval excludes 1.
-    strict = compare(swept_results, scaled(swept_results, 1.02), threshold=0.01)
-    assert all(
-        p.change is Change.SLOWER
-        for p in strict.pairs
-        if p.interval is not None and p.interval.low > 1.0
-    )
-
-
-def test_noise_wider_than_the_shift_is_not_a_change(swept_results: Results) -> None:
-    # Samples scattered from half to twice the original: the median moves, but the bootstrap
-    # interval of the ratio spans 1, so the shift cannot be told from noise.
-    spread = [0.5, 0.6, 1.7, 1.8, 2.0, 0.55]
-    after = copy.deepcopy(swept_results)
-    after.records = [
-        dataclasses.replace(r, wall_s=[t * f for t, f in zip(r.wall_s, spread, strict=True)])
-        for r in after.records
-    ]
-    pairs = compare(swept_results, after).pairs
-    assert all(p.interval is not None and p.interval.low < 1.0 < p.interval.high for p in pairs)
-    assert any(p.ratio is not None and abs(p.ratio - 1.0) > 0.05 for p in pairs)
-    assert {p.change for p in pairs} == {Change.SAME}
 
 
 def test_new_missing_and_broken_rows_and_other_hosts(swept_results: Results) -> None:
@@ -116,36 +234,66 @@ def test_new_missing_and_broken_rows_and_other_hosts(swept_results: Results) -> 
 
 
 def test_compare_command_exit_codes(
-    swept_results: Results, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    before: Results, same_code: Results, slowed: Results, tmp_path: Path
 ) -> None:
-    before, same, slower, faster = (tmp_path / f"{n}.json" for n in ("a", "b", "c", "d"))
-    before.write_text(swept_results.dumps())
-    same.write_text(swept_results.dumps())
-    factor = beyond_spread(swept_results)
-    slower.write_text(scaled(swept_results, factor).dumps())
-    faster.write_text(scaled(swept_results, 1 / factor).dumps())
-    assert _exit_code(["compare", str(before), str(same)]) == 0
-    assert "no change" in capsys.readouterr().out
-    assert _exit_code(["compare", str(before), str(faster)]) == 0
-    assert _exit_code(["compare", str(before), str(slower)]) == 1
-    captured = capsys.readouterr()
-    assert "slower" in captured.out and "regression" in captured.err
-    above = str(100 * factor + 1)  # a threshold above the change lets it pass
-    assert _exit_code(["compare", str(before), str(slower), "--threshold", above]) == 0
-    assert _exit_code(["compare", str(before), str(tmp_path / "missing.json")]) == 2
+    runner = CliRunner()
+    a, b, c = (tmp_path / f"{name}.json" for name in "abc")
+    for path, results in ((a, before), (b, same_code), (c, slowed)):
+        path.write_text(results.dumps())
+    same = runner.invoke(cli, ["compare", str(a), str(b)])
+    assert same.exit_code == 0, same.output
+    assert "no change" in same.output and "Benjamini-Hochberg" in same.output
+    regression = runner.invoke(cli, ["compare", str(a), str(c)])
+    assert regression.exit_code == 1
+    assert "slower" in regression.output and "regression" in regression.output
+    # A threshold above the 20 % lets it pass.
+    passed = runner.invoke(cli, ["compare", str(a), str(c), "--threshold", "30"])
+    assert passed.exit_code == 0, passed.output
 
 
-def _exit_code(arguments: list[str]) -> int:
+def test_compare_command_bad_input_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(arguments)
-    code = exited.value.code
-    return code if isinstance(code, int) else 1
+        main(["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")])
+    assert exited.value.code == 2
+
+
+def test_run_rounds_are_interleaved_and_recorded(tmp_path: Path) -> None:
+    output = tmp_path / "rounds.json"
+    arguments = ["run", "cpu", "-b", "threads", "--tasks", "2", "--grain", "1ms"]
+    arguments += ["--repeats", "2", "--warmup", "0", "--rounds", "2", "-o", str(output)]
+    result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == 0, result.output
+    records = load_results(output).records
+    assert [(r.round, r.backend) for r in records] == [
+        (0, "serial"),
+        (0, "threads"),
+        (1, "serial"),
+        (1, "threads"),
+    ]
+    assert json.loads(output.read_text())["version"] == 2
+
+
+def test_a_version_1_file_loads_with_every_record_in_round_0(
+    swept_results: Results, tmp_path: Path
+) -> None:
+    document = swept_results.to_json()
+    document["version"] = 1
+    for record in document["records"]:
+        del record["round"]
+    old = tmp_path / "v1.json"
+    old.write_text(json.dumps(document))
+    loaded = load_results(old)
+    assert [r.round for r in loaded.records] == [0] * len(swept_results.records)
+    assert [pair_key(r) for r in loaded.records] == [pair_key(r) for r in swept_results.records]
+    # A version 1 file never held rounds: one that does is damaged, not silently accepted.
+    document["records"][0]["round"] = 1
+    old.write_text(json.dumps(document))
+    with pytest.raises(ResultsFileError, match="damaged"):
+        load_results(old)
 
 
 def test_records_pair_by_workload_backend_and_size() -> None:
-    from dist_bench.compare import pair_key
-
     record = Record("cpu", "threads", 4, 0.001, 0, 10, 6)
     assert pair_key(record) == ("cpu", "threads", 4, 0.001, 0)
-    assert pair_key(dataclasses.replace(record, workers=2)) == pair_key(record)
+    assert pair_key(dataclasses.replace(record, workers=2, round=3)) == pair_key(record)
     assert pair_key(dataclasses.replace(record, grain_s=0.002)) != pair_key(record)

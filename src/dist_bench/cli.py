@@ -169,6 +169,15 @@ def list_command() -> None:
     help="Unmeasured jobs first (the first is the cold one, stored apart).",
 )
 @click.option(
+    "--rounds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Measure the whole grid N times in interleaved rounds (each backend restarted per "
+    "round); their spread is the run-to-run drift 'compare' needs (2 at least; 3 or more "
+    "give its test power).",
+)
+@click.option(
     "-w",
     "--workers",
     type=click.IntRange(min=1),
@@ -227,6 +236,7 @@ def run_command(
     bytes_per_task: list[int] | None,
     repeats: int,
     warmup: int,
+    rounds: int,
     workers: int | None,
     start_method: str | None,
     chunks: list[ChunkMode],
@@ -244,6 +254,7 @@ def run_command(
       dist-bench run io --tasks 48 --grain 20ms -b threads,asyncio,processes
       dist-bench run cpu --tasks 20000 --grain 10us -b processes --chunk 1,auto
       dist-bench run all -o results.json
+      dist-bench run cpu io --rounds 3 -o before.json       # ready for 'compare'
       dist-bench run my_workload.py -b dask --address tcp://127.0.0.1:8786
     """  # noqa: D301 - not raw: click's no-rewrap marker is a real backspace ("\b")
     from dist_bench.backends import BackendOptions
@@ -269,6 +280,7 @@ def run_command(
             blas_threads=blas_threads,
         ),
         chunks=chunks,
+        rounds=rounds,
     )
     plot_output = plan_plot(plot) if plot is not None else None
     writer = ResultsWriter(output, collect_metadata(sys.argv))
@@ -377,36 +389,56 @@ def report_command(
     type=click.FloatRange(min=0.0, min_open=True),
     default=5.0,
     show_default=True,
-    help="Smallest change reported, in percent of the BEFORE median.",
+    help="Smallest change reported, in percent of the BEFORE time; a backend whose measured "
+    "drift between rounds is larger needs a change beyond its drift.",
 )
-def compare_command(before: Path, after: Path, threshold: float) -> None:
-    r"""Compare two results files: which measurements got slower or faster beyond noise.
+@click.option(
+    "--model",
+    is_flag=True,
+    help="Match shapes measured in one file only through the other file's fitted cost model "
+    "(labelled 'model'; never a regression).",
+)
+def compare_command(before: Path, after: Path, threshold: float, model: bool) -> None:
+    """Compare two results files: which measurements got slower or faster beyond noise.
 
-    Measurements pair up by workload, backend and job size (tasks, grain, bytes per task). A pair
-    changed when the bootstrap 95 % interval of AFTER's median over BEFORE's excludes 1 and the
-    ratio passes --threshold. Measurements in one file only are listed as new or missing. Files
-    from different hosts are compared, with a warning.
+    Measurements pair up by workload, backend and job size (tasks, grain, bytes per task) and
+    are compared in time per unit of work. Files from 'run --rounds N' (N >= 2 in both) are
+    tested across rounds, so run-to-run drift counts as noise; with one round only the repeats'
+    spread is known, and a change is marked 'drift unknown' and never fails. Benjamini-Hochberg
+    holds the false discovery rate over all pairs at 5 %, and a change must also pass the larger
+    of --threshold and the backend's drift. Measurements in one file only are new or missing.
+    Files from different hosts are compared, with a warning.
 
     \b
     Exit status:
       0  nothing got slower (faster, new and missing measurements are fine)
-      1  a regression: a measurement slower beyond noise, or failing now that passed before
+      1  a regression: slower beyond noise across rounds, or failing now that passed before
       2  bad input (a file that is missing or not a results file)
-    """
+    """  # noqa: D301 - not raw: click's no-rewrap marker is a real backspace ("\b")
     from dist_bench.compare import compare
     from dist_bench.report.table import comparison_table
     from dist_bench.results import load_results
 
-    comparison = compare(load_results(before), load_results(after), threshold / 100.0)
+    comparison = compare(load_results(before), load_results(after), threshold / 100.0, model=model)
     for warning in comparison.warnings:
         stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     stdout.print(comparison_table(comparison))
+    for note in comparison.notes:
+        stdout.print(f"note: {note}", highlight=False, soft_wrap=True)
     regressions = comparison.regressions
+    slower_backends = comparison.slower_backends
     if regressions:
         first = regressions[0].record
         _fail(
-            f"{len(regressions)} regression(s); first: {first.workload} on {first.backend} "
-            f"({regressions[0].change.value})",
+            f"{len(regressions) + len(slower_backends)} regression(s); first: {first.workload} "
+            f"on {first.backend} ({regressions[0].change.value})",
+            EXIT_FAILED,
+        )
+    if slower_backends:
+        shift = slower_backends[0]
+        _fail(
+            f"{len(slower_backends)} regression(s): every measurement on {shift.backend} slower "
+            f"together (x{shift.ratio:.2f}), beyond its drift between rounds",
             EXIT_FAILED,
         )
 

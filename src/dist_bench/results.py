@@ -2,7 +2,7 @@
 
 Layout (schema ``dist-bench/results``, version ``SCHEMA_VERSION``)::
 
-    {"schema": "dist-bench/results", "version": 1,
+    {"schema": "dist-bench/results", "version": 2,
      "metadata": {...host, cores, versions, command...},
      "backends": [{"backend": ..., "startup_s": ..., "shutdown_s": ..., "topology": {...}}],
      "records":  [{"workload": ..., "backend": ..., "wall_s": [...], ...}]}
@@ -32,7 +32,7 @@ from dist_bench.cores import default_cores
 from dist_bench.errors import ResultsFileError
 
 SCHEMA = "dist-bench/results"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Packages whose versions are stored with every result (those installed; none is imported).
 VERSIONED_PACKAGES = ("dist-bench", "numpy", "scipy", "dask", "distributed", "ray", "cloudpickle")
@@ -55,6 +55,8 @@ class Record:
         verified: Every job's answer equalled the serial answer.
         error: Why the measurement failed, if it did (then the samples may be empty).
         notes: What the engine reported (workers lost, tasks retried).
+        round: Which pass over the whole grid measured it (``run --rounds``), from 0; rounds
+            apart in time show the run-to-run drift ``compare`` needs.
     """
 
     workload: str
@@ -75,6 +77,7 @@ class Record:
     verified: bool = False
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    round: int = 0
 
     def size_key(self) -> tuple[str, int, float, int]:
         """What makes two records comparable (same workload, same job size)."""
@@ -190,6 +193,13 @@ def load_results(path: Path) -> Results:
 
 
 def _load_v1(document: dict[str, Any]) -> Results:
+    # Version 1 had no rounds: each record is round 0, the field's default.
+    if any("round" in item for item in document["records"]):
+        raise ValueError("a version 1 file has no rounds")
+    return _load_v2(document)
+
+
+def _load_v2(document: dict[str, Any]) -> Results:
     return Results(
         metadata=dict(document["metadata"]),
         backends=[_build(BackendRun, item) for item in document["backends"]],
@@ -206,7 +216,7 @@ def _build(cls: type[Any], item: dict[str, Any]) -> Any:
 
 
 #: One loader per schema version, so files written by older releases still open.
-_LOADERS = {1: _load_v1}
+_LOADERS = {1: _load_v1, 2: _load_v2}
 
 
 def write_atomically(path: Path, results: Results) -> None:

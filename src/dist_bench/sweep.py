@@ -4,10 +4,13 @@ Returns data and reports progress through a callback; never prints.
 
 Order of work:
 
-1. every (workload, size) is calibrated and answered serially in the driver, once;
+1. every (workload, size) is calibrated and answered serially in the driver, once per round;
 2. each backend is started once (its cold start-up timed), runs every prepared job, and is shut
    down (timed) before the next starts, so backends never compete for the cores;
-3. every record is handed to the writer as soon as it is measured.
+3. with several rounds (``--rounds``), steps 1 and 2 are repeated, every backend once per round:
+   the rounds are interleaved so the machine's drift over the run (other programs' load)
+   reaches every backend alike, and their spread is the run-to-run noise ``compare`` needs;
+4. every record is handed to the writer as soon as it is measured.
 
 A task that raises is recorded as an error for that backend and the run goes on; Ctrl-C stops the
 run, shuts the running backend down, and leaves what was measured in the results file.
@@ -66,6 +69,8 @@ class SweepPlan:
     options: BackendOptions = field(default_factory=BackendOptions)
     #: Tasks per dispatch to measure each job with (``--chunk 1,auto`` shows naive beside auto).
     chunks: Sequence[ChunkMode] = (AUTO,)
+    #: Passes over the whole grid, interleaved (each record carries its ``round``).
+    rounds: int = 1
 
     def chunk_modes(self, backend: str) -> list[ChunkMode]:
         """The chunk modes ``backend`` runs.
@@ -133,11 +138,10 @@ def run_sweep(
             recorded, not raised.
     """
     backends = validate_backends(plan)
-    prepared_jobs = _prepare_all(plan, on_progress)
-    jobs_per_mode = sum(len(jobs) for _, jobs in prepared_jobs) * (
+    jobs_per_mode = sum(len(plan.sizes.jobs_for(w)) for w in plan.workloads) * (
         plan.settings.warmup + plan.settings.repeats
     )
-    total = sum(jobs_per_mode * len(plan.chunk_modes(b.name)) for b in backends)
+    total = plan.rounds * sum(jobs_per_mode * len(plan.chunk_modes(b.name)) for b in backends)
     done = 0
 
     def job_done(description: str) -> Callable[[], None]:
@@ -149,21 +153,30 @@ def run_sweep(
         return advance
 
     modules = [w.module for w in plan.workloads if w.module is not None]
-    for backend in backends:
-        on_progress(Progress(done, total, f"starting {backend.name}"))
-        probe = AUTO in plan.chunk_modes(backend.name)
-        with started_backend(backend, modules, writer, on_version_check, probe_dispatch=probe):
-            for workload, jobs in prepared_jobs:
-                for prepared, chunk in itertools.product(jobs, plan.chunk_modes(backend.name)):
-                    description = f"{workload.name} on {backend.name}"
-                    settings = replace(plan.settings, chunk=chunk)
-                    record = measure_prepared(backend, prepared, settings, job_done(description))
-                    writer.add_record(record)
-                    if record.error is not None:
-                        # Skip this record's remaining runs in the progress count.
-                        skipped = plan.settings.warmup + plan.settings.repeats
-                        done += skipped - len(record.wall_s) - len(record.warmup_s)
-            on_progress(Progress(done, total, f"stopping {backend.name}"))
+    for round_index in range(plan.rounds):
+        # Each round calibrates anew, as a separate run would: the calibration's own noise is
+        # then part of the spread between rounds instead of hidden in one shared choice.
+        prepared_jobs = _prepare_all(plan, on_progress)
+        for backend in backends:
+            on_progress(Progress(done, total, f"starting {backend.name}"))
+            probe = AUTO in plan.chunk_modes(backend.name)
+            with started_backend(backend, modules, writer, on_version_check, probe_dispatch=probe):
+                for workload, jobs in prepared_jobs:
+                    for prepared, chunk in itertools.product(jobs, plan.chunk_modes(backend.name)):
+                        description = f"{workload.name} on {backend.name}"
+                        if plan.rounds > 1:
+                            description += f", round {round_index + 1} of {plan.rounds}"
+                        settings = replace(plan.settings, chunk=chunk)
+                        record = measure_prepared(
+                            backend, prepared, settings, job_done(description)
+                        )
+                        record.round = round_index
+                        writer.add_record(record)
+                        if record.error is not None:
+                            # Skip this record's remaining runs in the progress count.
+                            skipped = plan.settings.warmup + plan.settings.repeats
+                            done += skipped - len(record.wall_s) - len(record.warmup_s)
+                on_progress(Progress(done, total, f"stopping {backend.name}"))
     return writer.results
 
 

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dist_bench.compare import Change, Comparison
+from dist_bench.compare import Basis, Change, Comparison
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
@@ -88,7 +88,8 @@ CHANGE_STYLES = {
 def comparison_table(comparison: Comparison) -> Table:
     """One row per paired measurement: both medians, the ratio with its interval, the verdict."""
     table = Table(
-        title=f"changes beyond noise (threshold {comparison.threshold:.0%})",
+        title=f"changes beyond noise (threshold {comparison.threshold:.0%}, "
+        f"false discovery rate {comparison.fdr:.0%})",
         title_justify="left",
         header_style="bold",
     )
@@ -97,38 +98,63 @@ def comparison_table(comparison: Comparison) -> Table:
         ("backend", False),
         ("before", True),
         ("after", True),
-        ("after / before (95 % CI)", True),
+        ("after / before", True),
+        ("vs the rest (95 % CI)", True),
+        ("p", True),
         ("change", False),
     ):
         table.add_column(title, justify="right" if numeric else "left", no_wrap=numeric)
     for pair in comparison.pairs:
-        record = pair.record
-        ratio = "-"
-        if pair.ratio is not None and pair.interval is not None:
-            ratio = f"{pair.ratio:.2f} ({pair.interval.low:.2f}-{pair.interval.high:.2f})"
+        ratio = "-" if pair.ratio is None else f"{pair.ratio:.2f}"
+        relative = "-" if pair.relative is None else f"{pair.relative:.2f}"
+        interval = pair.interval
+        if interval is not None:
+            # The interval belongs to what was tested: the relative ratio when there is one.
+            span = f" ({interval.low:.2f}-{interval.high:.2f})"
+            relative, ratio = (
+                (relative + span, ratio) if pair.relative else (relative, ratio + span)
+            )
+        verdict = pair.change.value
+        if pair.basis in (Basis.ONE_ROUND, Basis.MODEL) and pair.change is not Change.SAME:
+            verdict += f" ({pair.basis.value})"
         table.add_row(
-            size_title(record),
-            record.backend,
+            size_title(pair.record),
+            pair.record.backend,
             _median_of(pair.before),
             _median_of(pair.after),
             ratio,
-            Text(pair.change.value, style=CHANGE_STYLES[pair.change]),
+            relative,
+            "-" if pair.p_value is None else f"{pair.p_value:.2g}",
+            Text(verdict, style=CHANGE_STYLES[pair.change]),
         )
     counts = ", ".join(
         f"{comparison.count(change)} {change.value}"
         for change in Change
         if comparison.count(change)
     )
+    among_called, uncorrected = comparison.expected_by_chance()
+    rounds = (
+        " With rounds, a measurement is tested against the rest of its backend's in the same "
+        "rounds (the 'vs the rest' column), which cancels the machine's speed from round to round."
+        if comparison.shifts
+        else ""
+    )
     table.caption = (
-        f"{counts}. A change needs its interval to exclude 1 and the ratio to pass the threshold."
+        f"{counts}. Ratios are of the time per unit of work.{rounds} A change must be significant "
+        f"after Benjamini-Hochberg over the {len(comparison.tested)} pairs and "
+        f"{len(comparison.shifts)} backend shifts tested, and pass the threshold: of the "
+        f"{len(comparison.changed)} called, about {among_called:.1f} may be chance (testing each "
+        f"pair alone at {comparison.fdr:.0%} would expect {uncorrected:.1f} false alarms)."
     )
     table.caption_justify = "left"
     return table
 
 
-def _median_of(record: Record | None) -> str:
-    if record is None:
+def _median_of(records: Sequence[Record]) -> str:
+    if not records:
         return "-"
-    if record.error or not record.verified or not record.wall_s:
-        return "error" if record.error else "WRONG"
-    return format_seconds(median(record.wall_s))
+    if any(record.error for record in records):
+        return "error"
+    if not all(record.verified and record.wall_s for record in records):
+        return "WRONG"
+    return format_seconds(median([t for record in records for t in record.wall_s]))

@@ -1,0 +1,149 @@
+"""compare's accuracy: false alarms on the same code twice (A/A), a planted slowdown found (A/B).
+
+Each repetition makes three ``dist-bench run`` files of the same small grid (``cpu``, ``wordcount``
+and ``planted_slowdown.py``'s ``cpu-planted``, 8 tasks of 5 ms, on serial, threads and processes,
+``--rounds 6 --repeats 4``): A and A2 with nothing planted, B with cpu-planted's tasks
+made ``--slowdown`` times longer (the job's shape unchanged). The order of the three alternates
+between repetitions, so a trend in the machine's load favours neither comparison. Then:
+
+- A/A: ``compare A A2`` must give no regression, and call few pairs changed;
+- A/B: ``compare A B`` must call a cpu-planted pair slower (a regression).
+
+Targets (issue 16): A/A has no regression in >= 19 of 20 repetitions and <= 5 % of its pairs
+called changed; the planted 20 % slowdown is found in >= 90 % of repetitions. Dask and Ray are
+left out: starting them five times per run would make 20 repetitions take hours.
+
+Run: ``.venv/bin/python benchmarks/compare_accuracy.py [--repetitions 20] [-o DIR]``. Exits 1 when
+a target is missed. Recorded results: benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import load, verdict
+from dist_bench.compare import Basis, Change, Comparison, compare
+from dist_bench.results import load_results
+from planted_slowdown import SLOWDOWN_VARIABLE
+
+PLANTED = "cpu-planted"
+#: The grid every run measures (small: 60 runs must fit in about 25 minutes).
+GRID = ["cpu", "wordcount", str(Path(__file__).with_name("planted_slowdown.py"))]
+GRID_OPTIONS = ["-b", "serial,threads,processes", "--tasks", "8", "--grain", "5ms"]
+
+
+def run(path: Path, slowdown: float, rounds: int, repeats: int) -> None:
+    """One ``dist-bench run`` of the grid into ``path``, with the planted factor set."""
+    script = Path(sys.executable).with_name("dist-bench")
+    command = [str(script), "run", *GRID, *GRID_OPTIONS]
+    command += ["--rounds", str(rounds), "--repeats", str(repeats), "-o", str(path)]
+    environment = {**os.environ, SLOWDOWN_VARIABLE: str(slowdown)}
+    subprocess.run(command, check=True, capture_output=True, env=environment)
+
+
+def called(comparison: Comparison) -> int:
+    """Pairs called slower or faster."""
+    return len(comparison.changed)
+
+
+def planted_found(comparison: Comparison) -> bool:
+    """Whether a cpu-planted pair is a regression (slower with drift known)."""
+    return any(p.key[0] == PLANTED and p.is_regression for p in comparison.pairs)
+
+
+def main() -> int:
+    """Run the repetitions, print one line each, then the verdicts against the targets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repetitions", type=int, default=20)
+    parser.add_argument("--slowdown", type=float, default=1.2)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("-o", "--output", type=Path, help="Folder for the results files.")
+    options = parser.parse_args()
+    folder = options.output or Path(tempfile.mkdtemp(prefix="compare-accuracy-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"results files in {folder}; {load()}", flush=True)
+    started = time.perf_counter()
+    false_regressions = 0
+    aa_called = aa_tested = found = 0
+    ab_planted_slower = ab_planted = ab_other_called = ab_other = 0
+    log = []
+    for repetition in range(options.repetitions):
+        paths = {name: folder / f"{repetition:02d}-{name}.json" for name in ("A", "A2", "B")}
+        factors = {"A": 1.0, "A2": 1.0, "B": options.slowdown}
+        order = ["A", "A2", "B"] if repetition % 2 == 0 else ["B", "A", "A2"]
+        for name in order:
+            paths[name].unlink(missing_ok=True)
+            run(paths[name], factors[name], options.rounds, options.repeats)
+        reference = load_results(paths["A"])
+        same = compare(reference, load_results(paths["A2"]))
+        slowed = compare(reference, load_results(paths["B"]))
+        false_regressions += bool(same.regressions)
+        aa_called += called(same)
+        aa_tested += len(same.tested)
+        found += planted_found(slowed)
+        planted = [p for p in slowed.tested if p.key[0] == PLANTED]
+        others = [p for p in slowed.tested if p.key[0] != PLANTED]
+        ab_planted += len(planted)
+        ab_planted_slower += sum(p.change is Change.SLOWER for p in planted)
+        ab_other += len(others)
+        ab_other_called += sum(p.change is not Change.SAME for p in others)
+        drift = ", ".join(
+            f"{t.backend} {t.speed_drift.relative:.0%}/{t.residual_drift.relative:.1%}"
+            for t in same.shifts
+        )
+        line = (
+            f"{repetition + 1:2d}: A/A {called(same)}/{len(same.tested)} called, "
+            f"regression {'YES' if same.regressions else 'no'}; A/B planted slower "
+            f"{sum(p.change is Change.SLOWER for p in planted)}/{len(planted)}, found "
+            f"{'yes' if planted_found(slowed) else 'NO'}; drift (speed/residual) {drift}; {load()}"
+        )
+        print(line, flush=True)
+        log.append(
+            {
+                "repetition": repetition,
+                "aa_regression": bool(same.regressions),
+                "aa_called": called(same),
+                "ab_found": planted_found(slowed),
+                "ratios": {
+                    f"{p.key[0]}/{p.key[1]}/{p.key[3]}": p.ratio
+                    for p in slowed.tested
+                    if p.basis is Basis.ROUNDS
+                },
+            }
+        )
+    (folder / "summary.json").write_text(json.dumps(log, indent=1))
+    n = options.repetitions
+    minutes = (time.perf_counter() - started) / 60
+    print(f"{n} repetitions in {minutes:.1f} min; {load()}")
+    met = verdict(
+        "A/A: repetitions without a regression",
+        f"{n - false_regressions} of {n}",
+        ">= 95 %",
+        n - false_regressions >= 0.95 * n,
+    )
+    met &= verdict(
+        "A/A: pairs called changed",
+        f"{aa_called} of {aa_tested} ({aa_called / max(1, aa_tested):.1%})",
+        "<= 5 %",
+        aa_called <= 0.05 * aa_tested,
+    )
+    met &= verdict(
+        f"A/B: planted {options.slowdown - 1:.0%} slowdown found",
+        f"{found} of {n} (planted pairs called slower: {ab_planted_slower} of {ab_planted}; "
+        f"other pairs called changed: {ab_other_called} of {ab_other})",
+        ">= 90 %",
+        found >= 0.9 * n,
+    )
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
