@@ -382,8 +382,8 @@ def test_dask_up_waits_for_every_worker_and_status_asks_the_scheduler(
     assert cluster_access._dask_refuses_plain_tcp(ports["DIST_BENCH_DASK_PORT"])
     secrets_dir = Path(report.client_env["DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"]).parent
     assert secrets_dir.stat().st_mode & 0o777 == 0o700
-    for secret in secrets_dir.iterdir():
-        assert secret.stat().st_mode & 0o777 == 0o600, secret
+    for name in ("ray_token", "dask_ca", "dask_cert", "dask_key"):
+        assert (secrets_dir / name).stat().st_mode & 0o777 == 0o600, name
     # The engines run as an unprivileged user, in containers that Docker itself holds to it.
     for service in ("scheduler", "dask-worker"):
         [container] = _containers(project, service, every=False)[:1]
