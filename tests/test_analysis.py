@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from dist_bench.analysis import FindingKind, summarize
-from dist_bench.report.sentences import record_finding
+from dist_bench.analysis import FindingKind, RecordWarningKind, summarize
+from dist_bench.report.sentences import record_finding, record_warning
 from dist_bench.results import BackendRun, Record, Results
+from dist_bench.stats import spread
 from dist_bench.units import format_bytes, format_seconds
 
 
@@ -87,8 +88,12 @@ def test_unstable_and_too_short_runs_are_warned() -> None:
     noisy = record("serial", 0.0005, 0.0005, workers=1)
     noisy.wall_s = [0.0002, 0.0005, 0.0009]
     (summary,) = summarize(results(noisy))
-    assert any("unstable" in w for w in summary.warnings)
-    assert any("under 1 ms" in w for w in summary.warnings)
+    unstable, short = summary.warnings
+    assert unstable.kind is RecordWarningKind.UNSTABLE
+    assert unstable.value == pytest.approx(spread(noisy.wall_s))
+    assert short.kind is RecordWarningKind.TOO_SHORT and short.value == pytest.approx(0.0005)
+    assert record_warning(unstable).startswith("unstable: runs vary by 66% of their mean")
+    assert "under 1 ms" in record_warning(short)
 
 
 def test_formatting() -> None:

@@ -89,6 +89,17 @@ def bracket(crossover: Crossover) -> str:
     return f"between {low} and {high}"
 
 
+def bracketed_sentence(results: Results) -> str:
+    """The grain crossover's sentence, checked to give only the measured bracket."""
+    crossing = grain_crossover(results)
+    assert crossing.kind is CrossoverKind.BRACKETED
+    sentence = grain_sentence(results)
+    assert bracket(crossing) in sentence
+    # The model's number is not given as the location.
+    assert "from a grain of" not in sentence
+    return sentence
+
+
 def test_where_the_model_is_rough_the_crossover_is_bracketed_by_the_measurements() -> None:
     bent = grain_series(spread=1.01, bends=(2.5, 1.0, 0.5, 1.4, 0.4, 1.6))
     found = grain_crossover(bent)
@@ -96,12 +107,8 @@ def test_where_the_model_is_rough_the_crossover_is_bracketed_by_the_measurements
     assert processes is not None and processes.holdout_error is not None
     assert processes.holdout_error > 0.25
     assert found.reached and found.rough
-    assert found.kind is CrossoverKind.BRACKETED
-    sentence = grain_sentence(bent)
-    assert bracket(found) in sentence
+    sentence = bracketed_sentence(bent)
     assert "rough here" in sentence
-    # The model's number and interval are not given as the location.
-    assert "from a grain of" not in sentence
     assert "95 % interval" not in sentence
 
 
@@ -115,9 +122,5 @@ def test_a_model_crossing_on_a_shape_measured_the_other_way_is_bracketed_not_giv
     assert below is not None and above is not None and crossing.model_value is not None
     assert crossing.model_value < below.value < above.value
     assert crossing.model_outside and crossing.bracketed_only
-    assert crossing.kind is CrossoverKind.BRACKETED
-    sentence = grain_sentence(measured)
-    assert bracket(crossing) in sentence
-    assert "where the measurements show the other order" in sentence
-    assert "from a grain of" not in sentence
+    assert "where the measurements show the other order" in bracketed_sentence(measured)
     assert format_location(crossing) == f"{bracket(crossing)} (measured; model outside)"

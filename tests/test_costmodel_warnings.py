@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from dist_bench.costmodel import (
+from dist_bench.costmodel import analyse
+from dist_bench.costmodel.warnings import (
     Outliers,
     ParallelismAboveWorkers,
     PoorFit,
     Unstable,
     WarningKind,
     WideInterval,
-    analyse,
 )
 from dist_bench.report.sentences import flag_advice, warning_sentence
 from dist_bench.results import Results, load_results

@@ -59,6 +59,27 @@ class FindingKind(Enum):
     NO_BASELINE = "no-baseline"
 
 
+class RecordWarningKind(Enum):
+    """What makes one record's number shaky."""
+
+    #: Its runs vary by more than ``stats.UNSTABLE_SPREAD``.
+    UNSTABLE = "unstable"
+    #: Its median job is shorter than ``stats.SHORTEST_TRUSTED_S``: mostly timer noise.
+    TOO_SHORT = "too short"
+
+
+@dataclass(frozen=True)
+class RecordWarning:
+    """A warning about one record: its kind and the value that raised it.
+
+    Attributes:
+        value: The runs' spread (``UNSTABLE``) or the median job in seconds (``TOO_SHORT``).
+    """
+
+    kind: RecordWarningKind
+    value: float
+
+
 @dataclass(frozen=True)
 class Summary:
     """One record, summarised against the serial record of the same job size."""
@@ -79,7 +100,7 @@ class Summary:
     finding: FindingKind = FindingKind.FAILED
     #: The workers' MALLOC_TRIM_THRESHOLD_ as the engine set it (a cause of slower work).
     malloc_trim_threshold: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RecordWarning] = field(default_factory=list)
 
     @property
     def parallel_slots(self) -> int:
@@ -173,16 +194,13 @@ def _ratio_of_medians(values: list[float], baseline: list[float]) -> float | Non
     return top / bottom
 
 
-def _warnings(record: Record, median_s: float) -> list[str]:
+def _warnings(record: Record, median_s: float) -> list[RecordWarning]:
     warnings = []
     variation = spread(record.wall_s)
     if variation > UNSTABLE_SPREAD:
-        warnings.append(
-            f"unstable: runs vary by {variation:.0%} of their mean; raise --repeats, "
-            "or close other programs"
-        )
+        warnings.append(RecordWarning(RecordWarningKind.UNSTABLE, variation))
     if median_s < SHORTEST_TRUSTED_S:
-        warnings.append("a job under 1 ms is mostly timer noise; raise --tasks or --grain")
+        warnings.append(RecordWarning(RecordWarningKind.TOO_SHORT, median_s))
     return warnings
 
 

@@ -17,7 +17,8 @@ One concept per module, each depending only on those before it:
 - ``crossovers``: where two fits meet along a series, shown by the measurements, and why;
 - ``projection``: predicted speedups on more nodes (never measured);
 - ``advice``: backends ranked for a job shape the user describes;
-- ``warnings``: what makes a number shaky, as typed data;
+- ``warnings``: what makes a number shaky, as typed data (one class per kind, imported from
+  ``dist_bench.costmodel.warnings``);
 - ``cutover_analysis``: all of it for a results file (``analyse``).
 
 Everything is computed from a results file's records, so any report regenerates from the JSON
@@ -41,17 +42,7 @@ from dist_bench.costmodel.fit import POOR_FIT_ERROR, CostFit, fit_all, fit_costs
 from dist_bench.costmodel.projection import Projection, node_count, project
 from dist_bench.costmodel.series import Series, find_series, shape_to_ask
 from dist_bench.costmodel.shapes import AXES, AXIS_NAMES, Axis, JobShape, Point, collect_points
-from dist_bench.costmodel.warnings import (
-    WIDE_INTERVAL,
-    AnalysisWarning,
-    BudgetRanOut,
-    Outliers,
-    ParallelismAboveWorkers,
-    PoorFit,
-    Unstable,
-    WarningKind,
-    WideInterval,
-)
+from dist_bench.costmodel.warnings import WIDE_INTERVAL, AnalysisWarning, BudgetRanOut, WarningKind
 
 __all__ = [
     "AXES",
@@ -70,17 +61,12 @@ __all__ = [
     "CutoverAnalysis",
     "Evidence",
     "JobShape",
-    "Outliers",
-    "ParallelismAboveWorkers",
     "Point",
-    "PoorFit",
     "Prediction",
     "Projection",
     "Reason",
     "Series",
-    "Unstable",
     "WarningKind",
-    "WideInterval",
     "advise",
     "analyse",
     "collect_points",

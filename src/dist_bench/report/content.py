@@ -21,6 +21,7 @@ from dist_bench.report.sentences import (
     format_axis,
     format_location,
     record_finding,
+    record_warning,
 )
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.units import format_bytes, format_seconds
@@ -220,7 +221,7 @@ class SizeGroup:
         """(backend, text) for every instability warning and every note the engine made."""
         for summary in self.summaries:
             for warning in summary.warnings:
-                yield row_label(summary.record), warning
+                yield row_label(summary.record), record_warning(warning)
             for note in summary.record.notes:
                 yield row_label(summary.record), note
 

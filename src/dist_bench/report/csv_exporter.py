@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from dist_bench.analysis import Summary
 from dist_bench.report.content import ReportData, answer_text
-from dist_bench.report.sentences import record_finding
+from dist_bench.report.sentences import record_finding, record_warning
 from dist_bench.stats import Interval
 
 
@@ -52,7 +52,7 @@ COLUMNS: tuple[tuple[str, Callable[[Summary], str]], ...] = (
     ("placement_s", lambda s: _number(s.record.placement_s)),
     ("answer", answer_text),
     ("finding", record_finding),
-    ("warnings", lambda s: "; ".join([*s.warnings, *s.record.notes])),
+    ("warnings", lambda s: "; ".join([*map(record_warning, s.warnings), *s.record.notes])),
     ("error", lambda s: s.record.error or ""),
 )
 

@@ -9,24 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dist_bench.analysis import FindingKind, Summary
+from dist_bench.analysis import FindingKind, RecordWarning, RecordWarningKind, Summary
 from dist_bench.costmodel import (
     AXES,
     AXIS_NAMES,
     PRACTICAL_MARGIN,
     AnalysisWarning,
     Axis,
-    BudgetRanOut,
     CostFit,
     Crossover,
     CrossoverKind,
     CutoverAnalysis,
+    Reason,
+    WarningKind,
+)
+from dist_bench.costmodel.warnings import (
+    BudgetRanOut,
     Outliers,
     ParallelismAboveWorkers,
     PoorFit,
-    Reason,
     Unstable,
-    WarningKind,
     WideInterval,
 )
 from dist_bench.units import format_bytes, format_seconds
@@ -344,3 +346,13 @@ def _slow_work_cause(summary: Summary) -> str:
             "array take fresh memory from the kernel"
         )
     return "allocator or BLAS settings, or cache and memory bandwidth shared with other workers"
+
+
+def record_warning(warning: RecordWarning) -> str:
+    """A record's warning in words, with the flag to change."""
+    if warning.kind is RecordWarningKind.UNSTABLE:
+        return (
+            f"unstable: runs vary by {warning.value:.0%} of their mean; raise --repeats, "
+            "or close other programs"
+        )
+    return "a job under 1 ms is mostly timer noise; raise --tasks or --grain"
