@@ -8,6 +8,7 @@ failed, 130 for Ctrl-C. Results already measured are in the results file whateve
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +31,14 @@ from dist_bench.report import (
     render_outputs,
     write_outputs,
 )
-from dist_bench.units import ChunkMode, parse_bytes, parse_chunk, parse_count, parse_duration
+from dist_bench.units import (
+    ChunkMode,
+    parse_bytes,
+    parse_chunk,
+    parse_count,
+    parse_duration,
+    parse_grain,
+)
 
 T = TypeVar("T")
 
@@ -58,6 +66,17 @@ class CommaList(click.ParamType):  # type: ignore[type-arg]
             return [self.parse(item) for item in str(value).split(",") if item.strip()] or None
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``inf`` and ``nan`` (``nan`` passes every bound)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Convert and check the range as click does, then refuse what is not finite."""
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 class OneValue(click.ParamType):  # type: ignore[type-arg]
@@ -141,8 +160,8 @@ def list_command() -> None:
 )
 @click.option(
     "--grain",
-    type=CommaList(parse_duration, "durations"),
-    help="Serial work per task (e.g. 1ms,50ms); the I/O workload's latency. "
+    type=CommaList(parse_grain, "durations"),
+    help="Serial work per task (e.g. 1ms,50ms; at most 1 hour); the I/O workload's latency. "
     "Default: the workload's.",
 )
 @click.option(
@@ -371,7 +390,7 @@ def report_command(
 @click.argument("after", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--threshold",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=FiniteFloatRange(min=0.0, min_open=True),
     default=5.0,
     show_default=True,
     help="Smallest change reported, in percent of the BEFORE median.",
@@ -459,7 +478,8 @@ CUTOVER_REPORTS = ("html", "md", "csv", "png")
     type=OneValue(parse_duration, "duration"),
     default="120s",
     show_default=True,
-    help="Time to spend measuring (e.g. 90s, 10min); start-ups and the analysis come on top. "
+    help="Time to spend measuring (e.g. 90s, 10min; at most a day); start-ups and the analysis "
+    "come on top. "
     "More budget: more shapes around each crossover, narrower intervals.",
 )
 @click.option(
@@ -564,9 +584,9 @@ def cutover_command(
 @click.option("--tasks", type=OneValue(parse_count, "count"), required=True, help="Tasks per job.")
 @click.option(
     "--grain",
-    type=OneValue(parse_duration, "duration"),
+    type=OneValue(parse_grain, "duration"),
     required=True,
-    help="Serial work per task (e.g. 5ms).",
+    help="Serial work per task (e.g. 5ms; at most 1 hour).",
 )
 @click.option(
     "--bytes",
@@ -774,9 +794,10 @@ def cluster_build_command(base_image: str | None, project: str) -> None:
 @cluster_group.command("up")
 @click.option("--engine", type=click.Choice(["dask", "ray"]), required=True)
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--cpus", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--cpus", type=FiniteFloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="CPUs per worker container.")  # fmt: skip
-@click.option("--memory", default="2GiB", show_default=True, help="Memory per worker container.")
+@click.option("--memory", default="2GiB", show_default=True,
+              help="Memory per worker container (at most 1 TiB).")  # fmt: skip
 @click.option("--tls", is_flag=True, help="Dask over TLS with certificates made here.")
 @click.option("--timeout", default="180s", show_default=True,
               help="How long to wait for every worker to join.")  # fmt: skip

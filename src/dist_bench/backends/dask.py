@@ -38,6 +38,7 @@ from dist_bench.backends.base import (
     default_cores,
 )
 from dist_bench.errors import ClusterConnectionError, UsageError
+from dist_bench.units import parse_port
 from dist_bench.workload import import_file_as
 
 #: Address schemes the Dask client accepts here; ``HOST:PORT`` alone means ``tcp://``.
@@ -83,11 +84,20 @@ def normalize_address(address: str) -> str:
             f"{accepted} (e.g. tcp://127.0.0.1:8786)"
         )
     host, colon, port = rest.rpartition(":")
-    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not colon or not host or not _is_port(port):
         raise UsageError(
             f"--address {address!r} needs a host and a port, e.g. {scheme}://127.0.0.1:8786"
         )
     return f"{scheme}://{rest}"
+
+
+def _is_port(text: str) -> bool:
+    """Whether ``text`` is a port number (``units.parse_port``)."""
+    try:
+        parse_port(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _ShipByValue:

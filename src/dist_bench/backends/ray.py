@@ -44,6 +44,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from dist_bench.backends.base import Backend, BackendOptions, TaskError, default_cores
 from dist_bench.errors import ClusterConnectionError, EngineNotInstalledError, UsageError
+from dist_bench.units import parse_port
 
 logger = logging.getLogger(__name__)
 
@@ -171,9 +172,10 @@ def _split_host_port(text: str, default_port: int | None) -> tuple[str | None, i
         return None, None
     if port_text == "":
         return host, default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    try:
+        return host, parse_port(port_text)
+    except ValueError:
         return None, None
-    return host, int(port_text)
 
 
 def ray_client_installed() -> bool:
