@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -90,3 +91,26 @@ def swept_results() -> Results:
         settings=MeasureSettings(repeats=6, warmup=1),
     )
     return run_sweep(plan, ResultsWriter(None, collect_metadata(["test"])))
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 8 KiB filesystem (tmpfs, two pages): full after a few records.
+
+    Mounting needs root with CAP_SYS_ADMIN (CI's container has it); elsewhere the test is
+    skipped, saying so, rather than faked.
+    """
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8k,mode=0777", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)

@@ -39,6 +39,13 @@ class ResultsFileError(UsageError):
     """A results file that is not a dist-bench results file, or is from another machine/version."""
 
 
+class ResultsSaveError(DistBenchError):
+    """A results file that could not be saved during a run (disk full, permission).
+
+    The file keeps what the last successful save wrote; this run's later measurements are shown.
+    """
+
+
 class WorkloadFileError(UsageError):
     """A user workload file that is missing, does not import, or declares no workload."""
 
