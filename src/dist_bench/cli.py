@@ -288,6 +288,7 @@ def run_command(
     )
     plot_output = plan_plot(plot) if plot is not None else None
     writer = ResultsWriter(output, collect_metadata(sys.argv))
+    _show_plan(plan.estimate())
     try:
         with _progress_bar() as on_progress:
             results = run_sweep(plan, writer, on_progress, _show_version_check)
@@ -301,6 +302,8 @@ def run_command(
     except DistBenchError:
         _render(writer.results, fail_on_errors=False)
         raise
+    finally:
+        writer.close()
     if plot_output is not None:
         _export([plot_output], results)
     _render(results)
@@ -572,6 +575,8 @@ def cutover_command(
             f"'dist-bench report {output}' shows them",
             EXIT_INTERRUPTED,
         )
+    finally:
+        writer.close()
     stdout.print(cutover_summary(results, analysis))
     write_outputs(render_outputs(reports, ReportData(results, analysis)))
     stdout.print(f"results: {output}  (advice: dist-bench advise --from {output} ...)")
@@ -657,9 +662,29 @@ def _resolve_backends(text: str, address: str | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+#: A run whose work, done serially, exceeds this says so before it starts (else it would sit
+#: silent while the serial reference is computed).
+LONG_RUN_S = 60.0
+
+
+def _show_plan(estimate: Any) -> None:
+    """Say, before a long run starts, how long its work takes serially and how to stop it."""
+    from dist_bench.units import format_duration
+
+    if estimate.total_s < LONG_RUN_S:
+        return
+    stderr.print(
+        f"plan: the serial reference alone takes about {format_duration(estimate.reference_s)}; "
+        f"all jobs about {format_duration(estimate.total_s)} if each ran serially (parallel "
+        "backends take less). Ctrl-C stops it, keeping what is measured.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @contextmanager
 def _progress_bar(unit: str = "jobs") -> Iterator[Callable[[Any], None]]:
-    """A progress bar on stderr; with ``unit="s"`` it counts seconds of a budget, with an ETA."""
+    """A progress bar with an ETA on stderr (a terminal only); ``unit="s"`` counts a budget."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -679,7 +704,8 @@ def _progress_bar(unit: str = "jobs") -> Iterator[Callable[[Any], None]]:
         BarColumn(),
         count,
         TimeElapsedColumn(),
-        *([TextColumn("ETA"), TimeRemainingColumn()] if unit == "s" else []),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=stderr, transient=True) as progress:
         # A seconds bar formats its total from the start, so it needs one before the first event.

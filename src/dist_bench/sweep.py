@@ -80,6 +80,17 @@ class SweepPlan:
             return modes
         return [AUTO] if AUTO in modes else modes[:1]
 
+    def estimate(self) -> WorkEstimate:
+        """How long the work takes if it all ran serially: what a plan says before it starts."""
+        reference_s = sum(
+            job.tasks * job.grain_s for w in self.workloads for job in self.sizes.jobs_for(w)
+        )
+        jobs_per_size = sum(
+            len(self.chunk_modes(name)) * (self.settings.warmup + self.settings.repeats)
+            for name in self.backend_order()
+        )
+        return WorkEstimate(reference_s, reference_s * (1 + jobs_per_size))
+
     def backend_order(self) -> list[str]:
         """The order backends run in.
 
@@ -88,6 +99,19 @@ class SweepPlan:
         divides by it); then the rest.
         """
         return ordered_backends(self.backends, self.options)
+
+
+@dataclass(frozen=True)
+class WorkEstimate:
+    """A run's work in serial seconds (tasks x grain), before any overhead or parallelism.
+
+    ``reference_s`` is the serial reference answer computed first, in the driver, alone;
+    ``total_s`` adds every warm-up and measured job on every backend, as if each ran serially
+    (parallel backends take less, by up to their worker count; dispatch overhead comes on top).
+    """
+
+    reference_s: float
+    total_s: float
 
 
 def ordered_backends(names: Sequence[str], options: BackendOptions) -> list[str]:
@@ -222,9 +246,15 @@ def _prepare_all(
         jobs = plan.sizes.jobs_for(workload)
         on_progress(Progress(0, 1, f"calibrating {workload.name}"))
         answered = []
+
+        def reference_done(done: int, total: int, name: str = workload.name) -> None:
+            on_progress(Progress(done, total, f"serial reference of {name}"))
+
         for job in jobs:
             with started_environment(workload, job) as running:
-                answered.append(prepare_job(workload, running, plan.options.blas_threads))
+                answered.append(
+                    prepare_job(workload, running, plan.options.blas_threads, reference_done)
+                )
         prepared.append((workload, answered))
     return prepared
 
@@ -259,6 +289,7 @@ __all__ = [
     "Progress",
     "SizeGrid",
     "SweepPlan",
+    "WorkEstimate",
     "measure_prepared",
     "ordered_backends",
     "run_sweep",
