@@ -128,6 +128,10 @@ def test_an_existing_results_file_is_appended_to(run_cli: Runner, tmp_path: Path
         (["cluster", "up", "--engine", "dask", "--cpus", "nan"], ["'nan' is not a finite"]),
         (["cluster", "up", "--engine", "dask", "--cpus", "inf"], ["'inf' is not a finite"]),
         (["compare", "a.json", "b.json", "--threshold", "inf"], ["'inf' is not a finite"]),
+        # Process pools start every worker at once: a typo must not fork a thousand processes.
+        (["run", "cpu", "-w", "100000"], ["1<=x<=1024"]),
+        (["run", "cpu", "--repeats", "1" + "0" * 400], ["1<=x<=10000"]),  # was OverflowError
+        (["cluster", "up", "--engine", "dask", "--workers", "5000"], ["1<=x<=1024"]),
         (["report"], ["RESULTS_FILE"]),
         (["frobnicate"], ["frobnicate"]),
     ],

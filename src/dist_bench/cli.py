@@ -32,6 +32,8 @@ from dist_bench.report import (
     write_outputs,
 )
 from dist_bench.units import (
+    MAX_REPEATS,
+    MAX_WORKERS,
     ChunkMode,
     parse_bytes,
     parse_chunk,
@@ -172,14 +174,14 @@ def list_command() -> None:
 )
 @click.option(
     "--repeats",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_REPEATS),
     default=6,
     show_default=True,
     help="Measured jobs per backend and size (6 gives a 96.9 % interval).",
 )
 @click.option(
     "--warmup",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_REPEATS),
     default=1,
     show_default=True,
     help="Unmeasured jobs first (the first is the cold one, stored apart).",
@@ -187,7 +189,7 @@ def list_command() -> None:
 @click.option(
     "-w",
     "--workers",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_WORKERS),
     help="Parallel slots for every backend (default: each backend's own).",
 )
 @click.option(
@@ -212,7 +214,7 @@ def list_command() -> None:
 )
 @click.option(
     "--blas-threads",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_WORKERS),
     default=1,
     show_default=True,
     help="BLAS/OpenMP threads per worker.",
@@ -487,15 +489,20 @@ CUTOVER_REPORTS = ("html", "md", "csv", "png")
 )
 @click.option(
     "--repeats",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=MAX_REPEATS),
     default=3,
     show_default=True,
     help="Measured jobs per shape (more: steadier medians, slower search).",
 )
-@click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel slots per backend.")
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(min=1, max=MAX_WORKERS),
+    help="Parallel slots per backend.",
+)
 @click.option(
     "--blas-threads",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_WORKERS),
     default=1,
     show_default=True,
     help="BLAS/OpenMP threads per worker.",
@@ -819,7 +826,9 @@ def cluster_build_command(base_image: str | None, project: str) -> None:
 
 @cluster_group.command("up")
 @click.option("--engine", type=click.Choice(["dask", "ray"]), required=True)
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=2, show_default=True
+)
 @click.option("--cpus", type=FiniteFloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="CPUs per worker container.")  # fmt: skip
 @click.option("--memory", default="2GiB", show_default=True,

@@ -37,6 +37,11 @@ MAX_BYTES = 1024**4
 #: The largest count accepted (tasks per job, nodes): the driver holds every task's arguments in
 #: memory, about 100 bytes each at the least, so 10**8 tasks already need 10 GB.
 MAX_COUNT = 10**8
+#: The most parallel slots or BLAS threads asked for (``--workers``, ``--blas-threads``): far
+#: beyond one machine's cores, and short of a fork bomb (process pools start every worker).
+MAX_WORKERS = 1024
+#: The most measured or warm-up jobs per size: a run's plan multiplies by it.
+MAX_REPEATS = 10_000
 
 
 def _split(text: str, what: str, example: str) -> tuple[float, str]:
