@@ -447,7 +447,18 @@ def test_a_workload_file_that_exits_on_import_is_one_line(
     )
 
 
-def test_an_output_folder_the_user_cannot_enter_fails_before_measuring(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "cpu", "-b", "serial", *TINY, "-o", "closed/r.json"],
+        ["cutover", "cpu", "-o", "closed/c.json"],
+        ["report", "r.json", "-o", "closed/report.md"],
+    ],
+    ids=["run", "cutover", "report"],
+)
+def test_an_output_folder_the_user_cannot_enter_fails_before_measuring(
+    tmp_path: Path, args: list[str]
+) -> None:
     """As a user meets it: a folder of mode 000, which refuses every process but root's.
 
     Root passes any permission check by its capabilities CAP_DAC_OVERRIDE and
@@ -457,7 +468,7 @@ def test_an_output_folder_the_user_cannot_enter_fails_before_measuring(tmp_path:
     """
     import shutil
 
-    command = dist_bench_command("run", "cpu", "-b", "serial", *TINY, "-o", "closed/r.json")
+    command = dist_bench_command(*args)
     if os.geteuid() == 0:
         capsh = shutil.which("capsh")
         if capsh is None:
@@ -473,7 +484,7 @@ def test_an_output_folder_the_user_cannot_enter_fails_before_measuring(tmp_path:
         elapsed = time.perf_counter() - started
     finally:
         closed.chmod(0o700)
-    assert_one_line_error(done.returncode, done.stderr, 2, "closed/r.json", "Permission denied")
+    assert_one_line_error(done.returncode, done.stderr, 2, args[-1], "Permission denied")
     assert done.stdout == "" and elapsed < 30, "a bad path must fail before measuring"
 
 

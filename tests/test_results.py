@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dist_bench.errors import ResultsFileError, ResultsSaveError
+from dist_bench.errors import ResultsFileError, SaveError
 from dist_bench.results import (
     BackendRun,
     Record,
@@ -170,7 +170,7 @@ def test_a_full_disk_is_one_error_and_the_file_stays_intact(tiny_disk: Path) -> 
         for _ in range(100):
             writer.add_record(a_record(wall_s=[0.1] * 20))
 
-    with pytest.raises(ResultsSaveError) as failed:
+    with pytest.raises(SaveError) as failed:
         save_until_full()
     saved = len(writer.results.records) - 1  # the last one is the record that failed to save
     message = str(failed.value)

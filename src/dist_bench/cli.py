@@ -761,7 +761,12 @@ def _cutover_results_path(output: str) -> Path:
         UsageError: the folder cannot be made (a file is in the way, no permission).
     """
     path = Path(output)
-    if path.is_dir() or output.endswith(("/", os.sep)):
+    try:
+        # Inside a folder the user cannot enter, even asking whether it is a folder is refused.
+        is_folder = path.is_dir()
+    except OSError as exc:
+        raise UsageError(f"cannot write {output!r}: {exc.strerror}") from None
+    if is_folder or output.endswith(("/", os.sep)):
         folder, path = path, path / DEFAULT_CUTOVER_FILE.name
     elif path == DEFAULT_CUTOVER_FILE:
         folder = path.parent

@@ -39,10 +39,10 @@ class ResultsFileError(UsageError):
     """A results file that is not a dist-bench results file, or is from another machine/version."""
 
 
-class ResultsSaveError(DistBenchError):
-    """A results file that could not be saved during a run (disk full, permission).
+class SaveError(DistBenchError):
+    """A results file or report that could not be written (disk full, permission).
 
-    The file keeps what the last successful save wrote; this run's later measurements are shown.
+    Writes are atomic: the file keeps what the last successful write left in it.
     """
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from dist_bench.backends.base import default_cores
-from dist_bench.errors import ResultsFileError, ResultsSaveError
+from dist_bench.errors import ResultsFileError, SaveError
 
 SCHEMA = "dist-bench/results"
 SCHEMA_VERSION = 1
@@ -376,7 +376,7 @@ class ResultsWriter:
         """Write the current state (after a record was changed in place).
 
         Raises:
-            ResultsSaveError: the write failed (disk full, permission taken away); the file on
+            SaveError: the write failed (disk full, permission taken away); the file on
                 disk is as the last successful save left it.
         """
         if self.path is None:
@@ -384,7 +384,7 @@ class ResultsWriter:
         try:
             write_atomically(self.path, self._file)
         except OSError as exc:
-            raise ResultsSaveError(
+            raise SaveError(
                 f"cannot save results to {str(self.path)!r}: {exc.strerror}; the file is intact, "
                 f"with the {self._saved_records} measurement(s) of this run saved before"
             ) from None
