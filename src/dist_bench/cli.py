@@ -230,7 +230,8 @@ def list_command() -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Results file (JSON), written as measurements finish; an existing file from "
-    "this machine is appended to.",
+    "this machine is appended to. One run at a time: a second run given the same file is "
+    "refused at its start.",
 )
 @click.option(
     "--plot",
@@ -523,7 +524,8 @@ CUTOVER_REPORTS = ("html", "md", "csv", "png")
     show_default=True,
     help="Results file, or a folder (an existing one, or ending in /) to put cutover.json in; "
     "written as measurements finish, "
-    "appended to when it holds earlier results from this machine. The reports (.html, .md, "
+    "appended to when it holds earlier results from this machine (one run at a time). The "
+    "reports (.html, .md, "
     ".csv, .png) are written beside it, named after it.",
 )
 def cutover_command(
