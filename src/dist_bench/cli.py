@@ -694,6 +694,11 @@ def _show_plan(estimate: Any) -> None:
 @contextmanager
 def _progress_bar(unit: str = "jobs") -> Iterator[Callable[[Any], None]]:
     """A progress bar with an ETA on stderr (a terminal only); ``unit="s"`` counts a budget."""
+    if not stderr.is_terminal:
+        # Rich draws nothing there but still ends with an empty line, which would stand above
+        # an error's one line in a CI log or a pipe.
+        yield lambda event: None
+        return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
