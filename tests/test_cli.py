@@ -116,6 +116,8 @@ def test_an_existing_results_file_is_appended_to(run_cli: Runner, tmp_path: Path
         (["run", "cpu", "--chunk", "1,big"], ["'big'"]),
         # Infinity (float("1e400")) and sizes past any machine: refused, saying the bound.
         (["run", "data", "--bytes", "1e400"], ["'1e400'", "at most 1.0 TiB"]),
+        # Within the bound, but not within this machine (was numpy's MemoryError, a traceback).
+        (["run", "data", "-b", "serial", "--tasks", "16", "--bytes", "1TiB"], ["memory"]),
         (["run", "cpu", "--grain", "1e400"], ["'1e400'", "at most 3600 s"]),
         (["run", "cpu", "--grain", "2min,61min"], ["'61min'", "at most 3600 s"]),
         (["run", "cpu", "--tasks", "1000000000"], ["at most 100,000,000"]),
@@ -552,6 +554,8 @@ def test_a_full_disk_mid_run_is_one_line_exit_1_and_the_file_intact(
 
 
 def test_the_plan_of_a_run_adds_up_its_serial_work() -> None:
+    from dataclasses import replace
+
     from dist_bench.measure import MeasureSettings
     from dist_bench.sweep import SizeGrid, SweepPlan
     from dist_bench.workload import resolve_workloads
@@ -567,6 +571,14 @@ def test_the_plan_of_a_run_adds_up_its_serial_work() -> None:
     # References: (10 + 20) x 0.5 s. Jobs: serial runs auto only, threads both modes: 3 x 3 each.
     assert estimate.reference_s == pytest.approx(15.0)
     assert estimate.total_s == pytest.approx(15.0 * (1 + 9))
+    assert estimate.driver_bytes == 0, "cpu moves no data"
+    moving = replace(
+        plan,
+        workloads=resolve_workloads(["cpu", "data"]),
+        sizes=SizeGrid(tasks=[4, 8], grain_s=[0.5], bytes_per_task=[1000, 3000]),
+    )
+    # The largest job's data, inputs and the reference's outputs: 2 x 8 tasks x 3000 bytes.
+    assert moving.estimate().driver_bytes == 2 * 8 * 3000
 
 
 def test_a_huge_run_says_its_plan_first_and_shows_an_eta_on_a_terminal(tmp_path: Path) -> None:

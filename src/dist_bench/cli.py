@@ -291,10 +291,9 @@ def run_command(
     )
     plot_output = plan_plot(plot) if plot is not None else None
     writer = ResultsWriter(output, collect_metadata(sys.argv))
-    _show_plan(plan.estimate())
     try:
         with _progress_bar() as on_progress:
-            results = run_sweep(plan, writer, on_progress, _show_version_check)
+            results = run_sweep(plan, writer, on_progress, _show_version_check, _show_plan)
     except KeyboardInterrupt:
         _render(writer.results, fail_on_errors=False)
         kept = f"; kept in {output}" if output else ""
