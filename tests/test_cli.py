@@ -165,7 +165,7 @@ def test_an_unwritable_output_fails_before_measuring(run_cli: Runner, tmp_path: 
         ('{"name": "something else"}', "not a dist-bench results file"),
         ('{"schema": "dist-bench/results", "version": 99}', "version 99"),
         ('{"schema": "dist-bench/results", "version": 1, "metadata": {}}', "damaged"),
-        ('{"schema": "dist-bench/results", "version": [1]}', "version [1]"),
+        ('{"schema": "dist-bench/results", "version": [1]}', "version is [1]"),
         (
             '{"schema": "dist-bench/results", "version": 1, "metadata": {}, "backends": [],'
             ' "records": [{"workload": "cpu", "backend": "serial", "tasks": "4", "grain_s": 0.1,'

@@ -170,7 +170,12 @@ def load_results(path: Path) -> Results:
         )
     version = document.get("version")
     # A bool is an int to Python (true == 1) and a list is unhashable: neither is a version.
-    if type(version) is not int or version not in _LOADERS:
+    if type(version) is not int:
+        raise ResultsFileError(
+            f"{str(path)!r} is a damaged results file: version is {_shown(version)}, "
+            "not a whole number"
+        )
+    if version not in _LOADERS:
         raise ResultsFileError(
             f"{str(path)!r} has results version {version!r}; this dist-bench reads versions "
             f"{', '.join(map(str, _LOADERS))}: upgrade dist-bench to read it"
@@ -185,6 +190,10 @@ def _load_v1(document: dict[str, Any]) -> Results:
     metadata = document.get("metadata")
     if not isinstance(metadata, dict):
         raise ValueError(f"metadata is {_shown(metadata)}, not an object")
+    # The one metadata field dist-bench itself changes: each appending run adds itself to it.
+    appended = metadata.get("appended_runs", [])
+    if not isinstance(appended, list):
+        raise ValueError(f"metadata.appended_runs is {_shown(appended)}, not a list")
     return Results(
         metadata=dict(metadata),
         backends=_build_all(BackendRun, document, "backends"),
