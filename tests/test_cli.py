@@ -424,8 +424,9 @@ def test_a_bad_port_variable_is_one_line_naming_it(
     run_cli: Runner, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("DIST_BENCH_DASK_PORT", value)
-    # A project of its own: the check comes before anything is started, so nothing is.
-    code, _, err = run_cli("cluster", "up", "--engine", "dask", "--project", "inputs-port-check")
+    # `down` of a project that never ran reads the variable as `up` does (cluster._compose_env),
+    # and, were the check ever lost, starts nothing (`up` with port 0 would start a cluster).
+    code, _, err = run_cli("cluster", "down", "--project", "dist-bench-port-check")
     if code == 1 and "Docker" in err:
         pytest.skip(f"the check runs after Docker is found: {err.strip()}")
     assert_one_line_error(code, err, 2, "DIST_BENCH_DASK_PORT", repr(value), "1 to 65535")
