@@ -95,6 +95,10 @@ def test_an_existing_results_file_is_appended_to(run_cli: Runner, tmp_path: Path
     assert len(load_results(output).records) == 2
 
 
+#: ``cluster up`` that can never start a cluster: its project name breaks compose's rule.
+NO_CLUSTER = ["cluster", "up", "--engine", "dask", "--project", "Not-A-Project"]
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
@@ -126,14 +130,15 @@ def test_an_existing_results_file_is_appended_to(run_cli: Runner, tmp_path: Path
         (["cutover", "--budget", "1e400"], ["'1e400'", "at most 86400 s"]),
         (["advise", "--tasks", "8", "--grain", "1e400"], ["at most 3600 s"]),
         (["advise", "--tasks", "8", "--grain", "1ms", "--bytes", "1e400"], ["at most 1.0 TiB"]),
-        (["cluster", "up", "--engine", "dask", "--memory", "1e400"], ["at most 1.0 TiB"]),
-        (["cluster", "up", "--engine", "dask", "--cpus", "nan"], ["'nan' is not a finite"]),
-        (["cluster", "up", "--engine", "dask", "--cpus", "inf"], ["'inf' is not a finite"]),
+        # NO_CLUSTER: were a check lost, the invalid project name still stops `up` before Docker.
+        ([*NO_CLUSTER, "--memory", "1e400"], ["at most 1.0 TiB"]),
+        ([*NO_CLUSTER, "--cpus", "nan"], ["'nan' is not a finite"]),
+        ([*NO_CLUSTER, "--cpus", "inf"], ["'inf' is not a finite"]),
         (["compare", "a.json", "b.json", "--threshold", "inf"], ["'inf' is not a finite"]),
         # Process pools start every worker at once: a typo must not fork a thousand processes.
         (["run", "cpu", "-w", "100000"], ["1<=x<=1024"]),
         (["run", "cpu", "--repeats", "1" + "0" * 400], ["1<=x<=10000"]),  # was OverflowError
-        (["cluster", "up", "--engine", "dask", "--workers", "5000"], ["1<=x<=1024"]),
+        ([*NO_CLUSTER, "--workers", "5000"], ["1<=x<=1024"]),
         (["report"], ["RESULTS_FILE"]),
         (["frobnicate"], ["frobnicate"]),
     ],
