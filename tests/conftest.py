@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import subprocess
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -150,3 +151,27 @@ def searched() -> tuple[Results, CutoverAnalysis]:
     from tests.scripted_costs import search
 
     return search(project_nodes=(2, 4, 8))
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 8 KiB filesystem (tmpfs, two pages): full after a few records.
+
+    Mounting needs root with CAP_SYS_ADMIN (this machine has it); elsewhere the test is
+    skipped, saying so, rather than faked.
+    """
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8k,mode=0777", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        # Lazily: a file a failed test left open must not turn its failure into a teardown error.
+        subprocess.run(["umount", "--lazy", str(mount_point)], check=True)

@@ -95,6 +95,10 @@ def test_an_existing_results_file_is_appended_to(run_cli: Runner, tmp_path: Path
     assert len(load_results(output).records) == 2
 
 
+#: ``cluster up`` that can never start a cluster: its project name breaks compose's rule.
+NO_CLUSTER = ["cluster", "up", "--engine", "dask", "--project", "Not-A-Project"]
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
@@ -114,6 +118,27 @@ def test_an_existing_results_file_is_appended_to(run_cli: Runner, tmp_path: Path
         (["run", "cpu", "--start-method", "teleport"], ["teleport"]),
         (["run", "cpu", "--chunk", "0"], ["neither 'auto' nor a positive number"]),
         (["run", "cpu", "--chunk", "1,big"], ["'big'"]),
+        # Infinity (float("1e400")) and sizes past any machine: refused, saying the bound.
+        (["run", "data", "--bytes", "1e400"], ["'1e400'", "at most 1.0 TiB"]),
+        # Within the bound, but not within this machine (was numpy's MemoryError, a traceback).
+        (["run", "data", "-b", "serial", "--tasks", "16", "--bytes", "1TiB"], ["memory"]),
+        (["run", "cpu", "--grain", "1e400"], ["'1e400'", "at most 3600 s"]),
+        (["run", "cpu", "--grain", "2min,61min"], ["'61min'", "at most 3600 s"]),
+        (["run", "cpu", "--tasks", "1000000000"], ["at most 100,000,000"]),
+        (["run", "cpu", "--tasks", "²"], ["'²' is not a whole number"]),
+        (["run", "cpu", "--chunk", "²"], ["'²'"]),
+        (["cutover", "--budget", "1e400"], ["'1e400'", "at most 86400 s"]),
+        (["advise", "--tasks", "8", "--grain", "1e400"], ["at most 3600 s"]),
+        (["advise", "--tasks", "8", "--grain", "1ms", "--bytes", "1e400"], ["at most 1.0 TiB"]),
+        # NO_CLUSTER: were a check lost, the invalid project name still stops `up` before Docker.
+        ([*NO_CLUSTER, "--memory", "1e400"], ["at most 1.0 TiB"]),
+        ([*NO_CLUSTER, "--cpus", "nan"], ["'nan' is not a finite"]),
+        ([*NO_CLUSTER, "--cpus", "inf"], ["'inf' is not a finite"]),
+        (["compare", "a.json", "b.json", "--threshold", "inf"], ["'inf' is not a finite"]),
+        # Process pools start every worker at once: a typo must not fork a thousand processes.
+        (["run", "cpu", "-w", "100000"], ["1<=x<=1024"]),
+        (["run", "cpu", "--repeats", "1" + "0" * 400], ["1<=x<=10000"]),  # was OverflowError
+        ([*NO_CLUSTER, "--workers", "5000"], ["1<=x<=1024"]),
         (["report"], ["RESULTS_FILE"]),
         (["frobnicate"], ["frobnicate"]),
     ],
@@ -145,6 +170,13 @@ def test_an_unwritable_output_fails_before_measuring(run_cli: Runner, tmp_path: 
         ('{"name": "something else"}', "not a dist-bench results file"),
         ('{"schema": "dist-bench/results", "version": 99}', "version 99"),
         ('{"schema": "dist-bench/results", "version": 1, "metadata": {}}', "damaged"),
+        ('{"schema": "dist-bench/results", "version": [1]}', "version is [1]"),
+        (
+            '{"schema": "dist-bench/results", "version": 1, "metadata": {}, "backends": [],'
+            ' "records": [{"workload": "cpu", "backend": "serial", "tasks": "4", "grain_s": 0.1,'
+            ' "bytes_per_task": 0, "units": 1, "workers": 1}]}',
+            'records[0].tasks is "4", not int',
+        ),
     ],
 )
 def test_malformed_or_foreign_results_files_are_refused(
@@ -354,7 +386,16 @@ def test_an_unreachable_cluster_is_one_line_within_10_s(
 
 
 @pytest.mark.parametrize(
-    ("engine", "address"), [("dask", "ray://127.0.0.1:10001"), ("ray", "tcp://127.0.0.1:8786")]
+    ("engine", "address"),
+    [
+        ("dask", "ray://127.0.0.1:10001"),
+        ("ray", "tcp://127.0.0.1:8786"),
+        # "²".isdigit() is true and int("²") raises: the port check used to pass it to int().
+        ("dask", "tcp://h:²"),
+        ("ray", "h:²"),
+        ("ray", "ray://h:²"),
+        ("dask", "tcp://h:99999"),
+    ],
 )
 def test_a_wrong_address_scheme_is_a_usage_error(
     run_cli: Runner, engine: str, address: str
@@ -381,3 +422,199 @@ def test_a_missing_engine_names_the_install_command(run_cli: Runner) -> None:
         assert "pip install absent-engine" in out
     finally:
         del registry["absent"]
+
+
+@pytest.mark.parametrize("value", ["abc", "99999", "0", "²"])
+def test_a_bad_port_variable_is_one_line_naming_it(
+    run_cli: Runner, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("DIST_BENCH_DASK_PORT", value)
+    # `down` of a project that never ran reads the variable as `up` does (cluster._compose_env),
+    # and, were the check ever lost, starts nothing (`up` with port 0 would start a cluster).
+    code, _, err = run_cli("cluster", "down", "--project", "dist-bench-port-check")
+    if code == 1 and "Docker" in err:
+        pytest.skip(f"the check runs after Docker is found: {err.strip()}")
+    assert_one_line_error(code, err, 2, "DIST_BENCH_DASK_PORT", repr(value), "1 to 65535")
+
+
+def dist_bench_command(*args: str) -> list[str]:
+    """``dist-bench ARGS`` as a separate process of this interpreter."""
+    return [sys.executable, "-m", "dist_bench", *args]
+
+
+def test_a_workload_file_that_exits_on_import_is_one_line(
+    write_workload: Callable[..., Path],
+) -> None:
+    # In a real process: SystemExit is how a script ends, so it would end dist-bench silently.
+    path = write_workload("import sys\nsys.exit(3)\n", name="script.py")
+    done = subprocess.run(
+        dist_bench_command("run", str(path)), capture_output=True, text=True, timeout=60
+    )
+    assert_one_line_error(
+        done.returncode, done.stderr, 2, str(path), "sys.exit(3)", "__name__ == '__main__'"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "cpu", "-b", "serial", *TINY, "-o", "closed/r.json"],
+        ["cutover", "cpu", "-o", "closed/c.json"],
+        ["report", "r.json", "-o", "closed/report.md"],
+    ],
+    ids=["run", "cutover", "report"],
+)
+def test_an_output_folder_the_user_cannot_enter_fails_before_measuring(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """As a user meets it: a folder of mode 000, which refuses every process but root's.
+
+    Root passes any permission check by its capabilities CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH; as root the command runs with those two dropped (capsh), so the kernel
+    checks it exactly as it checks any other user. (Switching to ``nobody`` would not do: the
+    interpreter under /root is closed to it.) Skipped only as root without capsh.
+    """
+    import shutil
+
+    command = dist_bench_command(*args)
+    if os.geteuid() == 0:
+        capsh = shutil.which("capsh")
+        if capsh is None:
+            pytest.skip("as root, dropping the permission override needs capsh (libcap2-bin)")
+        drop = "--drop=cap_dac_override,cap_dac_read_search"
+        command = [capsh, drop, "--", "-c", 'exec "$0" "$@"', *command]
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    closed.chmod(0o000)
+    try:
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        elapsed = time.perf_counter() - started
+    finally:
+        closed.chmod(0o700)
+    assert_one_line_error(done.returncode, done.stderr, 2, args[-1], "Permission denied")
+    assert done.stdout == "" and elapsed < 30, "a bad path must fail before measuring"
+
+
+def test_two_runs_on_one_file_the_second_is_refused_at_start(tmp_path: Path) -> None:
+    """Two real processes: the second is refused while the first writes; none is left locked."""
+    output = tmp_path / "r.json"
+    # serial only: no worker processes, so killing the run leaves nothing behind.
+    long_run = dist_bench_command(
+        "run", "cpu", "-b", "serial", "--tasks", "4", "--grain", "50ms", "--repeats", "100",
+        "-o", str(output),
+    )  # fmt: skip
+    first = subprocess.Popen(long_run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_file(output, first)
+        second = subprocess.run(
+            dist_bench_command("run", "cpu", "-b", "serial", *TINY, "-o", str(output)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert_one_line_error(
+            second.returncode, second.stderr, 2, str(output), "another dist-bench run"
+        )
+        assert first.poll() is None, "the refused run must not disturb the first"
+    finally:
+        # SIGKILL, not Ctrl-C: even a run that cannot clean up must not leave the file locked.
+        first.kill()
+        first.communicate(timeout=60)
+    kept = len(load_results(output).records)
+    third = subprocess.run(
+        dist_bench_command("run", "cpu", "-b", "serial", *TINY, "-o", str(output)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert third.returncode == 0, third.stderr
+    assert len(load_results(output).records) == kept + 1
+
+
+def _wait_for_file(output: Path, process: subprocess.Popen[str]) -> None:
+    """Wait until ``process`` wrote ``output`` (it holds the lock from then on)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if output.exists():
+            return
+        time.sleep(0.1)
+    process.kill()
+    pytest.fail(f"{output} was never written: {process.communicate()[1][-500:]}")
+
+
+def test_a_full_disk_mid_run_is_one_line_exit_1_and_the_file_intact(
+    run_cli: Runner, tiny_disk: Path
+) -> None:
+    output = tiny_disk / "r.json"
+    # Many small records: the 8 KiB disk holds the first few, not all.
+    sizes = ["--tasks", "1,2,3,4,5,6,7,8", "--grain", "1ms", "--repeats", "2", "--warmup", "0"]
+    code, out, err = run_cli("run", "cpu", "-b", "threads", *sizes, "-o", str(output))
+    assert_one_line_error(
+        code, err, 1, "cannot save results", str(output), "No space left on device", "intact"
+    )
+    saved = load_results(output).records
+    assert saved, "the records saved before the disk filled must still be there"
+    assert "speedup" in out, "what this run measured is shown even though it was not saved"
+    assert sorted(p.name for p in tiny_disk.iterdir()) == [".r.json.lock", "r.json"]
+
+
+def test_the_plan_of_a_run_adds_up_its_serial_work() -> None:
+    from dataclasses import replace
+
+    from dist_bench.measure import MeasureSettings
+    from dist_bench.sweep import SizeGrid, SweepPlan
+    from dist_bench.workload import resolve_workloads
+
+    plan = SweepPlan(
+        workloads=resolve_workloads(["cpu"]),
+        backends=["threads"],
+        sizes=SizeGrid(tasks=[10, 20], grain_s=[0.5]),
+        settings=MeasureSettings(repeats=2, warmup=1),
+        chunks=(1, "auto"),
+    )
+    estimate = plan.estimate()
+    # References: (10 + 20) x 0.5 s. Jobs: serial runs auto only, threads both modes: 3 x 3 each.
+    assert estimate.reference_s == pytest.approx(15.0)
+    assert estimate.total_s == pytest.approx(15.0 * (1 + 9))
+    assert estimate.driver_bytes == 0, "cpu moves no data"
+    moving = replace(
+        plan,
+        workloads=resolve_workloads(["cpu", "data"]),
+        sizes=SizeGrid(tasks=[4, 8], grain_s=[0.5], bytes_per_task=[1000, 3000]),
+    )
+    # The largest job's data, inputs and the reference's outputs: 2 x 8 tasks x 3000 bytes.
+    assert moving.estimate().driver_bytes == 2 * 8 * 3000
+
+
+def test_a_huge_run_says_its_plan_first_and_shows_an_eta_on_a_terminal(tmp_path: Path) -> None:
+    """On a pseudo-terminal, as a user sees it: the plan line, then a bar with an ETA."""
+    import pty
+    import re
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        dist_bench_command("run", "cpu", "--tasks", "100000", "--grain", "200ms"),
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        cwd=tmp_path,
+    )
+    os.close(follower)
+    plain = ""  # what the terminal showed, colours and cursor moves taken out
+    eta = re.compile(r"serial reference of cpu.*ETA\s+\d+:\d\d:\d\d")
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and not eta.search(plain):
+            try:
+                shown = os.read(leader, 4096).decode(errors="replace")
+            except OSError:  # the process ended: the terminal is gone
+                break
+            plain += re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", shown)
+    finally:
+        process.kill()
+        process.wait(timeout=60)
+        os.close(leader)
+    assert "plan: the serial reference alone takes about 5.6 h" in plain, plain[-2000:]
+    assert eta.search(plain), plain[-2000:]
+    assert plain.index("plan:") < plain.index("serial reference of cpu")

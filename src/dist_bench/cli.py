@@ -8,6 +8,7 @@ failed, 130 for Ctrl-C. Results already measured are in the results file whateve
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +31,16 @@ from dist_bench.report import (
     render_outputs,
     write_outputs,
 )
-from dist_bench.units import ChunkMode, parse_bytes, parse_chunk, parse_count, parse_duration
+from dist_bench.units import (
+    MAX_REPEATS,
+    MAX_WORKERS,
+    ChunkMode,
+    parse_bytes,
+    parse_chunk,
+    parse_count,
+    parse_duration,
+    parse_grain,
+)
 
 T = TypeVar("T")
 
@@ -61,6 +71,17 @@ class CommaList(click.ParamType):  # type: ignore[type-arg]
             return [self.parse(item) for item in str(value).split(",") if item.strip()] or None
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``inf`` and ``nan`` (``nan`` passes every bound)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Convert and check the range as click does, then refuse what is not finite."""
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 class OneValue(click.ParamType):  # type: ignore[type-arg]
@@ -144,8 +165,8 @@ def list_command() -> None:
 )
 @click.option(
     "--grain",
-    type=CommaList(parse_duration, "durations"),
-    help="Serial work per task (e.g. 1ms,50ms); the I/O workload's latency. "
+    type=CommaList(parse_grain, "durations"),
+    help="Serial work per task (e.g. 1ms,50ms; at most 1 hour); the I/O workload's latency. "
     "Default: the workload's.",
 )
 @click.option(
@@ -156,14 +177,14 @@ def list_command() -> None:
 )
 @click.option(
     "--repeats",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_REPEATS),
     default=6,
     show_default=True,
     help="Measured jobs per backend and size (6 gives a 96.9 % interval).",
 )
 @click.option(
     "--warmup",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_REPEATS),
     default=1,
     show_default=True,
     help="Unmeasured jobs first (the first is the cold one, stored apart).",
@@ -180,7 +201,7 @@ def list_command() -> None:
 @click.option(
     "-w",
     "--workers",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_WORKERS),
     help="Parallel slots for every backend (default: each backend's own).",
 )
 @click.option(
@@ -205,7 +226,7 @@ def list_command() -> None:
 )
 @click.option(
     "--blas-threads",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_WORKERS),
     default=1,
     show_default=True,
     help="BLAS/OpenMP threads per worker.",
@@ -221,7 +242,8 @@ def list_command() -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Results file (JSON), written as measurements finish; an existing file from "
-    "this machine is appended to.",
+    "this machine is appended to. One run at a time: a second run given the same file is "
+    "refused at its start.",
 )
 @click.option(
     "--plot",
@@ -286,7 +308,7 @@ def run_command(
     writer = ResultsWriter(output, collect_metadata(sys.argv))
     try:
         with _progress_bar() as on_progress:
-            results = run_sweep(plan, writer, on_progress, _show_version_check)
+            results = run_sweep(plan, writer, on_progress, _show_version_check, _show_plan)
     except KeyboardInterrupt:
         _render(writer.results, fail_on_errors=False)
         kept = f"; kept in {output}" if output else ""
@@ -297,6 +319,8 @@ def run_command(
     except DistBenchError:
         _render(writer.results, fail_on_errors=False)
         raise
+    finally:
+        writer.close()
     if plot_output is not None:
         _export([plot_output], results)
     _render(results)
@@ -386,7 +410,7 @@ def report_command(
 @click.argument("after", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--threshold",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=FiniteFloatRange(min=0.0, min_open=True),
     default=5.0,
     show_default=True,
     help="Smallest change reported, in percent of the BEFORE time; a backend whose measured "
@@ -494,20 +518,26 @@ CUTOVER_REPORTS = ("html", "md", "csv", "png")
     type=OneValue(parse_duration, "duration"),
     default="120s",
     show_default=True,
-    help="Time to spend measuring (e.g. 90s, 10min); start-ups and the analysis come on top. "
+    help="Time to spend measuring (e.g. 90s, 10min; at most a day); start-ups and the analysis "
+    "come on top. "
     "More budget: more shapes around each crossover, narrower intervals.",
 )
 @click.option(
     "--repeats",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=MAX_REPEATS),
     default=3,
     show_default=True,
     help="Measured jobs per shape (more: steadier medians, slower search).",
 )
-@click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel slots per backend.")
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(min=1, max=MAX_WORKERS),
+    help="Parallel slots per backend.",
+)
 @click.option(
     "--blas-threads",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_WORKERS),
     default=1,
     show_default=True,
     help="BLAS/OpenMP threads per worker.",
@@ -528,7 +558,8 @@ CUTOVER_REPORTS = ("html", "md", "csv", "png")
     show_default=True,
     help="Results file, or a folder (an existing one, or ending in /) to put cutover.json in; "
     "written as measurements finish, "
-    "appended to when it holds earlier results from this machine. The reports (.html, .md, "
+    "appended to when it holds earlier results from this machine (one run at a time). The "
+    "reports (.html, .md, "
     ".csv, .png) are written beside it, named after it.",
 )
 def cutover_command(
@@ -587,6 +618,8 @@ def cutover_command(
             f"'dist-bench report {output}' shows them",
             EXIT_INTERRUPTED,
         )
+    finally:
+        writer.close()
     stdout.print(cutover_summary(results, analysis))
     write_outputs(render_outputs(reports, ReportData(results, analysis)))
     stdout.print(f"results: {output}  (advice: dist-bench advise --from {output} ...)")
@@ -599,9 +632,9 @@ def cutover_command(
 @click.option("--tasks", type=OneValue(parse_count, "count"), required=True, help="Tasks per job.")
 @click.option(
     "--grain",
-    type=OneValue(parse_duration, "duration"),
+    type=OneValue(parse_grain, "duration"),
     required=True,
-    help="Serial work per task (e.g. 5ms).",
+    help="Serial work per task (e.g. 5ms; at most 1 hour).",
 )
 @click.option(
     "--bytes",
@@ -676,9 +709,34 @@ def _resolve_backends(text: str, address: str | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+#: A run whose work, done serially, exceeds this says so before it starts (else it would sit
+#: silent while the serial reference is computed).
+LONG_RUN_S = 60.0
+
+
+def _show_plan(estimate: Any) -> None:
+    """Say, before a long run starts, how long its work takes serially and how to stop it."""
+    from dist_bench.units import format_duration
+
+    if estimate.total_s < LONG_RUN_S:
+        return
+    stderr.print(
+        f"plan: the serial reference alone takes about {format_duration(estimate.reference_s)}; "
+        f"all jobs about {format_duration(estimate.total_s)} if each ran serially (parallel "
+        "backends take less). Ctrl-C stops it, keeping what is measured.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @contextmanager
 def _progress_bar(unit: str = "jobs") -> Iterator[Callable[[Any], None]]:
-    """A progress bar on stderr; with ``unit="s"`` it counts seconds of a budget, with an ETA."""
+    """A progress bar with an ETA on stderr (a terminal only); ``unit="s"`` counts a budget."""
+    if not stderr.is_terminal:
+        # Rich draws nothing there but still ends with an empty line, which would stand above
+        # an error's one line in a CI log or a pipe.
+        yield lambda event: None
+        return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -698,7 +756,8 @@ def _progress_bar(unit: str = "jobs") -> Iterator[Callable[[Any], None]]:
         BarColumn(),
         count,
         TimeElapsedColumn(),
-        *([TextColumn("ETA"), TimeRemainingColumn()] if unit == "s" else []),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=stderr, transient=True) as progress:
         # A seconds bar formats its total from the start, so it needs one before the first event.
@@ -747,7 +806,12 @@ def _cutover_results_path(output: str) -> Path:
         UsageError: the folder cannot be made (a file is in the way, no permission).
     """
     path = Path(output)
-    if path.is_dir() or output.endswith(("/", os.sep)):
+    try:
+        # Inside a folder the user cannot enter, even asking whether it is a folder is refused.
+        is_folder = path.is_dir()
+    except OSError as exc:
+        raise UsageError(f"cannot write {output!r}: {exc.strerror}") from None
+    if is_folder or output.endswith(("/", os.sep)):
         folder, path = path, path / DEFAULT_CUTOVER_FILE.name
     elif path == DEFAULT_CUTOVER_FILE:
         folder = path.parent
@@ -812,10 +876,13 @@ def cluster_build_command(base_image: str | None, project: str) -> None:
 
 @cluster_group.command("up")
 @click.option("--engine", type=click.Choice(["dask", "ray"]), required=True)
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--cpus", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option(
+    "--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=2, show_default=True
+)
+@click.option("--cpus", type=FiniteFloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="CPUs per worker container.")  # fmt: skip
-@click.option("--memory", default="2GiB", show_default=True, help="Memory per worker container.")
+@click.option("--memory", default="2GiB", show_default=True,
+              help="Memory per worker container (at most 1 TiB).")  # fmt: skip
 @click.option("--insecure", is_flag=True,
               help="No Dask TLS, no Ray token: any local user could run code on it.")  # fmt: skip
 @click.option("--timeout", default="180s", show_default=True,

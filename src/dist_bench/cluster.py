@@ -37,6 +37,7 @@ from typing import Any
 
 from dist_bench.cluster_access import stranger_refused
 from dist_bench.errors import ClusterError, EngineNotInstalledError, UsageError
+from dist_bench.units import parse_port
 
 ENGINES = ("dask", "ray")
 DEFAULT_PROJECT = "dist-bench"
@@ -818,7 +819,11 @@ def _compose_env(root: Path, spec: ClusterSpec) -> dict[str, str]:
     }
     for engine_ports in _PORTS.values():
         for variable, default in engine_ports.items():
-            env[variable] = os.environ.get(variable, str(default))
+            text = os.environ.get(variable, str(default))
+            try:
+                env[variable] = str(parse_port(text))
+            except ValueError as exc:
+                raise UsageError(f"{variable}: {exc}") from None
     return env
 
 

@@ -39,6 +39,13 @@ class ResultsFileError(UsageError):
     """A results file that is not a dist-bench results file, or is from another machine/version."""
 
 
+class SaveError(DistBenchError):
+    """A results file or report that could not be written (disk full, permission).
+
+    Writes are atomic: the file keeps what the last successful write left in it.
+    """
+
+
 class WorkloadFileError(UsageError):
     """A user workload file that is missing, does not import, or declares no workload."""
 

@@ -27,6 +27,9 @@ from dist_bench.workload import Job, TaskArgs, Workload, answers_match
 CALIBRATION_SAMPLE_S = 0.02
 #: Calibration doubles the work at most this many times (2**40 units is beyond any real task).
 CALIBRATION_MAX_STEPS = 40
+#: How often the serial reference reports its progress: often enough for a live ETA, rarely
+#: enough to cost nothing beside tasks of microseconds.
+REFERENCE_PROGRESS_EVERY_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,18 @@ def _warm_time(workload: Workload, args: TaskArgs) -> float:
     return min(timings)
 
 
-def prepare_job(workload: Workload, job: Job, blas_threads: int = 1) -> PreparedJob:
+def prepare_job(
+    workload: Workload,
+    job: Job,
+    blas_threads: int = 1,
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
+) -> PreparedJob:
     """Calibrate ``job`` and compute its reference answer serially, in the driver.
 
     BLAS is capped at ``blas_threads`` first, as on every worker, so a grain means the same
-    work in the driver as on the backends.
+    work in the driver as on the backends. ``on_progress(done, total)`` hears how many tasks of
+    the reference are done, every ``REFERENCE_PROGRESS_EVERY_S`` at most (a huge job's reference
+    alone can take hours).
 
     Raises:
         TaskFailedError: a task raised while computing the reference (which task, and why).
@@ -101,11 +111,15 @@ def prepare_job(workload: Workload, job: Job, blas_threads: int = 1) -> Prepared
     job = job.with_units(calibrate_units(workload, job))
     tasks = workload.make_tasks(job)
     results = []
+    reported = time.monotonic()
     for index, args in enumerate(tasks):
         try:
             results.append(workload.task(*args))
         except Exception as exc:
             raise TaskFailedError(workload.name, "the serial reference", index, exc) from exc
+        if time.monotonic() - reported >= REFERENCE_PROGRESS_EVERY_S:
+            on_progress(index + 1, len(tasks))
+            reported = time.monotonic()
     return PreparedJob(workload, job, workload.combine(results))
 
 

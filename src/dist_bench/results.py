@@ -9,12 +9,14 @@ Layout (schema ``dist-bench/results``, version ``SCHEMA_VERSION``)::
 
 Records hold raw samples only; every derived number (median, interval, speedup) is computed when the
 file is rendered, so a better statistic later re-reads old files. The file is rewritten atomically
-after each record, so an interrupted run keeps everything it finished and the file is always valid.
+(and fsynced) after each record, so an interrupted run keeps everything it finished and the file is
+always valid. One run at a time writes a file: ``ResultsWriter`` holds a lock on it for the run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import getpass
 import json
 import os
@@ -23,13 +25,15 @@ import socket
 import sys
 import tempfile
 import time
+import types
+import typing
 from dataclasses import asdict, dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 from dist_bench.cores import default_cores
-from dist_bench.errors import ResultsFileError
+from dist_bench.errors import ResultsFileError, SaveError
 
 SCHEMA = "dist-bench/results"
 SCHEMA_VERSION = 2
@@ -181,6 +185,12 @@ def load_results(path: Path) -> Results:
             f'{str(path)!r} is not a dist-bench results file (no "schema": "{SCHEMA}")'
         )
     version = document.get("version")
+    # A bool is an int to Python (true == 1) and a list is unhashable: neither is a version.
+    if type(version) is not int:
+        raise ResultsFileError(
+            f"{str(path)!r} is a damaged results file: version is {_shown(version)}, "
+            "not a whole number"
+        )
     if version not in _LOADERS:
         raise ResultsFileError(
             f"{str(path)!r} has results version {version!r}; this dist-bench reads versions "
@@ -188,31 +198,96 @@ def load_results(path: Path) -> Results:
         )
     try:
         return _LOADERS[version](document)
-    except (KeyError, TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise ResultsFileError(f"{str(path)!r} is a damaged results file: {exc}") from None
 
 
 def _load_v1(document: dict[str, Any]) -> Results:
     # Version 1 had no rounds: each record is round 0, the field's default.
-    if any("round" in item for item in document["records"]):
+    records = document.get("records")
+    if isinstance(records, list) and any(isinstance(r, dict) and "round" in r for r in records):
         raise ValueError("a version 1 file has no rounds")
     return _load_v2(document)
 
 
 def _load_v2(document: dict[str, Any]) -> Results:
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        raise ValueError(f"metadata is {_shown(metadata)}, not an object")
+    # The one metadata field dist-bench itself changes: each appending run adds itself to it.
+    appended = metadata.get("appended_runs", [])
+    if not isinstance(appended, list):
+        raise ValueError(f"metadata.appended_runs is {_shown(appended)}, not a list")
     return Results(
-        metadata=dict(document["metadata"]),
-        backends=[_build(BackendRun, item) for item in document["backends"]],
-        records=[_build(Record, item) for item in document["records"]],
+        metadata=dict(metadata),
+        backends=_build_all(BackendRun, document, "backends"),
+        records=_build_all(Record, document, "records"),
     )
 
 
-def _build(cls: type[Any], item: dict[str, Any]) -> Any:
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(item) - names
-    if unknown:
-        raise ValueError(f"unknown fields {sorted(unknown)} in a {cls.__name__}")
-    return cls(**item)
+def _build_all(cls: type[Any], document: dict[str, Any], key: str) -> list[Any]:
+    """The objects of list ``key``, each checked field by field against ``cls``'s types.
+
+    Raises:
+        ValueError: naming the first item and field that is missing, unknown or mistyped.
+    """
+    items = document.get(key)
+    if not isinstance(items, list):
+        raise ValueError(f"{key} is {_shown(items)}, not a list")
+    hints = typing.get_type_hints(cls)
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    built = []
+    for index, item in enumerate(items):
+        where = f"{key}[{index}]"
+        if not isinstance(item, dict):
+            raise ValueError(f"{where} is {_shown(item)}, not an object")
+        unknown = set(item) - set(hints)
+        if unknown:
+            raise ValueError(f"{where} has unknown fields {sorted(unknown)}")
+        missing = [name for name in required if name not in item]
+        if missing:
+            raise ValueError(f"{where} has no {missing[0]!r}")
+        for name, value in item.items():
+            if not _has_type(value, hints[name]):
+                expected = _type_name(hints[name])
+                raise ValueError(f"{where}.{name} is {_shown(value)}, not {expected}")
+        built.append(cls(**item))
+    return built
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    """Whether a JSON value fits a field's type (the shapes ``Record`` and ``BackendRun`` use)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (types.UnionType, typing.Union):
+        return any(_has_type(value, arg) for arg in args)
+    if origin is list:
+        return isinstance(value, list) and all(_has_type(item, args[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(_has_type(item, args[1]) for item in value.values())
+    if hint is float:
+        # JSON writes 2.0 as 2.0 but a hand-edited file may say 2; NaN stands for "no CPU time".
+        return type(value) in (int, float)
+    if hint is type(None):
+        return value is None
+    # bool is a subclass of int: true is no task count, and 1 is no verdict.
+    return type(value) is hint
+
+
+def _type_name(hint: Any) -> str:
+    """``int``, ``list[float]``, ``float | None``: a field's type as its annotation reads."""
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("NoneType", "None")
+
+
+def _shown(value: Any) -> str:
+    """A JSON value as the file spells it, cut short."""
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 #: One loader per schema version, so files written by older releases still open.
@@ -225,11 +300,21 @@ def write_atomically(path: Path, results: Results) -> None:
 
 
 def replace_file(path: Path, content: bytes) -> None:
-    """Write through a temporary file and a rename: a crash never leaves half a file."""
+    """Write through a temporary file and a rename: a crash never leaves half a file.
+
+    The content is fsynced before the rename and the folder after it, so a power cut leaves the
+    old file or the new one, never an empty one. A failed write (disk full) leaves ``path`` as it
+    was and no temporary file behind.
+
+    Raises:
+        OSError: the folder cannot be written, or the disk is full.
+    """
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         umask = os.umask(0)
         os.umask(umask)
@@ -238,6 +323,11 @@ def replace_file(path: Path, content: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 class ResultsWriter:
@@ -247,16 +337,39 @@ class ResultsWriter:
     after ten minutes). An existing file is appended to only if it is a dist-bench results file
     from the same host; anything else is refused rather than overwritten, so no earlier
     measurement is ever lost. ``results`` holds this run only; the file holds earlier runs too.
+
+    One writer at a time: opening takes a lock on the file (``flock`` on a ``.NAME.lock`` file
+    beside it) and ``close`` releases it (so does the kernel, if the process dies). A second run
+    given the same file is refused at its start: two runs at once on one machine compete for its
+    cores and would both measure the other's load, so merging their records would keep wrong
+    numbers rather than save right ones.
     """
 
     def __init__(self, path: Path | None, metadata: dict[str, Any]) -> None:
         self.path = path
         self.results = Results(metadata=metadata)
         self._file = Results(metadata=metadata)
+        self._lock: int | None = None
+        self._saved_records = 0
         if path is None:
             return
+        try:
+            self._open(path, metadata)
+        except OSError as exc:
+            self.close()
+            raise ResultsFileError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, path: Path, metadata: dict[str, Any]) -> None:
         if path.is_dir():
             raise ResultsFileError(f"output path {str(path)!r} is a directory; give a file name")
+        if not path.parent.is_dir():
+            raise ResultsFileError(
+                f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist"
+            )
+        self._lock = _take_lock(path)
         if path.exists():
             earlier = load_results(path)
             if earlier.metadata.get("host") != metadata.get("host"):
@@ -266,14 +379,19 @@ class ResultsWriter:
                 )
             earlier.metadata.setdefault("appended_runs", []).append(metadata)
             self._file = earlier
-        if not path.parent.is_dir():
-            raise ResultsFileError(
-                f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist"
-            )
-        try:
-            write_atomically(path, self._file)
-        except OSError as exc:
-            raise ResultsFileError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+        write_atomically(path, self._file)
+
+    def close(self) -> None:
+        """Release the file for other runs (the file itself is complete after every save)."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def add_backend_run(self, run: BackendRun) -> None:
         """Record a backend start and save."""
@@ -288,6 +406,50 @@ class ResultsWriter:
         self.save()
 
     def save(self) -> None:
-        """Write the current state (after a record was changed in place)."""
-        if self.path is not None:
+        """Write the current state (after a record was changed in place).
+
+        Raises:
+            SaveError: the write failed (disk full, permission taken away); the file on
+                disk is as the last successful save left it.
+        """
+        if self.path is None:
+            return
+        try:
             write_atomically(self.path, self._file)
+        except OSError as exc:
+            raise SaveError(
+                f"cannot save results to {str(self.path)!r}: {exc.strerror}; the file is intact, "
+                f"with the {self._saved_records} measurement(s) of this run saved before"
+            ) from None
+        self._saved_records = len(self.results.records)
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file beside results file ``path`` (its name is hidden: ``.NAME.lock``)."""
+    return path.with_name(f".{path.name}.lock")
+
+
+def _take_lock(path: Path) -> int:
+    """Lock results file ``path`` for this process; return the lock's file descriptor.
+
+    The lock is on a file beside it, not on the results file: each save replaces that file (a
+    new inode), which would leave a lock on the old one guarding nothing. Opened read-only, so a
+    lock file made by another user sharing the folder (a container's driver) still serves.
+
+    Raises:
+        ResultsFileError: another process holds the lock.
+        OSError: the lock file cannot be made.
+    """
+    descriptor = os.open(lock_path(path), os.O_RDONLY | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise ResultsFileError(
+            f"{str(path)!r} is being written by another dist-bench run: wait for it to end, "
+            "or choose another -o file"
+        ) from None
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor

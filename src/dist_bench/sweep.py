@@ -28,15 +28,18 @@ from types import ModuleType
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.chunking import measure_dispatch_s
-from dist_bench.errors import TaskFailedError
+from dist_bench.errors import TaskFailedError, UsageError
 from dist_bench.measure import MeasureSettings, PreparedJob, measure, new_record, prepare_job
 from dist_bench.results import BackendRun, Record, Results, ResultsWriter
-from dist_bench.units import AUTO, ChunkMode
+from dist_bench.units import AUTO, ChunkMode, format_bytes
 from dist_bench.versions import VersionCheck, check_versions, client_versions
 from dist_bench.workload import Job, Workload, started_environment
 
 #: Backends that connect to an existing cluster when ``--address`` is given.
 ADDRESSED = ("dask", "ray")
+#: Copies of a job's task data the driver holds at once: the inputs, and the serial reference's
+#: outputs (as large as the inputs for the data workload) until they are combined.
+DRIVER_COPIES = 2
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,28 @@ class SweepPlan:
             return modes
         return [AUTO] if AUTO in modes else modes[:1]
 
+    def estimate(self) -> WorkEstimate:
+        """How long the work takes if it all ran serially: what a plan says before it starts."""
+        reference_s = sum(
+            job.tasks * job.grain_s for w in self.workloads for job in self.sizes.jobs_for(w)
+        )
+        jobs_per_size = sum(
+            len(self.chunk_modes(name)) * (self.settings.warmup + self.settings.repeats)
+            for name in self.backend_order()
+        )
+        driver_bytes = max(
+            (
+                DRIVER_COPIES * job.tasks * job.bytes_per_task
+                for w in self.workloads
+                if w.moves_bytes
+                for job in self.sizes.jobs_for(w)
+            ),
+            default=0,
+        )
+        # Every round computes the reference again (it calibrates anew) and runs every job.
+        total_s = self.rounds * reference_s * (1 + jobs_per_size)
+        return WorkEstimate(reference_s, total_s, driver_bytes)
+
     def backend_order(self) -> list[str]:
         """The order backends run in.
 
@@ -92,6 +117,21 @@ class SweepPlan:
         divides by it); then the rest.
         """
         return ordered_backends(self.backends, self.options)
+
+
+@dataclass(frozen=True)
+class WorkEstimate:
+    """A run's work in serial seconds (tasks x grain), before any overhead or parallelism.
+
+    ``reference_s`` is the serial reference answer computed first, in the driver, alone;
+    ``total_s`` adds every warm-up and measured job on every backend, as if each ran serially
+    (parallel backends take less, by up to their worker count; dispatch overhead comes on top).
+    """
+
+    reference_s: float
+    total_s: float
+    #: The most memory one job's data takes in the driver (``DRIVER_COPIES`` of it).
+    driver_bytes: int = 0
 
 
 def ordered_backends(names: Sequence[str], options: BackendOptions) -> list[str]:
@@ -113,6 +153,23 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+def check_memory(estimate: WorkEstimate) -> None:
+    """Refuse, before anything runs, a job whose data cannot fit in this machine's memory.
+
+    Raises:
+        UsageError: naming the memory needed and the machine's.
+    """
+    import psutil
+
+    total = psutil.virtual_memory().total
+    if estimate.driver_bytes > total:
+        raise UsageError(
+            f"the largest job needs about {format_bytes(estimate.driver_bytes)} in the driver "
+            f"(its tasks' data, in and out), more than this machine's {format_bytes(total)} of "
+            "memory: lower --tasks or --bytes"
+        )
+
+
 def validate_backends(plan: SweepPlan) -> list[Backend]:
     """Build every backend without starting it.
 
@@ -126,11 +183,14 @@ def run_sweep(
     writer: ResultsWriter,
     on_progress: ProgressCallback = lambda progress: None,
     on_version_check: Callable[[str, VersionCheck], None] = lambda backend, check: None,
+    on_plan: Callable[[WorkEstimate], None] = lambda estimate: None,
 ) -> Results:
     """Measure every prepared job on every backend; return this run's results.
 
-    ``writer`` saves them as they come. Before measuring on a remote cluster, its versions are
-    compared with this client's and handed to ``on_version_check``; a hard mismatch stops the run.
+    ``writer`` saves them as they come. Once the plan is checked (backends built, the largest
+    job's data within memory), its estimate goes to ``on_plan``, before any work. Before
+    measuring on a remote cluster, its versions are compared with this client's and handed to
+    ``on_version_check``; a hard mismatch stops the run.
 
     Raises:
         UsageError, TaskFailedError, ClusterConnectionError: before measuring (bad input, a
@@ -138,6 +198,9 @@ def run_sweep(
             recorded, not raised.
     """
     backends = validate_backends(plan)
+    estimate = plan.estimate()
+    check_memory(estimate)
+    on_plan(estimate)
     jobs_per_mode = sum(len(plan.sizes.jobs_for(w)) for w in plan.workloads) * (
         plan.settings.warmup + plan.settings.repeats
     )
@@ -234,9 +297,15 @@ def _prepare_all(
         jobs = plan.sizes.jobs_for(workload)
         on_progress(Progress(0, 1, f"calibrating {workload.name}"))
         answered = []
+
+        def reference_done(done: int, total: int, name: str = workload.name) -> None:
+            on_progress(Progress(done, total, f"serial reference of {name}"))
+
         for job in jobs:
             with started_environment(workload, job) as running:
-                answered.append(prepare_job(workload, running, plan.options.blas_threads))
+                answered.append(
+                    prepare_job(workload, running, plan.options.blas_threads, reference_done)
+                )
         prepared.append((workload, answered))
     return prepared
 
@@ -270,6 +339,7 @@ __all__ = [
     "Progress",
     "SizeGrid",
     "SweepPlan",
+    "WorkEstimate",
     "measure_prepared",
     "ordered_backends",
     "run_sweep",

@@ -159,7 +159,8 @@ def load_workload_file(path: Path) -> Workload:
     ``sys.modules`` (pickling by reference needs that) and shipped by value to remote workers.
 
     Raises:
-        WorkloadFileError: the file does not exist, does not import, or has no ``WORKLOAD``.
+        WorkloadFileError: the file does not exist, does not import, exits when imported, or
+            has no ``WORKLOAD``.
     """
     path = path.expanduser().resolve()
     if not path.is_file():
@@ -170,6 +171,13 @@ def load_workload_file(path: Path) -> Workload:
     module_name = f"dist_bench_user_{path.stem}_{digest}"
     try:
         module = import_file_as(module_name, str(path))
+    except SystemExit as exc:
+        # Not a failure to report as an exception: the file ends the program on import (a
+        # script's sys.exit, argparse's --help). Left alone, dist-bench would exit silently.
+        raise WorkloadFileError(
+            f"workload file {str(path)!r} called sys.exit({exc.code!r}) when imported: a "
+            "workload file defines WORKLOAD; put script code under `if __name__ == '__main__':`"
+        ) from None
     except Exception as exc:
         raise WorkloadFileError(
             f"workload file {str(path)!r} failed to import: {type(exc).__name__}: {exc}"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dist_bench.errors import UsageError
+from dist_bench.errors import SaveError, UsageError
 
 if TYPE_CHECKING:
     from dist_bench.report.content import ReportData
@@ -198,6 +198,15 @@ def plan_outputs(
         UsageError: a path that cannot be written, a binary format to standard output, several
             formats into one file, a format whose software is missing.
     """
+    try:
+        return _planned_outputs(formats, output, source, stem)
+    except OSError as exc:  # a folder on the way the user cannot enter: even stat is refused
+        raise UsageError(f"cannot write {output!r}: {exc.strerror}") from None
+
+
+def _planned_outputs(
+    formats: Sequence[ExporterSpec], output: str | None, source: Path | None, stem: str
+) -> list[Output]:
     if not formats:
         raise UsageError("no format given")
     for spec in formats:
@@ -265,15 +274,22 @@ def render_outputs(outputs: Sequence[Output], data: ReportData) -> list[tuple[Ou
 
 
 def write_outputs(rendered: Sequence[tuple[Output, bytes]]) -> None:
-    """Write rendered outputs: files atomically, text to standard output as is."""
+    """Write rendered outputs: files atomically, text to standard output as is.
+
+    Raises:
+        SaveError: a file could not be written (disk full); it is as it was before.
+    """
     from dist_bench.results import replace_file
 
     for item, content in rendered:
         if item.path is None:
             sys.stdout.buffer.write(content)
             sys.stdout.flush()
-        else:
+            continue
+        try:
             replace_file(item.path, content)
+        except OSError as exc:
+            raise SaveError(f"cannot write {str(item.path)!r}: {exc.strerror}") from None
 
 
 def plan_directory(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dist_bench.errors import UsageError
+from dist_bench.units import parse_port
 
 #: Address schemes the Dask client accepts here; ``HOST:PORT`` alone means ``tcp://``.
 ACCEPTED_SCHEMES = ("tcp", "tls")
@@ -31,5 +32,8 @@ def normalize_address(address: str) -> str:
 
 
 def _is_port(text: str) -> bool:
-    # isascii too: "²".isdigit() is true, but int("²") fails.
-    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
+    try:
+        parse_port(text)
+    except ValueError:
+        return False
+    return True

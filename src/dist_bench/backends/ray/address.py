@@ -11,6 +11,7 @@ import importlib.util
 from dataclasses import dataclass
 
 from dist_bench.errors import UsageError
+from dist_bench.units import parse_port
 
 #: The address forms ``--address`` accepts, for error messages.
 ACCEPTED_ADDRESSES = (
@@ -97,10 +98,10 @@ def _split_host_port(text: str, default_port: int | None) -> tuple[str | None, i
         return None, None
     if port_text == "":
         return host, default_port
-    # isascii too: "²".isdigit() is true, but int("²") fails.
-    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
+    try:
+        return host, parse_port(port_text)
+    except ValueError:
         return None, None
-    return host, int(port_text)
 
 
 def ray_client_installed() -> bool:

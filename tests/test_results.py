@@ -1,0 +1,184 @@
+"""The results file: loading checks every field, one writer at a time, saves that survive faults."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dist_bench.errors import ResultsFileError, SaveError
+from dist_bench.results import (
+    BackendRun,
+    Record,
+    Results,
+    ResultsWriter,
+    load_results,
+    lock_path,
+    write_atomically,
+)
+
+HOST = {"host": "here"}
+
+
+def a_record(**changes: Any) -> Record:
+    """A measured record (two samples), with ``changes`` applied."""
+    fields: dict[str, Any] = dict(
+        workload="cpu", backend="serial", tasks=4, grain_s=0.002, bytes_per_task=0, units=10,
+        workers=1, wall_s=[0.01, 0.011], task_s=[0.009, 0.01], task_cpu_s=[0.009, 0.01],
+        verified=True,
+    )  # fmt: skip
+    fields.update(changes)
+    return Record(**fields)
+
+
+def a_document(**record_changes: Any) -> dict[str, Any]:
+    """A valid results document whose one record is changed (on the JSON side) as given."""
+    document = Results(metadata=dict(HOST), records=[a_record()]).to_json()
+    document["records"][0].update(record_changes)
+    return document
+
+
+def test_a_saved_file_loads_back_equal(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    results = Results(
+        metadata=dict(HOST),
+        backends=[BackendRun("serial", 0.1, 0.01, {"workers": 1})],
+        records=[a_record(task_cpu_s=[math.nan, math.nan], placement_s=0.5, notes=["lost one"])],
+    )
+    write_atomically(path, results)
+    again = load_results(path)
+    assert again.backends == results.backends
+    assert again.records[0].placement_s == 0.5 and again.records[0].notes == ["lost one"]
+    assert all(math.isnan(x) for x in again.records[0].task_cpu_s)  # NaN: no CPU time measured
+
+
+def test_whole_numbers_are_accepted_where_floats_are_expected(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(a_document(grain_s=1, wall_s=[1, 2])))
+    assert load_results(path).records[0].grain_s == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"version": [1]}, "version is [1], not a whole number"),  # was TypeError: unhashable
+        ({"version": True}, "version is true"),  # true == 1 to Python
+        ({"version": "1"}, 'version is "1"'),
+        ({"version": 2}, "version 2; this dist-bench reads versions 1: upgrade"),
+        ({"metadata": {"host": "here", "appended_runs": 5}}, "metadata.appended_runs is 5"),
+        ({"metadata": ["host"]}, 'metadata is ["host"], not an object'),
+        ({"records": {"0": {}}}, "records is"),
+        ({"backends": [[]]}, "backends[0] is [], not an object"),
+    ],
+)
+def test_a_mistyped_document_is_refused_naming_the_part(
+    tmp_path: Path, change: dict[str, Any], fragment: str
+) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({**a_document(), **change}))
+    with pytest.raises(ResultsFileError) as refused:
+        load_results(path)
+    assert str(path) in str(refused.value) and fragment in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"wall_s": "abc"}, 'records[0].wall_s is "abc", not list[float]'),
+        ({"wall_s": [0.1, "x"]}, "records[0].wall_s is"),
+        ({"tasks": "4"}, 'records[0].tasks is "4", not int'),
+        ({"tasks": 4.5}, "records[0].tasks is 4.5, not int"),
+        ({"tasks": True}, "records[0].tasks is true, not int"),
+        ({"verified": 1}, "records[0].verified is 1, not bool"),
+        ({"grain_s": "2ms"}, "records[0].grain_s is"),
+        ({"placement_s": "x"}, 'records[0].placement_s is "x", not float | None'),
+        ({"error": 5}, "records[0].error is 5, not str | None"),
+        ({"notes": [1]}, "records[0].notes is [1], not list[str]"),
+        ({"colour": "red"}, "records[0] has unknown fields ['colour']"),
+    ],
+)
+def test_a_record_of_the_wrong_type_is_refused_naming_the_field(
+    tmp_path: Path, change: dict[str, Any], fragment: str
+) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(a_document(**change)))
+    with pytest.raises(ResultsFileError) as refused:
+        load_results(path)
+    message = str(refused.value)
+    assert str(path) in message and "damaged" in message and fragment in message
+    assert "\n" not in message
+
+
+def test_a_record_missing_a_field_is_refused_naming_it(tmp_path: Path) -> None:
+    document = a_document()
+    del document["records"][0]["workload"]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ResultsFileError, match=r"records\[0\] has no 'workload'"):
+        load_results(path)
+
+
+def test_one_writer_at_a_time_and_closing_releases_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    first = ResultsWriter(path, dict(HOST))
+    first.add_record(a_record())
+    with pytest.raises(ResultsFileError, match="being written by another dist-bench run"):
+        ResultsWriter(path, dict(HOST))
+    assert len(load_results(path).records) == 1, "a refused writer must not touch the file"
+    first.close()
+    with ResultsWriter(path, dict(HOST)) as second:
+        second.add_record(a_record(backend="threads"))
+    assert [r.backend for r in load_results(path).records] == ["serial", "threads"]
+    assert lock_path(path).name == ".r.json.lock"
+
+
+def test_the_same_file_by_another_spelling_is_the_same_lock(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    with (
+        ResultsWriter(tmp_path / "r.json", dict(HOST)),
+        pytest.raises(ResultsFileError, match="another dist-bench run"),
+    ):
+        ResultsWriter(tmp_path / "sub" / ".." / "r.json", dict(HOST))
+
+
+def test_saves_are_fsynced_file_then_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    path = tmp_path / "r.json"
+    write_atomically(path, Results(metadata=dict(HOST)))
+    # The temporary file (renamed over r.json afterwards), then the folder holding the rename.
+    assert len(synced) == 2
+    assert Path(synced[0]).parent == tmp_path and Path(synced[0]).name.startswith(".r.json.")
+    assert synced[1] == str(tmp_path)
+
+
+def test_a_full_disk_is_one_error_and_the_file_stays_intact(tiny_disk: Path) -> None:
+    path = tiny_disk / "r.json"
+    writer = ResultsWriter(path, dict(HOST))
+
+    def save_until_full() -> None:
+        for _ in range(100):
+            writer.add_record(a_record(wall_s=[0.1] * 20))
+
+    with pytest.raises(SaveError) as failed:
+        save_until_full()
+    saved = len(writer.results.records) - 1  # the last one is the record that failed to save
+    message = str(failed.value)
+    assert "No space left on device" in message and "intact" in message
+    assert f"the {saved} measurement(s) of this run saved before" in message
+    assert saved >= 1, "the disk was meant to hold a few records first"
+    assert len(load_results(path).records) == saved
+    assert sorted(p.name for p in tiny_disk.iterdir()) == [".r.json.lock", "r.json"]
+    writer.close()
