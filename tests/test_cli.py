@@ -146,18 +146,15 @@ NO_CLUSTER = ["cluster", "up", "--engine", "dask", "--project", "Not-A-Project"]
 def test_bad_input_is_one_line_and_exit_2(
     run_cli: Runner, args: list[str], fragments: list[str]
 ) -> None:
-    started = time.perf_counter()
-    code, _, err = run_cli(*args)
+    code, out, err = run_cli(*args)
     assert_one_line_error(code, err, 2, *fragments)
-    assert time.perf_counter() - started < 5, "bad input must fail before any measuring"
+    assert out == "", "bad input must fail before anything is measured or planned"
 
 
 def test_an_unwritable_output_fails_before_measuring(run_cli: Runner, tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "folder" / "r.json"
-    started = time.perf_counter()
     code, out, err = run_cli("run", "cpu", "-o", str(missing))
     assert_one_line_error(code, err, 2, "does not exist")
-    assert time.perf_counter() - started < 5
     assert out == ""
     code, _, err = run_cli("run", "cpu", "-o", str(tmp_path))
     assert_one_line_error(code, err, 2, "directory")
@@ -375,14 +372,12 @@ def test_plot_is_written_and_bad_plot_paths_fail_first(run_cli: Runner, tmp_path
 @pytest.mark.parametrize(
     ("engine", "address"), [("dask", "tcp://127.0.0.1:9"), ("ray", "127.0.0.1:9")]
 )
-def test_an_unreachable_cluster_is_one_line_within_10_s(
+def test_an_unreachable_cluster_is_one_line(
     run_cli: Runner, engine: str, address: str
 ) -> None:
     pytest.importorskip("distributed" if engine == "dask" else "ray")
-    started = time.perf_counter()
     code, _, err = run_cli("run", "cpu", "-b", engine, "--address", address, *TINY)
     assert_one_line_error(code, err, 1, address)
-    assert time.perf_counter() - started < 10
 
 
 @pytest.mark.parametrize(
@@ -487,13 +482,11 @@ def test_an_output_folder_the_user_cannot_enter_fails_before_measuring(
     closed.mkdir()
     closed.chmod(0o000)
     try:
-        started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
-        elapsed = time.perf_counter() - started
     finally:
         closed.chmod(0o700)
     assert_one_line_error(done.returncode, done.stderr, 2, args[-1], "Permission denied")
-    assert done.stdout == "" and elapsed < 30, "a bad path must fail before measuring"
+    assert done.stdout == "", "a bad path must fail before measuring"
 
 
 def test_two_runs_on_one_file_the_second_is_refused_at_start(tmp_path: Path) -> None:
