@@ -392,17 +392,6 @@ def test_placed_array_reaches_tasks_as_the_array(remote: DaskBackend, workload: 
     assert future.result(timeout=30)[0] == 4030
 
 
-def test_importing_dist_bench_does_not_import_dask() -> None:
-    code = (
-        "import sys, dist_bench, dist_bench.backends, dist_bench.cli\n"
-        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stdout.strip() == "[]"
-
-
 def test_unreachable_address_fails_fast_naming_it() -> None:
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     backend = DaskBackend(BackendOptions(address=address))

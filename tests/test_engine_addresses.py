@@ -32,9 +32,10 @@ def test_a_ray_port_that_is_no_port_is_a_usage_error(address: str) -> None:
         parse_address(address)
 
 
-def test_parsing_imports_no_engine() -> None:
+def test_importing_dist_bench_and_parsing_addresses_imports_no_engine() -> None:
     code = (
-        "import sys, dist_bench.backends.dask.address, dist_bench.backends.ray.address\n"
+        "import sys, dist_bench, dist_bench.backends, dist_bench.cli\n"
+        "import dist_bench.backends.dask.address, dist_bench.backends.ray.address\n"
         "print(sorted(m for m in ('dask', 'distributed', 'ray') if m in sys.modules))"
     )
     done = subprocess.run(
