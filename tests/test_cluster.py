@@ -288,7 +288,10 @@ def test_a_taken_port_is_one_line_with_the_fix(docker: None, tmp_path: Path) -> 
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        env = {"DIST_BENCH_DASK_PORT": str(port), "DIST_BENCH_DASK_DASHBOARD_PORT": "0"}
+        env = {
+            "DIST_BENCH_DASK_PORT": str(port),
+            "DIST_BENCH_DASK_DASHBOARD_PORT": str(_free_port()),
+        }
         code, output = _finish(
             _cli("cluster", "up", "--engine", "dask", "--project", "dbtest-taken", cwd=tmp_path,
                  env=env)
