@@ -20,6 +20,7 @@ from dist_bench.report.sentences import (
     crossover_sentence,
     format_axis,
     format_location,
+    reason_label,
     record_finding,
     record_warning,
 )
@@ -331,7 +332,8 @@ FINDING_KINDS: tuple[FindingGloss, ...] = (
     FindingGloss(
         FindingKind.PARALLEL,
         "parallel",
-        "the tasks ran side by side and the backend reached at least 75 % of ideal speedup",
+        "at least 75 % of ideal speedup: side by side on separate cores (parallelism), or, for "
+        "tasks that wait, their waits overlapped (concurrency; the row then reads overlapped)",
     ),
     FindingGloss(
         FindingKind.PARTLY_PARALLEL,
@@ -354,7 +356,8 @@ FINDING_KINDS: tuple[FindingGloss, ...] = (
     FindingGloss(
         FindingKind.ONE_AFTER_ANOTHER,
         "one after another",
-        "concurrency without waiting: an event loop or a lock ran the tasks in turn",
+        "no overlap: an event loop ran coroutines that never await in turn, or each thread kept "
+        "the GIL for its switch interval and finished its task within it",
     ),
     FindingGloss(
         FindingKind.DISPATCH,
@@ -485,7 +488,7 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
         ),
         numeric=False,
     ),
-    Column("why", "the cost that decides it", lambda c: c.reason, numeric=False),
+    Column("why", "the cost that decides it", reason_label, numeric=False),
 )
 
 
