@@ -93,7 +93,7 @@ def row(workload: str, backend: str, scenario: str) -> tuple[Summary, str]:
 class Rule:
     """A lesson: on the rows ``applies`` picks, the sentence must (not) match one of ``words``.
 
-    ``words`` are regular expressions, so "not parallelism" (or "nor parallelism") is not read
+    ``words`` are regular expressions, so "not parallelism" (or "nor", "no parallelism") is not read
     as a claim of it.
     """
 
@@ -138,7 +138,7 @@ RULES = (
     Rule(
         "a win on io is not called parallelism",
         lambda workload, backend, scenario: workload == "io" and scenario == "win",
-        (r"^parallel:", r"(?<!not )(?<!nor )parallelism"),
+        (r"^parallel:", r"(?<!not )(?<!nor )(?<!no )parallelism"),
     ),
     Rule(
         "a win on computing workloads with an interpreter per worker is parallelism",
@@ -163,7 +163,17 @@ RULES = (
         lambda workload, backend, scenario: (
             workload in ("cpu", "wordcount") and backend == "threads"
         ),
-        (r"^parallel:", r"^partly parallel", r"(?<!not )(?<!nor )parallelism"),
+        (r"^parallel:", r"^partly parallel", r"(?<!not )(?<!nor )(?<!no )parallelism"),
+    ),
+    Rule(
+        "asyncio on tasks that never wait claims neither concurrency nor parallelism",
+        lambda workload, backend, scenario: workload != "io" and backend == "asyncio",
+        (
+            r"^parallel:",
+            r"^overlapped",
+            r"(?<!not )(?<!nor )(?<!no )parallelism",
+            r"(?<!not )(?<!neither )concurrency:",
+        ),
     ),
     Rule(
         "pure-Python threads held back by each other took turns on the GIL",

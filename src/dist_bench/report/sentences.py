@@ -414,15 +414,31 @@ def _overlaps(summary: Summary) -> bool:
 
 def _won_by(summary: Summary) -> str | None:
     """``overlapped`` or ``parallel`` as a row's lead word; ``None`` where neither can be true."""
-    if _overlaps(summary):
-        return "overlapped"
-    if summary.execution is Execution.THREADS and summary.nature is TaskNature.PURE_PYTHON:
+    if _blocks_loop(summary) or (
+        summary.execution is Execution.THREADS and summary.nature is TaskNature.PURE_PYTHON
+    ):
         return None
-    return "parallel"
+    return "overlapped" if _overlaps(summary) else "parallel"
+
+
+def _blocks_loop(summary: Summary) -> bool:
+    """Whether the tasks block the event loop they run on: declared, and they never wait."""
+    return (
+        summary.execution is Execution.EVENT_LOOP
+        and summary.nature is not None
+        and summary.nature is not TaskNature.WAITS
+    )
 
 
 def _win(summary: Summary) -> str:
     """Concurrency or parallelism, and what made it so for this workload on this backend."""
+    if _blocks_loop(summary):
+        # A plain function runs on the loop and blocks it: the number says more about the
+        # serial baseline (or the machine's load) than about asyncio.
+        return (
+            "neither concurrency nor parallelism: tasks that never wait block the one event "
+            "loop, so suspect a slow serial baseline or noise"
+        )
     if _overlaps(summary):
         return "concurrency: the waits overlapped, taking turns on the cores"
     if summary.execution is Execution.THREADS:
@@ -485,6 +501,8 @@ def _one_at_a_time_cause(summary: Summary) -> str:
 def _core_wait_cause(summary: Summary) -> str:
     """What the tasks did while they competed for the cores, when the workload declares it."""
     nature = summary.nature
+    if _blocks_loop(summary):
+        return " (the event loop runs one task at a time: no parallelism to cap)"
     released = (
         "the native code releases the GIL, so they ran side by side: "
         if summary.execution is Execution.THREADS
