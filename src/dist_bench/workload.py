@@ -103,8 +103,9 @@ class Workload:
         moves_bytes: When true, ``job.bytes_per_task`` sizes the data each task moves.
         large_inputs: When true, task arguments are big enough that engines should place them
             once (Dask ``scatter``, Ray ``put``) rather than send them with each call.
-        nature: What the task spends its time on; ``None`` (a user's file that does not say)
-            keeps the report's explanations to what the measurements alone show.
+        nature: What the task spends its time on; it picks the report's explanations. A results
+            file keeps only a workload's name, so the report finds it for built-ins
+            (``declared_workload``); other workloads get what the measurements alone show.
         uses_numpy: When true, the task works on NumPy arrays (allocator and BLAS settings
             matter to it).
     """
