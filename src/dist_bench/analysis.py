@@ -159,6 +159,17 @@ def parallel_slots(record: Record) -> int:
     return max(1, min(record.workers, -(-record.tasks // max(1, record.chunk))))
 
 
+def measured_grain_s(record: Record) -> float | None:
+    """The work per task ``record`` measured (its tasks' median total time over their count).
+
+    On the serial record this is the job's real grain: what was asked (``grain_s``) is only the
+    calibration's target, and a task that waits on a server or copies arrays can take longer.
+    """
+    if record.error is not None or not record.verified or not record.task_s:
+        return None
+    return median(record.task_s) / record.tasks
+
+
 def series_label(record: Record) -> str:
     """The backend and how it grouped tasks: one name per line of a plot across job sizes."""
     if record.chunk_auto:

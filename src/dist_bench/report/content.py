@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from dist_bench.analysis import FindingKind, Summary, row_label, summarize
+from dist_bench.analysis import FindingKind, Summary, measured_grain_s, row_label, summarize
 from dist_bench.backends.base import BASELINE
 from dist_bench.report.sentences import (
     crossover_sentence,
@@ -197,8 +197,23 @@ class SizeGroup:
 
     @property
     def title(self) -> str:
-        """``cpu: 16 tasks x 50.0 ms grain, 4.0 MiB per task``."""
-        return size_title(self.summaries[0].record)
+        """``blas: 16 tasks x 928 µs grain (asked 200 µs), 4.0 MiB per task``.
+
+        The grain is the one the serial run measured, which a learner compares every row with;
+        the grain asked for follows where it reads differently. Without a serial run, the asked
+        grain alone (``size_title``).
+        """
+        record = self.summaries[0].record
+        measured = measured_grain_s(record) if record.backend == BASELINE else None
+        if measured is None:
+            return size_title(record)
+        grain, asked = format_seconds(measured), format_seconds(record.grain_s)
+        title = f"{record.workload}: {record.tasks} tasks x {grain} grain"
+        if grain != asked:
+            title += f" (asked {asked})"
+        if record.bytes_per_task:
+            title += f", {format_bytes(record.bytes_per_task)} per task"
+        return title
 
     def rows(self) -> list[list[str]]:
         """The cell texts, one list per backend."""
