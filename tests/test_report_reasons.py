@@ -151,6 +151,16 @@ RULES = (
         present=True,
     ),
     Rule(
+        "computing tasks slowed on processes still ran in parallel, capped by the cores",
+        lambda workload, backend, scenario: (
+            workload in ("cpu", "blas", "wordcount")
+            and backend in ("processes", "dask")
+            and scenario == "contended"
+        ),
+        (r"parallelism, capped by the cores",),
+        present=True,
+    ),
+    Rule(
         "threads on code that releases the GIL win by parallelism",
         lambda workload, backend, scenario: (
             workload == "blas" and backend == "threads" and scenario == "win"

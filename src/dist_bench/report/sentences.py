@@ -508,7 +508,9 @@ def _core_wait_cause(summary: Summary) -> str:
         if summary.execution is Execution.THREADS
         else ""
     )
-    if nature is TaskNature.RELEASES_GIL:
+    if nature is TaskNature.RELEASES_GIL or nature is TaskNature.PURE_PYTHON:
+        # Pure-Python tasks reach this only off the driver's interpreter (threads on them took
+        # turns on the GIL instead): an interpreter per worker, capped by the cores.
         return f" ({released}parallelism, capped by the cores)"
     if nature is TaskNature.MOVES_DATA:
         return f" and the memory bandwidth ({released}parallelism, capped by the machine)"
