@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -259,3 +259,9 @@ def test_pair_sentences_keep_the_gil_and_parallelism_to_their_workloads(
         if crossover.workload == "io":
             assert "tasks' work at once" not in sentence, sentence
             assert "runs in parallel" not in sentence, sentence
+
+
+def test_a_gil_reason_on_asyncio_names_the_event_loop(golden: CutoverAnalysis) -> None:
+    gil = next(c for c in golden.crossovers if c.workload == "cpu" and c.reason == "GIL")
+    assert reason_label(gil) == "GIL"
+    assert reason_label(replace(gil, winner_below="asyncio")) == "event loop"

@@ -201,14 +201,20 @@ def reason_label(crossover: Crossover) -> str:
     """The crossover's reason as a table shows it, true for its workload.
 
     The cost model names the cost that decides (``Crossover.reason``) without knowing what the
-    tasks do: a shared-memory backend ahead on tasks that wait wins by concurrency, and one on code
-    that releases the GIL is not held back by the GIL.
+    tasks do: a shared-memory backend ahead on tasks that wait wins by concurrency, one on code
+    that releases the GIL is not held back by the GIL, and asyncio is held back by its one event
+    loop.
     """
     nature = _declared_nature(crossover.workload)
     if crossover.reason == "parallelism" and nature is TaskNature.WAITS:
         return "concurrency"
     if crossover.reason == "GIL" and not holds_gil(nature):
         return "concurrency" if nature is TaskNature.WAITS else "dispatch overhead"
+    if crossover.reason == "GIL" and execution_of(crossover.winner_below, {}) is (
+        Execution.EVENT_LOOP
+    ):
+        # One event loop caps asyncio whatever the GIL does.
+        return "event loop"
     return crossover.reason
 
 
