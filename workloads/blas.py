@@ -11,7 +11,7 @@ add in a different order on another backend.
 
 from __future__ import annotations
 
-from dist_bench.workload import Job, TaskArgs, Workload
+from dist_bench.workload import Job, TaskArgs, TaskNature, Workload
 
 #: Side of the square matrices: big enough for BLAS to dominate Python's call overhead.
 MATRIX_SIDE = 192
@@ -53,4 +53,6 @@ WORKLOAD = Workload(
     combine=sum_traces,
     default_tasks=16,
     default_grain_s=0.05,
+    nature=TaskNature.RELEASES_GIL,
+    uses_numpy=True,
 )

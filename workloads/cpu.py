@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 
-from dist_bench.workload import Job, TaskArgs, Workload
+from dist_bench.workload import Job, TaskArgs, TaskNature, Workload
 
 
 def make_tasks(job: Job) -> list[TaskArgs]:
@@ -45,4 +45,5 @@ WORKLOAD = Workload(
     combine=total_hits,
     default_tasks=16,
     default_grain_s=0.05,
+    nature=TaskNature.PURE_PYTHON,
 )

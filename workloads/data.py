@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dist_bench.workload import Job, TaskArgs, Workload
+from dist_bench.workload import Job, TaskArgs, TaskNature, Workload
 
 # NumPy is imported inside the functions that use it: `dist-bench list` imports every workload file
 # and must not pay for NumPy (a tenth of a second) to print their names.
@@ -60,4 +60,6 @@ WORKLOAD = Workload(
     default_tasks=16,
     default_grain_s=0.01,
     default_bytes=4 * 1024 * 1024,
+    nature=TaskNature.MOVES_DATA,
+    uses_numpy=True,
 )

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from dist_bench.workload import Job, TaskArgs, Workload
+from dist_bench.workload import Job, TaskArgs, TaskNature, Workload
 
 # asyncio is imported where it is used: `dist-bench list` imports every workload file and must
 # stay instant.
@@ -138,4 +138,5 @@ WORKLOAD = Workload(
     calibrated=False,
     default_tasks=48,
     default_grain_s=0.05,
+    nature=TaskNature.WAITS,
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from dist_bench.workload import Job, TaskArgs, Workload
+from dist_bench.workload import Job, TaskArgs, TaskNature, Workload
 
 #: A small vocabulary with a skewed draw, like real text: a few words are very common.
 _WORDS = (
@@ -54,4 +54,5 @@ WORKLOAD = Workload(
     combine=merge_counts,
     default_tasks=16,
     default_grain_s=0.02,
+    nature=TaskNature.PURE_PYTHON,
 )

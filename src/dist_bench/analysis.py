@@ -25,6 +25,7 @@ from dist_bench.stats import (
     ratio_interval,
     spread,
 )
+from dist_bench.workload import TaskNature, declared_workload
 
 #: Efficiency (speedup / workers) from which a backend is said to run in parallel well.
 GOOD_EFFICIENCY = 0.75
@@ -57,6 +58,45 @@ class FindingKind(Enum):
     WRONG = "wrong"
     FAILED = "failed"
     NO_BASELINE = "no-baseline"
+
+
+class Execution(Enum):
+    """How a backend runs tasks, which decides what can hold them back."""
+
+    #: One task after another in the driver.
+    SERIAL = "serial"
+    #: OS threads in one interpreter: one GIL, handed over every switch interval.
+    THREADS = "threads"
+    #: Coroutines on one event loop: one runs at a time, switching only where it awaits.
+    EVENT_LOOP = "event loop"
+    #: An interpreter (and GIL) per worker on this machine: processes, embedded Dask or Ray.
+    PROCESSES = "processes"
+    #: Workers on other machines, reached over the network.
+    NODES = "nodes"
+
+
+#: Built-in backends that share the driver's memory, for files whose run lacks the flag.
+_SHARED_MEMORY_BACKENDS = frozenset({BASELINE, "threads", "asyncio"})
+#: Built-in backends that run coroutines (``Backend.runs_coroutines``; ``describe`` omits it).
+_COROUTINE_BACKENDS = frozenset({"asyncio"})
+
+
+def execution_of(backend: str, topology: dict[str, Any]) -> Execution:
+    """How ``backend`` ran its tasks, from its ``describe()`` in the results file."""
+    if topology.get("remote"):
+        return Execution.NODES
+    if backend == BASELINE:
+        return Execution.SERIAL
+    if not topology.get("shares_memory", backend in _SHARED_MEMORY_BACKENDS):
+        return Execution.PROCESSES
+    if topology.get("runs_coroutines", backend in _COROUTINE_BACKENDS):
+        return Execution.EVENT_LOOP
+    return Execution.THREADS
+
+
+def holds_gil(nature: TaskNature | None) -> bool:
+    """Whether tasks of ``nature`` hold the GIL while they run (undeclared: assumed, as Python)."""
+    return nature in (TaskNature.PURE_PYTHON, None)
 
 
 class RecordWarningKind(Enum):
@@ -100,6 +140,12 @@ class Summary:
     finding: FindingKind = FindingKind.FAILED
     #: The workers' MALLOC_TRIM_THRESHOLD_ as the engine set it (a cause of slower work).
     malloc_trim_threshold: str | None = None
+    #: How the backend ran the tasks.
+    execution: Execution = Execution.SERIAL
+    #: What the workload declares its task does (``None``: not declared).
+    nature: TaskNature | None = None
+    #: Whether the workload declares NumPy arrays in its tasks.
+    uses_numpy: bool = False
     warnings: list[RecordWarning] = field(default_factory=list)
 
     @property
@@ -111,6 +157,17 @@ class Summary:
 def parallel_slots(record: Record) -> int:
     """Workers of ``record`` that could be busy at once: no more than there are dispatches."""
     return max(1, min(record.workers, -(-record.tasks // max(1, record.chunk))))
+
+
+def measured_grain_s(record: Record) -> float | None:
+    """The work per task ``record`` measured (its tasks' median total time over their count).
+
+    On the serial record this is the job's real grain: what was asked (``grain_s``) is only the
+    calibration's target, and a task that waits on a server or copies arrays can take longer.
+    """
+    if record.error is not None or not record.verified or not record.task_s:
+        return None
+    return median(record.task_s) / record.tasks
 
 
 def series_label(record: Record) -> str:
@@ -146,8 +203,14 @@ def summarize(results: Results) -> list[Summary]:
 
 def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | None) -> Summary:
     topology = run.topology if run is not None else {}
+    workload = declared_workload(record.workload)
+    traits: dict[str, Any] = {
+        "execution": execution_of(record.backend, topology),
+        "nature": workload.nature if workload is not None else None,
+        "uses_numpy": workload is not None and workload.uses_numpy,
+    }
     if record.error is not None or not record.wall_s:
-        return Summary(record, finding=FindingKind.FAILED)
+        return Summary(record, finding=FindingKind.FAILED, **traits)
     median_s = median(record.wall_s)
     slots = parallel_slots(record)
     task_s = median(record.task_s)
@@ -180,6 +243,7 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
         task_cpu_ratio=cpu_ratio,
         malloc_trim_threshold=_malloc_trim_threshold(topology),
         warnings=warnings,
+        **traits,
     )
     return Summary(**{**summary.__dict__, "finding": explain(summary, topology)})
 
@@ -222,7 +286,8 @@ def explain(summary: Summary, topology: dict[str, Any]) -> FindingKind:
     ratio = summary.task_time_ratio
     overhead = summary.overhead_per_task_s or 0.0
     contended = ratio is not None and ratio >= CONTENDED_TASK_RATIO and speedup < NO_REAL_SPEEDUP
-    if contended and shares_memory:
+    # Taking turns on the GIL needs code that holds it; native code and waits contend for cores.
+    if contended and shares_memory and holds_gil(summary.nature):
         return FindingKind.GIL
     cpu_ratio = summary.task_cpu_ratio
     if cpu_ratio is not None and cpu_ratio >= CONTENDED_TASK_RATIO:

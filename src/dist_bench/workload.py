@@ -12,12 +12,14 @@ equal the answer computed serially in the driver.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -56,6 +58,23 @@ class Job:
 TaskArgs = tuple[Any, ...]
 
 
+class TaskNature(Enum):
+    """What a workload's task spends its time on: it decides which explanations can be true.
+
+    The report names the GIL only for code that holds it, and calls a win *concurrency* where the
+    tasks wait and *parallelism* where they compute side by side.
+    """
+
+    #: Python bytecode the whole time: holds the GIL, so threads take turns.
+    PURE_PYTHON = "pure-Python CPU"
+    #: Compiled code (NumPy, BLAS) that releases the GIL while it runs.
+    RELEASES_GIL = "native code that releases the GIL"
+    #: Waiting on something else (a socket): holds neither the GIL nor a core.
+    WAITS = "waiting"
+    #: Copying data in and out: bytes, not computation, set its cost.
+    MOVES_DATA = "moving data"
+
+
 def no_environment(job: Job) -> AbstractContextManager[dict[str, Any]]:
     """Environment of a workload that needs nothing started around it."""
     return contextlib.nullcontext({})
@@ -84,6 +103,11 @@ class Workload:
         moves_bytes: When true, ``job.bytes_per_task`` sizes the data each task moves.
         large_inputs: When true, task arguments are big enough that engines should place them
             once (Dask ``scatter``, Ray ``put``) rather than send them with each call.
+        nature: What the task spends its time on; it picks the report's explanations. A results
+            file keeps only a workload's name, so the report finds it for built-ins
+            (``declared_workload``); other workloads get what the measurements alone show.
+        uses_numpy: When true, the task works on NumPy arrays (allocator and BLAS settings
+            matter to it).
     """
 
     name: str
@@ -96,6 +120,8 @@ class Workload:
     calibrated: bool = True
     moves_bytes: bool = False
     large_inputs: bool = False
+    nature: TaskNature | None = None
+    uses_numpy: bool = False
     lesson: str = ""
     default_tasks: int = 16
     default_grain_s: float = 0.02
@@ -150,6 +176,20 @@ def builtin_workloads() -> dict[str, Workload]:
         workload = _workload_of(module, source=info.name)
         found[workload.name] = workload
     return dict(sorted(found.items()))
+
+
+def declared_workload(name: str) -> Workload | None:
+    """The built-in workload called ``name``, or ``None`` (a user's workload, or a renamed one).
+
+    A results file keeps only a workload's name; its declared traits come from here.
+    """
+    return _builtins_by_name().get(name)
+
+
+@functools.cache
+def _builtins_by_name() -> dict[str, Workload]:
+    # Cached: every row of a report asks, and the built-ins do not change within a process.
+    return builtin_workloads()
 
 
 def load_workload_file(path: Path) -> Workload:

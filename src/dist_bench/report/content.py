@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from dist_bench.analysis import FindingKind, Summary, row_label, summarize
+from dist_bench.analysis import FindingKind, Summary, measured_grain_s, row_label, summarize
 from dist_bench.backends.base import BASELINE
 from dist_bench.report.sentences import (
     crossover_sentence,
     format_axis,
     format_location,
+    reason_label,
     record_finding,
     record_warning,
 )
@@ -196,8 +197,23 @@ class SizeGroup:
 
     @property
     def title(self) -> str:
-        """``cpu: 16 tasks x 50.0 ms grain, 4.0 MiB per task``."""
-        return size_title(self.summaries[0].record)
+        """``blas: 16 tasks x 928 µs grain (asked 200 µs), 4.0 MiB per task``.
+
+        The grain is the one the serial run measured, which a learner compares every row with;
+        the grain asked for follows where it reads differently. Without a serial run, the asked
+        grain alone (``size_title``).
+        """
+        record = self.summaries[0].record
+        measured = measured_grain_s(record) if record.backend == BASELINE else None
+        if measured is None:
+            return size_title(record)
+        grain, asked = format_seconds(measured), format_seconds(record.grain_s)
+        title = f"{record.workload}: {record.tasks} tasks x {grain} grain"
+        if grain != asked:
+            title += f" (asked {asked})"
+        if record.bytes_per_task:
+            title += f", {format_bytes(record.bytes_per_task)} per task"
+        return title
 
     def rows(self) -> list[list[str]]:
         """The cell texts, one list per backend."""
@@ -331,7 +347,8 @@ FINDING_KINDS: tuple[FindingGloss, ...] = (
     FindingGloss(
         FindingKind.PARALLEL,
         "parallel",
-        "the tasks ran side by side and the backend reached at least 75 % of ideal speedup",
+        "at least 75 % of ideal speedup: side by side on separate cores (parallelism), or, for "
+        "tasks that wait, their waits overlapped (concurrency; the row then reads overlapped)",
     ),
     FindingGloss(
         FindingKind.PARTLY_PARALLEL,
@@ -354,7 +371,8 @@ FINDING_KINDS: tuple[FindingGloss, ...] = (
     FindingGloss(
         FindingKind.ONE_AFTER_ANOTHER,
         "one after another",
-        "concurrency without waiting: an event loop or a lock ran the tasks in turn",
+        "no overlap: an event loop ran coroutines that never await in turn, or each thread kept "
+        "the GIL for its switch interval and finished its task within it",
     ),
     FindingGloss(
         FindingKind.DISPATCH,
@@ -485,7 +503,7 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
         ),
         numeric=False,
     ),
-    Column("why", "the cost that decides it", lambda c: c.reason, numeric=False),
+    Column("why", "the cost that decides it", reason_label, numeric=False),
 )
 
 

@@ -27,7 +27,7 @@ from dist_bench.report.content import (
     projection_rows,
     workload_cutover,
 )
-from dist_bench.report.sentences import flag_advice, format_axis, format_location
+from dist_bench.report.sentences import flag_advice, format_axis, format_location, reason_label
 from dist_bench.report.table import columns_table
 from dist_bench.results import Results
 from dist_bench.units import format_bytes, format_seconds
@@ -93,7 +93,7 @@ def _crossover_table(workload: str, cutover: WorkloadCutover) -> RenderableType:
             f"{crossover.winner_below} → {crossover.winner_above}",
             AXIS_NAMES[crossover.axis],
             _where(crossover),
-            crossover.reason,
+            reason_label(crossover),
         )
     return Group(_compact(table), *([_line(rest)] if left else []))
 

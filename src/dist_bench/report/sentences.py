@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dist_bench.analysis import FindingKind, RecordWarning, RecordWarningKind, Summary
+from dist_bench.analysis import (
+    Execution,
+    FindingKind,
+    RecordWarning,
+    RecordWarningKind,
+    Summary,
+    execution_of,
+    holds_gil,
+)
 from dist_bench.costmodel import (
     AXES,
     AXIS_NAMES,
@@ -32,6 +40,7 @@ from dist_bench.costmodel.warnings import (
     WideInterval,
 )
 from dist_bench.units import format_bytes, format_seconds
+from dist_bench.workload import TaskNature, declared_workload
 
 # ---------------------------------------------------------------------------------------------
 # Crossovers
@@ -89,7 +98,7 @@ def crossover_sentence(crossover: Crossover, fits: Sequence[CostFit]) -> str:
     axis = crossover.axis
     at = _held_at(crossover)
     low, high = (format_axis(axis, v) for v in crossover.searched)
-    why = _why(crossover.reason, light, heavy)
+    why = _why(crossover, light, heavy)
     kind = crossover.kind
     if kind is CrossoverKind.UNSHOWN:
         return (
@@ -188,12 +197,60 @@ def _possessive(name: str) -> str:
     return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
-def _why(reason: Reason, light: CostFit, heavy: CostFit) -> str:
+def reason_label(crossover: Crossover) -> str:
+    """The crossover's reason as a table shows it, true for its workload.
+
+    The cost model names the cost that decides (``Crossover.reason``) without knowing what the
+    tasks do: a shared-memory backend ahead on tasks that wait wins by concurrency, one on code
+    that releases the GIL is not held back by the GIL, and asyncio is held back by its one event
+    loop.
+    """
+    nature = _declared_nature(crossover.workload)
+    if crossover.reason == "parallelism" and nature is TaskNature.WAITS:
+        return "concurrency"
+    if crossover.reason == "GIL" and not holds_gil(nature):
+        return "concurrency" if nature is TaskNature.WAITS else "dispatch overhead"
+    if crossover.reason == "GIL" and execution_of(crossover.winner_below, {}) is (
+        Execution.EVENT_LOOP
+    ):
+        # One event loop caps asyncio whatever the GIL does.
+        return "event loop"
+    return crossover.reason
+
+
+def _declared_nature(workload: str) -> TaskNature | None:
+    declared = declared_workload(workload)
+    return declared.nature if declared is not None else None
+
+
+def _why(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
+    reason: Reason = crossover.reason
+    nature = _declared_nature(crossover.workload)
+    at_once = f"{light.effective_parallelism:.1f}"
     if reason == "GIL":
-        return (
+        dispatch = (
             f"{heavy.backend} pays {format_seconds(heavy.per_task_overhead_s)} per task to "
-            f"dispatch, while the GIL only caps {light.backend} at "
-            f"{light.effective_parallelism:.1f}x of its {light.workers} workers"
+            "dispatch, while "
+        )
+        if nature is TaskNature.WAITS:
+            return f"{dispatch}{light.backend} overlaps {at_once} tasks' waits (concurrency)"
+        if not holds_gil(nature):
+            return (
+                f"{dispatch}{light.backend}, sharing the driver's memory, pays next to nothing "
+                f"and ran {at_once} tasks' work at once (the code releases the GIL, so the "
+                "cores, not the GIL, cap it)"
+            )
+        light_runs = execution_of(
+            light.backend, {"shares_memory": light.shares_memory, "remote": light.remote}
+        )
+        if light_runs is Execution.EVENT_LOOP:
+            return (
+                f"{dispatch}one event loop runs one coroutine at a time, capping "
+                f"{light.backend} at {at_once}x"
+            )
+        return (
+            f"{dispatch}the GIL only caps {light.backend} at {at_once}x of its "
+            f"{light.workers} workers"
         )
     if reason == "start-up":
         return f"{heavy.backend} needs {format_seconds(heavy.startup_s)} to start each job"
@@ -203,12 +260,18 @@ def _why(reason: Reason, light: CostFit, heavy: CostFit) -> str:
         speed = f" at {format_bytes(round(rate))}/s" if rate else ""
         return f"{heavy.backend} {verb} every task's data{speed} ({reason})"
     if reason == "dispatch overhead":
+        gain = (
+            "the waits it overlaps"
+            if nature is TaskNature.WAITS
+            else "the work it runs in parallel"
+        )
         return (
             f"{_possessive(heavy.backend)} dispatch overhead of "
-            f"{format_seconds(heavy.per_task_overhead_s)} "
-            "per task outweighs the work it runs in parallel"
+            f"{format_seconds(heavy.per_task_overhead_s)} per task outweighs {gain}"
         )
-    return f"{light.backend} runs {light.effective_parallelism:.1f} tasks' work at once"
+    if nature is TaskNature.WAITS:
+        return f"{light.backend} overlaps {at_once} tasks' waits at once (concurrency)"
+    return f"{light.backend} runs {at_once} tasks' work at once (parallelism)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,7 +336,12 @@ def warning_sentence(warning: AnalysisWarning) -> str:
 
 
 def record_finding(summary: Summary) -> str:
-    """One sentence naming the effect behind a record's number (``Summary.finding``)."""
+    """One sentence naming the effect behind a record's number (``Summary.finding``).
+
+    The words follow what the workload declares its task does and how the backend ran it, so a
+    reason is never one that cannot apply to the row (the GIL on code that releases it, NumPy on a
+    workload without arrays), and a win says whether it is concurrency or parallelism.
+    """
     record = summary.record
     kind = summary.finding
     slots = summary.parallel_slots
@@ -291,8 +359,8 @@ def record_finding(summary: Summary) -> str:
         return "no serial baseline for this size"
     if kind is FindingKind.GIL:
         return (
-            f"tasks took turns: each ran {ratio:.1f}x slower than alone, so {slots} workers "
-            "gave concurrency, not parallelism (pure-Python code holds the GIL)"
+            f"tasks took turns: each ran {ratio:.1f}x slower than alone, so {slots} "
+            f"workers gave concurrency, not parallelism: {_turns_cause(summary)}"
         )
     if kind is FindingKind.SLOWER_WORK:
         return (
@@ -303,12 +371,10 @@ def record_finding(summary: Summary) -> str:
         return (
             f"tasks waited for a core: each ran {ratio:.1f}x slower than alone for the same CPU "
             f"time, so the {slots} workers and the driver competed for the cores"
+            f"{_core_wait_cause(summary)}"
         )
     if kind is FindingKind.ONE_AFTER_ANOTHER:
-        return (
-            "tasks ran one after another: they never wait, so there was nothing to overlap "
-            "(an event loop runs one coroutine at a time)"
-        )
+        return f"tasks ran one after another: {_one_at_a_time_cause(summary)}"
     if kind is FindingKind.BYTES:
         return (
             f"moving {format_bytes(record.bytes_per_task)} in and out of every task costs more "
@@ -323,23 +389,151 @@ def record_finding(summary: Summary) -> str:
     if kind is FindingKind.WAITS:
         return (
             f"overlapped waits: tasks use {summary.baseline_cpu_share or 0.0:.0%} CPU and wait "
-            f"the rest, so {slots} workers gave {speedup:.1f}x (concurrency: the waits overlap, "
-            "the cores idle)"
+            f"the rest, so {slots} workers gave {speedup:.1f}x (concurrency: the "
+            "waits overlap, the cores idle)"
         )
     efficiency = summary.efficiency or 0.0
+    won = _won_by(summary)
     if kind is FindingKind.PARALLEL:
-        return f"parallel: {speedup:.1f}x on {slots} workers ({efficiency:.0%} of ideal)"
+        return (
+            f"{won or 'faster'}: {speedup:.1f}x on {slots} "
+            f"workers ({efficiency:.0%} of ideal); {_win(summary)}"
+        )
     fraction = summary.serial_fraction
     fraction_text = f"; serial fraction {fraction:.2f} (Karp-Flatt)" if fraction is not None else ""
     return (
-        f"partly parallel: {efficiency:.0%} of ideal; overhead "
-        f"{format_seconds(overhead)} per task{fraction_text}"
+        f"{f'partly {won}' if won else 'a speedup'}: {efficiency:.0%} of "
+        f"ideal; overhead {format_seconds(overhead)} per task{fraction_text}; {_win(summary)}"
     )
+
+
+#: CPython's default switch interval (``sys.getswitchinterval()``): how long a thread may keep
+#: the GIL while others wait for it. The results file does not record the run's own value.
+DEFAULT_SWITCH_INTERVAL_S = 0.005
+_SWITCH_INTERVAL = "sys.getswitchinterval(), 5 ms by default"
+
+
+def _overlaps(summary: Summary) -> bool:
+    """Whether a win can only be concurrency: tasks that wait, or one event loop taking turns."""
+    return summary.nature is TaskNature.WAITS or summary.execution is Execution.EVENT_LOOP
+
+
+def _won_by(summary: Summary) -> str | None:
+    """``overlapped`` or ``parallel`` as a row's lead word; ``None`` where neither can be true."""
+    if _blocks_loop(summary) or (
+        summary.execution is Execution.THREADS and summary.nature is TaskNature.PURE_PYTHON
+    ):
+        return None
+    return "overlapped" if _overlaps(summary) else "parallel"
+
+
+def _blocks_loop(summary: Summary) -> bool:
+    """Whether the tasks block the event loop they run on: declared, and they never wait."""
+    return (
+        summary.execution is Execution.EVENT_LOOP
+        and summary.nature is not None
+        and summary.nature is not TaskNature.WAITS
+    )
+
+
+def _win(summary: Summary) -> str:
+    """Concurrency or parallelism, and what made it so for this workload on this backend."""
+    if _blocks_loop(summary):
+        # A plain function runs on the loop and blocks it: the number says more about the
+        # serial baseline (or the machine's load) than about asyncio.
+        return (
+            "neither concurrency nor parallelism: tasks that never wait block the one event "
+            "loop, so suspect a slow serial baseline or noise"
+        )
+    if _overlaps(summary):
+        return "concurrency: the waits overlapped, taking turns on the cores"
+    if summary.execution is Execution.THREADS:
+        if summary.nature is TaskNature.PURE_PYTHON:
+            # Threads cannot run pure-Python code side by side: the number says more about the
+            # serial baseline (or the machine's load) than about the threads.
+            return (
+                "not parallelism: pure-Python threads take turns on the GIL, so suspect a slow "
+                "serial baseline or noise"
+            )
+        if summary.nature is None:
+            return "parallelism where the code releases the GIL, so the threads ran side by side"
+        return "parallelism: the native code releases the GIL, so the threads ran side by side"
+    if summary.execution is Execution.NODES:
+        return "parallelism: side by side on the nodes' own cores"
+    return "parallelism: side by side, an interpreter and a GIL per process"
+
+
+def _turns_cause(summary: Summary) -> str:
+    """Why tasks holding the GIL took turns (``FindingKind.GIL``), by how they were run."""
+    code = "pure-Python code" if summary.nature is TaskNature.PURE_PYTHON else "Python code"
+    if summary.execution is Execution.EVENT_LOOP:
+        return f"one event loop runs one coroutine at a time, and {code} never awaits"
+    return (
+        f"{code} holds the GIL, and the interpreter hands it to the next thread every switch "
+        f"interval ({_SWITCH_INTERVAL})"
+    )
+
+
+def _one_at_a_time_cause(summary: Summary) -> str:
+    """Why tasks on a shared-memory backend ran one at a time at full speed."""
+    if summary.execution is Execution.EVENT_LOOP:
+        waits = (
+            "their waits did not overlap"
+            if summary.nature is TaskNature.WAITS
+            else "they never wait"
+        )
+        return (
+            f"{waits}, so there was nothing to overlap (an event loop runs one coroutine at a "
+            "time, switching only where one awaits)"
+        )
+    if holds_gil(summary.nature):
+        if summary.record.grain_s <= DEFAULT_SWITCH_INTERVAL_S:
+            return (
+                f"Python code holds the GIL, and a thread keeps it for up to a switch interval "
+                f"({_SWITCH_INTERVAL}), longer than these tasks, so each ran to its end before "
+                "the next began: neither concurrency nor parallelism"
+            )
+        return (
+            f"Python code holds the GIL, handed between threads every switch interval "
+            f"({_SWITCH_INTERVAL}), so the threads took turns and the job took as long as "
+            "serial: neither concurrency nor parallelism"
+        )
+    return (
+        "the workers gave no speedup although the tasks do not hold the GIL "
+        "throughout: the Python around each task (calls, arguments, results) ran one at a time"
+    )
+
+
+def _core_wait_cause(summary: Summary) -> str:
+    """What the tasks did while they competed for the cores, when the workload declares it."""
+    nature = summary.nature
+    if _blocks_loop(summary):
+        return " (the event loop runs one task at a time: no parallelism to cap)"
+    released = (
+        "the native code releases the GIL, so they ran side by side: "
+        if summary.execution is Execution.THREADS
+        else ""
+    )
+    if nature is TaskNature.RELEASES_GIL or nature is TaskNature.PURE_PYTHON:
+        # Pure-Python tasks reach this only off the driver's interpreter (threads on them took
+        # turns on the GIL instead): an interpreter per worker, capped by the cores.
+        return f" ({released}parallelism, capped by the cores)"
+    if nature is TaskNature.MOVES_DATA:
+        return f" and the memory bandwidth ({released}parallelism, capped by the machine)"
+    if nature is TaskNature.WAITS:
+        return (
+            " (waits hold no core: the work around each wait queued, with whatever the driver "
+            "runs beside it)"
+        )
+    return ""
 
 
 def _slow_work_cause(summary: Summary) -> str:
     """The likeliest reason work needs more CPU on the workers, from what the backend reported."""
     trim = summary.malloc_trim_threshold
+    if not summary.uses_numpy and summary.nature is not None:
+        # Allocator and BLAS settings matter to large arrays; this workload declares none.
+        return "cache and memory bandwidth shared with other workers, or the engine's own threads"
     if trim is not None:
         return (
             f"their MALLOC_TRIM_THRESHOLD_={trim}, set by the engine, makes every large NumPy "
