@@ -372,9 +372,7 @@ def test_plot_is_written_and_bad_plot_paths_fail_first(run_cli: Runner, tmp_path
 @pytest.mark.parametrize(
     ("engine", "address"), [("dask", "tcp://127.0.0.1:9"), ("ray", "127.0.0.1:9")]
 )
-def test_an_unreachable_cluster_is_one_line(
-    run_cli: Runner, engine: str, address: str
-) -> None:
+def test_an_unreachable_cluster_is_one_line(run_cli: Runner, engine: str, address: str) -> None:
     pytest.importorskip("distributed" if engine == "dask" else "ray")
     code, _, err = run_cli("run", "cpu", "-b", engine, "--address", address, *TINY)
     assert_one_line_error(code, err, 1, address)
