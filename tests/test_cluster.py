@@ -455,6 +455,24 @@ def test_dask_from_the_host_by_loopback_is_verified(
     assert record["verified"]
 
 
+def test_another_client_with_the_printed_settings_reaches_dask_and_a_plain_one_does_not(
+    dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    project, _ = dask_cluster
+    report = cluster.status(project)
+    address = report.addresses["from this host"]
+    # The exports `cluster up` prints, as any other client would use them.
+    args = ("run", "cpu", "-b", "dask", "--address", address, "--tasks", "2", "--repeats", "1")
+    code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path, env=report.client_env))
+    assert code == 0, output
+    assert all(r["verified"] for r in _records(tmp_path / "host.json"))
+    # The plain address: the scheduler does not let the host in; one line, no traceback.
+    plain = address.replace("tls://", "tcp://")
+    code, output = _finish(_cli("run", "cpu", "-b", "dask", "--address", plain, cwd=tmp_path))
+    assert code != 0
+    assert "Traceback" not in output
+
+
 def test_dask_run_survives_a_killed_worker_container(
     dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
@@ -526,24 +544,6 @@ def test_dask_killed_scheduler_is_one_clear_error_and_keeps_results(
     assert "error: the dask scheduler stopped during the run" in output
     [kept, *_] = _records(results)
     assert kept["backend"] == "dask" and kept["verified"]
-
-
-def test_another_client_with_the_printed_settings_reaches_dask_and_a_plain_one_does_not(
-    dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
-) -> None:
-    project, _ = dask_cluster
-    report = cluster.status(project)
-    address = report.addresses["from this host"]
-    # The exports `cluster up` prints, as any other client would use them.
-    args = ("run", "cpu", "-b", "dask", "--address", address, "--tasks", "2", "--repeats", "1")
-    code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path, env=report.client_env))
-    assert code == 0, output
-    assert all(r["verified"] for r in _records(tmp_path / "host.json"))
-    # The plain address: the scheduler does not let the host in; one line, no traceback.
-    plain = address.replace("tls://", "tcp://")
-    code, output = _finish(_cli("run", "cpu", "-b", "dask", "--address", plain, cwd=tmp_path))
-    assert code != 0
-    assert "Traceback" not in output
 
 
 # -- Ray -------------------------------------------------------------------------------------------
@@ -640,7 +640,8 @@ def test_ray_from_the_host_through_ray_client(docker: None, tmp_path: Path) -> N
     with _running("ray", "rayclient", workers=1) as (project, ports):
         report = cluster.status(project)
         assert not report.open_to_local_users
-        assert cluster_access._ray_client_refuses_no_token(ports["DIST_BENCH_RAY_CLIENT_PORT"])
+        port = ports["DIST_BENCH_RAY_CLIENT_PORT"]
+        assert cluster_access.ray_client_refused_without_token(port)
         # No variable exported: dist-bench finds its own cluster's token.
         address = report.addresses["Ray Client from this host"]
         args = ("run", "cpu", "-b", "ray", "--address", address, "--tasks", "2", "--repeats", "1")
@@ -652,13 +653,13 @@ def test_ray_from_the_host_through_ray_client(docker: None, tmp_path: Path) -> N
 # -- Compose v1 ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("engine", "insecure"), [("dask", False), ("ray", True)])
+@pytest.mark.parametrize(("engine", "insecure"), [("dask", True), ("ray", False)])
 def test_the_cli_flow_under_compose_v1(
     engine: str, insecure: bool, docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The module's other tests run under the default Compose (v2 where installed, as in CI);
     # this one takes the same steps through the CLI under Debian's docker-compose 1.29, and on
-    # Ray the opt-out of the token, which the other tests never take.
+    # Dask the opt-out of TLS, which the other tests never take.
     monkeypatch.setenv(cluster.COMPOSE_VARIABLE, "v1")
     project = f"dbtest-v1-{engine}-{os.getpid()}"
     env = {variable: str(_free_port()) for variable in PORT_VARIABLES[engine]}
@@ -681,9 +682,8 @@ def test_the_cli_flow_under_compose_v1(
         _written_by_this_user(tmp_path / "v1.json")
         assert all(r["verified"] for r in _records(tmp_path / "v1.json"))
         if insecure:
-            # The refusal check can fail: with the token off, a stranger gets in.
-            port = int(env["DIST_BENCH_RAY_CLIENT_PORT"])
-            assert not cluster_access._ray_client_refuses_no_token(port)
+            # The refusal check can fail: without TLS, a stranger gets in.
+            assert not cluster_access._dask_refuses_plain_tcp(int(env["DIST_BENCH_DASK_PORT"]))
     finally:
         code, output = _finish(_cli("cluster", "down", "--project", project, cwd=tmp_path))
     assert code == 0, output

@@ -884,7 +884,7 @@ def cluster_build_command(base_image: str | None, project: str) -> None:
 @click.option("--memory", default="2GiB", show_default=True,
               help="Memory per worker container (at most 1 TiB).")  # fmt: skip
 @click.option("--insecure", is_flag=True,
-              help="No Dask TLS, no Ray token: any local user could run code on it.")  # fmt: skip
+              help="Dask without TLS: any local user could run code on it.")  # fmt: skip
 @click.option("--timeout", default="180s", show_default=True,
               help="How long to wait for every worker to join.")  # fmt: skip
 @click.option("--base-image", help="Base image (default: python:X.Y-slim, else an offline one).")
@@ -1012,7 +1012,7 @@ def _show_cluster(report: Any) -> None:
     if report.open_to_local_users:
         stderr.print(
             "[yellow]warning:[/] --insecure: every local user can connect to this cluster and run "
-            "code in it as you (no TLS certificate, no token asked)"
+            "code in it as you (no TLS certificate asked)"
         )
     for label, address in report.addresses.items():
         stdout.print(f"address ({label}): {address}", highlight=False)

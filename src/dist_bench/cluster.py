@@ -35,7 +35,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from dist_bench.cluster_access import stranger_refused
+from dist_bench.cluster_access import dask_stranger_refused
 from dist_bench.errors import ClusterError, EngineNotInstalledError, UsageError
 from dist_bench.units import parse_port
 
@@ -92,8 +92,8 @@ class ClusterSpec:
     workers: int = 2
     cpus: float = 1.0
     memory_bytes: int = 2 * 1024**3
-    #: Off by default: Dask speaks mutual TLS and Ray asks for its token, so no other local user
-    #: can submit code to the cluster. On: plain TCP and no token (``--insecure``).
+    #: Off by default: Dask speaks mutual TLS (and Ray always asks for its token), so no other
+    #: local user can submit code to the cluster. On (``--insecure``, Dask only): plain TCP.
     insecure: bool = False
     project: str = DEFAULT_PROJECT
 
@@ -111,6 +111,8 @@ class ClusterSpec:
             raise UsageError("--cpus must be above 0 (e.g. 1 or 0.5)")
         if self.memory_bytes < 256 * 1024**2:
             raise UsageError("--memory must be at least 256MiB per worker container")
+        if self.insecure and self.engine != "dask":
+            raise UsageError("--insecure is for Dask: Ray's cluster always asks for its token")
         _check_project_name(self.project)
 
     @property
@@ -600,9 +602,10 @@ def up(
             f"{timeout_s:g} s; see `dist-bench cluster logs --project {spec.project}` "
             "(a worker short of memory or CPU?), then `dist-bench cluster down`"
         )
-    if not spec.insecure:
-        # Said "ready" only once a client without the credentials has been turned away.
-        stranger_refused(spec.engine, env)
+    if spec.tls:
+        # Said "ready" only once a client without the certificate has been turned away (Ray
+        # gives no answer that tells a refusal apart: see cluster_access).
+        dask_stranger_refused(int(env["DIST_BENCH_DASK_PORT"]))
     return _with_times(report, time.monotonic() - started, built.seconds)
 
 
@@ -815,7 +818,6 @@ def _compose_env(root: Path, spec: ClusterSpec) -> dict[str, str]:
         "DIST_BENCH_RAY_OBJECT_STORE_BYTES": str(object_store),
         "DIST_BENCH_RAY_SHM_SIZE": str(shm),
         "DIST_BENCH_DASK_SCHEME": "tls" if spec.tls else "tcp",
-        "DIST_BENCH_RAY_AUTH_MODE": "disabled" if spec.insecure else "token",
     }
     for engine_ports in _PORTS.values():
         for variable, default in engine_ports.items():
@@ -942,9 +944,7 @@ def _endpoints(
 
 
 def _open_to_local_users(engine: str, env: Mapping[str, str]) -> bool:
-    if engine == "dask":
-        return env.get("DIST_BENCH_DASK_SCHEME") != "tls"
-    return env.get("DIST_BENCH_RAY_AUTH_MODE", "token") != "token"
+    return engine == "dask" and env.get("DIST_BENCH_DASK_SCHEME") != "tls"
 
 
 def local_client_env(address: str) -> dict[str, str]:

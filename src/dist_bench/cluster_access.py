@@ -2,47 +2,39 @@
 
 The local cluster publishes its ports on 127.0.0.1, which every local user can reach. What keeps
 them out is the engine's own access control: Dask's mutual TLS (a client must present the
-certificate the cluster's private CA signed) and Ray's token. ``cluster up`` says "ready" only
-after a stranger, a client with no certificate or token, has been turned away, so a setting that
-silently failed to apply (an old Ray that ignores ``RAY_AUTH_MODE``) cannot pass for protection.
+certificate the cluster's private CA signed) and Ray's token.
+
+``cluster up`` says a Dask cluster is ready only after a plain-TCP client, one with no
+certificate, has failed its handshake: a precise refusal, in well under a second. Ray gives no
+such answer: a Ray Client without the token, or with a wrong one, is never let in but only gives
+up after Ray Client's 30 s connection timeout, the same way a failing client server makes it give
+up. So for Ray the refusal is not checked at ``up``; the test suite checks it
+(``ray_client_refused_without_token``) beside a client with the token that connects, and
+dist-bench requires Ray 2.52 or later, which honours ``RAY_AUTH_MODE``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
 
 from dist_bench.errors import ClusterError
 
-#: Long enough for a refusal on a loaded 2-core machine (the Ray Client check starts a Python).
-_CHECK_TIMEOUT_S = 60.0
+#: Ray Client gives up after 30 s; room for a slow start of the interpreter on top.
+_RAY_CHECK_TIMEOUT_S = 90.0
 
 
-def stranger_refused(engine: str, env: Mapping[str, str]) -> None:
-    """Check that a client without the cluster's credentials cannot use it.
+def dask_stranger_refused(port: int) -> None:
+    """Check that a Dask client without the certificate cannot use the scheduler on ``port``.
 
     Raises:
         ClusterError: such a client got in: the cluster is open to every local user.
     """
-    if engine == "dask":
-        port = int(env["DIST_BENCH_DASK_PORT"])
-        if not _dask_refuses_plain_tcp(port):
-            raise ClusterError(
-                f"the Dask scheduler on 127.0.0.1:{port} accepted a client without the TLS "
-                "certificate: it is open to every local user; `dist-bench cluster down`"
-            )
-        return
-    port = int(env["DIST_BENCH_RAY_CLIENT_PORT"])
-    if importlib.util.find_spec("grpc") is None:
-        return  # the image mirrors this client: without grpcio, the head serves no Ray Client
-    if not _ray_client_refuses_no_token(port):
+    if not _dask_refuses_plain_tcp(port):
         raise ClusterError(
-            f"the Ray head on 127.0.0.1:{port} accepted a Ray Client without the token: it is "
-            "open to every local user (Ray before 2.52 ignores RAY_AUTH_MODE); "
-            "`dist-bench cluster down`"
+            f"the Dask scheduler on 127.0.0.1:{port} accepted a client without the TLS "
+            "certificate: it is open to every local user; `dist-bench cluster down`"
         )
 
 
@@ -73,8 +65,12 @@ def _dask_refuses_plain_tcp(port: int) -> bool:
         return asyncio.run(attempt())
 
 
-def _ray_client_refuses_no_token(port: int) -> bool:
-    """A Ray Client with no token cannot connect (checked in a fresh interpreter)."""
+def ray_client_refused_without_token(port: int) -> bool:
+    """A Ray Client with no token does not connect to 127.0.0.1:``port`` (a fresh interpreter).
+
+    Any failure counts as refused, so this proves something only beside a client with the
+    token that does connect to the same port.
+    """
     stranger = {
         name: value
         for name, value in os.environ.items()
@@ -93,7 +89,7 @@ def _ray_client_refuses_no_token(port: int) -> bool:
             env=stranger,
             capture_output=True,
             text=True,
-            timeout=_CHECK_TIMEOUT_S,
+            timeout=_RAY_CHECK_TIMEOUT_S,
             check=False,
         )
     except subprocess.TimeoutExpired:

@@ -115,12 +115,30 @@ def connect(address: str) -> DaskSession:
     return session
 
 
+class _DropAbortedGathers(logging.Filter):
+    """asyncio's "Task exception was never retrieved" for gathers a closed client aborted.
+
+    A run interrupted mid-job closes its client while ``client.gather`` still waits; the waits
+    end with ``AllExit``, which nobody retrieves, and asyncio prints each one's traceback when
+    it is collected, often at exit, below dist-bench's "interrupted" line. They say nothing.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (error is not None and type(error).__name__ == "AllExit")
+
+
+_DROP_ABORTED_GATHERS = _DropAbortedGathers()
+
+
 def close(session: DaskSession) -> None:
     """Close the client, then the embedded cluster if there is one; never a remote one.
 
     The embedded cluster's nannies stop their worker processes and wait for them, so no process
     of ours outlives this call.
     """
+    # Before closing: the aborted waits may be collected any time after (addFilter is idempotent).
+    logging.getLogger("asyncio").addFilter(_DROP_ABORTED_GATHERS)
     client, session.client = session.client, None
     cluster, session.cluster = session.cluster, None
     with quiet_distributed():
