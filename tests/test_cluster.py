@@ -142,6 +142,20 @@ def _written_by_this_user(path: Path) -> dict[str, Any]:
     return metadata
 
 
+def _run_inside(project: str, engine: str, folder: Path) -> dict[str, Any]:
+    """A small ``cluster run`` in the network: its engine's record, verified, in the user's file."""
+    code = cluster.run(
+        _inside("run", "cpu", "--tasks", "4", "--grain", "20ms", "--repeats", "2", "-o", "in.json"),
+        project,
+        workdir=folder,
+    )
+    assert code == 0
+    _written_by_this_user(folder / "in.json")
+    [record] = [r for r in _records(folder / "in.json") if r["backend"] == engine]
+    assert record["verified"]
+    return record
+
+
 def _records(path: Path) -> list[dict[str, Any]]:
     try:
         records: list[dict[str, Any]] = json.loads(path.read_text())["records"]
@@ -160,6 +174,20 @@ def _wait_until(what: str, condition: Any, process: subprocess.Popen[str]) -> No
             process.kill()
             pytest.fail(f"waited {RUN_TIMEOUT_S} s for {what}")
         time.sleep(0.2)
+
+
+def _measuring(
+    engine: str, project: str, results: Path, *, session: bool = False
+) -> subprocess.Popen[str]:
+    """A multi-shape ``cluster run`` on a cluster back at two workers, once its first record is
+    saved: the moment a fault or an interrupt lands mid-run with something to keep."""
+    # Back to two workers after an earlier test's loss (compose rescales).
+    cluster.up(cluster.ClusterSpec(engine, project=project, memory_bytes=1024**3), timeout_s=240)
+    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "8",
+               "--grain", "20ms,500ms", "--repeats", "3", "-o", results.name,
+               cwd=results.parent, session=session)  # fmt: skip
+    _wait_until("the first measurement was saved", lambda: len(_records(results)) >= 1, run)
+    return run
 
 
 def _tasks_running_on(container: str) -> bool:
@@ -426,16 +454,7 @@ def test_the_dask_dashboard_it_prints_serves_its_plots(
 def test_dask_run_inside_the_network_is_verified(
     dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
-    project, _ = dask_cluster
-    code = cluster.run(
-        _inside("run", "cpu", "--tasks", "4", "--grain", "20ms", "--repeats", "2", "-o", "in.json"),
-        project,
-        workdir=tmp_path,
-    )
-    assert code == 0
-    _written_by_this_user(tmp_path / "in.json")
-    [record] = [r for r in _records(tmp_path / "in.json") if r["backend"] == "dask"]
-    assert record["verified"]
+    record = _run_inside(dask_cluster[0], "dask", tmp_path)
     assert record["workers"] == 2
     assert record["distinct_workers"] == 2
 
@@ -493,13 +512,8 @@ def test_ctrl_c_of_a_cluster_run_keeps_results_and_leaves_no_driver(
     dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
     project, _ = dask_cluster
-    # Bring the cluster back to two workers after the previous test's loss (compose rescales).
-    cluster.up(cluster.ClusterSpec("dask", project=project, memory_bytes=1024**3), timeout_s=240)
     results = tmp_path / "interrupted.json"
-    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "8",
-               "--grain", "20ms,500ms", "--repeats", "3", "-o", results.name,
-               cwd=tmp_path, session=True)  # fmt: skip
-    _wait_until("the first measurement was saved", lambda: len(_records(results)) >= 1, run)
+    run = _measuring("dask", project, results, session=True)
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     code, output = _finish(run)
     assert code == 130, output
@@ -529,13 +543,8 @@ def test_dask_killed_scheduler_is_one_clear_error_and_keeps_results(
     dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
     project, _ = dask_cluster
-    # Bring the cluster back to two workers after the previous test's loss (compose rescales).
-    cluster.up(cluster.ClusterSpec("dask", project=project, memory_bytes=1024**3), timeout_s=240)
     results = tmp_path / "head.json"
-    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "8",
-               "--grain", "20ms,500ms", "--repeats", "3", "-o", results.name,
-               cwd=tmp_path)  # fmt: skip
-    _wait_until("the first measurement was saved", lambda: len(_records(results)) >= 1, run)
+    run = _measuring("dask", project, results)
     [scheduler] = _containers(project, "scheduler", every=False)
     subprocess.run(["docker", "kill", scheduler], check=True, capture_output=True)
     code, output = _finish(run)
@@ -580,16 +589,7 @@ def test_ray_up_waits_for_every_worker_and_the_token_stays_out_of_the_image(
 def test_ray_run_inside_the_network_is_verified(
     ray_cluster: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
-    project, _ = ray_cluster
-    code = cluster.run(
-        _inside("run", "cpu", "--tasks", "4", "--grain", "20ms", "--repeats", "2", "-o", "in.json"),
-        project,
-        workdir=tmp_path,
-    )
-    assert code == 0
-    _written_by_this_user(tmp_path / "in.json")
-    [record] = [r for r in _records(tmp_path / "in.json") if r["backend"] == "ray"]
-    assert record["verified"]
+    record = _run_inside(ray_cluster[0], "ray", tmp_path)
     assert record["workers"] == 2
 
 
@@ -620,12 +620,8 @@ def test_ray_killed_head_is_one_clear_error_and_keeps_results(
     ray_cluster: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
     project, _ = ray_cluster
-    cluster.up(cluster.ClusterSpec("ray", project=project, memory_bytes=1024**3), timeout_s=240)
     results = tmp_path / "head.json"
-    run = _cli("cluster", "run", "--project", project, "--", "run", "cpu", "--tasks", "8",
-               "--grain", "20ms,500ms", "--repeats", "3", "-o", results.name,
-               cwd=tmp_path)  # fmt: skip
-    _wait_until("the first measurement was saved", lambda: len(_records(results)) >= 1, run)
+    run = _measuring("ray", project, results)
     [head] = _containers(project, "head", every=False)
     subprocess.run(["docker", "kill", head], check=True, capture_output=True)
     code, output = _finish(run)
