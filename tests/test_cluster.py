@@ -485,10 +485,12 @@ def test_another_client_with_the_printed_settings_reaches_dask_and_a_plain_one_d
     code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path, env=report.client_env))
     assert code == 0, output
     assert all(r["verified"] for r in _records(tmp_path / "host.json"))
-    # The plain address: the scheduler does not let the host in; one line, no traceback.
+    # The plain address of our own cluster: one line naming the right one (that the scheduler
+    # refuses plain clients is checked by `up`, and in the up test).
     plain = address.replace("tls://", "tcp://")
     code, output = _finish(_cli("run", "cpu", "-b", "dask", "--address", plain, cwd=tmp_path))
-    assert code != 0
+    assert code == 2
+    assert f"listens there as {address}; use that address" in output
     assert "Traceback" not in output
 
 

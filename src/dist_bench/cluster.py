@@ -952,19 +952,33 @@ def local_client_env(address: str) -> dict[str, str]:
 
     Dask's TLS files or Ray's token, read from the state ``cluster up`` saved; empty for any
     other address (a real cluster is configured by its user).
+
+    Raises:
+        UsageError: the address is our Dask cluster's, with the other scheme (tcp for tls).
     """
     try:
         root = project_root()
     except ClusterError:
         return {}
     wanted = _host_and_port(address)
+    scheme = address.split("://")[0] if "://" in address else None
     for state_file in sorted((root / "cluster" / ".secrets").glob("*/state.json")):
         project = state_file.parent.name
         state = _load_state(root, project)
         if state is None:
             continue
         addresses, _, client_env = _endpoints(root, project, state["engine"], state["env"])
-        if any(_host_and_port(a) == wanted for a in addresses.values()):
+        for ours in addresses.values():
+            if _host_and_port(ours) != wanted:
+                continue
+            dask_scheme_differs = ours.startswith(("tls://", "tcp://")) and not ours.startswith(
+                f"{scheme}://"
+            )
+            if scheme is not None and dask_scheme_differs:
+                raise UsageError(
+                    f"--address {address}: dist-bench's cluster {project!r} listens there as "
+                    f"{ours}; use that address"
+                )
             return client_env
     return {}
 

@@ -25,6 +25,9 @@ _POLL_S = 0.5
 #: How long a Ray node has to answer the versions task before it counts as not there.
 _ANSWER_TIMEOUT_S = 60.0
 
+#: How long the probe waits for `ray start` on the head to finish, whatever the worker timeout.
+_RAY_START_S = 60.0
+
 
 def _dask_report(wait_for: int, timeout_s: float) -> dict[str, Any]:
     import distributed
@@ -70,9 +73,19 @@ def _dask_report(wait_for: int, timeout_s: float) -> dict[str, Any]:
 def _ray_report(wait_for: int, timeout_s: float) -> dict[str, Any]:
     import ray
 
-    ray.init(address="auto", logging_level=logging.ERROR, log_to_driver=False)
+    deadline = time.monotonic() + timeout_s
+    # The head's healthcheck sees the GCS port open a moment before `ray start` has written the
+    # address file `auto` reads: until then ray.init finds "no running Ray instance".
+    started_by = time.monotonic() + max(timeout_s, _RAY_START_S)
+    while True:
+        try:
+            ray.init(address="auto", logging_level=logging.ERROR, log_to_driver=False)
+            break
+        except ConnectionError:
+            if time.monotonic() > started_by:
+                raise
+            time.sleep(0.5)
     try:
-        deadline = time.monotonic() + timeout_s
         while True:
             # Worker nodes are the ones with CPUs: the head and drivers join with none.
             nodes = [
