@@ -25,9 +25,9 @@ from dist_bench.cli import cli, main
 from dist_bench.compare import Basis, Change, benjamini_hochberg, compare, pair_key
 from dist_bench.errors import ResultsFileError
 from dist_bench.measure import MeasureSettings, prepare_job
-from dist_bench.results import Record, Results, load_results
-from dist_bench.sweep import measure_prepared
-from dist_bench.workload import Job, TaskArgs, Workload
+from dist_bench.results import Record, Results, ResultsWriter, load_results
+from dist_bench.sweep import Progress, SizeGrid, SweepPlan, measure_prepared, run_sweep
+from dist_bench.workload import Job, TaskArgs, Workload, resolve_workloads
 
 #: Spread of each job's time on the scripted backends (3 %, multiplicative).
 NOISE = 0.03
@@ -297,3 +297,20 @@ def test_records_pair_by_workload_backend_and_size() -> None:
     assert pair_key(record) == ("cpu", "threads", 4, 0.001, 0)
     assert pair_key(dataclasses.replace(record, workers=2, round=3)) == pair_key(record)
     assert pair_key(dataclasses.replace(record, grain_s=0.002)) != pair_key(record)
+
+
+def test_the_progress_count_runs_on_through_the_rounds() -> None:
+    plan = SweepPlan(
+        workloads=resolve_workloads(["cpu"]),
+        backends=["threads"],
+        sizes=SizeGrid(tasks=[2], grain_s=[0.001]),
+        settings=MeasureSettings(repeats=2, warmup=0),
+        rounds=3,
+    )
+    events: list[Progress] = []
+    run_sweep(plan, ResultsWriter(None, {"host": "here"}), events.append)
+    measuring = events[next(i for i, e in enumerate(events) if e.total > 1) :]
+    assert {e.total for e in measuring} == {3 * 2 * 2}  # rounds x backends x repeats
+    assert [e.done for e in measuring] == sorted(e.done for e in measuring)
+    assert measuring[-1].done == 12
+    assert any("calibrating" in e.description for e in measuring)  # rounds 2 and 3

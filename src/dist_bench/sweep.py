@@ -215,11 +215,15 @@ def run_sweep(
 
         return advance
 
+    def keep_count(progress: Progress) -> None:
+        # Calibrating after the first round: the bar keeps its count instead of restarting.
+        on_progress(Progress(done, total, progress.description))
+
     modules = [w.module for w in plan.workloads if w.module is not None]
     for round_index in range(plan.rounds):
         # Each round calibrates anew, as a separate run would: the calibration's own noise is
         # then part of the spread between rounds instead of hidden in one shared choice.
-        prepared_jobs = _prepare_all(plan, on_progress)
+        prepared_jobs = _prepare_all(plan, keep_count if round_index else on_progress)
         for backend in backends:
             on_progress(Progress(done, total, f"starting {backend.name}"))
             probe = AUTO in plan.chunk_modes(backend.name)
