@@ -23,7 +23,7 @@ def all_backend_params() -> list[object]:
     for name, spec in backend_specs().items():
         marks = [pytest.mark.engine] if spec.requires else []
         if not spec.available():
-            marks.append(pytest.mark.skip(reason=f"{name} not installed: {spec.install_hint}"))
+            marks.append(pytest.mark.skip(reason=f"{name}: {spec.unavailable_reason()}"))
         params.append(pytest.param(name, marks=marks, id=name))
     return params
 

@@ -73,7 +73,13 @@ def test_timed_call_measures_on_the_worker(backend: Backend) -> None:
     assert all(isinstance(worker, str) and worker for _, _, _, worker in timed)
 
 
+def _needs_numpy(backend: Backend) -> None:
+    if not backend.runs_numpy:
+        pytest.skip("NumPy cannot be imported in this backend's workers (subinterpreters)")
+
+
 def test_placed_arrays_reach_the_task(backend: Backend) -> None:
+    _needs_numpy(backend)
     array = np.arange(100_000, dtype=np.float64)
     placed = backend.place(array)
     assert backend.map(np.sum, [(placed,), (placed,)]) == [array.sum()] * 2
@@ -82,6 +88,7 @@ def test_placed_arrays_reach_the_task(backend: Backend) -> None:
 def test_blas_threads_are_capped_in_the_worker(backend: Backend) -> None:
     from threadpoolctl import threadpool_info
 
+    _needs_numpy(backend)
     ((info, _, _, _),) = backend.map(timed_call, [(threadpool_info, 1)])
     blas = [lib for lib in info if lib["user_api"] == "blas"]
     assert blas, "numpy's BLAS should be visible to threadpoolctl"
@@ -119,13 +126,14 @@ def test_coroutines_overlap_only_where_declared(backend: Backend) -> None:
 
 def test_process_backends_run_in_other_processes(backend: Backend) -> None:
     pids = set(backend.map(os.getpid, [() for _ in range(8)]))
-    if backend.shares_memory:
+    if backend.shares_memory or backend.own_interpreters:
         assert pids == {os.getpid()}
     else:
         assert os.getpid() not in pids
 
 
 def test_chunked_tasks_keep_task_order_and_reach_placed_data(backend: Backend) -> None:
+    _needs_numpy(backend)
     array = np.arange(1_000, dtype=np.float64)
     placed = backend.place(array)
     chunks = Chunks.of(7, 3)
@@ -134,6 +142,20 @@ def test_chunked_tasks_keep_task_order_and_reach_placed_data(backend: Backend) -
     timed = chunks.per_task(chunks.dispatch(backend, call, rows))
     assert [value for value, _, _, _ in timed] == [pytest.approx(array.sum() * i) for i in range(7)]
     assert all(seconds >= 0 and isinstance(worker, str) for _, seconds, _, worker in timed)
+
+
+def test_interpreter_backends_share_no_objects_with_the_driver(backend: Backend) -> None:
+    if not backend.own_interpreters:
+        pytest.skip("this backend's workers are threads of the driver's interpreter or processes")
+    assert not backend.shares_memory
+    # Each worker's interpreter has modules of its own: the driver's sys.modules is not theirs.
+    assert all(backend.map(_main_is_fresh, [() for _ in range(4)]))
+
+
+def _main_is_fresh() -> bool:
+    import sys
+
+    return not hasattr(sys.modules["__main__"], "pytest")
 
 
 def test_a_task_failing_inside_a_chunk_is_named_by_its_index(backend: Backend) -> None:

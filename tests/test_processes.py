@@ -58,3 +58,26 @@ def test_placed_arrays_travel_as_shared_memory_and_are_freed(tmp_path: Path) -> 
     finally:
         backend.shutdown()
     assert not segment.exists()
+
+
+def _import_numpy() -> None:
+    import numpy  # noqa: F401 - the import is the point: it loads a BLAS after the first cap
+
+
+def test_a_blas_loaded_after_the_first_task_is_capped_too() -> None:
+    # A worker started by spawn (or 3.14's default forkserver) has no NumPy until a task needs
+    # it; the cap set by the first task must reach the BLAS a later one loads.
+    from threadpoolctl import threadpool_info
+
+    from dist_bench.worker import timed_call
+
+    backend = create_backend("processes", BackendOptions(workers=1, start_method="spawn"))
+    backend.start()
+    try:
+        backend.map(timed_call, [(len, 1, "no NumPy yet")])
+        backend.map(timed_call, [(_import_numpy, 1)])
+        ((info, _, _, _),) = backend.map(timed_call, [(threadpool_info, 1)])
+    finally:
+        backend.shutdown()
+    blas = [lib for lib in info if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas)

@@ -68,7 +68,7 @@ def test_whole_numbers_are_accepted_where_floats_are_expected(tmp_path: Path) ->
         ({"version": [1]}, "version is [1], not a whole number"),  # was TypeError: unhashable
         ({"version": True}, "version is true"),  # true == 1 to Python
         ({"version": "1"}, 'version is "1"'),
-        ({"version": 3}, "version 3; this dist-bench reads versions 1, 2: upgrade"),
+        ({"version": 4}, "version 4; this dist-bench reads versions 1, 2, 3: upgrade"),
         ({"metadata": {"host": "here", "appended_runs": 5}}, "metadata.appended_runs is 5"),
         ({"metadata": ["host"]}, 'metadata is ["host"], not an object'),
         ({"records": {"0": {}}}, "records is"),

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from dist_bench.backends.base import BASELINE
-from dist_bench.results import BackendRun, Record, Results
+from dist_bench.results import BackendRun, Record, Results, SizeKey
 from dist_bench.stats import (
     SHORTEST_TRUSTED_S,
     UNSTABLE_SPREAD,
@@ -71,6 +71,8 @@ class Execution(Enum):
     EVENT_LOOP = "event loop"
     #: An interpreter (and GIL) per worker on this machine: processes, embedded Dask or Ray.
     PROCESSES = "processes"
+    #: Subinterpreters in the driver's process, each with its own GIL (``InterpreterPoolExecutor``).
+    INTERPRETERS = "interpreters"
     #: Workers on other machines, reached over the network.
     NODES = "nodes"
 
@@ -87,6 +89,8 @@ def execution_of(backend: str, topology: dict[str, Any]) -> Execution:
         return Execution.NODES
     if backend == BASELINE:
         return Execution.SERIAL
+    if topology.get("own_gil_per_interpreter"):
+        return Execution.INTERPRETERS
     if not topology.get("shares_memory", backend in _SHARED_MEMORY_BACKENDS):
         return Execution.PROCESSES
     if topology.get("runs_coroutines", backend in _COROUTINE_BACKENDS):
@@ -146,6 +150,8 @@ class Summary:
     nature: TaskNature | None = None
     #: Whether the workload declares NumPy arrays in its tasks.
     uses_numpy: bool = False
+    #: Whether the interpreter that measured it had the GIL on (off: a free-threaded build).
+    gil_enabled: bool = True
     warnings: list[RecordWarning] = field(default_factory=list)
 
     @property
@@ -171,12 +177,16 @@ def measured_grain_s(record: Record) -> float | None:
 
 
 def series_label(record: Record) -> str:
-    """The backend and how it grouped tasks: one name per line of a plot across job sizes."""
+    """The backend, its interpreter if not the file's own, and how it grouped tasks.
+
+    One name per line of a plot across job sizes: ``threads``, ``threads on 3.14.0, chunk 4``.
+    """
+    name = f"{record.backend} on {record.runtime}" if record.runtime else record.backend
     if record.chunk_auto:
-        return f"{record.backend}, chunk auto"
+        return f"{name}, chunk auto"
     if record.chunk > 1:
-        return f"{record.backend}, chunk {record.chunk}"
-    return record.backend
+        return f"{name}, chunk {record.chunk}"
+    return name
 
 
 def row_label(record: Record) -> str:
@@ -187,16 +197,21 @@ def row_label(record: Record) -> str:
 
 
 def summarize(results: Results) -> list[Summary]:
-    """Summarise every record, in the order they were measured."""
+    """Summarise every record, in the order they were measured.
+
+    Each interpreter's records are divided by its own serial record (the size key holds it).
+    """
     baselines = {
         record.size_key(): record
         for record in results.records
         if record.backend == BASELINE and record.wall_s and record.verified
     }
     # The latest start of each backend describes it (a file may hold several runs).
-    runs = {run.backend: run for run in results.backends}
+    runs = {(run.runtime, run.backend): run for run in results.backends}
     return [
-        _summarize_one(record, baselines.get(record.size_key()), runs.get(record.backend))
+        _summarize_one(
+            record, baselines.get(record.size_key()), runs.get((record.runtime, record.backend))
+        )
         for record in results.records
     ]
 
@@ -208,6 +223,7 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
         "execution": execution_of(record.backend, topology),
         "nature": workload.nature if workload is not None else None,
         "uses_numpy": workload is not None and workload.uses_numpy,
+        "gil_enabled": bool(topology.get("gil_enabled", True)),
     }
     if record.error is not None or not record.wall_s:
         return Summary(record, finding=FindingKind.FAILED, **traits)
@@ -286,8 +302,9 @@ def explain(summary: Summary, topology: dict[str, Any]) -> FindingKind:
     ratio = summary.task_time_ratio
     overhead = summary.overhead_per_task_s or 0.0
     contended = ratio is not None and ratio >= CONTENDED_TASK_RATIO and speedup < NO_REAL_SPEEDUP
-    # Taking turns on the GIL needs code that holds it; native code and waits contend for cores.
-    if contended and shares_memory and holds_gil(summary.nature):
+    # Taking turns on the GIL needs code that holds it, and a GIL: native code and waits (and
+    # threads of a free-threaded build) contend for cores.
+    if contended and shares_memory and holds_gil(summary.nature) and summary.gil_enabled:
         return FindingKind.GIL
     cpu_ratio = summary.task_cpu_ratio
     if cpu_ratio is not None and cpu_ratio >= CONTENDED_TASK_RATIO:
@@ -317,3 +334,23 @@ def _malloc_trim_threshold(topology: dict[str, Any]) -> str | None:
     """The workers' MALLOC_TRIM_THRESHOLD_ as the backend reported it, if it set one."""
     trim = (topology.get("worker_environment") or {}).get("MALLOC_TRIM_THRESHOLD_")
     return None if trim is None else str(trim)
+
+
+def runtime_serial_speedups(results: Results) -> dict[str, float]:
+    """Per other runtime, how much faster its serial run did the same work than the host's.
+
+    Each runtime calibrates its own units to the asked grain, so wall times compare nothing:
+    the work per unit does. The median over the job sizes both measured serially; a runtime
+    with none in common is left out. Above 1: that interpreter is faster on one thread.
+    """
+    per_unit: dict[SizeKey, float] = {
+        record.size_key(): median(record.task_s) / (record.tasks * record.units)
+        for record in results.records
+        if record.backend == BASELINE and record.verified and record.task_s and record.units
+    }
+    ratios: dict[str, list[float]] = {}
+    for key, seconds in per_unit.items():
+        host = per_unit.get((*key[:4], ""))
+        if key[4] and host is not None and seconds > 0:
+            ratios.setdefault(key[4], []).append(host / seconds)
+    return {label: median(values) for label, values in ratios.items()}

@@ -177,7 +177,7 @@ class _Search:
     def has(self, backend: str, workload: str, job: Job) -> bool:
         return any(
             r.backend == backend
-            and r.size_key() == (workload, job.tasks, job.grain_s, job.bytes_per_task)
+            and r.size_key() == (workload, job.tasks, job.grain_s, job.bytes_per_task, "")
             for r in self.writer.results.records
         )
 

@@ -70,3 +70,7 @@ class TaskFailedError(DistBenchError):
         self.backend = backend
         self.task_index = task_index
         self.cause = cause
+
+
+class InterpreterError(DistBenchError):
+    """Another interpreter (``run --python``) could not be found, or its run failed."""

@@ -2,10 +2,14 @@
 
 Layout (schema ``dist-bench/results``, version ``SCHEMA_VERSION``)::
 
-    {"schema": "dist-bench/results", "version": 2,
-     "metadata": {...host, cores, versions, command...},
+    {"schema": "dist-bench/results", "version": 3,
+     "metadata": {...host, cores, versions, command, "runtime": {...}, "runtimes": {...}...},
      "backends": [{"backend": ..., "startup_s": ..., "shutdown_s": ..., "topology": {...}}],
-     "records":  [{"workload": ..., "backend": ..., "wall_s": [...], ...}]}
+     "records":  [{"workload": ..., "backend": ..., "runtime": "", "wall_s": [...], ...}]}
+
+A record's ``runtime`` is ``""`` when the interpreter that wrote the file measured it (described by
+``metadata.runtime``), else the label of another interpreter measured in the same run
+(``run --python``), described by ``metadata.runtimes[label]``.
 
 Records hold raw samples only; every derived number (median, interval, speedup) is computed when the
 file is rendered, so a better statistic later re-reads old files. The file is rewritten atomically
@@ -34,9 +38,13 @@ from typing import Any
 
 from dist_bench.cores import default_cores
 from dist_bench.errors import ResultsFileError, SaveError
+from dist_bench.runtime import current_runtime
 
 SCHEMA = "dist-bench/results"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+#: Workload, tasks, grain, bytes per task, runtime: records with one key are compared.
+SizeKey = tuple[str, int, float, int, str]
 
 #: Packages whose versions are stored with every result (those installed; none is imported).
 VERSIONED_PACKAGES = ("dist-bench", "numpy", "scipy", "dask", "distributed", "ray", "cloudpickle")
@@ -61,6 +69,8 @@ class Record:
         notes: What the engine reported (workers lost, tasks retried).
         round: Which pass over the whole grid measured it (``run --rounds``), from 0; rounds
             apart in time show the run-to-run drift ``compare`` needs.
+        runtime: The interpreter that measured it: ``""`` for the one in the file's metadata,
+            else a label in ``metadata.runtimes`` (its serial baseline is its own).
     """
 
     workload: str
@@ -82,10 +92,11 @@ class Record:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     round: int = 0
+    runtime: str = ""
 
-    def size_key(self) -> tuple[str, int, float, int]:
-        """What makes two records comparable (same workload, same job size)."""
-        return (self.workload, self.tasks, self.grain_s, self.bytes_per_task)
+    def size_key(self) -> SizeKey:
+        """What makes two records comparable (same workload, same job size, same interpreter)."""
+        return (self.workload, self.tasks, self.grain_s, self.bytes_per_task, self.runtime)
 
 
 @dataclass
@@ -93,7 +104,8 @@ class BackendRun:
     """One start of a backend: its cold start-up and shutdown times and its topology.
 
     ``dispatch_s`` is the cost of one dispatch measured after start-up with no-op tasks (what
-    ``--chunk auto`` sizes chunks from); ``None`` when no chunk size was automatic.
+    ``--chunk auto`` sizes chunks from); ``None`` when no chunk size was automatic. ``runtime`` is
+    as in ``Record``.
     """
 
     backend: str
@@ -101,6 +113,7 @@ class BackendRun:
     shutdown_s: float | None = None
     topology: dict[str, Any] = field(default_factory=dict)
     dispatch_s: float | None = None
+    runtime: str = ""
 
 
 @dataclass
@@ -156,6 +169,7 @@ def collect_metadata(command: list[str] | None = None) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
+        "runtime": current_runtime().to_json(),
         "packages": versions,
         "blas_env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_"))},
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -211,6 +225,15 @@ def _load_v1(document: dict[str, Any]) -> Results:
 
 
 def _load_v2(document: dict[str, Any]) -> Results:
+    # Version 2 had one interpreter per file: every record and start is the file's own (``""``).
+    for key in ("records", "backends"):
+        items = document.get(key)
+        if isinstance(items, list) and any(isinstance(i, dict) and "runtime" in i for i in items):
+            raise ValueError(f"a version 2 file has no runtime in its {key}")
+    return _load_v3(document)
+
+
+def _load_v3(document: dict[str, Any]) -> Results:
     metadata = document.get("metadata")
     if not isinstance(metadata, dict):
         raise ValueError(f"metadata is {_shown(metadata)}, not an object")
@@ -291,7 +314,7 @@ def _shown(value: Any) -> str:
 
 
 #: One loader per schema version, so files written by older releases still open.
-_LOADERS = {1: _load_v1, 2: _load_v2}
+_LOADERS = {1: _load_v1, 2: _load_v2, 3: _load_v3}
 
 
 def write_atomically(path: Path, results: Results) -> None:

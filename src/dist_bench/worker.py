@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,25 +19,28 @@ from typing import Any
 #: worker's thread spent in it (near zero for a task that waits), and which worker ran it.
 TimedResult = tuple[Any, float, float, str]
 
-_blas_threads_set: int | None = None
+#: The cap last set, and how many modules were imported then.
+_blas_threads_set: tuple[int, int] | None = None
 
 
 def limit_blas_threads(threads: int) -> None:
-    """Cap BLAS/OpenMP threads in this worker process, once.
+    """Cap BLAS/OpenMP threads in this worker process, again after new imports only.
 
     N workers x BLAS threads must fit the cores; left alone, each worker's BLAS would start one
-    thread per core and oversubscribe them.
+    thread per core and oversubscribe them. A cap reaches the libraries loaded when it is set, so
+    a module imported since (NumPy, first needed by a later task of a worker that did not fork
+    from a driver which had it: spawn, or 3.14's default forkserver) gets it set again.
     """
     global _blas_threads_set
-    if _blas_threads_set == threads:
+    if _blas_threads_set == (threads, len(sys.modules)):
         return
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - a remote worker without threadpoolctl keeps its own
-        _blas_threads_set = threads
+        _blas_threads_set = (threads, len(sys.modules))
         return
     threadpool_limits(limits=threads)
-    _blas_threads_set = threads
+    _blas_threads_set = (threads, len(sys.modules))
 
 
 #: ``worker_id`` per thread of this process, so a task does not pay for a ``gethostname`` system

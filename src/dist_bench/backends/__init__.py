@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import platform
+import sys
 from dataclasses import dataclass
 
 from dist_bench.backends.base import Backend, BackendOptions
@@ -25,6 +27,7 @@ class BackendSpec:
         summary: One line for ``dist-bench list``.
         requires: Top-level modules that must be importable.
         install_hint: The command that installs what is missing.
+        min_python: The oldest Python that has what the backend runs on (a stdlib module).
     """
 
     name: str
@@ -32,27 +35,38 @@ class BackendSpec:
     summary: str
     requires: tuple[str, ...] = ()
     install_hint: str = ""
+    min_python: tuple[int, int] | None = None
 
     def missing(self) -> list[str]:
         """Required modules that cannot be imported here (checked without importing them)."""
         return [module for module in self.requires if importlib.util.find_spec(module) is None]
 
     def available(self) -> bool:
-        """Whether everything the backend needs is installed."""
-        return not self.missing()
+        """Whether everything the backend needs is here."""
+        return self.unavailable_reason() is None
+
+    def unavailable_reason(self) -> str | None:
+        """Why the backend cannot run in this interpreter, with what to do; ``None`` if it can."""
+        if self.min_python is not None and sys.version_info[:2] < self.min_python:
+            version = ".".join(map(str, self.min_python))
+            return (
+                f"needs Python {version} or later (this is {platform.python_version()}); "
+                f"measure it there with: dist-bench run --python {version}"
+            )
+        missing = self.missing()
+        if missing:
+            return f"needs {', '.join(missing)}, which is not installed; run: {self.install_hint}"
+        return None
 
     def load(self) -> type[Backend]:
         """Import and return the backend class.
 
         Raises:
-            EngineNotInstalledError: the engine is not installed; the message says how to get it.
+            EngineNotInstalledError: the backend cannot run here; the message says what to do.
         """
-        missing = self.missing()
-        if missing:
-            raise EngineNotInstalledError(
-                f"backend {self.name!r} needs {', '.join(missing)}, which is not installed; "
-                f"run: {self.install_hint}"
-            )
+        reason = self.unavailable_reason()
+        if reason is not None:
+            raise EngineNotInstalledError(f"backend {self.name!r} {reason}")
         module_name, class_name = self.target.split(":")
         backend_class: type[Backend] = getattr(importlib.import_module(module_name), class_name)
         return backend_class
@@ -108,6 +122,13 @@ for _spec in (
         "processes",
         "dist_bench.backends.processes:ProcessesBackend",
         "a process pool: one GIL per core; pays start-up and pickling",
+    ),
+    BackendSpec(
+        "interpreters",
+        "dist_bench.backends.interpreters:InterpretersBackend",
+        "subinterpreters in one process, a GIL each (InterpreterPoolExecutor): no fork, no GIL "
+        "to share; pickles like processes",
+        min_python=(3, 14),
     ),
     BackendSpec(
         "dask",

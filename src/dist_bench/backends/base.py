@@ -64,6 +64,10 @@ class Backend(ABC):
     places_data: ClassVar[bool] = False
     #: Packages that must match between the client and the cluster's nodes.
     engine_packages: ClassVar[tuple[str, ...]] = ()
+    #: Tasks run in the driver's process but in interpreters of their own: nothing is shared.
+    own_interpreters: ClassVar[bool] = False
+    #: Tasks can import NumPy (a subinterpreter cannot: NumPy does not support them).
+    runs_numpy: ClassVar[bool] = True
 
     def __init__(self, options: BackendOptions | None = None) -> None:
         self.options = options or BackendOptions()

@@ -2,7 +2,7 @@
 
 Concurrency, not parallelism, for pure-Python code: threads take turns holding the GIL, so
 CPU-bound tasks gain nothing, while tasks that wait (sockets, sleeps) or release the GIL (NumPy,
-BLAS) overlap.
+BLAS) overlap. On a free-threaded build (``3.14t``) there is no GIL and they run side by side.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
+from typing import Any
 
 from dist_bench.backends.base import ExecutorBackend
 from dist_bench.cores import default_cores
+from dist_bench.runtime import gil_enabled
 
 
 def default_thread_count() -> int:
@@ -37,3 +39,7 @@ class ThreadsBackend(ExecutorBackend):
     def workers(self) -> int:
         """Threads in the pool: ``--workers`` or the stdlib default."""
         return self.options.workers or default_thread_count()
+
+    def describe(self) -> dict[str, Any]:
+        """Adds whether the GIL is on: off, pure-Python threads run side by side."""
+        return {**super().describe(), "gil_enabled": gil_enabled()}

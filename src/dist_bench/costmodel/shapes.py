@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dist_bench.backends.base import BASELINE
-from dist_bench.results import Record, Results
+from dist_bench.results import Record, Results, SizeKey
 from dist_bench.stats import median
 
 #: The three job-shape axes a crossover can lie on.
@@ -58,7 +58,7 @@ def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
     aims at the asked grain but cannot always hit it, e.g. when one pass over a large array
     already takes longer); without a serial record the asked grain is used.
     """
-    serial_grain: dict[tuple[str, int, float, int], float] = {}
+    serial_grain: dict[SizeKey, float] = {}
     for record in results.records:
         if record.backend == BASELINE and record.verified and record.task_s:
             serial_grain[record.size_key()] = median(record.task_s) / record.tasks

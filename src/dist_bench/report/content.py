@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from dist_bench.analysis import FindingKind, Summary, measured_grain_s, row_label, summarize
+from dist_bench.analysis import (
+    FindingKind,
+    Summary,
+    measured_grain_s,
+    row_label,
+    runtime_serial_speedups,
+    summarize,
+)
 from dist_bench.backends.base import BASELINE
 from dist_bench.report.sentences import (
     crossover_sentence,
@@ -23,8 +30,11 @@ from dist_bench.report.sentences import (
     reason_label,
     record_finding,
     record_warning,
+    runtime_title,
+    serial_speedup_sentence,
 )
-from dist_bench.results import BackendRun, Record, Results
+from dist_bench.results import BackendRun, Record, Results, SizeKey
+from dist_bench.runtime import RuntimeInfo
 from dist_bench.units import format_bytes, format_seconds
 
 if TYPE_CHECKING:
@@ -194,6 +204,8 @@ class SizeGroup:
     """The records of one workload at one job size: one table, the serial row first."""
 
     summaries: tuple[Summary, ...]
+    #: The interpreter that measured them, when the file holds several (else empty).
+    runtime: str = ""
 
     @property
     def title(self) -> str:
@@ -205,15 +217,16 @@ class SizeGroup:
         """
         record = self.summaries[0].record
         measured = measured_grain_s(record) if record.backend == BASELINE else None
+        on = f" on {self.runtime}" if self.runtime else ""
         if measured is None:
-            return size_title(record)
+            return size_title(record) + on
         grain, asked = format_seconds(measured), format_seconds(record.grain_s)
         title = f"{record.workload}: {record.tasks} tasks x {grain} grain"
         if grain != asked:
             title += f" (asked {asked})"
         if record.bytes_per_task:
             title += f", {format_bytes(record.bytes_per_task)} per task"
-        return title
+        return title + on
 
     def rows(self) -> list[list[str]]:
         """The cell texts, one list per backend."""
@@ -260,13 +273,27 @@ class ReportData:
     @cached_property
     def groups(self) -> list[SizeGroup]:
         """One group per workload and job size in the order measured, the baseline row first."""
-        grouped: dict[tuple[str, int, float, int], list[Summary]] = {}
+        grouped: dict[SizeKey, list[Summary]] = {}
         for summary in self.summaries:
             grouped.setdefault(summary.record.size_key(), []).append(summary)
         return [
-            SizeGroup(tuple(sorted(members, key=lambda s: s.record.backend != BASELINE)))
-            for members in grouped.values()
+            SizeGroup(
+                tuple(sorted(members, key=lambda s: s.record.backend != BASELINE)),
+                self.runtime_titles().get(key[4], ""),
+            )
+            for key, members in grouped.items()
         ]
+
+    def runtime_titles(self) -> dict[str, str]:
+        """Each runtime's title by label (the host's under ``""``); empty with one runtime."""
+        meta = self.results.metadata
+        others = meta.get("runtimes") or {}
+        if not others or "runtime" not in meta:
+            return {}
+        titles = {"": runtime_title(RuntimeInfo.from_json(meta["runtime"]), host=True)}
+        for label, info in others.items():
+            titles[label] = runtime_title(RuntimeInfo.from_json(info), host=False)
+        return titles
 
     def workloads(self) -> dict[str, list[SizeGroup]]:
         """The groups of each workload, smallest job first; workloads in the order measured."""
@@ -306,6 +333,11 @@ class ReportData:
         runs = meta.get("appended_runs") or []
         if runs:
             items.append(("later runs appended", str(len(runs))))
+        items += [("runtime", title) for title in self.runtime_titles().values()]
+        items += [
+            ("single-thread cost", serial_speedup_sentence(label, speedup))
+            for label, speedup in runtime_serial_speedups(self.results).items()
+        ]
         return items
 
     def topology_items(self) -> list[tuple[str, str]]:

@@ -39,6 +39,7 @@ from dist_bench.costmodel.warnings import (
     Unstable,
     WideInterval,
 )
+from dist_bench.runtime import RuntimeInfo
 from dist_bench.units import format_bytes, format_seconds
 from dist_bench.workload import TaskNature, declared_workload
 
@@ -421,7 +422,9 @@ def _overlaps(summary: Summary) -> bool:
 def _won_by(summary: Summary) -> str | None:
     """``overlapped`` or ``parallel`` as a row's lead word; ``None`` where neither can be true."""
     if _blocks_loop(summary) or (
-        summary.execution is Execution.THREADS and summary.nature is TaskNature.PURE_PYTHON
+        summary.execution is Execution.THREADS
+        and summary.nature is TaskNature.PURE_PYTHON
+        and summary.gil_enabled
     ):
         return None
     return "overlapped" if _overlaps(summary) else "parallel"
@@ -447,6 +450,8 @@ def _win(summary: Summary) -> str:
         )
     if _overlaps(summary):
         return "concurrency: the waits overlapped, taking turns on the cores"
+    if summary.execution is Execution.THREADS and not summary.gil_enabled:
+        return "parallelism: a free-threaded build has no GIL, so the threads ran side by side"
     if summary.execution is Execution.THREADS:
         if summary.nature is TaskNature.PURE_PYTHON:
             # Threads cannot run pure-Python code side by side: the number says more about the
@@ -460,6 +465,8 @@ def _win(summary: Summary) -> str:
         return "parallelism: the native code releases the GIL, so the threads ran side by side"
     if summary.execution is Execution.NODES:
         return "parallelism: side by side on the nodes' own cores"
+    if summary.execution is Execution.INTERPRETERS:
+        return "parallelism: side by side in one process, an interpreter with its own GIL each"
     return "parallelism: side by side, an interpreter and a GIL per process"
 
 
@@ -486,7 +493,7 @@ def _one_at_a_time_cause(summary: Summary) -> str:
             f"{waits}, so there was nothing to overlap (an event loop runs one coroutine at a "
             "time, switching only where one awaits)"
         )
-    if holds_gil(summary.nature):
+    if holds_gil(summary.nature) and summary.gil_enabled:
         if summary.record.grain_s <= DEFAULT_SWITCH_INTERVAL_S:
             return (
                 f"Python code holds the GIL, and a thread keeps it for up to a switch interval "
@@ -550,3 +557,26 @@ def record_warning(warning: RecordWarning) -> str:
             "or close other programs"
         )
     return "a job under 1 ms is mostly timer noise; raise --tasks or --grain"
+
+
+def runtime_reason(info: RuntimeInfo) -> str:
+    """What an interpreter changes for tasks side by side: ``free-threaded: no GIL``, ..."""
+    if info.free_threaded:
+        gil = "free-threaded: no GIL" if not info.gil_enabled else "free-threaded, GIL back on"
+    else:
+        gil = "one GIL per process: threads take turns"
+    if info.interpreters:
+        gil += "; subinterpreters: own GIL per interpreter"
+    return f"{gil}; start method {info.start_method}"
+
+
+def runtime_title(info: RuntimeInfo, *, host: bool) -> str:
+    """A runtime as a table's title names it: ``Python 3.14.10 (...)``, the host said as such."""
+    return f"Python {info.label}{' (host)' if host else ''}: {runtime_reason(info)}"
+
+
+def serial_speedup_sentence(label: str, speedup: float) -> str:
+    """A runtime's single-thread speed against the host's, on the same work."""
+    if speedup >= 1:
+        return f"{label}'s serial run did the same work {speedup:.2f}x as fast as the host's"
+    return f"{label}'s serial run did the same work {1 / speedup:.2f}x slower than the host's"

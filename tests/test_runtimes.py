@@ -1,0 +1,303 @@
+"""The runtime dimension: which interpreter measured a record, and measuring on several.
+
+The 3.14 runtime image (``runtimes/build-runtime.sh``, built by CI's root preparation) is used
+for real: the backend contract suite runs inside it, and so does a ``run``. Outside CI a machine
+without it skips those tests; under CI (``CI`` set) its absence fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dist_bench.analysis import FindingKind, Summary, explain, runtime_serial_speedups, summarize
+from dist_bench.backends import get_backend_spec
+from dist_bench.errors import InterpreterError, ResultsFileError, UsageError
+from dist_bench.report.content import ReportData
+from dist_bench.results import (
+    BackendRun,
+    Record,
+    Results,
+    ResultsWriter,
+    collect_metadata,
+    load_results,
+    write_atomically,
+)
+from dist_bench.runtime import RuntimeInfo, current_runtime
+from dist_bench.runtime_launch import (
+    HOST,
+    IMAGE_TEMPLATE,
+    Runtime,
+    command_for,
+    keep_runtime_results,
+    measure_in,
+    parse_runtimes,
+    resolve_runtime,
+    runtime_argv,
+)
+from tests.test_analysis import record
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE = IMAGE_TEMPLATE.format(version="3.14")
+#: A run small enough for a test: 4 tasks of 20 ms, two measured jobs.
+SMALL_RUN = ["cpu", "--tasks", "4", "--grain", "20ms", "--repeats", "2"]
+
+
+def _info(**changes: object) -> RuntimeInfo:
+    base = RuntimeInfo("3.14.0", "CPython", False, True, "forkserver", True, "/usr/bin/python3")
+    return RuntimeInfo(**{**base.to_json(), **changes})  # type: ignore[arg-type]
+
+
+def test_this_interpreter_is_described_as_it_is() -> None:
+    info = current_runtime()
+    assert info.version == platform.python_version()
+    assert info.implementation == platform.python_implementation()
+    assert info.executable == sys.executable
+    assert info.interpreters == (sys.version_info >= (3, 14))
+    expected_gil = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
+    assert info.gil_enabled == expected_gil
+    assert collect_metadata([])["runtime"] == info.to_json()
+
+
+@pytest.mark.parametrize(
+    ("changes", "label"),
+    [
+        ({}, "3.14.0"),
+        ({"free_threaded": True, "gil_enabled": False}, "3.14.0t"),
+        ({"implementation": "PyPy", "version": "3.11.9"}, "PyPy 3.11.9"),
+    ],
+)
+def test_a_runtime_is_labelled_by_version_and_build(changes: dict[str, object], label: str) -> None:
+    info = _info(**changes)
+    assert info.label == label
+    assert RuntimeInfo.from_json({**info.to_json(), "from a newer file": 1}) == info
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="this interpreter has subinterpreters")
+def test_the_interpreters_backend_is_unavailable_before_3_14_with_the_reason() -> None:
+    spec = get_backend_spec("interpreters")
+    assert not spec.available()
+    reason = spec.unavailable_reason()
+    assert reason is not None and "needs Python 3.14" in reason and "--python 3.14" in reason
+
+
+def test_run_options_only_the_host_keeps_are_dropped_in_both_spellings() -> None:
+    argv = ["cpu", "--python", "3.14", "-b", "threads", "-o", "r.json", "--plot=p.png", "-oX"]
+    argv += ["--output=r.json", "--tasks", "8"]
+    assert runtime_argv(argv) == ["cpu", "-b", "threads", "--tasks", "8"]
+
+
+def test_the_host_is_named_by_host_or_by_its_own_version() -> None:
+    own = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert resolve_runtime(HOST).is_host
+    assert resolve_runtime(own).is_host
+    assert resolve_runtime(sys.executable).is_host
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "words"),
+    [
+        ("python-three", UsageError, "give 'host', a version"),
+        ("", UsageError, "at least one interpreter"),
+        ("host,host", UsageError, "twice"),
+        ("/no/such/python", InterpreterError, "no executable file there"),
+        ("3.99", InterpreterError, "runtimes/build-runtime.sh 3.99"),
+    ],
+)
+def test_an_interpreter_that_cannot_be_had_is_one_clear_error(
+    text: str, error: type[Exception], words: str
+) -> None:
+    with pytest.raises(error, match=words.replace(".", r"\.")):
+        parse_runtimes(text)
+
+
+def test_a_local_interpreter_runs_without_docker_and_an_image_one_in_it(tmp_path: Path) -> None:
+    local = resolve_runtime(_wrapper(tmp_path))
+    out = tmp_path / "out" / "r.json"
+    command = command_for(local, tmp_path, out, ["cpu"])
+    assert command[0] == str(tmp_path / "python") and command[-2:] == ["-o", str(out)]
+    image = Runtime("3.14", ("/opt/dist-bench/bin/python",), IMAGE)
+    in_image = command_for(image, tmp_path, out, ["cpu"], [tmp_path])
+    assert in_image[:2] == ["docker", "run"]
+    assert f"--user={os.getuid()}:{os.getgid()}" in in_image
+    assert f"--volume={tmp_path}:{tmp_path}:ro" in in_image
+    inner = [*image.python, "-m", "dist_bench", "run", "cpu", "-o", str(out)]
+    assert in_image[in_image.index(IMAGE) + 1 :] == inner
+
+
+def _wrapper(folder: Path) -> str:
+    """An interpreter at another path: a script that starts this one."""
+    script = folder / "python"
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_run_by_path_is_dist_bench_running_in_that_interpreter(tmp_path: Path) -> None:
+    runtime = resolve_runtime(_wrapper(tmp_path))
+    measured = measure_in(runtime, [*SMALL_RUN, "-b", "threads"])
+    assert [r.backend for r in measured.records] == ["serial", "threads"]
+    assert all(r.verified for r in measured.records)
+    assert measured.metadata["command"][-2:-1] == ["-o"]
+    # The same build as the host's gets the same label: its records cannot be told apart.
+    writer = ResultsWriter(None, collect_metadata([]))
+    with pytest.raises(InterpreterError, match="both Python"):
+        keep_runtime_results(writer, measured)
+
+
+def _record(backend: str, runtime: str, wall: float, task: float) -> Record:
+    return record(backend, wall, task, tasks=4, units=100, task_cpu_s=[task] * 3, runtime=runtime)
+
+
+def _two_runtimes(tmp_path: Path) -> Results:
+    host = current_runtime().to_json()
+    other = _info(free_threaded=True, gil_enabled=False).to_json()
+    results = Results(metadata={"runtime": host, "runtimes": {"3.14.0t": other}})
+    results.records = [
+        _record("serial", "", 0.04, 0.04),
+        _record("threads", "", 0.04, 0.08),
+        _record("serial", "3.14.0t", 0.05, 0.05),
+        _record("threads", "3.14.0t", 0.025, 0.05),
+    ]
+    results.backends = [
+        BackendRun("threads", 0.001, topology={"shares_memory": True, "gil_enabled": True}),
+        BackendRun(
+            "threads",
+            0.001,
+            topology={"shares_memory": True, "gil_enabled": False},
+            runtime="3.14.0t",
+        ),
+    ]
+    path = tmp_path / "r.json"
+    write_atomically(path, results)
+    return load_results(path)
+
+
+def test_each_runtime_is_divided_by_its_own_serial_run(tmp_path: Path) -> None:
+    summaries = {
+        (s.record.runtime, s.record.backend): s for s in summarize(_two_runtimes(tmp_path))
+    }
+    assert summaries[("", "threads")].speedup == pytest.approx(1.0)
+    assert summaries[("3.14.0t", "threads")].speedup == pytest.approx(2.0)
+    assert summaries[("", "threads")].finding is FindingKind.GIL
+    assert summaries[("3.14.0t", "threads")].gil_enabled is False
+    assert summaries[("3.14.0t", "threads")].finding is FindingKind.PARALLEL
+
+
+def test_threads_taking_turns_without_a_gil_are_not_blamed_on_the_gil(tmp_path: Path) -> None:
+    results = _two_runtimes(tmp_path)
+    slow = next(r for r in results.records if r.runtime and r.backend == "threads")
+    slow.wall_s, slow.task_s = [0.05] * 3, [0.1] * 3  # twice as long per task, no speedup
+    summary = next(s for s in summarize(results) if s.record is slow)
+    assert summary.finding is not FindingKind.GIL
+    assert explain(
+        Summary(**{**summary.__dict__, "gil_enabled": True}), {"shares_memory": True}
+    ) is (FindingKind.GIL)
+
+
+def test_a_version_2_file_with_runtimes_is_refused_and_one_without_loads(tmp_path: Path) -> None:
+    document = json.loads(_two_runtimes(tmp_path).dumps())
+    document["version"] = 2
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ResultsFileError, match="version 2 file has no runtime"):
+        load_results(path)
+    for item in document["records"] + document["backends"]:
+        item.pop("runtime")
+    path.write_text(json.dumps(document))
+    assert {r.runtime for r in load_results(path).records} == {""}
+
+
+@pytest.fixture(scope="module")
+def runtime_image() -> str:
+    """The 3.14 runtime image; CI's root preparation builds it, so there it must exist."""
+    found = (
+        subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False)
+        if _has_docker()
+        else None
+    )
+    if found is None or found.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI builds {IMAGE} (.ci/run); it is missing")
+        pytest.skip(f"no {IMAGE} here: runtimes/build-runtime.sh 3.14 (as root) makes it")
+    return IMAGE
+
+
+def _has_docker() -> bool:
+    return subprocess.run(["which", "docker"], capture_output=True, check=False).returncode == 0
+
+
+def test_the_backend_contract_holds_inside_the_3_14_runtime(
+    runtime_image: str, tmp_path: Path
+) -> None:
+    # The suite itself, run by pytest in 3.14 on the host's code: interpreters for real there.
+    runtime = resolve_runtime("3.14")
+    inner = [
+        "docker", "run", "--rm", "--network=none", "--ipc=host",
+        f"--user={os.getuid()}:{os.getgid()}", "--env=HOME=/tmp",
+        "--env=PYTHONDONTWRITEBYTECODE=1", f"--env=PYTHONPATH={ROOT / 'src'}:{ROOT}",
+        f"--volume={ROOT}:{ROOT}:ro", f"--volume={tmp_path}:{tmp_path}", f"--workdir={ROOT}",
+        runtime_image, *runtime.python, "-m", "pytest", "tests/test_backend_contract.py",
+        "-q", "-p", "no:cacheprovider", "-k", "serial or threads or interpreters or processes",
+        f"--basetemp={tmp_path / 'pytest'}",
+    ]  # fmt: skip
+    done = subprocess.run(inner, capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "interpreters" not in done.stdout or "failed" not in done.stdout
+    assert " passed" in done.stdout.splitlines()[-1]
+
+
+def test_a_run_across_the_host_and_3_14_keeps_both_with_their_own_baselines(
+    runtime_image: str, tmp_path: Path
+) -> None:
+    measured = measure_in(resolve_runtime("3.14"), [*SMALL_RUN, "-b", "threads,interpreters"])
+    info = RuntimeInfo.from_json(measured.metadata["runtime"])
+    assert info.version.startswith("3.14.") and info.interpreters and info.gil_enabled
+    assert info.start_method == "forkserver"  # 3.14 changed Linux's default
+    path = tmp_path / "r.json"
+    with ResultsWriter(path, collect_metadata([])) as writer:
+        label = keep_runtime_results(writer, measured)
+    saved = load_results(path)
+    assert label == info.label and saved.metadata["runtimes"][label]["gil_enabled"] is True
+    assert [(r.runtime, r.backend) for r in saved.records] == [
+        (label, "serial"),
+        (label, "threads"),
+        (label, "interpreters"),
+    ]
+    assert all(r.verified for r in saved.records)
+    started = {run.backend: run for run in saved.backends}
+    assert started["interpreters"].topology["own_gil_per_interpreter"] is True
+    summaries = {s.record.backend: s for s in summarize(saved)}
+    assert summaries["interpreters"].speedup is not None
+    assert summaries["interpreters"].execution.value == "interpreters"
+
+
+def test_reports_show_each_runtime_apart_with_its_reason_and_single_thread_cost(
+    tmp_path: Path,
+) -> None:
+    data = ReportData(_two_runtimes(tmp_path))
+    titles = [group.title for group in data.groups]
+    assert titles[0].endswith(
+        "(host): one GIL per process: threads take turns; start method "
+        f"{current_runtime().start_method}"
+    )
+    assert titles[1].endswith(
+        "on Python 3.14.0t: free-threaded: no GIL; subinterpreters: own GIL "
+        "per interpreter; start method forkserver"
+    )
+    # The same work per unit: 0.04 s on the host, 0.05 s on 3.14.0t.
+    assert runtime_serial_speedups(data.results) == {"3.14.0t": pytest.approx(0.8)}
+    items = dict(data.metadata_items())
+    assert items["single-thread cost"] == (
+        "3.14.0t's serial run did the same work 1.25x slower than the host's"
+    )
+    threads = [
+        text for backend, _, text in data.groups[1].findings() if backend == "threads on 3.14.0t"
+    ]
+    assert "a free-threaded build has no GIL" in threads[0]
