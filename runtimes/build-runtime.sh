@@ -6,6 +6,7 @@
 # dist-bench running in that interpreter (see docs/runtimes.md).
 #
 #   runtimes/build-runtime.sh [VERSION]      default VERSION: 3.14; tag dist-bench-runtime:pythonVERSION
+#   runtimes/build-runtime.sh --if-stale [VERSION]   only when missing or its dependencies changed
 #   MIRROR=http://… runtimes/build-runtime.sh  to name the Debian mirror yourself
 #
 # The dependency wheels are downloaded on the host for that interpreter (pip inside a container
@@ -13,10 +14,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if_stale=false
+if [[ "${1:-}" == --if-stale ]]; then
+    if_stale=true
+    shift
+fi
 version="${1:-3.14}"
 suite="${SUITE:-sid}"
 tag="dist-bench-runtime:python$version"
 abi="cp${version/./}"
+
+# dist-bench's dependencies (from pyproject.toml) and the test runner: the image is labelled with
+# their digest, so a change to them makes it stale.
+requirements="$(python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))'
+printf 'pytest>=8\npytest-timeout>=2.3')"
+digest="$(printf '%s' "$requirements" | sha256sum | cut -c1-16)"
+label='{{ index .Config.Labels "dist-bench.requirements" }}'
+if $if_stale && [[ "$(docker image inspect --format "$label" "$tag" 2>/dev/null)" == "$digest" ]]; then
+    exit 0
+fi
 
 if [[ $EUID -ne 0 ]]; then
     echo "build-runtime.sh: debootstrap needs root; run it with sudo" >&2
@@ -37,10 +53,7 @@ echo "build-runtime.sh: debootstrap $suite with python$version from $mirror" >&2
 debootstrap --variant=minbase --include="python$version,python$version-venv" \
     "$suite" "$rootfs" "$mirror" >"$rootfs.log" 2>&1 || { tail -20 "$rootfs.log" >&2; exit 1; }
 
-# dist-bench's dependencies (from pyproject.toml) and the test runner, as wheels for that Python.
-python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
-    >"$rootfs/requirements.txt"
-printf 'pytest>=8\npytest-timeout>=2.3\n' >>"$rootfs/requirements.txt"
+printf '%s\n' "$requirements" >"$rootfs/requirements.txt"
 platforms=()
 for platform in manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64; do
     platforms+=(--platform "${platform/x86_64/$(uname -m)}")
@@ -50,13 +63,15 @@ python3 -m pip download --quiet --only-binary=:all: --python-version "$version" 
     --dest "$rootfs/wheels" --requirement "$rootfs/requirements.txt"
 
 chroot "$rootfs" "/usr/bin/python$version" -m venv /opt/dist-bench
-chroot "$rootfs" /opt/dist-bench/bin/pip install --quiet --no-cache-dir --no-index \
-    --find-links /wheels --requirement /requirements.txt
+# A clean environment: the host's pip settings (find-links, certificates) mean nothing in the root.
+chroot "$rootfs" env -i PATH=/usr/bin:/bin HOME=/root /opt/dist-bench/bin/pip install --quiet \
+    --no-cache-dir --no-index --find-links /wheels --requirement /requirements.txt
 rm -rf "$rootfs/wheels" "$rootfs/requirements.txt" "$rootfs"/var/cache/apt/archives/*.deb \
     "$rootfs"/var/lib/apt/lists/*
 
 tar -C "$rootfs" -c . | docker import \
     --change 'ENV LANG=C.UTF-8' \
+    --change "LABEL dist-bench.requirements=$digest" \
     --change 'CMD ["/opt/dist-bench/bin/python"]' \
     - "$tag" >/dev/null
 echo "$tag"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dist_bench.analysis import FindingKind, Summary, explain, runtime_serial_speedups, summarize
-from dist_bench.backends import get_backend_spec
+from dist_bench.backends import get_backend_spec, split_available
 from dist_bench.errors import InterpreterError, ResultsFileError, UsageError
 from dist_bench.report.content import ReportData
 from dist_bench.results import (
@@ -85,6 +85,10 @@ def test_the_interpreters_backend_is_unavailable_before_3_14_with_the_reason() -
     assert not spec.available()
     reason = spec.unavailable_reason()
     assert reason is not None and "needs Python 3.14" in reason and "--python 3.14" in reason
+    assert split_available(["serial", "interpreters", "threads"]) == (
+        ["serial", "threads"],
+        {"interpreters": reason},
+    )
 
 
 def test_run_options_only_the_host_keeps_are_dropped_in_both_spellings() -> None:

@@ -97,6 +97,19 @@ def get_backend_spec(name: str) -> BackendSpec:
         raise UnknownNameError("backend", name, [*_REGISTRY, "all"]) from None
 
 
+def split_available(names: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``names`` that can run in this interpreter, and why each other one cannot.
+
+    A run over several interpreters (``run --python``) measures each backend where it exists
+    (``interpreters`` from 3.14) and says where it did not, instead of failing the whole run.
+    """
+    reasons = {name: get_backend_spec(name).unavailable_reason() for name in names}
+    return (
+        [name for name in names if reasons[name] is None],
+        {name: reason for name, reason in reasons.items() if reason is not None},
+    )
+
+
 def create_backend(name: str, options: BackendOptions | None = None) -> Backend:
     """Build the backend ``name`` with ``options`` (not started)."""
     return get_backend_spec(name).load()(options)
@@ -155,4 +168,5 @@ __all__ = [
     "create_backend",
     "get_backend_spec",
     "register_backend",
+    "split_available",
 ]
