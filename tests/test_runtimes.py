@@ -37,12 +37,17 @@ from dist_bench.runtime_launch import (
     command_for,
     keep_runtime_results,
     measure_in,
+    measure_other_runtimes,
     parse_runtimes,
     resolve_runtime,
     runtime_argv,
 )
+from tests import test_cli
 from tests.test_analysis import record
+from tests.test_cli import TINY, Runner, assert_one_line_error
 
+#: The command-line runner fixture of the CLI's tests.
+run_cli = test_cli.run_cli
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = IMAGE_TEMPLATE.format(version="3.14")
 #: A run small enough for a test: 4 tasks of 20 ms, two measured jobs.
@@ -260,23 +265,29 @@ def test_the_backend_contract_holds_inside_the_3_14_runtime(
 def test_a_run_across_the_host_and_3_14_keeps_both_with_their_own_baselines(
     runtime_image: str, tmp_path: Path
 ) -> None:
-    measured = measure_in(resolve_runtime("3.14"), [*SMALL_RUN, "-b", "threads,interpreters"])
-    info = RuntimeInfo.from_json(measured.metadata["runtime"])
-    assert info.version.startswith("3.14.") and info.interpreters and info.gil_enabled
-    assert info.start_method == "forkserver"  # 3.14 changed Linux's default
     path = tmp_path / "r.json"
+    started: list[str] = []
     with ResultsWriter(path, collect_metadata([])) as writer:
-        label = keep_runtime_results(writer, measured)
+        labels = measure_other_runtimes(
+            parse_runtimes("host,3.14"),
+            [*SMALL_RUN, "-b", "threads,interpreters", "-o", str(path)],
+            writer,
+            lambda runtime: started.append(runtime.spec),
+        )
     saved = load_results(path)
-    assert label == info.label and saved.metadata["runtimes"][label]["gil_enabled"] is True
+    assert started == ["3.14"] and len(labels) == 1
+    info = RuntimeInfo.from_json(saved.metadata["runtimes"][labels[0]])
+    assert info.label == labels[0] and info.version.startswith("3.14.")
+    assert info.interpreters and info.gil_enabled and not info.free_threaded
+    assert info.start_method == "forkserver"  # 3.14 changed Linux's default
     assert [(r.runtime, r.backend) for r in saved.records] == [
-        (label, "serial"),
-        (label, "threads"),
-        (label, "interpreters"),
+        (labels[0], "serial"),
+        (labels[0], "threads"),
+        (labels[0], "interpreters"),
     ]
     assert all(r.verified for r in saved.records)
-    started = {run.backend: run for run in saved.backends}
-    assert started["interpreters"].topology["own_gil_per_interpreter"] is True
+    runs = {run.backend: run for run in saved.backends}
+    assert runs["interpreters"].topology["own_gil_per_interpreter"] is True
     summaries = {s.record.backend: s for s in summarize(saved)}
     assert summaries["interpreters"].speedup is not None
     assert summaries["interpreters"].execution.value == "interpreters"
@@ -305,3 +316,37 @@ def test_reports_show_each_runtime_apart_with_its_reason_and_single_thread_cost(
         text for backend, _, text in data.groups[1].findings() if backend == "threads on 3.14.0t"
     ]
     assert "a free-threaded build has no GIL" in threads[0]
+
+
+def test_list_shows_why_a_backend_is_unavailable(run_cli: Runner) -> None:
+    _, out, _ = run_cli("list")
+    row = next(line for line in out.splitlines() if "interpreters" in line)
+    if sys.version_info >= (3, 14):
+        assert "yes" in row
+    else:
+        assert "no: needs Python 3.14" in " ".join(out.split())
+
+
+def test_an_unknown_python_is_one_line_and_exit_2(run_cli: Runner) -> None:
+    code, _, err = run_cli("run", "cpu", *TINY, "--python", "python-three")
+    assert_one_line_error(code, err, 2, "--python 'python-three'", "give 'host'")
+
+
+def test_run_across_the_host_and_3_14_from_the_command_line(
+    runtime_image: str, run_cli: Runner, tmp_path: Path
+) -> None:
+    path = tmp_path / "r.json"
+    code, out, err = run_cli(
+        "run", "cpu", *TINY, "-b", "threads,interpreters", "--python", "host,3.14", "-o", str(path)
+    )
+    assert code == 0, err
+    records = load_results(path).records
+    host = [r.backend for r in records if not r.runtime]
+    other = {r.runtime for r in records if r.runtime}
+    assert len(other) == 1 and next(iter(other)).startswith("3.14.")
+    if sys.version_info < (3, 14):
+        assert host == ["serial", "threads"]
+        assert "interpreters: skipped on this interpreter: needs Python 3.14" in err
+    assert [r.backend for r in records if r.runtime] == ["serial", "threads", "interpreters"]
+    assert "(host): one GIL per process" in " ".join(out.split())
+    assert "own GIL per interpreter" in " ".join(out.split())

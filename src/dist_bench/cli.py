@@ -142,13 +142,23 @@ def list_command() -> None:
     for column in ("name", "what it is", "available"):
         backends.add_column(column)
     for spec in backend_specs().values():
-        status = "yes" if spec.available() else f"[red]no[/red]: {spec.install_hint}"
+        reason = spec.unavailable_reason()
+        status = "yes" if reason is None else f"[red]no[/red]: {reason}"
         backends.add_row(spec.name, spec.summary, status)
     stdout.print(workloads)
     stdout.print(backends)
 
 
-@cli.command("run")
+class KeepsArguments(click.Command):
+    """A command that keeps its raw arguments (``ctx.meta["arguments"]``), to pass them on."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Keep ``args`` as given, then parse them as usual."""
+        ctx.meta["arguments"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+@cli.command("run", cls=KeepsArguments)
 @click.argument("workloads", nargs=-1, required=True)
 @click.option(
     "-b",
@@ -250,6 +260,20 @@ def list_command() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also draw the speedups to this .png/.svg/.pdf (needs matplotlib).",
 )
+@click.option(
+    "--python",
+    "python",
+    help="Interpreters to measure on, one after another, each against its own serial run: "
+    "'host' (this one), a version (3.14: python3.14 on PATH, else the runtime image "
+    "runtimes/build-runtime.sh makes) or a path (a free-threaded build, a venv). "
+    "Default: host only.",
+)
+@click.option(
+    "--skip-unavailable",
+    is_flag=True,
+    hidden=True,
+    help="Skip the backends this interpreter lacks, saying why (each --python run gets it).",
+)
 def run_command(
     workloads: tuple[str, ...],
     backends: str,
@@ -267,6 +291,8 @@ def run_command(
     no_place: bool,
     output: Path | None,
     plot: Path | None,
+    python: str | None,
+    skip_unavailable: bool,
 ) -> None:
     """Run WORKLOADS (built-in names, 'all', or paths to .py files) on the chosen backends.
 
@@ -278,17 +304,25 @@ def run_command(
       dist-bench run all -o results.json
       dist-bench run cpu io --rounds 3 -o before.json       # ready for 'compare'
       dist-bench run my_workload.py -b dask --address tcp://127.0.0.1:8786
+      dist-bench run cpu -b threads,interpreters,processes --python host,3.14
     """  # noqa: D301 - not raw: click's no-rewrap marker is a real backspace ("\b")
-    from dist_bench.backends import BackendOptions
+    from dist_bench.backends import BackendOptions, split_available
     from dist_bench.measure import MeasureSettings
     from dist_bench.results import ResultsWriter, collect_metadata
+    from dist_bench.runtime_launch import measure_other_runtimes, parse_runtimes, resolve_runtime
     from dist_bench.sweep import SizeGrid, SweepPlan, run_sweep
     from dist_bench.workload import resolve_workloads
 
     chosen_workloads = resolve_workloads([n for arg in workloads for n in _names(arg)])
+    runtimes = parse_runtimes(python) if python else [resolve_runtime("host")]
+    chosen_backends = _resolve_backends(backends, address)
+    if skip_unavailable or len(runtimes) > 1:
+        chosen_backends, skipped = split_available(chosen_backends)
+        for name, reason in skipped.items():
+            stderr.print(f"[yellow]{name}: skipped on this interpreter: {reason}[/yellow]")
     plan = SweepPlan(
         workloads=chosen_workloads,
-        backends=_resolve_backends(backends, address),
+        backends=chosen_backends,
         sizes=SizeGrid(tasks=tasks, grain_s=grain, bytes_per_task=bytes_per_task),
         settings=MeasureSettings(
             repeats=repeats,
@@ -307,8 +341,17 @@ def run_command(
     plot_output = plan_plot(plot) if plot is not None else None
     writer = ResultsWriter(output, collect_metadata(sys.argv))
     try:
-        with _progress_bar() as on_progress:
-            results = run_sweep(plan, writer, on_progress, _show_version_check, _show_plan)
+        if any(runtime.is_host for runtime in runtimes):
+            with _progress_bar() as on_progress:
+                run_sweep(plan, writer, on_progress, _show_version_check, _show_plan)
+        measure_other_runtimes(
+            runtimes,
+            click.get_current_context().meta["arguments"],
+            writer,
+            lambda runtime: stderr.print(f"measuring on --python {runtime.spec} ...", style="bold"),
+            chosen_workloads,
+        )
+        results = writer.results
     except KeyboardInterrupt:
         _render(writer.results, fail_on_errors=False)
         kept = f"; kept in {output}" if output else ""

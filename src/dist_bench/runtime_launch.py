@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +30,7 @@ from pathlib import Path
 from dist_bench.errors import InterpreterError, UsageError
 from dist_bench.results import Results, ResultsWriter, load_results
 from dist_bench.runtime import RuntimeInfo, current_runtime
+from dist_bench.workload import Workload
 
 #: What ``--python`` calls the interpreter dist-bench itself runs on.
 HOST = "host"
@@ -245,3 +246,38 @@ def keep_runtime_results(writer: ResultsWriter, results: Results) -> str:
     for record in results.records:
         writer.add_record(replace(record, runtime=label))
     return label
+
+
+#: The hidden ``run`` flag each other runtime's run gets: measure the backends it has, skip the
+#: rest (``interpreters`` before 3.14) instead of failing.
+SKIP_UNAVAILABLE = "--skip-unavailable"
+
+
+def measure_other_runtimes(
+    runtimes: Sequence[Runtime],
+    argv: Sequence[str],
+    writer: ResultsWriter,
+    on_start: Callable[[Runtime], None] = lambda runtime: None,
+    workloads: Sequence[Workload] = (),
+) -> list[str]:
+    """Run ``run ARGV`` in each runtime but the host, one after another; keep their records.
+
+    ``argv`` is the host's ``run`` arguments (after ``run``); ``workloads`` what they name, so
+    the folders of the user's own workload files are readable in a runtime image. Returns the
+    runtimes' labels, in order.
+    """
+    child = [*runtime_argv(argv), SKIP_UNAVAILABLE]
+    mounts = [
+        Path(workload.module.__file__).parent
+        for workload in workloads
+        if workload.module is not None
+        and workload.module.__file__
+        and not workload.module.__name__.startswith("dist_bench.")
+    ]
+    labels = []
+    for runtime in runtimes:
+        if runtime.is_host:
+            continue
+        on_start(runtime)
+        labels.append(keep_runtime_results(writer, measure_in(runtime, child, mounts)))
+    return labels
