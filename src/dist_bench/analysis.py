@@ -340,13 +340,19 @@ def runtime_serial_speedups(results: Results) -> dict[str, float]:
     """Per other runtime, how much faster its serial run did the same work than the host's.
 
     Each runtime calibrates its own units to the asked grain, so wall times compare nothing:
-    the work per unit does. The median over the job sizes both measured serially; a runtime
-    with none in common is left out. Above 1: that interpreter is faster on one thread.
+    the work per unit does, in CPU seconds (the runtimes run one after another, so a wall-time
+    ratio would also hold any change in the machine's load between them). The median over the
+    job sizes both measured serially; a runtime with none in common is left out. Above 1: that
+    interpreter is faster on one thread.
     """
     per_unit: dict[SizeKey, float] = {
-        record.size_key(): median(record.task_s) / (record.tasks * record.units)
+        record.size_key(): median(record.task_cpu_s) / (record.tasks * record.units)
         for record in results.records
-        if record.backend == BASELINE and record.verified and record.task_s and record.units
+        if record.backend == BASELINE
+        and record.verified
+        and record.task_cpu_s
+        and not math.isnan(median(record.task_cpu_s))
+        and record.units
     }
     ratios: dict[str, list[float]] = {}
     for key, seconds in per_unit.items():

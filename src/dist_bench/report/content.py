@@ -167,7 +167,12 @@ def _where(run: BackendRun) -> str:
 
 #: The columns of the backends table: each backend's life, timed apart from the jobs.
 BACKEND_COLUMNS: tuple[Column, ...] = (
-    Column("backend", "the backend started", lambda r: r.backend, numeric=False),
+    Column(
+        "backend",
+        "the backend started (and on which interpreter, when not the host's)",
+        lambda r: f"{r.backend} on {r.runtime}" if r.runtime else r.backend,
+        numeric=False,
+    ),
     Column("workers", "parallel slots it reported", lambda r: str(r.topology.get("workers", DASH))),
     Column(
         "start-up",
@@ -334,11 +339,15 @@ class ReportData:
         if runs:
             items.append(("later runs appended", str(len(runs))))
         items += [("runtime", title) for title in self.runtime_titles().values()]
-        items += [
+        items += self.single_thread_costs()
+        return items
+
+    def single_thread_costs(self) -> list[tuple[str, str]]:
+        """("single-thread cost", sentence) per other runtime with serial runs like the host's."""
+        return [
             ("single-thread cost", serial_speedup_sentence(label, speedup))
             for label, speedup in runtime_serial_speedups(self.results).items()
         ]
-        return items
 
     def topology_items(self) -> list[tuple[str, str]]:
         """(backend, its topology as ``key=value`` pairs), for each backend start."""

@@ -33,7 +33,8 @@ def results_tables(results: Results | ReportData) -> RenderableType:
     tables = [_measurement_table(group) for group in data.groups]
     if data.results.backends:
         tables.append(columns_table(BACKENDS_TITLE, BACKEND_COLUMNS, data.backend_rows()))
-    return Group(*tables)
+    costs = [f"{label}: {text}" for label, text in data.single_thread_costs()]
+    return Group(*tables, *costs)
 
 
 def columns_table(
