@@ -18,6 +18,7 @@ import pytest
 
 from dist_bench.analysis import FindingKind, Summary, explain, runtime_serial_speedups, summarize
 from dist_bench.backends import get_backend_spec, split_available
+from dist_bench.costmodel import analyse
 from dist_bench.errors import InterpreterError, ResultsFileError, UsageError
 from dist_bench.report.content import ReportData
 from dist_bench.results import (
@@ -350,3 +351,10 @@ def test_run_across_the_host_and_3_14_from_the_command_line(
     assert [r.backend for r in records if r.runtime] == ["serial", "threads", "interpreters"]
     assert "(host): one GIL per process" in " ".join(out.split())
     assert "own GIL per interpreter" in " ".join(out.split())
+
+
+def test_the_cost_model_fits_the_files_own_interpreter_only(tmp_path: Path) -> None:
+    results = _two_runtimes(tmp_path)
+    fits = {fit.backend: fit.points for fit in analyse(results).fits}
+    assert fits == {fit.backend: fit.points for fit in analyse(results.of_runtime()).fits}
+    assert fits == {"serial": 1, "threads": 1}

@@ -134,6 +134,14 @@ class Results:
             "records": [asdict(record) for record in self.records],
         }
 
+    def of_runtime(self, runtime: str = "") -> Results:
+        """The records and starts of one interpreter (``""``: the file's own), as a Results."""
+        return Results(
+            metadata=self.metadata,
+            backends=[run for run in self.backends if run.runtime == runtime],
+            records=[record for record in self.records if record.runtime == runtime],
+        )
+
     def dumps(self) -> str:
         """The document as JSON text, exactly as the results file holds it."""
         return json.dumps(self.to_json(), indent=1)

@@ -71,7 +71,10 @@ def analyse(
 
     Computed from the records alone, so a saved file regenerates the same analysis (the bootstrap
     seed is fixed). ``project_nodes`` adds projections for backends that can use more nodes.
+    The model is of one interpreter's costs: the file's own (other ones' records, from
+    ``run --python``, have their own speeds and serial runs).
     """
+    results = results.of_runtime()
     topologies = {run.backend: run.topology for run in results.backends}
     grouped = collect_points(results)
     fits = fit_all(results)
