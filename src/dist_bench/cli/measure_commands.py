@@ -12,9 +12,13 @@ from dist_bench.cli.options import (
     address_option,
     backends_option,
     blas_threads_option,
+    bounded_option,
+    list_option,
+    plot_option,
+    project_nodes_option,
     workers_option,
 )
-from dist_bench.cli.params import CommaList, OneValue, split_names
+from dist_bench.cli.params import OneValue, split_names
 from dist_bench.cli.render import (
     EXIT_INTERRUPTED,
     export,
@@ -29,7 +33,6 @@ from dist_bench.cli.render import (
 from dist_bench.errors import DistBenchError
 from dist_bench.report import plan_plot, plan_reports_beside, render_outputs, write_outputs
 from dist_bench.units import (
-    MAX_REPEATS,
     ChunkMode,
     parse_bytes,
     parse_chunk,
@@ -58,42 +61,43 @@ def resolve_backends(text: str, address: str | None) -> list[str]:
 @click.command("run")
 @click.argument("workloads", nargs=-1, required=True)
 @backends_option
-@click.option(
+@list_option(
     "--tasks",
-    type=CommaList(parse_count, "counts"),
+    parse_count,
+    "counts",
     help="Tasks per job; a comma list sweeps (e.g. 8,64). Default: the workload's.",
 )
-@click.option(
+@list_option(
     "--grain",
-    type=CommaList(parse_grain, "durations"),
+    parse_grain,
+    "durations",
     help="Serial work per task (e.g. 1ms,50ms; at most 1 hour); the I/O workload's latency. "
     "Default: the workload's.",
 )
-@click.option(
+@list_option(
     "--bytes",
+    parse_bytes,
+    "sizes",
     "bytes_per_task",
-    type=CommaList(parse_bytes, "sizes"),
     help="Data per task for workloads that move data (e.g. 64KiB,4MiB).",
 )
-@click.option(
+@bounded_option(
     "--repeats",
-    type=click.IntRange(min=1, max=MAX_REPEATS),
+    low=1,
     default=defaults.REPEATS,
-    show_default=True,
     help="Measured jobs per backend and size (6 gives a 96.9 % interval).",
 )
-@click.option(
+@bounded_option(
     "--warmup",
-    type=click.IntRange(min=0, max=MAX_REPEATS),
+    low=0,
     default=defaults.WARMUP,
-    show_default=True,
     help="Unmeasured jobs first (the first is the cold one, stored apart).",
 )
-@click.option(
+@bounded_option(
     "--rounds",
-    type=click.IntRange(min=1),
+    low=1,
+    high=None,
     default=1,
-    show_default=True,
     help="Measure the whole grid N times in interleaved rounds (each backend restarted per "
     "round); their spread is the run-to-run drift 'compare' needs (2 at least; 3 or more "
     "give its test power).",
@@ -104,10 +108,11 @@ def resolve_backends(text: str, address: str | None) -> list[str]:
     type=click.Choice(["fork", "forkserver", "spawn"]),
     help="How the processes backend starts workers (default: the platform's).",
 )
-@click.option(
+@list_option(
     "--chunk",
+    parse_chunk,
     "chunks",
-    type=CommaList(parse_chunk, "chunks"),
+    "chunks",
     default="auto",
     show_default=True,
     help="Tasks per dispatch on every backend: 'auto' groups tiny tasks so each dispatch carries "
@@ -130,11 +135,7 @@ def resolve_backends(text: str, address: str | None) -> list[str]:
     "this machine is appended to. One run at a time: a second run given the same file is "
     "refused at its start.",
 )
-@click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw the speedups to this .png/.svg/.pdf (needs matplotlib).",
-)
+@plot_option("the speedups")
 def run_command(
     workloads: tuple[str, ...],
     backends: str,
@@ -176,12 +177,7 @@ def run_command(
         backends=resolve_backends(backends, address),
         sizes=SizeGrid(tasks=tasks, grain_s=grain, bytes_per_task=bytes_per_task),
         settings=MeasureSettings(repeats=repeats, warmup=warmup, place_inputs=not no_place),
-        options=BackendOptions(
-            workers=workers,
-            start_method=start_method,
-            address=address,
-            blas_threads=blas_threads,
-        ),
+        options=BackendOptions(workers, start_method, address, blas_threads),
         chunks=chunks,
         rounds=rounds,
     )
@@ -220,18 +216,15 @@ def run_command(
     "come on top. "
     "More budget: more shapes around each crossover, narrower intervals.",
 )
-@click.option(
+@bounded_option(
     "--repeats",
-    type=click.IntRange(min=2, max=MAX_REPEATS),
+    low=2,
     default=defaults.CUTOVER_REPEATS,
-    show_default=True,
     help="Measured jobs per shape (more: steadier medians, slower search).",
 )
 @workers_option
 @blas_threads_option
-@click.option(
-    "--project-nodes",
-    type=CommaList(parse_count, "counts"),
+@project_nodes_option(
     help="Also PROJECT the speedup of each multi-process backend to this many nodes "
     "(e.g. 2,4,8,16), against the Amdahl bound; labelled as a projection, never measured.",
 )

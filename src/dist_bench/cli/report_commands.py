@@ -8,7 +8,8 @@ import click
 from rich.table import Table
 
 from dist_bench import defaults
-from dist_bench.cli.params import CommaList, FiniteFloatRange, OneValue
+from dist_bench.cli.options import plot_option, project_nodes_option
+from dist_bench.cli.params import FiniteFloatRange, OneValue
 from dist_bench.cli.render import EXIT_FAILED, export, fail, render, stdout, warn
 from dist_bench.errors import UsageError
 from dist_bench.report import EXPORTERS, formats_for_output, parse_formats, plan_outputs, plan_plot
@@ -80,14 +81,8 @@ _REPORT_HELP = "\n".join(
     "it), '-' for standard output (one text format), or an existing folder (each format as "
     "report.<suffix>). Default: beside RESULTS_FILE, named after it.",
 )
-@click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw the plots to this .png/.svg/.pdf (needs matplotlib).",
-)
-@click.option(
-    "--project-nodes",
-    type=CommaList(parse_count, "counts"),
+@plot_option("the plots")
+@project_nodes_option(
     help="Add PROJECTED speedups on this many nodes (e.g. 2,4,8,16) to the report; "
     "labelled as projections, never measured.",
 )
