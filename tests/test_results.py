@@ -195,3 +195,16 @@ def test_a_full_disk_is_one_error_and_the_file_stays_intact(tiny_disk: TinyDisk)
     assert saved >= 1, "the disk was meant to hold a few records first"
     assert len(load_results(done.files / "r.json").records) == saved
     assert done.names() == [".r.json.lock", "r.json"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "failed"),
+    [({}, False), ({"error": "boom"}, True), ({"verified": False}, True)],
+)
+def test_a_record_failed_when_it_raised_or_its_answer_was_wrong(
+    changes: dict[str, Any], failed: bool
+) -> None:
+    record = a_record(**changes)
+    assert record.failed is failed
+    results = Results(metadata=dict(HOST), records=[a_record(), record, a_record(error="later")])
+    assert results.failed() == [*([record] if failed else []), results.records[2]]
