@@ -347,7 +347,8 @@ def test_run_across_the_host_and_3_14_from_the_command_line(
     assert len(other) == 1 and next(iter(other)).startswith("3.14.")
     if sys.version_info < (3, 14):
         assert host == ["serial", "threads"]
-        assert "interpreters skipped on this interpreter: needs Python 3.14" in " ".join(err.split())
+        skipped = "interpreters skipped on this interpreter: needs Python 3.14"
+        assert skipped in " ".join(err.split())
     assert [r.backend for r in records if r.runtime] == ["serial", "threads", "interpreters"]
     assert "(host): one GIL per process" in " ".join(out.split())
     assert "own GIL per interpreter" in " ".join(out.split())
