@@ -7,6 +7,8 @@ without it skips those tests; under CI (``CI`` set) its absence fails them.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import platform
@@ -18,6 +20,7 @@ import pytest
 
 from dist_bench.analysis import FindingKind, Summary, explain, runtime_serial_speedups, summarize
 from dist_bench.backends import get_backend_spec, split_available
+from dist_bench.compare import pair_key
 from dist_bench.costmodel import analyse
 from dist_bench.errors import InterpreterError, ResultsFileError, UsageError
 from dist_bench.report.content import ReportData
@@ -46,6 +49,7 @@ from dist_bench.runtime_launch import (
 from tests import test_cli
 from tests.test_analysis import record
 from tests.test_cli import TINY, Runner, assert_one_line_error
+from tests.test_report import render
 
 #: The command-line runner fixture of the CLI's tests.
 run_cli = test_cli.run_cli
@@ -359,3 +363,20 @@ def test_the_cost_model_fits_the_files_own_interpreter_only(tmp_path: Path) -> N
     fits = {fit.backend: fit.points for fit in analyse(results).fits}
     assert fits == {fit.backend: fit.points for fit in analyse(results.of_runtime()).fits}
     assert fits == {"serial": 1, "threads": 1}
+
+
+def test_the_csv_tells_the_runtimes_apart(tmp_path: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(render(_two_runtimes(tmp_path), "csv").decode())))
+    assert [(row["runtime"], row["backend"]) for row in rows] == [
+        ("", "serial"),
+        ("", "threads"),
+        ("3.14.0t", "serial"),
+        ("3.14.0t", "threads"),
+    ]
+
+
+def test_compare_pairs_each_runtime_with_itself(tmp_path: Path) -> None:
+    results = _two_runtimes(tmp_path)
+    keys = [pair_key(record) for record in results.records]
+    assert len(set(keys)) == 4
+    assert keys[3][1] == "threads on 3.14.0t"

@@ -181,7 +181,7 @@ def series_label(record: Record) -> str:
 
     One name per line of a plot across job sizes: ``threads``, ``threads on 3.14.0, chunk 4``.
     """
-    name = f"{record.backend} on {record.runtime}" if record.runtime else record.backend
+    name = record.on_runtime
     if record.chunk_auto:
         return f"{name}, chunk auto"
     if record.chunk > 1:

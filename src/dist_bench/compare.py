@@ -210,8 +210,8 @@ class Comparison:
 
 
 def pair_key(record: Record) -> PairKey:
-    """What makes two records the same measurement."""
-    return (record.workload, record.backend, record.tasks, record.grain_s, record.bytes_per_task)
+    """What makes two records the same measurement (a backend on another runtime is another)."""
+    return (record.workload, record.on_runtime, record.tasks, record.grain_s, record.bytes_per_task)
 
 
 def _rounds(results: Results) -> dict[PairKey, tuple[Record, ...]]:

@@ -95,6 +95,11 @@ class Record:
     runtime: str = ""
 
     @property
+    def on_runtime(self) -> str:
+        """The backend, and the interpreter when not the file's own: ``threads on 3.14.10``."""
+        return f"{self.backend} on {self.runtime}" if self.runtime else self.backend
+
+    @property
     def failed(self) -> bool:
         """The measurement failed: it raised, or an answer differed from the serial answer."""
         return self.error is not None or not self.verified

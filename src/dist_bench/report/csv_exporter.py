@@ -31,6 +31,8 @@ def _end(interval: Interval | None, attribute: str) -> str:
 COLUMNS: tuple[tuple[str, Callable[[Summary], str]], ...] = (
     ("workload", lambda s: s.record.workload),
     ("backend", lambda s: s.record.backend),
+    # Empty for the file's own interpreter; else the label of another one (run --python).
+    ("runtime", lambda s: s.record.runtime),
     ("tasks", lambda s: str(s.record.tasks)),
     ("grain_s", lambda s: _number(s.record.grain_s)),
     ("bytes_per_task", lambda s: str(s.record.bytes_per_task)),
