@@ -20,6 +20,7 @@ import pytest
 
 from dist_bench.analysis import FindingKind, Summary, explain, runtime_serial_speedups, summarize
 from dist_bench.backends import get_backend_spec, split_available
+from dist_bench.backends.threads import ThreadsBackend
 from dist_bench.compare import pair_key
 from dist_bench.costmodel import analyse
 from dist_bench.errors import InterpreterError, ResultsFileError, UsageError
@@ -46,6 +47,8 @@ from dist_bench.runtime_launch import (
     resolve_runtime,
     runtime_argv,
 )
+from dist_bench.sweep import runs_on
+from dist_bench.workload import builtin_workloads
 from tests import test_cli
 from tests.test_analysis import record
 from tests.test_cli import TINY, Runner, assert_one_line_error
@@ -380,3 +383,33 @@ def test_compare_pairs_each_runtime_with_itself(tmp_path: Path) -> None:
     keys = [pair_key(record) for record in results.records]
     assert len(set(keys)) == 4
     assert keys[3][1] == "threads on 3.14.0t"
+
+
+def test_a_numpy_workload_is_not_measured_on_subinterpreters_and_said_so() -> None:
+    numpy_user = next(w for w in builtin_workloads().values() if w.uses_numpy)
+    pure = builtin_workloads()["cpu"]
+
+    class NoNumpy(ThreadsBackend):
+        runs_numpy = False
+
+    assert not runs_on(numpy_user, NoNumpy()) and runs_on(pure, NoNumpy())
+    assert runs_on(numpy_user, ThreadsBackend())
+
+
+def test_on_3_14_a_numpy_workload_skips_interpreters_with_the_reason(
+    runtime_image: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "r.json"
+    command = ["-b", "interpreters", "--python", "3.14", "-o", str(path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "dist_bench", "run", "blas", *TINY, *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "blas is not measured on interpreters: its tasks use NumPy" in " ".join(
+        done.stderr.split()
+    )
+    assert [r.backend for r in load_results(path).records] == ["serial"]

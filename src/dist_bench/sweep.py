@@ -176,19 +176,26 @@ def validate_backends(plan: SweepPlan) -> list[Backend]:
     return [create_backend(name, plan.options) for name in plan.backend_order()]
 
 
+def runs_on(workload: Workload, backend: Backend) -> bool:
+    """Whether ``backend``'s workers can run ``workload`` (NumPy cannot load in subinterpreters)."""
+    return backend.runs_numpy or not workload.uses_numpy
+
+
 def run_sweep(
     plan: SweepPlan,
     writer: ResultsWriter,
     on_progress: ProgressCallback = lambda progress: None,
     on_version_check: Callable[[str, VersionCheck], None] = lambda backend, check: None,
     on_plan: Callable[[WorkEstimate], None] = lambda estimate: None,
+    on_skip: Callable[[Workload, Backend], None] = lambda workload, backend: None,
 ) -> Results:
     """Measure every prepared job on every backend; return this run's results.
 
     ``writer`` saves them as they come. Once the plan is checked (backends built, the largest
     job's data within memory), its estimate goes to ``on_plan``, before any work. Before
     measuring on a remote cluster, its versions are compared with this client's and handed to
-    ``on_version_check``; a hard mismatch stops the run.
+    ``on_version_check``; a hard mismatch stops the run. A workload a backend cannot run
+    (``runs_on``) is not measured there, and handed to ``on_skip`` first.
 
     Raises:
         UsageError, TaskFailedError, ClusterConnectionError: before measuring (bad input, a
@@ -199,10 +206,17 @@ def run_sweep(
     estimate = plan.estimate()
     check_memory(estimate)
     on_plan(estimate)
-    jobs_per_mode = sum(len(plan.sizes.jobs_for(w)) for w in plan.workloads) * (
-        plan.settings.warmup + plan.settings.repeats
+    for backend in backends:
+        for workload in plan.workloads:
+            if not runs_on(workload, backend):
+                on_skip(workload, backend)
+    runs_per_job = plan.settings.warmup + plan.settings.repeats
+    total = plan.rounds * sum(
+        len(plan.sizes.jobs_for(w)) * runs_per_job * len(plan.chunk_modes(b.name))
+        for b in backends
+        for w in plan.workloads
+        if runs_on(w, b)
     )
-    total = plan.rounds * sum(jobs_per_mode * len(plan.chunk_modes(b.name)) for b in backends)
     done = 0
 
     def job_done(description: str) -> Callable[[], None]:
@@ -227,6 +241,8 @@ def run_sweep(
             probe = AUTO in plan.chunk_modes(backend.name)
             with started_backend(backend, modules, writer, on_version_check, probe_dispatch=probe):
                 for workload, jobs in prepared_jobs:
+                    if not runs_on(workload, backend):
+                        continue
                     for prepared, chunk in itertools.product(jobs, plan.chunk_modes(backend.name)):
                         description = f"{workload.name} on {backend.name}"
                         if plan.rounds > 1:

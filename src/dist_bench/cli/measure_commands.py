@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -212,7 +213,7 @@ def run_command(
     try:
         if any(runtime.is_host for runtime in runtimes):
             with progress_bar() as on_progress:
-                run_sweep(plan, writer, on_progress, show_version_check, show_plan)
+                run_sweep(plan, writer, on_progress, show_version_check, show_plan, _show_skipped)
         measure_other_runtimes(
             runtimes,
             click.get_current_context().meta["arguments"],
@@ -236,6 +237,13 @@ def run_command(
     if plot_output is not None:
         export([plot_output], results)
     render(results)
+
+
+def _show_skipped(workload: Any, backend: Any) -> None:
+    warn(
+        f"{workload.name} is not measured on {backend.name}: its tasks use NumPy, which cannot "
+        "be imported in a subinterpreter"
+    )
 
 
 @click.command("cutover")
