@@ -12,12 +12,15 @@ import io
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from dist_bench import runtime_launch
 from dist_bench.analysis import FindingKind, Summary, explain, runtime_serial_speedups, summarize
 from dist_bench.backends import get_backend_spec, split_available
 from dist_bench.backends.threads import ThreadsBackend
@@ -413,3 +416,25 @@ def test_on_3_14_a_numpy_workload_skips_interpreters_with_the_reason(
         done.stderr.split()
     )
     assert [r.backend for r in load_results(path).records] == ["serial"]
+
+
+def test_ctrl_c_lets_the_runtimes_run_stop_and_leaves_nothing_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_leftover_children: None
+) -> None:
+    # Only this process is interrupted (no terminal): the runtime's run is sent the Ctrl-C.
+    monkeypatch.setattr(runtime_launch, "STOP_WAIT_S", 2.0)
+    metadata = {**collect_metadata([]), "runtime": _info().to_json()}
+    writer = ResultsWriter(None, metadata)
+    runtime = resolve_runtime(_wrapper(tmp_path))
+    long_run = ["cpu", "--tasks", "2", "--grain", "20ms", "--repeats", "200", "-b", "threads"]
+    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(runtime_launch.InterruptedInRuntime) as stopped:
+            measure_other_runtimes([runtime], long_run, writer)
+    finally:
+        timer.cancel()
+    # It saved before stopping (its metadata at least); what it measured is kept, labelled.
+    assert stopped.value.results is not None
+    saved = len(stopped.value.results.records)
+    assert [r.runtime for r in writer.results.records] == [current_runtime().label] * saved

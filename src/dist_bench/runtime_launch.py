@@ -19,6 +19,7 @@ import importlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -215,18 +216,55 @@ def measure_in(runtime: Runtime, argv: Sequence[str], mounts: Sequence[Path] = (
         command = command_for(runtime, site, results_path, argv, [Path.cwd(), *mounts])
         env = {**os.environ, "PYTHONPATH": str(site)}
         env.pop("PYTHONHOME", None)
-        done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=False)
+        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) as child:
+            try:
+                returncode = child.wait()
+            except KeyboardInterrupt:
+                _let_it_stop(child)
+                partial = load_results(results_path) if results_path.is_file() else None
+                raise InterruptedInRuntime(partial) from None
         if not results_path.is_file():
             raise InterpreterError(
-                f"dist-bench did not run on --python {runtime.spec} (exit {done.returncode})"
+                f"dist-bench did not run on --python {runtime.spec} (exit {returncode})"
             )
         results = load_results(results_path)
-    if done.returncode != 0 and not results.records:
+    if returncode != 0 and not results.records:
         raise InterpreterError(
-            f"dist-bench's run on --python {runtime.spec} failed (exit {done.returncode}) "
+            f"dist-bench's run on --python {runtime.spec} failed (exit {returncode}) "
             "before measuring anything"
         )
     return results
+
+
+#: Seconds an interrupted runtime's run gets to save what it measured and stop, per step.
+STOP_WAIT_S = 30.0
+
+
+class InterruptedInRuntime(KeyboardInterrupt):
+    """Ctrl-C while another runtime measured; ``results`` is what it had saved (if anything)."""
+
+    def __init__(self, results: Results | None) -> None:
+        super().__init__()
+        self.results = results
+
+
+def _let_it_stop(child: subprocess.Popen[bytes]) -> None:
+    """Let an interrupted run save and exit, rather than kill it.
+
+    From a terminal it got the Ctrl-C too; else it is sent one. Killing the ``docker run``
+    client instead would leave the image's container measuring on.
+    """
+    for step in range(3):
+        if step == 1:
+            child.send_signal(signal.SIGINT)
+        elif step == 2:
+            child.terminate()
+        try:
+            child.wait(timeout=STOP_WAIT_S)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    child.kill()
 
 
 def keep_runtime_results(writer: ResultsWriter, results: Results) -> str:
@@ -279,5 +317,11 @@ def measure_other_runtimes(
         if runtime.is_host:
             continue
         on_start(runtime)
-        labels.append(keep_runtime_results(writer, measure_in(runtime, child, mounts)))
+        try:
+            measured = measure_in(runtime, child, mounts)
+        except InterruptedInRuntime as stop:
+            if stop.results is not None and stop.results.records:
+                keep_runtime_results(writer, stop.results)
+            raise
+        labels.append(keep_runtime_results(writer, measured))
     return labels
