@@ -3,7 +3,9 @@
 The lesson: this code holds the GIL the whole time it runs. Threads and asyncio therefore take turns
 and gain nothing (each task simply runs slower while the others wait), while processes and cluster
 workers, each with an interpreter of its own, run side by side. This is the workload where
-parallelism, not concurrency, pays off.
+parallelism, not concurrency, pays off. The GIL is the interpreter's, not Python's: on 3.14 the
+``interpreters`` backend runs it side by side in one process (a GIL per subinterpreter), and on a
+free-threaded build threads do too (``run --python``; docs/runtimes.md).
 
 Answer: the total number of samples that fell inside the quarter circle; exact, so any backend that
 drops, repeats or corrupts a task is caught.
