@@ -264,7 +264,7 @@ def test_an_unreachable_address_fails_in_one_line() -> None:
 
 
 @pytest.mark.timeout(120)  # a hang fails here; how fast it fails: benchmarks/connection_failures.py
-def test_a_port_that_is_not_a_ray_gcs_fails_in_one_line() -> None:
+def test_a_port_that_is_not_a_ray_gcs_fails_in_one_line(capfd: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as listener:  # accepts connections, never speaks gRPC
         listener.bind(("127.0.0.1", 0))
         listener.listen()
@@ -272,6 +272,8 @@ def test_a_port_that_is_not_a_ray_gcs_fails_in_one_line() -> None:
         with pytest.raises(ClusterConnectionError, match="no Ray GCS answered") as caught:
             RayBackend(BackendOptions(address=address)).start()
         assert address in str(caught.value)
+    # Ray's C++ client's own "Failed to connect to GCS" went to the terminal, over that line.
+    assert "Failed to connect" not in capfd.readouterr().err
 
 
 @pytest.mark.timeout(300)  # a hang fails here; how fast it ends: benchmarks/cluster_faults.py
