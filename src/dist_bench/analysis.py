@@ -199,10 +199,11 @@ def row_label(record: Record) -> str:
 def summarize(results: Results) -> list[Summary]:
     """Summarise every record, in the order they were measured.
 
-    Each interpreter's records are divided by its own serial record (the size key holds it).
+    Each interpreter's records are divided by its own serial record (the size key holds it),
+    and each round's (``run --rounds``) by the serial record of the same round.
     """
     baselines = {
-        record.size_key(): record
+        (record.size_key(), record.round): record
         for record in results.records
         if record.backend == BASELINE and record.wall_s and record.verified
     }
@@ -210,7 +211,9 @@ def summarize(results: Results) -> list[Summary]:
     runs = {(run.runtime, run.backend): run for run in results.backends}
     return [
         _summarize_one(
-            record, baselines.get(record.size_key()), runs.get((record.runtime, record.backend))
+            record,
+            baselines.get((record.size_key(), record.round)),
+            runs.get((record.runtime, record.backend)),
         )
         for record in results.records
     ]
