@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 import os
 import platform
 import signal
@@ -442,3 +443,18 @@ def test_ctrl_c_lets_the_runtimes_run_stop_and_leaves_nothing_running(
     assert stopped.value.results is not None
     saved = len(stopped.value.results.records)
     assert [r.runtime for r in writer.results.records] == [current_runtime().label] * saved
+
+
+def test_describing_the_runtime_fixes_no_start_method() -> None:
+    script = (
+        "import multiprocessing as m\n"
+        "from dist_bench.runtime import current_runtime\n"
+        "method = current_runtime().start_method\n"
+        "assert m.get_start_method(allow_none=True) is None, 'the default got fixed'\n"
+        "print(method)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == multiprocessing.get_all_start_methods()[0]

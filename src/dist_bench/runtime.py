@@ -69,6 +69,16 @@ def gil_enabled() -> bool:
     return True if probe is None else bool(probe())
 
 
+def default_start_method() -> str:
+    """The start method ``multiprocessing`` uses here, without fixing it as a side effect.
+
+    ``get_start_method()`` would set the default for the rest of the process; the first of
+    ``get_all_start_methods()`` is the default (documented), unless one was set already.
+    """
+    chosen = multiprocessing.get_start_method(allow_none=True)
+    return chosen if chosen is not None else multiprocessing.get_all_start_methods()[0]
+
+
 def current_runtime() -> RuntimeInfo:
     """The interpreter running this code, described."""
     return RuntimeInfo(
@@ -76,7 +86,7 @@ def current_runtime() -> RuntimeInfo:
         implementation=platform.python_implementation(),
         free_threaded=bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
         gil_enabled=gil_enabled(),
-        start_method=multiprocessing.get_start_method(),
+        start_method=default_start_method(),
         interpreters=importlib.util.find_spec(INTERPRETERS_MODULE) is not None,
         executable=sys.executable,
     )
