@@ -308,7 +308,7 @@ def test_a_port_left_in_time_wait_is_not_taken() -> None:
         accepted.close()  # the server side closes first: its end waits in TIME_WAIT
         client.close()
     env = {"DIST_BENCH_DASK_PORT": str(port), "DIST_BENCH_DASK_DASHBOARD_PORT": "0"}
-    cluster._check_ports("dask", env)  # raises ClusterError when the port reads as taken
+    cluster.check_ports("dask", env)  # raises ClusterError when the port reads as taken
 
 
 def test_a_taken_port_is_one_line_with_the_fix(docker: None, tmp_path: Path) -> None:
