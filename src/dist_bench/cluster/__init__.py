@@ -33,15 +33,17 @@ from dist_bench.cluster.lifecycle import down, logs, run, status, up
 from dist_bench.cluster.spec import (
     DEFAULT_PROJECT,
     ENGINES,
+    IMAGE,
     BuildReport,
     ClusterReport,
     ClusterSpec,
     DriverCommand,
     WorkerReport,
     container_user,
+    own_image,
     with_cluster_address,
 )
-from dist_bench.cluster.state import IMAGE, ClusterState, check_ports, load_state, save_state
+from dist_bench.cluster.state import ClusterState, check_ports, load_state, save_state
 
 __all__ = [
     "BUILD_KEY_LABEL",
@@ -68,6 +70,7 @@ __all__ = [
     "load_state",
     "local_client_env",
     "logs",
+    "own_image",
     "project_root",
     "published_ports",
     "run",

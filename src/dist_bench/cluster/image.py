@@ -19,8 +19,7 @@ from pathlib import Path
 
 from dist_bench.cluster.compose import Compose
 from dist_bench.cluster.credentials import ensure_secrets
-from dist_bench.cluster.spec import DEFAULT_PROJECT, ENGINES, BuildReport
-from dist_bench.cluster.state import IMAGE
+from dist_bench.cluster.spec import DEFAULT_PROJECT, ENGINES, IMAGE, BuildReport, own_image
 from dist_bench.cluster.tools import image_id, image_label, last_line, run_tool
 from dist_bench.errors import ClusterError, EngineNotInstalledError
 
@@ -60,15 +59,18 @@ def build(base_image: str | None = None, *, project: str = DEFAULT_PROJECT) -> B
     )
     # The certificate too: plain compose commands default to TLS, as `up` does.
     ensure_secrets(compose.secrets, tls=True)
-    if image_label(IMAGE, BUILD_KEY_LABEL) == image_key:
-        return BuildReport(IMAGE, base, rebuilt=False, seconds=time.monotonic() - started)
-    previous = image_id(IMAGE)
+    image = own_image()
+    if image_label(image, BUILD_KEY_LABEL) == image_key:
+        return BuildReport(image, base, rebuilt=False, seconds=time.monotonic() - started)
+    previous = image_id(image)
     log = build_dir / "docker-build.log"
     with log.open("w") as out:
         done = subprocess.run(
             [
                 "docker",
                 "build",
+                "--tag",
+                image,
                 "--tag",
                 IMAGE,
                 "--label",
@@ -86,10 +88,10 @@ def build(base_image: str | None = None, *, project: str = DEFAULT_PROJECT) -> B
             f"the cluster image did not build ({last_line(log.read_text())}); "
             f"the whole log is in {log}"
         )
-    if previous and previous != image_id(IMAGE):
+    if previous and previous != image_id(image):
         # The image it replaces lost its tag; remove it, or every rebuild leaves one behind.
         run_tool(["docker", "image", "rm", previous], timeout=120)
-    return BuildReport(IMAGE, base, rebuilt=True, seconds=time.monotonic() - started)
+    return BuildReport(image, base, rebuilt=True, seconds=time.monotonic() - started)
 
 
 def _pinned_requirements() -> str:

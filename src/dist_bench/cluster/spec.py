@@ -16,6 +16,9 @@ from dist_bench.errors import UsageError
 #: The engines a local cluster runs: the backends that run on a cluster.
 ENGINES = CLUSTER_BACKENDS
 DEFAULT_PROJECT = defaults.CLUSTER_PROJECT
+#: The image plain ``docker compose`` commands use (docker-compose.yml's default): the last one
+#: built on this machine, by anyone.
+IMAGE = "dist-bench-cluster:latest"
 #: The image's own unprivileged user: the containers' uid when root runs dist-bench.
 IMAGE_UID = 10001
 #: The least memory a worker container may get: below it a worker with its engine does not start.
@@ -31,6 +34,16 @@ def container_user() -> tuple[int, int]:
     if os.getuid() == 0:
         return IMAGE_UID, IMAGE_UID
     return os.getuid(), os.getgid()
+
+
+def own_image() -> str:
+    """The cluster image of the user running dist-bench, the one its own commands run.
+
+    A tag per user: another user's (or root's) build moves ``latest`` but never this tag, so it
+    cannot swap the image under a cluster that runs here (compose would recreate its containers
+    at the next ``cluster run``, losing the workers).
+    """
+    return f"dist-bench-cluster:uid-{os.getuid()}"
 
 
 def check_project_name(project: str) -> None:

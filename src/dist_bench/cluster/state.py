@@ -15,11 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dist_bench.cluster.spec import ENGINES, ClusterSpec, container_user
+from dist_bench.cluster.spec import ENGINES, ClusterSpec, container_user, own_image
 from dist_bench.errors import ClusterError, UsageError
 from dist_bench.units import parse_port
 
-IMAGE = "dist-bench-cluster:latest"
 #: Published ports: environment variable read by docker-compose.yml, and its default.
 PORTS = {
     "dask": {"DIST_BENCH_DASK_PORT": 8786, "DIST_BENCH_DASK_DASHBOARD_PORT": 8787},
@@ -66,7 +65,7 @@ class ClusterState:
         env = {
             "DIST_BENCH_UID": str(uid),
             "DIST_BENCH_GID": str(gid),
-            "DIST_BENCH_IMAGE": IMAGE,
+            "DIST_BENCH_IMAGE": own_image(),
             "DIST_BENCH_SECRETS": str(secrets),
             "DIST_BENCH_WORKER_CPUS": f"{spec.cpus:g}",
             "DIST_BENCH_WORKER_MEMORY": str(spec.memory_bytes),
