@@ -574,6 +574,7 @@ def test_ray_up_waits_for_every_worker_and_the_token_stays_out_of_the_image(
     assert len(report.workers) == 2
     assert all(worker.cores == 1 for worker in report.workers)
     assert all(w.versions["ray"] == client_versions()["ray"] for w in report.workers)
+    assert report.stranger_refused is True  # asked on the head, as `up` does before "ready"
     token = Path(report.client_env["RAY_AUTH_TOKEN_PATH"]).read_text().strip()
     assert len(token) >= 32
     # The cluster runs this user's own image tag, which another user's build cannot move.

@@ -97,10 +97,15 @@ def up(
             f"{timeout_s:g} s; see `dist-bench cluster logs --project {spec.project}` "
             "(a worker short of memory or CPU?), then `dist-bench cluster down`"
         )
-    if spec.tls:
-        # Said "ready" only once a client without the certificate has been turned away (Ray
-        # gives no answer that tells a refusal apart: see cluster_access).
+    # Said "ready" only once a client without the credentials has been turned away (Dask's from
+    # this host, Ray's on the head, whose GCS port is not published: see cluster_access).
+    if spec.engine == "dask" and spec.tls:
         dask_stranger_refused(state.port("DIST_BENCH_DASK_PORT"))
+    if spec.engine == "ray" and report.stranger_refused is not True:
+        raise ClusterError(
+            "the Ray head did not refuse a client without the token: the cluster may be open "
+            f"to every local user; `dist-bench cluster down --project {spec.project}`"
+        )
     return replace(report, ready_s=time.monotonic() - started, build_s=built.seconds)
 
 
@@ -287,4 +292,5 @@ def _probe(compose: Compose, state: ClusterState, wait_for: int, timeout_s: floa
         dashboards=endpoints.dashboards,
         client_env=endpoints.client_env,
         open_to_local_users=state.open_to_local_users,
+        stranger_refused=raw.get("stranger_refused"),
     )

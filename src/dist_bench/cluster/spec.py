@@ -146,6 +146,8 @@ class ClusterReport:
     build_s: float | None = None
     #: Any local user can submit code to it (``--insecure``): no TLS, no token.
     open_to_local_users: bool = False
+    #: Ray: a GCS client without the token was refused, asked on the head (None: not asked).
+    stranger_refused: bool | None = None
 
 
 @dataclass(frozen=True)
