@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dist_bench.backends.base import BASELINE
+from dist_bench.pooling import pool_records
 from dist_bench.results import Record, Results
 from dist_bench.stats import median
 
@@ -56,14 +57,16 @@ def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
 
     The grain of a shape is what one task took in the serial run at that size (the calibration
     aims at the asked grain but cannot always hit it, e.g. when one pass over a large array
-    already takes longer); without a serial record the asked grain is used.
+    already takes longer); without a serial record the asked grain is used. A shape measured
+    more than once is one point with all its samples (``pool_records``).
     """
+    records = pool_records(results.records)
     serial_grain: dict[tuple[str, int, float, int], float] = {}
-    for record in results.records:
+    for record in records:
         if record.backend == BASELINE and record.verified and record.task_s:
             serial_grain[record.size_key()] = median(record.task_s) / record.tasks
     grouped: dict[tuple[str, str], list[Point]] = {}
-    for record in results.records:
+    for record in records:
         if record.error is not None or not record.verified or not record.wall_s:
             continue
         grain = serial_grain.get(record.size_key(), record.grain_s)

@@ -116,7 +116,8 @@ MEASUREMENT_COLUMNS: tuple[Column, ...] = (
     Column(
         "Karp-\nFlatt",
         "experimentally determined serial fraction (1/speedup - 1/p) / (1 - 1/p): near 0 the "
-        "work parallelises; large, or growing with workers, means overhead or a serial part",
+        "work parallelises; large, or growing with workers, means overhead or a serial part; "
+        "'-' where undefined (no speedup beyond doubt, or above ideal)",
         lambda s: _optional(s.serial_fraction, "{:.2f}"),
         in_terminal=False,
     ),
@@ -511,6 +512,30 @@ def _or_not_varied(fit: CostFit, name: str, text: str) -> str:
     return "not varied" if name in fit.unidentified else text
 
 
+#: A fitted P_eff this far above the workers is the model stretched, not noise (the fit's own
+#: spread on 3 repeats reaches a few per cent).
+PARALLELISM_SLACK = 1.05
+
+
+def _parallelism_text(fit: CostFit) -> str:
+    """P_eff, or why the fit cannot identify it."""
+    value = fit.effective_parallelism
+    if not math.isfinite(value):
+        return "not identified (no cost of the work seen)"
+    if value > fit.workers * PARALLELISM_SLACK:
+        return f"not identified (fit {value:.1f} > {fit.workers} workers)"
+    return f"{value:.2f}"
+
+
+def _bandwidth_text(fit: CostFit) -> str:
+    """B, or nothing where the backend moves no bytes or none were varied."""
+    if not fit.bandwidth_bytes_per_s:
+        return DASH
+    if fit.shares_memory:
+        return "none moved (shared memory)"
+    return f"{format_bytes(round(fit.bandwidth_bytes_per_s))}/s"
+
+
 #: One row per fitted backend of a workload: T ≈ S + n·o + n·g/P_eff + n·b/B.
 FIT_COLUMNS: tuple[Column, ...] = (
     Column("backend", "the backend fitted", lambda f: f.backend, numeric=False),
@@ -527,17 +552,16 @@ FIT_COLUMNS: tuple[Column, ...] = (
     Column(
         "P_eff",
         "useful parallelism: how many tasks' work really ran side by side (1 for GIL-bound "
-        "threads)",
-        lambda f: (
-            f"{f.effective_parallelism:.2f}" if math.isfinite(f.effective_parallelism) else "∞"
-        ),
+        "threads); not identified where the fit puts it above the workers (the tasks ran "
+        "faster than serially, which the model reads as more parallelism) or saw no cost of "
+        "the work at all",
+        _parallelism_text,
     ),
     Column(
         "B",
-        "bandwidth of moving task data ('-': bytes never varied, or cost nothing measurable)",
-        lambda f: (
-            f"{format_bytes(round(f.bandwidth_bytes_per_s))}/s" if f.bandwidth_bytes_per_s else DASH
-        ),
+        "bandwidth of moving task data ('-': bytes never varied, or cost nothing measurable; "
+        "a backend sharing the driver's memory moves nothing, its per-byte cost is the work's)",
+        _bandwidth_text,
     ),
     Column(
         "held-out error",

@@ -369,15 +369,17 @@ def _draw_scaling(
     workers = [w for w in workers if w <= widest]
     axis.plot(workers, workers, color="#bbbbbb", linestyle="--", linewidth=1, label="ideal")
     for backend, summary in best.items():
-        # Karp-Flatt below 0 (better than ideal, e.g. caches) means no serial part to speak of.
-        fraction = min(1.0, max(0.0, summary.serial_fraction or 0.0))
-        axis.plot(
-            workers,
-            [amdahl_speedup(fraction, w) for w in workers],
-            color=colour(backend),
-            linewidth=1,
-            alpha=0.7,
-        )
+        # No Amdahl curve where Karp-Flatt is undefined (no speedup beyond doubt, or above
+        # ideal): a curve through it would claim a serial fraction nothing measured.
+        fraction = summary.serial_fraction
+        if fraction is not None:
+            axis.plot(
+                workers,
+                [amdahl_speedup(fraction, w) for w in workers],
+                color=colour(backend),
+                linewidth=1,
+                alpha=0.7,
+            )
         low, high = _error_bar(summary)
         axis.errorbar(
             [summary.parallel_slots],
@@ -386,7 +388,7 @@ def _draw_scaling(
             fmt="o",
             capsize=3,
             color=colour(backend),
-            label=f"{backend}: Amdahl f={fraction:.2f}",
+            label=f"{backend}: Amdahl f={fraction:.2f}" if fraction is not None else backend,
         )
     for backend in dict.fromkeys(name for name, _, _ in projected):
         points = sorted((count, speedup) for name, count, speedup in projected if name == backend)

@@ -7,6 +7,7 @@ sentence back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from dist_bench.analysis import (
@@ -206,15 +207,32 @@ def reason_label(crossover: Crossover) -> str:
     loop.
     """
     nature = _declared_nature(crossover.workload)
-    if crossover.reason == "parallelism" and nature is TaskNature.WAITS:
+    reason = _true_reason(crossover)
+    if reason == "parallelism" and nature is TaskNature.WAITS:
         return "concurrency"
-    if crossover.reason == "GIL" and not holds_gil(nature):
+    if reason == "GIL" and not holds_gil(nature):
         return "concurrency" if nature is TaskNature.WAITS else "dispatch overhead"
-    if crossover.reason == "GIL" and execution_of(crossover.winner_below, {}) is (
-        Execution.EVENT_LOOP
-    ):
+    if reason == "GIL" and execution_of(crossover.winner_below, {}) is (Execution.EVENT_LOOP):
         # One event loop caps asyncio whatever the GIL does.
         return "event loop"
+    return reason
+
+
+def _true_reason(crossover: Crossover) -> Reason:
+    """The cost model's reason, unless it blames moving bytes on a backend that moves none.
+
+    A backend in the driver's memory (serial, threads, asyncio) pickles and sends nothing: its
+    per-byte cost is the work on the bytes, so a faster rival beat it by running that work side
+    by side.
+    """
+    loser = next(b for b in crossover.backends if b != crossover.winner_below)
+    in_driver = execution_of(loser, {}) in (
+        Execution.SERIAL,
+        Execution.THREADS,
+        Execution.EVENT_LOOP,
+    )
+    if crossover.reason in ("pickling", "bandwidth") and in_driver:
+        return "parallelism"
     return crossover.reason
 
 
@@ -224,9 +242,9 @@ def _declared_nature(workload: str) -> TaskNature | None:
 
 
 def _why(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
-    reason: Reason = crossover.reason
+    reason = _true_reason(crossover)
     nature = _declared_nature(crossover.workload)
-    at_once = f"{light.effective_parallelism:.1f}"
+    at_once = _at_once(light)
     if reason == "GIL":
         dispatch = (
             f"{heavy.backend} pays {format_seconds(heavy.per_task_overhead_s)} per task to "
@@ -272,6 +290,12 @@ def _why(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
     if nature is TaskNature.WAITS:
         return f"{light.backend} overlaps {at_once} tasks' waits at once (concurrency)"
     return f"{light.backend} runs {at_once} tasks' work at once (parallelism)"
+
+
+def _at_once(fit: CostFit) -> str:
+    """P_eff for a sentence, at most the workers: a fit above them identifies nothing more."""
+    value = fit.effective_parallelism
+    return f"{min(value, fit.workers):.1f}" if math.isfinite(value) else f"{fit.workers:.1f}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,6 +425,14 @@ def record_finding(summary: Summary) -> str:
         )
     fraction = summary.serial_fraction
     fraction_text = f"; serial fraction {fraction:.2f} (Karp-Flatt)" if fraction is not None else ""
+    interval = summary.speedup_interval
+    if interval is not None and interval.low <= 1.0:
+        # Karp-Flatt is undefined here (analysis hides it): "partly parallel, serial fraction
+        # 1.00" would call a job no faster than serial parallel.
+        return (
+            f"no speedup beyond doubt: {speedup:.2f}x, its interval reaching 1x; overhead "
+            f"{format_seconds(overhead)} per task; {_win(summary)}"
+        )
     return (
         f"{f'partly {won}' if won else 'a speedup'}: {efficiency:.0%} of "
         f"ideal; overhead {format_seconds(overhead)} per task{fraction_text}; {_win(summary)}"
