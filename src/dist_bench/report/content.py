@@ -14,15 +14,27 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from dist_bench.analysis import FindingKind, Summary, measured_grain_s, row_label, summarize
+from dist_bench.analysis import (
+    Execution,
+    FindingKind,
+    RecordWarning,
+    RecordWarningKind,
+    Summary,
+    measured_grain_s,
+    row_label,
+    summarize,
+)
 from dist_bench.backends.base import BASELINE
+from dist_bench.lessons import TEACHING_ORDER, Lesson, WorkloadLesson, lessons
 from dist_bench.report.sentences import (
+    ROW_GROUP_TITLES,
     crossover_sentence,
     format_axis,
     format_location,
+    lesson_title,
     reason_label,
     record_finding,
-    record_warning,
+    record_warnings,
 )
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.units import format_bytes, format_seconds
@@ -234,13 +246,77 @@ class SizeGroup:
         """(backend, the kind of its finding, the sentence saying why it got its number)."""
         return [(row_label(s.record), s.finding, record_finding(s)) for s in self.summaries]
 
+    def finding_groups(self) -> list[tuple[str | None, list[tuple[str, FindingKind, str]]]]:
+        """The findings under a title per kind of row (the baseline's without one).
+
+        Concurrency (the driver's one interpreter) apart from parallelism (one per worker), so a
+        learner reads the two kinds of win apart.
+        """
+        kinds = [_row_kind(s) for s in self.summaries]
+        found = self.findings()
+        groups: list[tuple[str | None, list[tuple[str, FindingKind, str]]]] = []
+        for kind in (None, True, False):
+            members = [f for f, k in zip(found, kinds, strict=True) if k is kind]
+            if members:
+                groups.append((None if kind is None else ROW_GROUP_TITLES[kind], members))
+        return groups
+
     def remarks(self) -> Iterator[tuple[str, str]]:
-        """(backend, text) for every instability warning and every note the engine made."""
+        """(backends, text): one per kind of warning and the rows it applies to; engine notes."""
+        by_kind: dict[RecordWarningKind, list[tuple[str, RecordWarning]]] = {}
         for summary in self.summaries:
             for warning in summary.warnings:
-                yield row_label(summary.record), record_warning(warning)
+                by_kind.setdefault(warning.kind, []).append((row_label(summary.record), warning))
+        for rows in by_kind.values():
+            yield ", ".join(label for label, _ in rows), record_warnings(rows)
+        for summary in self.summaries:
             for note in summary.record.notes:
                 yield row_label(summary.record), note
+
+
+#: Rows in the order a learner compares them: serial, then the driver's one interpreter
+#: (threads, asyncio), then an interpreter per worker (processes, Dask, Ray).
+_EXECUTION_ORDER = {
+    Execution.SERIAL: 0,
+    Execution.THREADS: 1,
+    Execution.EVENT_LOOP: 1,
+    Execution.PROCESSES: 2,
+    Execution.NODES: 2,
+}
+
+
+def _row_order(summary: Summary) -> int:
+    return 0 if summary.record.backend == BASELINE else _EXECUTION_ORDER[summary.execution]
+
+
+def _row_kind(summary: Summary) -> bool | None:
+    """None for the baseline, True for the driver's own interpreter, False for one per worker."""
+    order = _row_order(summary)
+    return None if order == 0 else order == 1
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a report: a workload's lesson (if built in) and its tables.
+
+    ``groups`` is empty for a lesson shown by another workload's rows (tiny tasks).
+    """
+
+    workload: str
+    lesson: WorkloadLesson | None
+    groups: list[SizeGroup]
+
+    @property
+    def anchor(self) -> str:
+        """Its HTML anchor."""
+        if self.lesson is not None and not self.groups:
+            return f"lesson-{self.lesson.lesson.value}"
+        return f"workload-{self.workload}"
+
+    @property
+    def title(self) -> str:
+        """The section's heading: its lesson's title, or the workload's name."""
+        return self.workload if self.lesson is None else lesson_title(self.lesson)
 
 
 @dataclass
@@ -264,21 +340,53 @@ class ReportData:
         grouped: dict[tuple[str, int, float, int], list[Summary]] = {}
         for summary in self.summaries:
             grouped.setdefault(summary.record.size_key(), []).append(summary)
-        return [
-            SizeGroup(tuple(sorted(members, key=lambda s: s.record.backend != BASELINE)))
-            for members in grouped.values()
-        ]
+        return [SizeGroup(tuple(sorted(members, key=_row_order))) for members in grouped.values()]
 
     def workloads(self) -> dict[str, list[SizeGroup]]:
-        """The groups of each workload, smallest job first; workloads in the order measured."""
+        """The groups of each workload, smallest job first; workloads in teaching order.
+
+        The built-ins in the order their lessons build on each other (``TEACHING_ORDER``), then
+        any other in the order measured.
+        """
         by_workload: dict[str, list[SizeGroup]] = {}
         for group in self.groups:
             by_workload.setdefault(group.summaries[0].record.workload, []).append(group)
+        taught = list(dict.fromkeys(name for _, name in TEACHING_ORDER))
+        order = sorted(by_workload, key=lambda w: taught.index(w) if w in taught else len(taught))
         # A cutover search measures sizes in the order it needs them; readers want them sorted.
         return {
-            workload: sorted(groups, key=lambda g: g.summaries[0].record.size_key()[1:])
-            for workload, groups in by_workload.items()
+            workload: sorted(
+                by_workload[workload], key=lambda g: g.summaries[0].record.size_key()[1:]
+            )
+            for workload in order
         }
+
+    @cached_property
+    def lessons(self) -> list[WorkloadLesson]:
+        """Each built-in workload's lesson, checked against this run, in teaching order."""
+        return lessons(self.summaries)
+
+    def sections(self) -> list[Section]:
+        """The report's sections in teaching order.
+
+        A workload with its lesson and tables, or a lesson shown by another workload's rows (tiny
+        tasks) with its checks alone.
+        """
+        shown: set[str] = set()
+        sections = []
+        taught = {
+            item.workload: item for item in self.lessons if item.lesson is not Lesson.TINY_TASKS
+        }
+        extra = {item.lesson: item for item in self.lessons if item.lesson is Lesson.TINY_TASKS}
+        workloads = self.workloads()
+        for lesson, workload in TEACHING_ORDER:
+            if lesson in extra:
+                sections.append(Section(workload, extra[lesson], []))
+            elif workload in workloads and workload not in shown:
+                sections.append(Section(workload, taught.get(workload), workloads[workload]))
+                shown.add(workload)
+        sections += [Section(w, None, g) for w, g in workloads.items() if w not in shown]
+        return sections
 
     def backend_rows(self) -> list[list[str]]:
         """The backends table's cell texts, one list per backend start."""
@@ -666,10 +774,17 @@ class WorkloadCutover:
         """Crossovers the model puts in the range but the measurements do not show."""
         return [c for c in self.crossovers if c.unshown]
 
-    def crossover_rows(self, reached_only: bool = False) -> list[list[str]]:
-        """Reached crossovers first, then (unless ``reached_only``) those not reached."""
+    def crossover_rows(
+        self, reached_only: bool = False, shown_only: bool = False
+    ) -> list[list[str]]:
+        """Reached crossovers first, then those not reached.
+
+        With ``shown_only`` only those the model puts in the range; with ``reached_only`` none.
+        """
         ordered = self.reached
-        if not reached_only:
+        if shown_only:
+            ordered += self.unshown
+        elif not reached_only:
             ordered += [c for c in self.crossovers if not c.reached]
         return rows_of(ordered)
 

@@ -123,7 +123,8 @@ def warning_lines(warnings: Sequence[AnalysisWarning]) -> list[Text]:
     for items in by_kind.values():
         kind = items[0].kind
         line = Text.assemble(
-            ("  " + kind.value, "yellow"), f" ({len(items)}): {flag_advice(kind)}; {_places(items)}"
+            ("  " + kind.value, "yellow"),
+            f" ({len(items)}): {flag_advice(kind)}; {warning_places(items)}",
         )
         line.no_wrap = True
         line.overflow = "ellipsis"
@@ -131,7 +132,7 @@ def warning_lines(warnings: Sequence[AnalysisWarning]) -> list[Text]:
     return lines
 
 
-def _places(warnings: Sequence[AnalysisWarning]) -> str:
+def warning_places(warnings: Sequence[AnalysisWarning]) -> str:
     """Where warnings of one kind were, per backend: ``threads (cpu, io), processes (cpu)``."""
     by_backend: dict[str, list[str]] = {}
     for warning in warnings:
