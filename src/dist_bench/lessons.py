@@ -211,9 +211,11 @@ def _pair(
     """
 
     def rows(backend: str, chunked: bool) -> dict[tuple[int, float, int], Summary]:
+        # Of a worker-count sweep's rows, the one with the most workers: the backend as started.
+        ordered = sorted(usable, key=lambda s: s.record.workers)
         return {
             s.record.size_key()[1:]: s
-            for s in usable
+            for s in ordered
             if s.record.backend == backend and (s.record.chunk > 1) == chunked
         }
 

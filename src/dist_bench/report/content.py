@@ -35,6 +35,7 @@ from dist_bench.report.sentences import (
     reason_label,
     record_finding,
     record_warnings,
+    worker_count,
 )
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.units import format_bytes, format_seconds
@@ -111,7 +112,8 @@ MEASUREMENT_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "median (interval)",
-        "median wall time of the measured jobs, with a distribution-free interval for it "
+        "median wall time of the measured jobs (from dispatch to the combined answer: "
+        "wordcount's merge included), with a distribution-free interval for it "
         "(order statistics; its confidence is given under the table)",
         _median_text,
     ),
@@ -228,6 +230,12 @@ class SizeGroup:
             title += f", {format_bytes(record.bytes_per_task)} per task"
         return title
 
+    def label(self, summary: Summary) -> str:
+        """The row's name under the table: with its workers where a backend has several rows."""
+        label = row_label(summary.record)
+        twins = [s for s in self.summaries if row_label(s.record) == label]
+        return f"{label} ({worker_count(summary.record.workers)})" if len(twins) > 1 else label
+
     def rows(self) -> list[list[str]]:
         """The cell texts, one list per backend."""
         return [[column.cell(s) for column in MEASUREMENT_COLUMNS] for s in self.summaries]
@@ -244,7 +252,7 @@ class SizeGroup:
 
     def findings(self) -> list[tuple[str, FindingKind, str]]:
         """(backend, the kind of its finding, the sentence saying why it got its number)."""
-        return [(row_label(s.record), s.finding, record_finding(s)) for s in self.summaries]
+        return [(self.label(s), s.finding, record_finding(s)) for s in self.summaries]
 
     def finding_groups(self) -> list[tuple[str | None, list[tuple[str, FindingKind, str]]]]:
         """The findings under a title per kind of row (the baseline's without one).
@@ -266,12 +274,12 @@ class SizeGroup:
         by_kind: dict[RecordWarningKind, list[tuple[str, RecordWarning]]] = {}
         for summary in self.summaries:
             for warning in summary.warnings:
-                by_kind.setdefault(warning.kind, []).append((row_label(summary.record), warning))
+                by_kind.setdefault(warning.kind, []).append((self.label(summary), warning))
         for rows in by_kind.values():
             yield ", ".join(label for label, _ in rows), record_warnings(rows)
         for summary in self.summaries:
             for note in summary.record.notes:
-                yield row_label(summary.record), note
+                yield self.label(summary), note
 
 
 #: Rows in the order a learner compares them: serial, then the driver's one interpreter

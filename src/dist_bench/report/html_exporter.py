@@ -304,9 +304,10 @@ def _section(data: ReportData, section: Section, plotted: bool) -> Iterator[str]
         yield (
             "</div><figcaption>Median time per job against the swept size (crossovers marked "
             "where the cutover analysis found them); speedup over serial with its 95 % band "
-            "(with one size: a bar per backend); speedup against workers, with the Amdahl curve "
-            "through each backend's largest job (f: its Karp-Flatt serial fraction, where "
-            "defined); projections hollow.</figcaption></figure>"
+            "(with one size: a bar per backend); speedup against workers at each backend's "
+            "largest job, one point per worker count measured, with the Amdahl curve fitted "
+            "through them (f: the serial fraction), dashed where it is projected beyond the "
+            "measured workers; projections hollow.</figcaption></figure>"
         )
     if len(groups) > OPEN_GROUPS:
         yield (

@@ -754,3 +754,8 @@ def never_crossing_note(count: int) -> str:
 def same_kind_note(count: int, places: str) -> str:
     """The line under a warning standing for ``count`` more of its kind (the HTML lists each)."""
     return f"{count} more of this kind (each in the HTML report): {places}"
+
+
+def worker_count(workers: int) -> str:
+    """``1 worker``, ``200 workers``."""
+    return f"{workers} worker" if workers == 1 else f"{workers} workers"
