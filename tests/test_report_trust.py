@@ -141,3 +141,11 @@ def _cells(item: CostFit) -> dict[str, str]:
 )
 def test_unidentified_fit_figures_are_explained(item: CostFit, column: str, expected: str) -> None:
     assert _cells(item)[column].startswith(expected)
+
+
+def test_placement_time_is_shown_where_inputs_were_placed() -> None:
+    placed = record("dask", [0.05] * 3, placement_s=0.0123)
+    group = ReportData(Results({}, [], [SERIAL, placed, record("threads", [0.06] * 3)])).groups[0]
+    remarks = dict(group.remarks())
+    assert list(remarks) == ["dask"]
+    assert "12.3 ms (dask)" in remarks["dask"] and "not in the median" in remarks["dask"]

@@ -32,6 +32,7 @@ from dist_bench.report.sentences import (
     format_axis,
     format_location,
     lesson_title,
+    placement_sentence,
     reason_label,
     record_finding,
     record_warnings,
@@ -277,6 +278,10 @@ class SizeGroup:
                 by_kind.setdefault(warning.kind, []).append((self.label(summary), warning))
         for rows in by_kind.values():
             yield ", ".join(label for label, _ in rows), record_warnings(rows)
+        placed = [(self.label(s), s.record.placement_s) for s in self.summaries]
+        placements = [(label, seconds) for label, seconds in placed if seconds is not None]
+        if placements:
+            yield ", ".join(label for label, _ in placements), placement_sentence(placements)
         for summary in self.summaries:
             for note in summary.record.notes:
                 yield self.label(summary), note

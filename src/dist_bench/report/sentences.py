@@ -759,3 +759,14 @@ def same_kind_note(count: int, places: str) -> str:
 def worker_count(workers: int) -> str:
     """``1 worker``, ``200 workers``."""
     return f"{workers} worker" if workers == 1 else f"{workers} workers"
+
+
+def placement_sentence(placements: Sequence[tuple[str, float]]) -> str:
+    """How long placing the large inputs on the workers took, once per row, outside the median."""
+    each = ", ".join(f"{format_seconds(seconds)} ({label})" for label, seconds in placements)
+    return (
+        "inputs placed once before the timed jobs (shared memory for processes, Dask scatter, "
+        f"Ray put): {each}; "
+        "not in the median, paid again by every new job that needs them (--no-place sends them "
+        "with every task instead)"
+    )
