@@ -15,9 +15,11 @@ from dist_bench.analysis import summarize
 from dist_bench.costmodel import CostFit
 from dist_bench.pooling import pool_records
 from dist_bench.report.content import FIT_COLUMNS, MEASUREMENT_COLUMNS, ReportData
+from dist_bench.report.plot import label_groups
 from dist_bench.report.sentences import record_finding
 from dist_bench.results import Record, Results
 from tests.test_analysis import record as make_record
+from tests.test_report import render
 
 
 def record(backend: str, wall: list[float], workers: int = 2, **changes: object) -> Record:
@@ -149,3 +151,15 @@ def test_placement_time_is_shown_where_inputs_were_placed() -> None:
     remarks = dict(group.remarks())
     assert list(remarks) == ["dask"]
     assert "12.3 ms (dask)" in remarks["dask"] and "not in the median" in remarks["dask"]
+
+
+def test_close_crossover_labels_share_a_place_and_far_ones_do_not() -> None:
+    marks = [(0, 1e-3, 0, "a → b"), (0, 1.2e-3, 0, "c → d"), (0, 5e-3, 0, "e → f")]
+    assert label_groups(marks) == [(1e-3, ["a → b", "c → d"]), (5e-3, ["e → f"])]
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_every_report_has_the_glossary(fmt: str) -> None:
+    text = render(Results({}, [], [SERIAL, record("processes", [0.05] * 3)]), fmt).decode()
+    for term in ("grain", "P_eff", "held-out error", "METG", "Karp-Flatt serial fraction"):
+        assert term in text

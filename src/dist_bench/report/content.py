@@ -538,6 +538,96 @@ FINDING_KINDS: tuple[FindingGloss, ...] = (
 )
 
 
+#: The words a report uses that a learner may not know yet, each in a sentence.
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("task", "one call of the workload's function on one worker; a job is many tasks"),
+    (
+        "grain",
+        "the serial seconds of work in one task: what the serial run measured (headings show "
+        "it, with the grain asked for where the calibration missed)",
+    ),
+    ("job shape", "tasks per job, grain, and bytes moved per task: the three axes swept"),
+    ("speedup", "the serial job's median time over this one's: above 1x is faster"),
+    (
+        "efficiency",
+        "speedup per worker that could be busy: 100 % is ideal, what a serial part, dispatch or "
+        "moving bytes take away shows here",
+    ),
+    (
+        "concurrency",
+        "tasks taking turns or overlapping their waits on shared resources (threads, an event "
+        "loop): pays off when tasks wait",
+    ),
+    (
+        "parallelism",
+        "tasks running side by side on separate cores (processes, nodes, or threads in native "
+        "code that releases the GIL): pays off when tasks compute",
+    ),
+    (
+        "GIL",
+        "CPython's global interpreter lock: one thread runs Python bytecode at a time, handed "
+        "over every switch interval (sys.getswitchinterval(), 5 ms by default)",
+    ),
+    (
+        "dispatch",
+        "sending a task to a worker: pickling it, a message, scheduling, the result back; "
+        "--chunk sends several tasks per dispatch to pay it once",
+    ),
+    (
+        "placement",
+        "putting a large input on the workers once (shared memory, Dask scatter, Ray put) "
+        "instead of sending it with every task; timed apart from the jobs",
+    ),
+    ("S, o", "the fitted fixed cost of every job, and the fitted dispatch cost of every task"),
+    (
+        "P_eff",
+        "the fitted effective parallelism: how many tasks' work ran side by side; 1 for "
+        "pure-Python threads, at most the workers",
+    ),
+    ("B", "the fitted bandwidth of moving a task's bytes to and from its worker"),
+    (
+        "held-out error",
+        "how far the cost model misses a measured job it was not fitted on (each left out in "
+        "turn, the median miss): above 25 % its crossovers are rough",
+    ),
+    (
+        "crossover",
+        "the job size from which one backend beats another: where their fitted times meet, "
+        "reported only when measured shapes on both sides show each winner",
+    ),
+    (
+        "Karp-Flatt serial fraction",
+        "(1/speedup - 1/p) / (1 - 1/p) for p busy workers: the share of the job that behaved "
+        "serially; defined only for a speedup beyond doubt and at most ideal",
+    ),
+    (
+        "Amdahl's law",
+        "with a serial share f, p workers give at most 1 / (f + (1 - f)/p): a fixed job's "
+        "speedup flattens at 1/f",
+    ),
+    (
+        "Gustafson's law",
+        "grow the job with the workers and the serial share shrinks: the scaled speedup is "
+        "f + (1 - f) p",
+    ),
+    (
+        "METG",
+        "minimum effective task granularity: the smallest grain at which a backend still runs "
+        "at half its ideal efficiency; finer tasks waste most of the workers on overhead",
+    ),
+    (
+        "interval",
+        "a median's order-statistics interval, or a speedup's bootstrap 95 % interval: two "
+        "numbers are different beyond doubt only when their intervals do not overlap",
+    ),
+    (
+        "projection",
+        "a speedup predicted from the fitted costs for more nodes than were measured: never a "
+        "measurement, always labelled",
+    ),
+)
+
+
 def finding_gloss(kind: FindingKind) -> FindingGloss:
     """The glossary entry of a finding kind."""
     return next(gloss for gloss in FINDING_KINDS if gloss.kind is kind)

@@ -25,6 +25,7 @@ from dist_bench.report.content import (
     FINDING_KINDS,
     FIT_TABLE_COLUMNS,
     FITS_TITLE,
+    GLOSSARY,
     MEASUREMENT_COLUMNS,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
@@ -394,6 +395,8 @@ def _glossary(items: Iterator[tuple[str, str, str]]) -> Iterator[str]:
 
 def _reading(data: ReportData) -> Iterator[str]:
     yield '<section class="card" id="reading"><h2>How to read this report</h2>'
+    yield "<h3>Glossary</h3>"
+    yield from _glossary(("", term, meaning) for term, meaning in GLOSSARY)
     yield "<h3>Columns</h3>"
     yield from _glossary(("", c.flat_title, c.meaning) for c in MEASUREMENT_COLUMNS)
     if data.analysis is not None and data.analysis.crossovers:

@@ -19,6 +19,7 @@ from dist_bench.report.content import (
     CROSSOVER_COLUMNS,
     FIT_TABLE_COLUMNS,
     FITS_TITLE,
+    GLOSSARY,
     MEASUREMENT_COLUMNS,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
@@ -109,6 +110,10 @@ def _lines(data: ReportData) -> Iterator[str]:
     yield ""
     for column in MEASUREMENT_COLUMNS:
         yield f"- **{column.flat_title}**: {column.meaning}"
+    yield ""
+    yield "## Glossary"
+    yield ""
+    yield from (f"- **{term}**: {meaning}" for term, meaning in GLOSSARY)
 
 
 def _lesson_lines(item: WorkloadLesson) -> Iterator[str]:

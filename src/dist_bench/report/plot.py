@@ -50,6 +50,11 @@ BACKEND_COLOURS = {
 _OTHER_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#bcbd22")
 #: Sizes a panel is drawn at, in inches; three panels side by side fill a wide page.
 PANEL_SIZE = (5.0, 3.6)
+#: An axis label longer than this (characters) is wider than its panel at the default font.
+MAX_LABEL_CHARS = 60
+#: Crossover lines closer than this ratio along the log axis share one label place (rotated
+#: labels of x-small text need about a tenth of a decade each on a 5-inch panel).
+LABEL_SPACING = 1.35
 
 #: The swept job sizes a panel can be drawn against: (record attribute, axis label).
 SWEPT_SIZES = (
@@ -227,7 +232,10 @@ def _size_axis(axis: Axes, line: Line) -> None:
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     axis.set_xscale("log")
-    axis.set_xlabel(f"{line.label} ({_held(line)})")
+    label = f"{line.label} ({_held(line)})"
+    # A label wider than its panel runs into the next one (the data panel's "at 16 tasks, 512.0
+    # KiB per task"): what is held goes on a line of its own.
+    axis.set_xlabel(label if len(label) <= MAX_LABEL_CHARS else f"{line.label}\n({_held(line)})")
     measured = sorted({float(getattr(s.record, line.attribute)) for s in line.summaries})
     # A tick at every measured size reads well for a plain sweep; a refined search measures
     # many close sizes, whose labels would overlap: then the decades are labelled instead.
@@ -288,13 +296,16 @@ def _draw_times(axis: Axes, *, workload: str, line: Line, analysis: CutoverAnaly
 
     _draw_bands(axis, line, _time_band)
     marks = crossover_marks(analysis, workload, line.attribute)
-    for low, position, high, text in marks:
+    for low, position, high, _ in marks:
         # Interval bands only when few: overlapping bands darken into one grey block.
         if len(marks) <= MAX_CROSSOVER_BANDS:
             axis.axvspan(low, high, color="#444444", alpha=0.06, linewidth=0)
         axis.axvline(position, color="#444444", linestyle=":", linewidth=1)
+    for position, texts in label_groups(marks):
+        # Labels of crossovers close together share one place, one column each, so they never
+        # print over each other.
         axis.annotate(
-            text,
+            "\n".join(texts),
             (position, 0.02),
             xycoords=("data", "axes fraction"),
             rotation=90,
@@ -451,6 +462,22 @@ def _scaling_label(backend: str, fraction: float | None, points: int) -> str:
 def _serial_work(summary: Summary) -> tuple[float, int]:
     record = summary.record
     return (record.tasks * record.grain_s, record.bytes_per_task)
+
+
+def label_groups(marks: Sequence[tuple[float, float, float, str]]) -> list[tuple[float, list[str]]]:
+    """Crossover labels grouped where their lines are closer than ``LABEL_SPACING`` (a ratio).
+
+    Each group is placed at its first (leftmost) line, its labels in order along the axis.
+    """
+    groups: list[tuple[float, list[str]]] = []
+    last = 0.0
+    for _, position, _, text in sorted(marks, key=lambda mark: mark[1]):
+        if groups and position <= last * LABEL_SPACING:
+            groups[-1][1].append(text)
+        else:
+            groups.append((position, [text]))
+        last = position
+    return groups
 
 
 def crossover_marks(
