@@ -277,11 +277,11 @@ class SizeGroup:
             for warning in summary.warnings:
                 by_kind.setdefault(warning.kind, []).append((self.label(summary), warning))
         for rows in by_kind.values():
-            yield ", ".join(label for label, _ in rows), record_warnings(rows)
+            yield "; ".join(label for label, _ in rows), record_warnings(rows)
         placed = [(self.label(s), s.record.placement_s) for s in self.summaries]
         placements = [(label, seconds) for label, seconds in placed if seconds is not None]
         if placements:
-            yield ", ".join(label for label, _ in placements), placement_sentence(placements)
+            yield "; ".join(label for label, _ in placements), placement_sentence(placements)
         for summary in self.summaries:
             for note in summary.record.notes:
                 yield self.label(summary), note
