@@ -74,3 +74,14 @@ def test_only_the_searched_workloads_and_backends_run_one_start_per_worker_count
     assert len(search.writer.results.backends) == len(asked)
     assert search.writer.results.records == records
     assert all(r.verified for r in records)
+
+
+def test_a_shape_the_search_measured_already_is_not_measured_again() -> None:
+    search = _Search(["io"])
+    first = measure_lesson_shapes(
+        search, ["serial"], BackendOptions(), MeasureSettings(2, 0), [], make_scripted
+    )
+    again = measure_lesson_shapes(
+        search, ["serial"], BackendOptions(), MeasureSettings(2, 0), [], make_scripted
+    )
+    assert len(first) == 1 and again == []
