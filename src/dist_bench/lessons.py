@@ -266,7 +266,11 @@ _FINDING_CAUSES = {
 def _cause(expectation: Expectation, row: Summary) -> Cause:
     if any(w.kind is RecordWarningKind.UNSTABLE for w in row.warnings):
         return Cause.NOISE
-    if expectation.expect is Expect.NOT_FASTER and expectation.reference == BASELINE:
-        # Code that cannot run side by side came out faster: the baseline it divides was slow.
+    if expectation.reference == BASELINE and expectation.expect in (
+        Expect.NOT_FASTER,
+        Expect.BELOW_IDEAL,
+    ):
+        # Code that cannot run side by side came out faster, or more workers gave more than
+        # their count: the baseline it divides was slow.
         return Cause.SLOW_BASELINE
     return _FINDING_CAUSES.get(row.finding, Cause.UNKNOWN)

@@ -659,8 +659,8 @@ _VERDICT_MARKS = {Verdict.MATCHES: "✓", Verdict.DIFFERS: "✗", Verdict.NOT_SH
 _CAUSE_WORDS = {
     Cause.NOISE: "the runs varied (a busy machine): raise --repeats, or measure when it is quiet",
     Cause.SLOW_BASELINE: (
-        "the serial runs were slow (load or a cold start), since code holding the GIL cannot "
-        "run side by side: raise --repeats"
+        "the serial runs were slow (load or a cold start): no code runs faster than its cores "
+        "and the GIL allow: raise --repeats"
     ),
     Cause.CORES_BUSY: "more busy workers (and the driver) than free cores: the machine was loaded",
     Cause.DISPATCH: "dispatch costs about as much as the work at this grain",
@@ -707,7 +707,8 @@ def check_sentence(check: Check) -> str:
     """One expectation against the numbers: expected, measured, and why when it differs."""
     expectation = check.expectation
     record = check.row.record
-    who = f"{record.backend}, chunk {record.chunk}" if expectation.chunked else record.backend
+    who = f"{record.backend} ({worker_count(record.workers)}"
+    who += f", chunk {record.chunk})" if expectation.chunked else ")"
     reference = (
         f"its one-task-per-dispatch row ({record.backend})"
         if expectation.chunked
