@@ -237,6 +237,12 @@ def _check(expectation: Expectation, row: Summary, against: Summary) -> Check:
     ratio = median(against.record.wall_s) / median(row.record.wall_s)
     interval = ratio_interval(against.record.wall_s, row.record.wall_s)
     slots = row.parallel_slots
+    if expectation.reference == BASELINE and interval.low > slots:
+        # Faster than serial by more than its slots, beyond doubt: no lesson is shown by a
+        # number the workers cannot give (8.9x on 2 processes): the serial runs were slow.
+        return Check(
+            expectation, row, against, ratio, interval, slots, Verdict.DIFFERS, Cause.SLOW_BASELINE
+        )
     verdict = _verdict(expectation.expect, interval, slots)
     cause = _cause(expectation, row) if verdict is Verdict.DIFFERS else None
     return Check(expectation, row, against, ratio, interval, slots, verdict, cause)
