@@ -134,10 +134,10 @@ def _cells(item: CostFit) -> dict[str, str]:
     ("item", "column", "expected"),
     [
         (fit("processes", 1.8, 2e9, False), "P_eff", "1.80"),
-        (fit("processes", 3.4, 2e9, False), "P_eff", "not identified (fit 3.4 > 2 workers)"),
-        (fit("processes", float("inf"), 2e9, False), "P_eff", "not identified"),
+        (fit("processes", 3.4, 2e9, False), "P_eff", "n/i (3.4>2)"),
+        (fit("processes", float("inf"), 2e9, False), "P_eff", "n/i (no work)"),
         (fit("processes", 1.8, 2 * 2**30, False), "B", "2.0 GiB/s"),
-        (fit("serial", 1.0, 528 * 2**30, True), "B", "none moved (shared memory)"),
+        (fit("serial", 1.0, 528 * 2**30, True), "B", "none (shared)"),
         (fit("threads", 1.0, None, True), "B", "-"),
     ],
 )

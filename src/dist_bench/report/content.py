@@ -732,9 +732,9 @@ def _parallelism_text(fit: CostFit) -> str:
     """P_eff, or why the fit cannot identify it."""
     value = fit.effective_parallelism
     if not math.isfinite(value):
-        return "not identified (no cost of the work seen)"
+        return "n/i (no work)"
     if value > fit.workers * PARALLELISM_SLACK:
-        return f"not identified (fit {value:.1f} > {fit.workers} workers)"
+        return f"n/i ({value:.1f}>{fit.workers})"
     return f"{value:.2f}"
 
 
@@ -743,7 +743,7 @@ def _bandwidth_text(fit: CostFit) -> str:
     if not fit.bandwidth_bytes_per_s:
         return DASH
     if fit.shares_memory:
-        return "none moved (shared memory)"
+        return "none (shared)"
     return f"{format_bytes(round(fit.bandwidth_bytes_per_s))}/s"
 
 
@@ -763,15 +763,16 @@ FIT_COLUMNS: tuple[Column, ...] = (
     Column(
         "P_eff",
         "useful parallelism: how many tasks' work really ran side by side (1 for GIL-bound "
-        "threads); not identified where the fit puts it above the workers (the tasks ran "
-        "faster than serially, which the model reads as more parallelism) or saw no cost of "
-        "the work at all",
+        "threads); 'n/i (9.0>2)': not identified, the fit putting it above the workers (the "
+        "tasks ran faster than serially, which the model reads as more parallelism); 'n/i "
+        "(no work)': the fit saw no cost of the work at all",
         _parallelism_text,
     ),
     Column(
         "B",
         "bandwidth of moving task data ('-': bytes never varied, or cost nothing measurable; "
-        "a backend sharing the driver's memory moves nothing, its per-byte cost is the work's)",
+        "'none (shared)': a backend sharing the driver's memory moves nothing, its per-byte "
+        "cost is the work's)",
         _bandwidth_text,
     ),
     Column(

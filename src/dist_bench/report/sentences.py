@@ -736,6 +736,11 @@ ROW_GROUP_TITLES = {
     False: "an interpreter per worker (processes, Dask, Ray): parallelism",
 }
 
+#: Above the terminal's lesson lines.
+LESSONS_HEADING = (
+    "lessons: does this run show them? (✓ matches, ✗ differs, ? not shown; each in the reports)"
+)
+
 #: The report's opening line: why the sections come in the order they do.
 TEACHING_NOTE = (
     "Sections in teaching order (cpu, io, blas, tiny tasks, data, wordcount): each opens with "
@@ -771,3 +776,10 @@ def placement_sentence(placements: Sequence[tuple[str, float]]) -> str:
         "not in the median, paid again by every new job that needs them (--no-place sends them "
         "with every task instead)"
     )
+
+
+def lesson_line(item: WorkloadLesson) -> str:
+    """A lesson and this run's verdict in one terminal line, naming the rows that differ."""
+    differ = [c.row.record.backend for c in item.checks if c.verdict is Verdict.DIFFERS]
+    line = f"{lesson_title(item)}: {lesson_verdict(item).removeprefix('This run: ').rstrip('.')}"
+    return line + (f" (✗ {', '.join(differ)})" if differ else "")
