@@ -163,3 +163,15 @@ def test_every_report_has_the_glossary(fmt: str) -> None:
     text = render(Results({}, [], [SERIAL, record("processes", [0.05] * 3)]), fmt).decode()
     for term in ("grain", "P_eff", "held-out error", "METG", "Karp-Flatt serial fraction"):
         assert term in text
+
+
+def test_markdown_findings_name_each_rows_kind_in_table_order() -> None:
+    rows = [record("processes", [0.05] * 3), record("threads", [0.08] * 3)]
+    text = render(Results({}, [], [SERIAL, *rows]), "md").decode()
+    findings = [line for line in text.splitlines() if line.startswith("- **")]
+    # Serial's finding repeats the heading; the driver's interpreter comes before the workers'.
+    assert [line.split(":")[0] for line in findings[:2]] == [
+        "- **threads** _(one interpreter)_",
+        "- **processes** _(an interpreter per worker)_",
+    ]
+    assert not any(line.startswith("- **serial**") for line in findings)

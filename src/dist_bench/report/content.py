@@ -255,20 +255,27 @@ class SizeGroup:
         """(backend, the kind of its finding, the sentence saying why it got its number)."""
         return [(self.label(s), s.finding, record_finding(s)) for s in self.summaries]
 
-    def finding_groups(self) -> list[tuple[str | None, list[tuple[str, FindingKind, str]]]]:
-        """The findings under a title per kind of row (the baseline's without one).
+    def finding_kinds(self) -> list[tuple[bool | None, list[tuple[str, FindingKind, str]]]]:
+        """The findings per kind of row, concurrency apart from parallelism.
 
-        Concurrency (the driver's one interpreter) apart from parallelism (one per worker), so a
-        learner reads the two kinds of win apart.
+        The baseline (None), the driver's one interpreter (True: threads, asyncio) and one per
+        worker (False: processes, Dask, Ray), so a learner reads the two kinds of win apart.
         """
         kinds = [_row_kind(s) for s in self.summaries]
         found = self.findings()
-        groups: list[tuple[str | None, list[tuple[str, FindingKind, str]]]] = []
+        groups: list[tuple[bool | None, list[tuple[str, FindingKind, str]]]] = []
         for kind in (None, True, False):
             members = [f for f, k in zip(found, kinds, strict=True) if k is kind]
             if members:
-                groups.append((None if kind is None else ROW_GROUP_TITLES[kind], members))
+                groups.append((kind, members))
         return groups
+
+    def finding_groups(self) -> list[tuple[str | None, list[tuple[str, FindingKind, str]]]]:
+        """``finding_kinds`` under a title per kind of row (the baseline's without one)."""
+        return [
+            (None if kind is None else ROW_GROUP_TITLES[kind], members)
+            for kind, members in self.finding_kinds()
+        ]
 
     def remarks(self) -> Iterator[tuple[str, str]]:
         """(backends, text): one per kind of warning and the rows it applies to; engine notes."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from dist_bench.analysis import FindingKind
 from dist_bench.costmodel import AnalysisWarning
 from dist_bench.lessons import WorkloadLesson
 from dist_bench.report.content import (
@@ -33,6 +34,7 @@ from dist_bench.report.content import (
 )
 from dist_bench.report.cutover_table import warning_places
 from dist_bench.report.sentences import (
+    ROW_KINDS,
     TEACHING_NOTE,
     check_sentence,
     lesson_expected,
@@ -136,12 +138,12 @@ def _group_lines(group: SizeGroup, said: str | None) -> Iterator[str]:
     if note and note != said:
         yield f"_{note}_"
         yield ""
-    for title, findings in group.finding_groups():
-        if title is not None:
-            yield f"- _{title}_"
-        indent = "" if title is None else "  "
-        for backend, _, finding in findings:
-            yield f"{indent}- **{backend}**: {finding}"
+    # The baseline's finding repeats the heading; each other row carries its kind (the driver's
+    # one interpreter or one per worker) on its own line, in the order the table groups them.
+    for kind, findings in group.finding_kinds():
+        for backend, finding_kind, finding in findings:
+            if finding_kind is not FindingKind.BASELINE:
+                yield f"- **{backend}** _({ROW_KINDS[kind]})_: {finding}"
     for backend, remark in group.remarks():
         yield f"- **{backend}** (note): {remark}"
     yield ""

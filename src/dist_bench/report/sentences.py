@@ -729,6 +729,9 @@ def check_sentence(check: Check) -> str:
     return text
 
 
+#: Each kind of row in a few words, on every finding of a Markdown table (None: the baseline).
+ROW_KINDS = {None: "baseline", True: "one interpreter", False: "an interpreter per worker"}
+
 #: The two kinds of rows under a table: the driver's one interpreter, or one per worker.
 ROW_GROUP_TITLES = {
     True: "one interpreter, shared memory (threads, asyncio): concurrency, or parallelism "
