@@ -139,14 +139,3 @@ def test_tasks_slowed_without_more_cpu_waited_for_a_core() -> None:
     _, summary = summarize(results(serial, ray))
     assert summary.finding is FindingKind.CORE_WAIT
     assert "waited for a core" in record_finding(summary)
-
-
-def test_each_round_is_divided_by_the_serial_run_of_its_round() -> None:
-    rounds = [
-        record("serial", 1.0, 1.0, round=0),
-        record("threads", 1.0, 2.0, round=0),
-        record("serial", 2.0, 2.0, round=1),
-        record("threads", 1.0, 2.0, round=1),
-    ]
-    speedups = [s.speedup for s in summarize(results(*rounds)) if s.record.backend == "threads"]
-    assert speedups == [pytest.approx(1.0), pytest.approx(2.0)]

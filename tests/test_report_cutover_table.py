@@ -82,7 +82,19 @@ def test_the_crossovers_shown_come_first_and_the_rest_are_counted(
     io_crossovers = [c for c in analysis.crossovers if c.workload == "io"]
     assert io_rows[4].startswith(f"{len(io_crossovers) - 1} more pair(s) and axes")
     # A workload where nothing crosses says so in one line, before its fits.
-    assert lines[0].startswith("blas: no step up wins inside the measured range")
-    assert lines[1].rstrip() == "blas: fitted costs"
+    blas = lines.index(next(x for x in lines if x.startswith("blas: no step up wins")))
+    assert lines[blas + 1].rstrip() == "blas: fitted costs"
     unshown = next(line for line in lines if line.startswith("serial → threads"))
     assert "model only: 506 µs, not shown by the measurements" in unshown
+
+
+def test_the_summary_opens_with_each_lesson_in_teaching_order(
+    golden: tuple[Results, CutoverAnalysis],
+) -> None:
+    lines = summary_lines(*golden)
+    assert lines[0].startswith("lessons: does this run show them?")
+    taught = [line.split(" — ")[0] for line in lines[1:7]]
+    assert taught == ["cpu", "io", "blas", "cpu", "data", "wordcount"]
+    # The workloads' tables follow in the same order.
+    order = [line.split(":")[0] for line in lines if line.rstrip().endswith("fitted costs")]
+    assert order == ["cpu", "io", "blas", "data", "wordcount"]

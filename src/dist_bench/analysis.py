@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from dist_bench.backends.base import BASELINE
+from dist_bench.pooling import pool_records
 from dist_bench.results import BackendRun, Record, Results, SizeKey
 from dist_bench.stats import (
     SHORTEST_TRUSTED_S,
@@ -197,25 +198,24 @@ def row_label(record: Record) -> str:
 
 
 def summarize(results: Results) -> list[Summary]:
-    """Summarise every record, in the order they were measured.
+    """Summarise every shape each backend ran, in the order first measured.
 
-    Each interpreter's records are divided by its own serial record (the size key holds it),
-    and each round's (``run --rounds``) by the serial record of the same round.
+    A shape measured more than once is one summary of all its samples (``pool_records``). Each
+    interpreter's records are divided by its own serial record (the size key holds it).
     """
+    records = pool_records(results.records)
     baselines = {
-        (record.size_key(), record.round): record
-        for record in results.records
+        record.size_key(): record
+        for record in records
         if record.backend == BASELINE and record.wall_s and record.verified
     }
     # The latest start of each backend describes it (a file may hold several runs).
     runs = {(run.runtime, run.backend): run for run in results.backends}
     return [
         _summarize_one(
-            record,
-            baselines.get((record.size_key(), record.round)),
-            runs.get((record.runtime, record.backend)),
+            record, baselines.get(record.size_key()), runs.get((record.runtime, record.backend))
         )
-        for record in results.records
+        for record in records
     ]
 
 
@@ -243,7 +243,7 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
         speedup = median(baseline.wall_s) / median_s
         speedup_interval = ratio_interval(baseline.wall_s, record.wall_s)
         efficiency = speedup / slots
-        fraction = karp_flatt(speedup, slots)
+        fraction = _defined_serial_fraction(speedup, speedup_interval, slots)
         baseline_task = median(baseline.task_s) / baseline.tasks
         if baseline_task > 0:
             task_ratio = (task_s / record.tasks) / baseline_task
@@ -265,6 +265,17 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
         **traits,
     )
     return Summary(**{**summary.__dict__, "finding": explain(summary, topology)})
+
+
+def _defined_serial_fraction(speedup: float, interval: Interval, slots: int) -> float | None:
+    """Karp-Flatt's serial fraction where it means one: a speedup beyond doubt, at most ideal.
+
+    Below 1x (or an interval reaching it) it exceeds 1 or sits at 1 (72.34 for a job 70 times
+    slower), above ``slots`` it is negative: neither is a share of the work that ran serially.
+    """
+    if interval.low <= 1.0 or speedup > slots:
+        return None
+    return karp_flatt(speedup, slots)
 
 
 def _ratio_of_medians(values: list[float], baseline: list[float]) -> float | None:
@@ -345,18 +356,22 @@ def runtime_serial_speedups(results: Results) -> dict[str, float]:
     Each runtime calibrates its own units to the asked grain, so wall times compare nothing:
     the work per unit does, in CPU seconds (the runtimes run one after another, so a wall-time
     ratio would also hold any change in the machine's load between them). The median over the
-    job sizes both measured serially; a runtime with none in common is left out. Above 1: that
-    interpreter is faster on one thread.
+    job sizes both measured serially (each the median of its rounds: every round calibrates its
+    own units, so records are not pooled here); a runtime with none in common is left out.
+    Above 1: that interpreter is faster on one thread.
     """
-    per_unit: dict[SizeKey, float] = {
-        record.size_key(): median(record.task_cpu_s) / (record.tasks * record.units)
-        for record in results.records
-        if record.backend == BASELINE
-        and record.verified
-        and record.task_cpu_s
-        and not math.isnan(median(record.task_cpu_s))
-        and record.units
-    }
+    samples: dict[SizeKey, list[float]] = {}
+    for record in results.records:
+        if (
+            record.backend == BASELINE
+            and record.verified
+            and record.task_cpu_s
+            and not math.isnan(median(record.task_cpu_s))
+            and record.units
+        ):
+            per_unit_s = median(record.task_cpu_s) / (record.tasks * record.units)
+            samples.setdefault(record.size_key(), []).append(per_unit_s)
+    per_unit = {key: median(values) for key, values in samples.items()}
     ratios: dict[str, list[float]] = {}
     for key, seconds in per_unit.items():
         host = per_unit.get((*key[:4], ""))

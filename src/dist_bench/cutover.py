@@ -44,6 +44,7 @@ from dist_bench.costmodel import (
     shape_to_ask,
 )
 from dist_bench.defaults import CUTOVER_BUDGET_S, CUTOVER_REPEATS
+from dist_bench.lesson_shapes import measure_lesson_shapes
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results import Record, Results, ResultsWriter
 from dist_bench.stats import median, median_interval
@@ -205,6 +206,7 @@ def run_cutover(
             search.progress(f"stopping {backend.name}")
         search.start_cost[backend.name] = run.startup_s + (run.shutdown_s or 0.0)
     _fill_in(search, order, modules)
+    measure_lesson_shapes(search, order, plan.options, plan.settings, modules, make_backend)
     search.progress("analysing")
     analysis = analyse(writer.results, project_nodes=plan.project_nodes)
     if search.cut_short:
