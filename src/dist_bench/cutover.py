@@ -16,7 +16,13 @@ never compete for the cores), serial first:
    again, for more samples where the two differ most (again next round if still unclear);
 3. at the end, backends that start in well under a second (serial, threads, processes) fill in the
    refinement shapes they have not run, and measure the evidence shapes of their pairs again, so
-   every crossover compares measurements on both sides.
+   every crossover compares measurements on both sides;
+4. further rounds (``CutoverPlan.rounds``): every backend is started again, one after another, and
+   measures again the shapes that decide an answer (every pair with a crossover, about-equal or
+   model-only finding, and the ladder's pairs, ``costmodel.ladder.LADDER``), each record marked
+   with its round. The rounds are independent engine sessions at other moments: the spread
+   between them is the run-to-run drift that a reported crossover must beat
+   (``dist_bench.decisive``) and that its interval's bootstrap resamples.
 
 Every record is handed to the results writer as it is measured. Returns data and reports
 progress through a callback; never prints.
@@ -35,9 +41,11 @@ from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.costmodel import (
     AXES,
+    LADDER,
     Axis,
     BudgetRanOut,
     Crossover,
+    CrossoverKind,
     CutoverAnalysis,
     JobShape,
     analyse,
@@ -59,15 +67,24 @@ from dist_bench.workload import Job, Workload, started_environment
 #: Default time budget: the default run (5 workloads, 6 backends, Dask and Ray started embedded)
 #: must end within 3 minutes on a 2-core machine; start-ups and the analysis come on top.
 DEFAULT_BUDGET_S = 120.0
+#: Rounds of a default cutover: the first searches, the second re-measures in new sessions so
+#: the run-to-run drift is measured (two is the least that measures any; more cost budget).
+DEFAULT_ROUNDS = 2
+#: Share of the budget the first round (the search) may use; later rounds share the rest.
+#: Source: a judgement (this commit): re-measuring the deciding shapes once took about a third
+#: of the first round's measuring on the 2-core machine.
+FIRST_ROUND_SHARE = 0.7
 #: Measured jobs per shape; 3 already gives an order-statistics interval, refinement adds shapes.
 DEFAULT_REPEATS = 3
 #: Tasks per job at the centre of every series, and the tasks series around it.
 CENTRE_TASKS = 16
 TASKS_SERIES = (4, 16, 64)
-#: Grains of the grain series, as fractions of the workload's default grain (x5 steps).
-GRAIN_FRACTIONS = (1 / 250, 1 / 50, 1 / 10, 1 / 2)
-#: The centre grain is the second point of the grain series.
-CENTRE_GRAIN_INDEX = 1
+#: Grains of the grain series, as fractions of the workload's default grain (x5 steps). The
+#: smallest (40 µs for cpu) is below where processes start to beat serial on 2 cores, so the
+#: ladder's serial → processes step is bracketed; tiny jobs cost little budget.
+GRAIN_FRACTIONS = (1 / 1250, 1 / 250, 1 / 50, 1 / 10, 1 / 2)
+#: The centre grain is the third point of the grain series.
+CENTRE_GRAIN_INDEX = 2
 #: Bytes of the bytes series, as fractions of the workload's default bytes per task.
 BYTES_FRACTIONS = (1 / 64, 1 / 8, 1.0)
 CENTRE_BYTES_INDEX = 1
@@ -95,6 +112,7 @@ class CutoverPlan:
     workloads: list[Workload]
     backends: list[str]
     budget_s: float = DEFAULT_BUDGET_S
+    rounds: int = DEFAULT_ROUNDS
     settings: MeasureSettings = field(
         default_factory=lambda: MeasureSettings(repeats=DEFAULT_REPEATS, warmup=1)
     )
@@ -149,6 +167,10 @@ class _Search:
         #: Evidence shapes (workload, tasks, grain, bytes) and the pair of backends to compare
         #: there: the fill-in measures them again for those backends, whatever they have.
         self.evidence: dict[tuple[str, int, float, int], set[str]] = {}
+        #: The round being measured (each record is marked with it).
+        self.round = 0
+        #: The first round's budget: the search must leave the rest to the later rounds.
+        self.budget_s = plan.budget_s * (FIRST_ROUND_SHARE if plan.rounds > 1 else 1.0)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -156,6 +178,8 @@ class _Search:
     def progress(self, description: str) -> None:
         elapsed = self.elapsed()
         total = max(self.plan.budget_s, elapsed + 1.0)
+        if self.plan.rounds > 1:
+            description += f", round {self.round + 1} of {self.plan.rounds}"
         self.on_progress(Progress(round(elapsed), round(total), description))
 
     def prepare(self, workload: Workload, job: Job) -> PreparedJob:
@@ -171,6 +195,7 @@ class _Search:
         prepared = self.prepare(workload, job)
         self.progress(f"{workload.name} on {backend.name}")
         record = measure_prepared(backend, prepared, self.plan.settings)
+        record.round = self.round
         self.writer.add_record(record)
         return record
 
@@ -211,6 +236,9 @@ def run_cutover(
             search.progress(f"stopping {backend.name}")
         search.start_cost[backend.name] = run.startup_s + (run.shutdown_s or 0.0)
     _fill_in(search, order, modules)
+    for round_index in range(1, plan.rounds):
+        search.round = round_index
+        _replicate(search, order, modules, on_version_check)
     search.progress("analysing")
     analysis = analyse(writer.results, project_nodes=plan.project_nodes)
     if search.cut_short:
@@ -231,7 +259,7 @@ def _coarse(search: _Search, backend: Backend, workload: Workload, earlier: list
                 continue
             if measured and _settled(search, backend.name, workload.name, measured, earlier):
                 break
-            if len(measured) >= SETTLE_AFTER and search.elapsed() > search.plan.budget_s:
+            if len(measured) >= SETTLE_AFTER and search.elapsed() > search.budget_s:
                 # Out of budget: the series' last, most expensive point goes; the rest is the
                 # least a fit needs.
                 search.cut_short = True
@@ -312,7 +340,7 @@ def _budget_share(search: _Search, later: list[str]) -> float:
     )
     starts = sum(ENGINE_START_GUESS_S for name in later if name in ENGINES)
     reserve = len(later) * serial_s + starts
-    return (search.plan.budget_s - search.elapsed() - reserve) / (len(later) + 1)
+    return (search.budget_s - search.elapsed() - reserve) / (len(later) + 1)
 
 
 def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> list[tuple[str, Job]]:
@@ -426,11 +454,100 @@ def _fill_in(search: _Search, order: Sequence[str], modules: list[ModuleType]) -
             )
             or name in search.evidence.get((workload, tasks, grain, size), set())
         ]
-        if not missing or search.elapsed() >= search.plan.budget_s:
+        if not missing or search.elapsed() >= search.budget_s:
             continue
         backend = search.make_backend(name, search.plan.options)
         with started_backend(backend, modules, search.writer):
             for workload_name, job in missing:
-                if search.elapsed() >= search.plan.budget_s:
+                if search.elapsed() >= search.budget_s:
                     break
                 search.measure(backend, search.by_name[workload_name], job)
+
+
+def _replicate(
+    search: _Search,
+    order: Sequence[str],
+    modules: list[ModuleType],
+    on_version_check: Callable[[str, VersionCheck], None],
+) -> None:
+    """One more round: each backend started again measures the shapes that decide an answer.
+
+    What is left of the whole budget is shared evenly among the backends with shapes to measure,
+    after reserving each one's start; each measures its shapes in order of importance (pairs with
+    a crossover first, then about-equal and model-only ones, then the ladder's other pairs).
+    """
+    search.progress("analysing the first round")
+    wanted = _deciding_shapes(search)
+    names = [name for name in order if wanted.get(name)]
+    for position, name in enumerate(names):
+        rest = names[position:]
+        starts = sum(search.start_cost.get(other, ENGINE_START_GUESS_S) for other in rest)
+        share = (search.plan.budget_s - search.elapsed() - starts) / len(rest)
+        if share <= 0:
+            continue
+        deadline = search.elapsed() + search.start_cost.get(name, ENGINE_START_GUESS_S) + share
+        backend = search.make_backend(name, search.plan.options)
+        search.progress(f"starting {name}")
+        with started_backend(backend, modules, search.writer, on_version_check):
+            for workload_name, job in wanted[name]:
+                if search.elapsed() >= deadline:
+                    break
+                search.measure(backend, search.by_name[workload_name], job)
+
+
+#: Which findings' shapes a later round measures first: the answers given as points first.
+_DECIDING_ORDER = (
+    CrossoverKind.REACHED,
+    CrossoverKind.BRACKETED,
+    CrossoverKind.ABOUT_EQUAL,
+    CrossoverKind.UNSHOWN,
+)
+#: Shapes per pair a later round measures again: those where the two ran closest, which are the
+#: ones on each side of a crossing (or at the end of the range nearest one): what decides it.
+DECIDING_SHAPES = 3
+
+
+def _deciding_shapes(search: _Search) -> dict[str, list[tuple[str, Job]]]:
+    """Per backend, the first round's shapes that decide an answer, most important first."""
+    analysis = analyse(search.writer.results, resamples=SEARCH_RESAMPLES)
+
+    def priority(crossover: Crossover) -> int:
+        if crossover.kind in _DECIDING_ORDER:
+            return _DECIDING_ORDER.index(crossover.kind)
+        ladder = crossover.axis == "grain_s" and any(
+            set(crossover.backends) == set(step) for step in LADDER
+        )
+        return len(_DECIDING_ORDER) if ladder else -1
+
+    ranked = sorted((c for c in analysis.crossovers if priority(c) >= 0), key=priority)
+    wanted: dict[str, dict[tuple[str, int, float, int], tuple[str, Job]]] = {}
+    for crossover in ranked:
+        for job in _closest_shapes(search, crossover):
+            for backend in crossover.backends:
+                key = (crossover.workload, job.tasks, job.grain_s, job.bytes_per_task)
+                wanted.setdefault(backend, {}).setdefault(key, (crossover.workload, job))
+    return {backend: list(jobs.values()) for backend, jobs in wanted.items()}
+
+
+def _closest_shapes(search: _Search, crossover: Crossover) -> list[Job]:
+    """The ``DECIDING_SHAPES`` shapes on the crossover's line where its two backends ran closest."""
+    medians: dict[tuple[int, float, int], dict[str, float]] = {}
+    for record in search.writer.results.records:
+        on_line = all(
+            float(getattr(record, axis)) == crossover.line.value(axis)
+            for axis in AXES
+            if axis != crossover.axis
+        )
+        if (
+            on_line
+            and record.round == 0
+            and record.workload == crossover.workload
+            and record.backend in crossover.backends
+            and record.error is None
+            and record.wall_s
+        ):
+            shape = (record.tasks, record.grain_s, record.bytes_per_task)
+            medians.setdefault(shape, {})[record.backend] = median(record.wall_s)
+    both = [(shape, times) for shape, times in medians.items() if len(times) == 2]
+    both.sort(key=lambda item: abs(math.log(max(item[1].values()) / min(item[1].values()))))
+    return [Job(*shape) for shape, _ in both[:DECIDING_SHAPES]]

@@ -14,9 +14,10 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from dist_bench.backends.base import BASELINE
-from dist_bench.costmodel.crossovers import PRACTICAL_MARGIN, Crossover
+from dist_bench.costmodel.crossovers import Crossover
 from dist_bench.costmodel.fit import POOR_FIT_ERROR, CostFit
 from dist_bench.costmodel.shapes import Axis
+from dist_bench.decisive import PRACTICAL_MARGIN
 from dist_bench.results import Results
 from dist_bench.stats import UNSTABLE_SPREAD, median, outliers, spread
 

@@ -17,6 +17,7 @@ from html import escape
 from dist_bench import __version__
 from dist_bench.analysis import FindingKind, Summary
 from dist_bench.backends.base import BASELINE
+from dist_bench.decisive import Contrast, Difference, backend_drifts, contrast
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
@@ -40,6 +41,7 @@ from dist_bench.report.content import (
 )
 from dist_bench.report.plot import panel_images, plotted_workloads
 from dist_bench.report.sentences import warning_sentence
+from dist_bench.results import Record
 
 #: Up to this many job sizes per workload are shown open; a longer sweep's are folded.
 OPEN_GROUPS = 3
@@ -182,14 +184,18 @@ def _group(group: SizeGroup, opened: bool) -> Iterator[str]:
     yield "</ul></details>"
 
 
-def _glance_class(summary: Summary) -> str:
-    """win: the speedup's whole interval is above 1x; loss: below; even: it straddles 1x."""
-    interval = summary.speedup_interval
+def _glance_class(summary: Summary, verdict: Contrast | None) -> str:
+    """Win / loss: decisively faster / slower than serial (``dist_bench.decisive``); else even.
+
+    The rule a reported crossover's evidence passes: the medians' intervals apart, by more than
+    the run-to-run drift (at least 5 %), steady across rounds; a speedup interval above 1x alone
+    is not enough (a slow serial baseline at 3 repeats would colour threads green on ``cpu``).
+    """
     if summary.record.error or not summary.record.verified:
         return "loss"
-    if interval is None:
+    if verdict is None or verdict.difference is not Difference.DECISIVE:
         return "even"
-    return "win" if interval.low > 1.0 else "loss" if interval.high < 1.0 else "even"
+    return "loss" if verdict.faster == BASELINE else "win"
 
 
 def _glance(data: ReportData) -> Iterator[str]:
@@ -197,9 +203,14 @@ def _glance(data: ReportData) -> Iterator[str]:
     yield (
         '<p class="lead">Speedup over serial of every backend at every job size, with its 95 % '
         "interval; a column per job size, tasks x serial work per task (x bytes per task). "
-        "Green: faster than serial beyond doubt; red: slower (or wrong); grey: the interval "
-        "includes 1x.</p>"
+        "Green: decisively faster than serial (the medians' intervals apart, by more than the "
+        "run-to-run drift and at least 5 %, in every round); red: decisively slower (or wrong); "
+        "grey: no decisive difference.</p>"
     )
+    drifts = backend_drifts(data.results)
+    by_shape: dict[tuple[str, tuple[str, int, float, int]], list[Record]] = {}
+    for record in data.results.records:
+        by_shape.setdefault((record.backend, record.size_key()), []).append(record)
     for workload, every_group in data.workloads().items():
         # Sizes with no speedup (a search measures some only to place a crossover between two
         # other backends, without serial) would be columns of dashes here; the tables list them.
@@ -232,13 +243,19 @@ def _glance(data: ReportData) -> Iterator[str]:
             cells = [f'<td class="backend">{escape(backend)}</td>']
             for group in groups:
                 summary = next((s for s in group.summaries if s.record.backend == backend), None)
-                cells.append(_glance_cell(summary))
+                verdict = None
+                if summary is not None:
+                    key = summary.record.size_key()
+                    verdict = contrast(
+                        by_shape.get((BASELINE, key), []), by_shape[(backend, key)], drifts
+                    )
+                cells.append(_glance_cell(summary, verdict))
             yield f"<tr>{''.join(cells)}</tr>"
         yield "</tbody></table></div>"
     yield (
         '<p class="legend">'
-        '<span class="swatch" style="background:var(--win-bg)"></span>faster than serial'
-        '<span class="swatch" style="background:var(--even-bg)"></span>no clear difference'
+        '<span class="swatch" style="background:var(--win-bg)"></span>decisively faster than serial'
+        '<span class="swatch" style="background:var(--even-bg)"></span>no decisive difference'
         '<span class="swatch" style="background:var(--loss-bg)"></span>slower, failed or wrong'
         "</p>"
     )
@@ -249,7 +266,7 @@ def _has_speedup(summary: Summary) -> bool:
     return summary.record.backend != BASELINE and summary.speedup is not None
 
 
-def _glance_cell(summary: Summary | None) -> str:
+def _glance_cell(summary: Summary | None, verdict: Contrast | None) -> str:
     if summary is None:
         return '<td class="glance">-</td>'
     if summary.record.error or not summary.record.verified:
@@ -259,7 +276,7 @@ def _glance_cell(summary: Summary | None) -> str:
     if summary.speedup is None or interval is None:
         return '<td class="glance even">no baseline</td>'
     return (
-        f'<td class="glance {_glance_class(summary)}">{summary.speedup:.2f}x'
+        f'<td class="glance {_glance_class(summary, verdict)}">{summary.speedup:.2f}x'
         f"<small>{interval.low:.2f}-{interval.high:.2f}</small></td>"
     )
 
@@ -295,6 +312,11 @@ def _workload(
 
 def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
     yield "<h3>Where each step up starts to win</h3>"
+    ladder = cutover.ladder_sentences()
+    if ladder:
+        yield '<p class="lead">The ladder, along the grain:</p><ul class="findings ladder">'
+        yield from (f"<li>{escape(sentence)}</li>" for sentence in ladder)
+        yield "</ul>"
     if cutover.reached:
         yield '<ul class="findings crossovers">'
         for crossover in cutover.reached:
