@@ -14,9 +14,9 @@ holds up"):
   log ratios (their variance at least the pooled drift's, its degrees of freedom) excludes no
   difference (rule 12: compare with a test that accounts for the variation).
 
-A difference no larger than the floor (capped at ``EQUAL_CAP``), each median known to within it, is
-*about equal* (two nearly parallel lines); any other is *unclear*: more repeats or rounds, or a quieter machine, could
-settle it.
+A difference no larger than the floor (capped at ``EQUAL_CAP``), each median known to within it,
+is *about equal* (two nearly parallel lines); any other is *unclear*: more repeats or rounds, or a
+quieter machine, could settle it.
 """
 
 from __future__ import annotations
