@@ -79,10 +79,16 @@ def test_the_crossovers_shown_come_first_and_the_rest_are_counted(
         "serial → processes tasks between 4 tasks and 16 tasks (measured; model outside) "
         "dispatch overhead"
     )
+    # Then the crossing only the model has (not a point: the measurements do not show it).
+    assert "model only: 2.2 ms" in io_rows[4]
     io_crossovers = [c for c in analysis.crossovers if c.workload == "io"]
-    assert io_rows[4].startswith(f"{len(io_crossovers) - 1} more pair(s) and axes")
+    assert io_rows[5].startswith(f"{len(io_crossovers) - 2} more pair(s) and axes")
+    # The ladder comes first: a row per workload, a column per step up measured.
+    assert lines[0].startswith("The ladder (along the grain)")
+    assert lines[1].split() == ["workload", "serial", "→", "threads", "serial", "→", "processes"]
+    assert lines[3].split()[:2] == ["blas", "level"]
     # A workload where nothing crosses says so in one line, before its fits.
-    assert lines[0].startswith("blas: no step up wins inside the measured range")
-    assert lines[1].rstrip() == "blas: fitted costs"
+    blas = lines.index(next(x for x in lines if x.startswith("blas: no step up wins")))
+    assert lines[blas + 1].rstrip() == "blas: fitted costs"
     unshown = next(line for line in lines if line.startswith("serial → threads"))
     assert "model only: 506 µs, not shown by the measurements" in unshown

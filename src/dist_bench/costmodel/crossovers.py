@@ -260,25 +260,17 @@ def crossover(
         share = len(within) / len(values)
     judged = _contrasts(series, *measured, drifts or {})
     decisive = [(v, c) for v, c in judged if c.difference is Difference.DECISIVE]
+    evidence_below, evidence_above = _bracket(decisive, below.backend, above.backend)
+    shown = _in_order(evidence_below, evidence_above)
     if not crosses and decisive and decisive[0][1].faster != decisive[-1][1].faster:
         # The fitted lines meet outside the range, yet the measurements show the order change
         # decisively: the measurements win, and the crossover is placed between them.
         by_name = {first.backend: first, second.backend: second}
-        below, above = by_name[decisive[0][1].faster], by_name[decisive[-1][1].faster]
-        crosses = True
-    evidence_below = evidence_above = None
-    if crosses:
-        evidence_below = _evidence(
-            max(((v, c) for v, c in decisive if c.faster == below.backend), default=None)
-        )
-        evidence_above = _evidence(
-            min(((v, c) for v, c in decisive if c.faster == above.backend), default=None)
-        )
-    shown = (
-        evidence_below is not None
-        and evidence_above is not None
-        and evidence_below.value < evidence_above.value
-    )
+        low_fit, high_fit = by_name[decisive[0][1].faster], by_name[decisive[-1][1].faster]
+        evidence_below, evidence_above = _bracket(decisive, low_fit.backend, high_fit.backend)
+        shown = crosses = _in_order(evidence_below, evidence_above)
+        if shown:
+            below, above = low_fit, high_fit
     value = interval = model_value = equal_span = None
     model_outside = False
     if crosses and shown and evidence_below is not None and evidence_above is not None:
@@ -298,7 +290,9 @@ def crossover(
         elif model_crosses and share >= MOST_REFITS:
             model_value = meets_at
     if model_value is None and equal_span is None:
+        # Nothing crosses in the range: one backend wins throughout, no evidence of a change.
         above = below
+        evidence_below = evidence_above = None
     loser_below = second if below is first else first
     reason = _reason(below, loser_below, series.axis, series.at)
     rough = any(
@@ -341,6 +335,20 @@ def _interval(values: Sequence[float | None], low: float, high: float) -> Interv
     tail = (1.0 - CONFIDENCE) / 2.0
     ends = np.quantile(np.array(clipped), [tail, 1.0 - tail])
     return Interval(float(ends[0]), float(ends[1]), CONFIDENCE)
+
+
+def _bracket(
+    decisive: Sequence[tuple[float, Contrast]], low_winner: str, high_winner: str
+) -> tuple[Evidence | None, Evidence | None]:
+    """The decisive wins nearest a crossing: ``low_winner``'s highest, ``high_winner``'s lowest."""
+    below = _evidence(max(((v, c) for v, c in decisive if c.faster == low_winner), default=None))
+    above = _evidence(min(((v, c) for v, c in decisive if c.faster == high_winner), default=None))
+    return below, above
+
+
+def _in_order(below: Evidence | None, above: Evidence | None) -> bool:
+    """Whether both evidence shapes exist, the low end's winner's below the high end's."""
+    return below is not None and above is not None and below.value < above.value
 
 
 def _evidence(judged: tuple[float, Contrast] | None) -> Evidence | None:

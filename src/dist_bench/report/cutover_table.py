@@ -83,7 +83,7 @@ def _ladder_table(steps: Sequence[LadderStep]) -> RenderableType:
     """One row per workload, one column per step up: where it starts to pay, in few words."""
     pairs = [pair for pair in LADDER if any((s.lower, s.upper) == pair for s in steps)]
     table = Table(
-        title="The ladder: where each step up starts to pay, along the grain",
+        title="The ladder (along the grain)",
         title_justify="left",
         header_style="bold",
     )
