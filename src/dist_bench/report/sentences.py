@@ -180,11 +180,12 @@ def ladder_cell(step: LadderStep) -> str:
     low, high = (format_axis("grain_s", v) for v in crossover.searched)
     if step.answer is StepAnswer.PAYS_FROM:
         below, above = crossover.evidence_below, crossover.evidence_above
+        pays = crossover.winner_above == step.upper
         if crossover.bracketed_only and below is not None and above is not None:
             where = f"{format_axis('grain_s', below.value)}–{format_axis('grain_s', above.value)}"
-        else:
-            where = format_axis("grain_s", crossover.value or 0.0)
-        return f"from {where}" if crossover.winner_above == step.upper else f"below {where}"
+            return f"from {where}" if pays else f"up to {where}"
+        where = format_axis("grain_s", crossover.value or 0.0)
+        return f"from {where}" if pays else f"below {where}"
     if step.answer is StepAnswer.ABOUT_EQUAL and crossover.equal_span is not None:
         return "≈ " + format_span("grain_s", crossover.equal_span).removeprefix("from ")
     if step.answer is StepAnswer.PAYS_THROUGHOUT:
