@@ -154,3 +154,18 @@ def test_the_glance_grid_colours_only_decisive_differences() -> None:
     rows = {row.split("</td>")[0].rsplit(">", 1)[-1]: row for row in grid.split("<tr>")[2:]}
     assert 'class="glance even"' in rows["threads"]
     assert 'class="glance win"' in rows["processes"]
+
+
+def test_noisy_medians_that_happen_to_meet_are_unclear_not_equal() -> None:
+    # The same 3 % apart pair twice: measured precisely it is about equal; with every job's time
+    # spread by 50 %, medians that land close together prove nothing either way.
+    for noise, expected in ((0.02, Difference.EQUAL), (0.5, Difference.UNCLEAR)):
+        scripts = {
+            "serial": (dataclasses.replace(SERIAL, noise=noise), True),
+            "threads": (dataclasses.replace(_twin(0.97, 0.0), noise=noise), True),
+        }
+        results = measured_rounds(scripts, (GRAINS[-1],), rounds=2)
+        by = {b: [r for r in results.records if r.backend == b] for b in scripts}
+        verdict = contrast(by["serial"], by["threads"], backend_drifts(results))
+        assert verdict is not None
+        assert verdict.difference is expected
