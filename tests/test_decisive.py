@@ -18,7 +18,7 @@ from dist_bench.decisive import PRACTICAL_MARGIN, Difference, backend_drifts, co
 from dist_bench.report.content import ReportData
 from dist_bench.report.html_exporter import render as render_html
 from dist_bench.report.sentences import crossover_sentence, ladder_sentence
-from dist_bench.results import Results
+from dist_bench.results import Record, Results
 from tests.scripted_costs import SCRIPTS, measured_rounds, search, true_crossover
 
 GRAINS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016)
@@ -169,3 +169,21 @@ def test_noisy_medians_that_happen_to_meet_are_unclear_not_equal() -> None:
         verdict = contrast(by["serial"], by["threads"], backend_drifts(results))
         assert verdict is not None
         assert verdict.difference is expected
+
+
+def test_in_a_run_with_rounds_a_shape_measured_in_one_round_is_never_decisive() -> None:
+    # Processes 3x faster than serial at 16 ms: decisive where both rounds measured it; the
+    # same difference measured in round 0 only is one moment of the machine, not an answer.
+    scripts = {"serial": (SERIAL, True), "processes": SCRIPTS["processes"]}
+    both = measured_rounds(scripts, (GRAINS[-2], GRAINS[-1]), rounds=2)
+    records = [r for r in both.records if r.round == 0 or r.grain_s == GRAINS[-2]]
+    drifts = backend_drifts(Results({}, [], records))
+    assert drifts["serial"].df > 0  # the run measured rounds: drift is known
+
+    def at(grain: float, backend: str) -> list[Record]:
+        return [r for r in records if r.grain_s == grain and r.backend == backend]
+
+    twice = contrast(at(GRAINS[-2], "serial"), at(GRAINS[-2], "processes"), drifts)
+    once = contrast(at(GRAINS[-1], "serial"), at(GRAINS[-1], "processes"), drifts)
+    assert twice is not None and twice.difference is Difference.DECISIVE
+    assert once is not None and once.ratio > 1.5 and once.difference is Difference.UNCLEAR

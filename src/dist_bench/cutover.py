@@ -19,8 +19,8 @@ never compete for the cores), serial first:
    every crossover compares measurements on both sides;
 4. further rounds (``CutoverPlan.rounds``): every backend is started again, one after another, and
    measures again the shapes that decide an answer (every pair with a crossover, about-equal or
-   model-only finding, and the ladder's pairs, ``costmodel.ladder.LADDER``), each record marked
-   with its round. The rounds are independent engine sessions at other moments: the spread
+   model-only finding, and the ladder's pairs, ``costmodel.ladder.LADDER``: on each side, the
+   two shapes where the pair ran closest), each record marked with its round. The rounds are independent engine sessions at other moments: the spread
    between them is the run-to-run drift that a reported crossover must beat
    (``dist_bench.decisive``) and that its interval's bootstrap resamples.
 
@@ -502,9 +502,10 @@ _DECIDING_ORDER = (
     CrossoverKind.ABOUT_EQUAL,
     CrossoverKind.UNSHOWN,
 )
-#: Shapes per pair a later round measures again: those where the two ran closest, which are the
-#: ones on each side of a crossing (or at the end of the range nearest one): what decides it.
-DECIDING_SHAPES = 3
+#: Shapes per pair and side a later round measures again: on each side (where one backend, then
+#: where the other was faster), those where the two ran closest: the ones that bracket a
+#: crossing, or the end of the range nearest one, which decide the answer.
+DECIDING_SHAPES = 2
 
 
 def _deciding_shapes(search: _Search) -> dict[str, list[tuple[str, Job]]]:
@@ -530,7 +531,7 @@ def _deciding_shapes(search: _Search) -> dict[str, list[tuple[str, Job]]]:
 
 
 def _closest_shapes(search: _Search, crossover: Crossover) -> list[Job]:
-    """The ``DECIDING_SHAPES`` shapes on the crossover's line where its two backends ran closest."""
+    """On the crossover's line, per faster backend, the ``DECIDING_SHAPES`` closest shapes."""
     medians: dict[tuple[int, float, int], dict[str, float]] = {}
     for record in search.writer.results.records:
         on_line = all(
@@ -548,6 +549,13 @@ def _closest_shapes(search: _Search, crossover: Crossover) -> list[Job]:
         ):
             shape = (record.tasks, record.grain_s, record.bytes_per_task)
             medians.setdefault(shape, {})[record.backend] = median(record.wall_s)
-    both = [(shape, times) for shape, times in medians.items() if len(times) == 2]
-    both.sort(key=lambda item: abs(math.log(max(item[1].values()) / min(item[1].values()))))
-    return [Job(*shape) for shape, _ in both[:DECIDING_SHAPES]]
+    first, second = crossover.backends
+    gaps = [
+        (math.log(times[second] / times[first]), shape)
+        for shape, times in medians.items()
+        if len(times) == 2
+    ]
+    first_faster = sorted((gap, shape) for gap, shape in gaps if gap > 0)
+    second_faster = sorted((-gap, shape) for gap, shape in gaps if gap <= 0)
+    chosen = first_faster[:DECIDING_SHAPES] + second_faster[:DECIDING_SHAPES]
+    return [Job(*shape) for _, shape in chosen]

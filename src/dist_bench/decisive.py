@@ -10,9 +10,10 @@ holds up"):
 - **larger than the drift**: the ratio of medians exceeds the larger of ``PRACTICAL_MARGIN`` and
   the run-to-run drift measured between rounds (one standard deviation of the two backends'
   round-to-round log times, rule 7: report variation between runs, not only within one);
-- **the same across rounds**: with two or more rounds at the shape, Student's t on the rounds'
-  log ratios (their variance at least the pooled drift's, its degrees of freedom) excludes no
-  difference (rule 12: compare with a test that accounts for the variation).
+- **the same across rounds**: where the run measured rounds, the shape was measured in two or
+  more, and Student's t on the rounds' log ratios (their variance at least the pooled drift's,
+  its degrees of freedom) excludes no difference (rule 12: compare with a test that accounts for
+  the variation).
 
 A difference no larger than the floor (capped at ``EQUAL_CAP``), each median known to within it,
 is *about equal* (two nearly parallel lines); any other is *unclear*: more repeats or rounds, or a
@@ -178,7 +179,10 @@ def contrast(
         return verdict if precise else replace(verdict, difference=Difference.UNCLEAR)
     separated = fast_interval.high < slow_interval.low
     steady = _steady_across_rounds([slow_levels[r] - fast_levels[r] for r in common], drift)
-    decisive = separated and steady
+    # Where the run measured rounds, one round at this shape is one moment of the machine: on a
+    # shared machine another program's load can make either backend look decisively faster then.
+    repeated = drift.df == 0 or len(common) >= 2
+    decisive = separated and steady and repeated
     return Contrast(
         verdict.faster,
         Difference.DECISIVE if decisive else Difference.UNCLEAR,
