@@ -20,9 +20,10 @@ never compete for the cores), serial first:
 4. further rounds (``CutoverPlan.rounds``): every backend is started again, one after another, and
    measures again the shapes that decide an answer (every pair with a crossover, about-equal or
    model-only finding, and the ladder's pairs, ``costmodel.ladder.LADDER``: on each side, the
-   two shapes where the pair ran closest), each record marked with its round. The rounds are independent engine sessions at other moments: the spread
-   between them is the run-to-run drift that a reported crossover must beat
-   (``dist_bench.decisive``) and that its interval's bootstrap resamples.
+   two shapes where the pair ran closest), each record marked with its round. The rounds are
+   independent engine sessions at other moments: the spread between them is the run-to-run
+   drift that a reported crossover must beat (``dist_bench.decisive``) and that its interval's
+   bootstrap resamples.
 
 Every record is handed to the results writer as it is measured. Returns data and reports
 progress through a callback; never prints.
