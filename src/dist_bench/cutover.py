@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from types import ModuleType
 
-from dist_bench.backends import BackendOptions, create_backend
+from dist_bench.backends import CLUSTER_BACKENDS, BackendOptions, create_backend
 from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.costmodel import (
     AXES,
@@ -52,6 +52,7 @@ from dist_bench.costmodel import (
     analyse,
     shape_to_ask,
 )
+from dist_bench.defaults import CUTOVER_BUDGET_S, CUTOVER_REPEATS
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results import Record, Results, ResultsWriter
 from dist_bench.stats import median, median_interval
@@ -65,18 +66,13 @@ from dist_bench.sweep import (
 from dist_bench.versions import VersionCheck
 from dist_bench.workload import Job, Workload, started_environment
 
-#: Default time budget: the default run (5 workloads, 6 backends, Dask and Ray started embedded)
-#: must end within 3 minutes on a 2-core machine; start-ups and the analysis come on top.
-DEFAULT_BUDGET_S = 120.0
 #: Rounds of a default cutover: the first searches, the second re-measures in new sessions so
 #: the run-to-run drift is measured (two is the least that measures any; more cost budget).
 DEFAULT_ROUNDS = 2
 #: Share of the budget the first round (the search) may use; later rounds share the rest.
-#: Source: a judgement (this commit): re-measuring the deciding shapes once took about a third
-#: of the first round's measuring on the 2-core machine.
+#: Source: a judgement (commit 5a2e715): re-measuring the deciding shapes once took about a
+#: third of the first round's measuring on the 2-core machine.
 FIRST_ROUND_SHARE = 0.7
-#: Measured jobs per shape; 3 already gives an order-statistics interval, refinement adds shapes.
-DEFAULT_REPEATS = 3
 #: Tasks per job at the centre of every series, and the tasks series around it.
 CENTRE_TASKS = 16
 TASKS_SERIES = (4, 16, 64)
@@ -102,8 +98,6 @@ SEARCH_RESAMPLES = 60
 #: What an engine's start and stop are assumed to cost before it has been started once (embedded
 #: Dask and Ray took 6-7 s each on the 2-core development machine under load).
 ENGINE_START_GUESS_S = 7.0
-#: Backends whose start is an engine's (the others start in well under a second).
-ENGINES = ("dask", "ray")
 
 
 @dataclass(frozen=True)
@@ -112,10 +106,10 @@ class CutoverPlan:
 
     workloads: list[Workload]
     backends: list[str]
-    budget_s: float = DEFAULT_BUDGET_S
+    budget_s: float = CUTOVER_BUDGET_S
     rounds: int = DEFAULT_ROUNDS
     settings: MeasureSettings = field(
-        default_factory=lambda: MeasureSettings(repeats=DEFAULT_REPEATS, warmup=1)
+        default_factory=lambda: MeasureSettings(repeats=CUTOVER_REPEATS)
     )
     options: BackendOptions = field(default_factory=BackendOptions)
     project_nodes: tuple[int, ...] = ()
@@ -339,7 +333,7 @@ def _budget_share(search: _Search, later: list[str]) -> float:
         for r in search.writer.results.records
         if r.backend == BASELINE
     )
-    starts = sum(ENGINE_START_GUESS_S for name in later if name in ENGINES)
+    starts = sum(ENGINE_START_GUESS_S for name in later if name in CLUSTER_BACKENDS)
     reserve = len(later) * serial_s + starts
     return (search.budget_s - search.elapsed() - reserve) / (len(later) + 1)
 
