@@ -69,6 +69,10 @@ def test_an_exhausted_budget_skips_the_most_expensive_points_and_says_so() -> No
     assert len({r.grain_s for r in results.records if r.backend == "threads"}) == 3
     assert analysis.warnings[0].kind is WarningKind.BUDGET_RAN_OUT
     assert "raise --budget" in warning_sentence(analysis.warnings[0])
+    # No budget was left for the second round either: its drift is unknown, and it says so.
+    assert not any(r.round for r in results.records)
+    assert analysis.warnings[0].unrepeated == ("serial", "threads")  # type: ignore[attr-defined]
+    assert "run-to-run drift is unknown" in warning_sentence(analysis.warnings[0])
 
 
 def test_the_search_measures_both_sides_again_when_the_model_crossover_is_not_shown(

@@ -236,8 +236,10 @@ def run_cutover(
         _replicate(search, order, modules, on_version_check)
     search.progress("analysing")
     analysis = analyse(writer.results, project_nodes=plan.project_nodes)
-    if search.cut_short:
-        warning = BudgetRanOut(budget_s=plan.budget_s)
+    repeated = {r.backend for r in writer.results.records if r.round > 0}
+    unrepeated = tuple(name for name in order if plan.rounds > 1 and name not in repeated)
+    if search.cut_short or unrepeated:
+        warning = BudgetRanOut(budget_s=plan.budget_s, unrepeated=unrepeated)
         analysis = replace(analysis, warnings=[warning, *analysis.warnings])
     return writer.results, analysis
 

@@ -74,10 +74,16 @@ class AnalysisWarning:
 
 @dataclass(frozen=True, kw_only=True)
 class BudgetRanOut(AnalysisWarning):
-    """The search's budget ran out before every series was measured."""
+    """The search's budget ran out before every series, or every round, was measured.
+
+    Attributes:
+        unrepeated: Backends the later rounds never measured again: their drift between
+            rounds is unknown, so their differences were judged against the 5 % margin only.
+    """
 
     kind: ClassVar[WarningKind] = WarningKind.BUDGET_RAN_OUT
     budget_s: float
+    unrepeated: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

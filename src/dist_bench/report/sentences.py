@@ -369,6 +369,14 @@ def flag_advice(kind: WarningKind) -> str:
 
 def warning_sentence(warning: AnalysisWarning) -> str:
     """The warning in one sentence: what is shaky, by how much, and the flag to change."""
+    if isinstance(warning, BudgetRanOut) and warning.unrepeated:
+        return (
+            f"the budget of {warning.budget_s:.0f} s ran out before a second round measured "
+            f"{', '.join(warning.unrepeated)} again: their run-to-run drift is unknown, so their "
+            "differences were judged against the 5 % margin alone, which a shared machine's "
+            f"load can pass by chance: {flag_advice(warning.kind)}, or measure when the machine "
+            "is quiet"
+        )
     if isinstance(warning, BudgetRanOut):
         return (
             f"the budget of {warning.budget_s:.0f} s ran out before every series was measured "
