@@ -17,13 +17,14 @@ never compete for the cores), serial first:
 3. at the end, backends that start in well under a second (serial, threads, processes) fill in the
    refinement shapes they have not run, and measure the evidence shapes of their pairs again, so
    every crossover compares measurements on both sides;
-4. further rounds (``CutoverPlan.rounds``): every backend is started again, one after another, and
-   measures again the shapes that decide an answer (every pair with a crossover, about-equal or
-   model-only finding, and the ladder's pairs, ``costmodel.ladder.LADDER``: on each side, the
-   two shapes where the pair ran closest), each record marked with its round. The rounds are
-   independent engine sessions at other moments: the spread between them is the run-to-run
-   drift that a reported crossover must beat (``dist_bench.decisive``) and that its interval's
-   bootstrap resamples.
+4. further rounds (``CutoverPlan.rounds``): every backend is started again, all at once, and
+   measures again, taking turns shape by shape, the shapes that decide an answer (every pair
+   with a crossover, about-equal or model-only finding, and the ladder's pairs,
+   ``costmodel.ladder.LADDER``: on each side, the two shapes where the pair ran closest), each
+   record marked with its round. The rounds are independent engine sessions at other moments:
+   the spread between them is the run-to-run drift that a reported crossover must beat
+   (``dist_bench.decisive``) and that its interval's bootstrap resamples; taking turns, the two
+   backends of a pair see nearly the same moment of the machine in that round.
 
 Every record is handed to the results writer as it is measured. Returns data and reports
 progress through a callback; never prints.
@@ -34,6 +35,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from types import ModuleType
@@ -467,29 +469,33 @@ def _replicate(
     modules: list[ModuleType],
     on_version_check: Callable[[str, VersionCheck], None],
 ) -> None:
-    """One more round: each backend started again measures the shapes that decide an answer.
+    """One more round: every backend started again, all at once, measures the deciding shapes.
 
-    What is left of the whole budget is shared evenly among the backends with shapes to measure,
-    after reserving each one's start; each measures its shapes in order of importance (pairs with
-    a crossover first, then about-equal and model-only ones, then the ladder's other pairs).
+    Each shape is measured on the backends of its pairs one right after another, so the two
+    backends of a pair see nearly the same moment of the machine (in the first round minutes
+    apart); each is a new session, so the spread between rounds includes the drift between
+    engine sessions. Shapes go in order of importance (pairs with a crossover first, then
+    about-equal and model-only ones, then the ladder's other pairs), until the budget is spent.
     """
     search.progress("analysing the first round")
     wanted = _deciding_shapes(search)
-    names = [name for name in order if wanted.get(name)]
-    for position, name in enumerate(names):
-        rest = names[position:]
-        starts = sum(search.start_cost.get(other, ENGINE_START_GUESS_S) for other in rest)
-        share = (search.plan.budget_s - search.elapsed() - starts) / len(rest)
-        if share <= 0:
-            continue
-        deadline = search.elapsed() + search.start_cost.get(name, ENGINE_START_GUESS_S) + share
-        backend = search.make_backend(name, search.plan.options)
-        search.progress(f"starting {name}")
-        with started_backend(backend, modules, search.writer, on_version_check):
-            for workload_name, job in wanted[name]:
-                if search.elapsed() >= deadline:
-                    break
-                search.measure(backend, search.by_name[workload_name], job)
+    names = [name for name in order if any(name in backends for _, _, backends in wanted)]
+    starts = sum(search.start_cost.get(name, ENGINE_START_GUESS_S) for name in names)
+    if search.plan.budget_s - search.elapsed() <= starts:
+        return
+    with ExitStack() as stack:
+        running: dict[str, Backend] = {}
+        for name in names:
+            search.progress(f"starting {name}")
+            backend = search.make_backend(name, search.plan.options)
+            stack.enter_context(started_backend(backend, modules, search.writer, on_version_check))
+            running[name] = backend
+        for workload_name, job, backends in wanted:
+            if search.elapsed() >= search.plan.budget_s:
+                break
+            for name in names:
+                if name in backends:
+                    search.measure(running[name], search.by_name[workload_name], job)
 
 
 #: Which findings' shapes a later round measures first: the answers given as points first.
@@ -505,8 +511,8 @@ _DECIDING_ORDER = (
 DECIDING_SHAPES = 2
 
 
-def _deciding_shapes(search: _Search) -> dict[str, list[tuple[str, Job]]]:
-    """Per backend, the first round's shapes that decide an answer, most important first."""
+def _deciding_shapes(search: _Search) -> list[tuple[str, Job, set[str]]]:
+    """The first round's shapes that decide an answer, most important first, with their backends."""
     analysis = analyse(search.writer.results, resamples=SEARCH_RESAMPLES)
 
     def priority(crossover: Crossover) -> int:
@@ -518,13 +524,12 @@ def _deciding_shapes(search: _Search) -> dict[str, list[tuple[str, Job]]]:
         return len(_DECIDING_ORDER) if ladder else -1
 
     ranked = sorted((c for c in analysis.crossovers if priority(c) >= 0), key=priority)
-    wanted: dict[str, dict[tuple[str, int, float, int], tuple[str, Job]]] = {}
+    wanted: dict[tuple[str, int, float, int], tuple[str, Job, set[str]]] = {}
     for crossover in ranked:
         for job in _closest_shapes(search, crossover):
-            for backend in crossover.backends:
-                key = (crossover.workload, job.tasks, job.grain_s, job.bytes_per_task)
-                wanted.setdefault(backend, {}).setdefault(key, (crossover.workload, job))
-    return {backend: list(jobs.values()) for backend, jobs in wanted.items()}
+            key = (crossover.workload, job.tasks, job.grain_s, job.bytes_per_task)
+            wanted.setdefault(key, (crossover.workload, job, set()))[2].update(crossover.backends)
+    return list(wanted.values())
 
 
 def _closest_shapes(search: _Search, crossover: Crossover) -> list[Job]:
