@@ -14,7 +14,13 @@ import pytest
 
 from dist_bench.backends.scripted import CostScript
 from dist_bench.costmodel import CrossoverKind, StepAnswer, analyse
-from dist_bench.decisive import PRACTICAL_MARGIN, Difference, backend_drifts, contrast
+from dist_bench.decisive import (
+    PRACTICAL_MARGIN,
+    Difference,
+    backend_drifts,
+    contrast,
+    planned_rounds,
+)
 from dist_bench.report.content import ReportData
 from dist_bench.report.html_exporter import render as render_html
 from dist_bench.report.sentences import crossover_sentence, ladder_sentence
@@ -179,11 +185,27 @@ def test_in_a_run_with_rounds_a_shape_measured_in_one_round_is_never_decisive() 
     records = [r for r in both.records if r.round == 0 or r.grain_s == GRAINS[-2]]
     drifts = backend_drifts(Results({}, [], records))
     assert drifts["serial"].df > 0  # the run measured rounds: drift is known
+    rounds = planned_rounds(Results({}, [], records))
+    assert rounds == 2
 
     def at(grain: float, backend: str) -> list[Record]:
         return [r for r in records if r.grain_s == grain and r.backend == backend]
 
-    twice = contrast(at(GRAINS[-2], "serial"), at(GRAINS[-2], "processes"), drifts)
-    once = contrast(at(GRAINS[-1], "serial"), at(GRAINS[-1], "processes"), drifts)
+    twice = contrast(at(GRAINS[-2], "serial"), at(GRAINS[-2], "processes"), drifts, rounds)
+    once = contrast(at(GRAINS[-1], "serial"), at(GRAINS[-1], "processes"), drifts, rounds)
     assert twice is not None and twice.difference is Difference.DECISIVE
     assert once is not None and once.ratio > 1.5 and once.difference is Difference.UNCLEAR
+
+
+def test_a_cutover_whose_second_round_never_came_reports_no_point() -> None:
+    # A steep, true crossing measured in one round: reported in a one-round file; in a run that
+    # planned two rounds (its budget ran out before the second), nothing is decisive.
+    scripts = {"serial": (SERIAL, True), "processes": SCRIPTS["processes"]}
+    once = measured_rounds(scripts, GRAINS, rounds=1)
+    found, _ = _grain_crossover(once, {"serial", "processes"})
+    assert found.reached
+    planned = Results({"rounds": 2}, once.backends, once.records)
+    assert planned_rounds(planned) == 2
+    unrepeated, _ = _grain_crossover(planned, {"serial", "processes"})
+    assert not unrepeated.reached
+    assert unrepeated.evidence_below is None or unrepeated.evidence_above is None

@@ -223,6 +223,9 @@ def run_cutover(
     order = plan.backend_order()
     backends = [make_backend(name, plan.options) for name in order]  # bad names fail here
     search = _Search(plan, writer, on_progress, make_backend)
+    # The analysis judges a shape measured in one round of a run that planned more as one moment
+    # of the machine, never decisive, even when the budget ran out before the second round.
+    writer.results.metadata["rounds"] = plan.rounds
     modules = [w.module for w in plan.workloads if w.module is not None]
     for position, backend in enumerate(backends):
         search.progress(f"starting {backend.name}")
@@ -513,7 +516,9 @@ DECIDING_SHAPES = 2
 
 def _deciding_shapes(search: _Search) -> list[tuple[str, Job, set[str]]]:
     """The first round's shapes that decide an answer, most important first, with their backends."""
-    analysis = analyse(search.writer.results, resamples=SEARCH_RESAMPLES)
+    # Judged as one round (as the search did): which shapes decide is what is asked here.
+    first_round = replace(search.writer.results, metadata={})
+    analysis = analyse(first_round, resamples=SEARCH_RESAMPLES)
 
     def priority(crossover: Crossover) -> int:
         if crossover.kind in _DECIDING_ORDER:

@@ -147,10 +147,27 @@ class Contrast:
     slower_s: float
 
 
+def planned_rounds(results: Results) -> int:
+    """The rounds the run meant to measure: its metadata's ``rounds``, or the most it holds.
+
+    A cutover records the rounds it planned, so a run whose budget ran out before the second
+    round is still judged as one with rounds (its one-round shapes never decisive).
+    """
+    held = 1 + max((record.round for record in results.records), default=0)
+    return max(held, int(results.metadata.get("rounds") or 1))
+
+
 def contrast(
-    first: Sequence[Record], second: Sequence[Record], drifts: Mapping[str, Drift]
+    first: Sequence[Record],
+    second: Sequence[Record],
+    drifts: Mapping[str, Drift],
+    rounds: int = 1,
 ) -> Contrast | None:
-    """Judge two backends' records at one shape (any rounds); ``None`` when either has none."""
+    """Judge two backends' records at one shape; ``None`` when either has none.
+
+    ``rounds``: the rounds the run planned (``planned_rounds``); with two or more, a shape
+    measured in fewer than two of them is never decisive.
+    """
     first, second = [r for r in first if _usable(r)], [r for r in second if _usable(r)]
     if not first or not second:
         return None
@@ -181,7 +198,7 @@ def contrast(
     steady = _steady_across_rounds([slow_levels[r] - fast_levels[r] for r in common], drift)
     # Where the run measured rounds, one round at this shape is one moment of the machine: on a
     # shared machine another program's load can make either backend look decisively faster then.
-    repeated = drift.df == 0 or len(common) >= 2
+    repeated = rounds < 2 or len(common) >= 2
     decisive = separated and steady and repeated
     return Contrast(
         verdict.faster,

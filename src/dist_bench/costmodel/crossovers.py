@@ -238,13 +238,15 @@ def crossover(
     *,
     measured: tuple[Sequence[Point], Sequence[Point]],
     drifts: Mapping[str, Drift] | None = None,
+    rounds: int = 1,
 ) -> Crossover:
     """The crossover of two fits along a series, with its interval from bootstrap refits.
 
     ``resampled`` pairs the two backends' cost vectors refitted on resampled rounds and samples;
     ``measured`` holds the two backends' points (any shapes: those on the series are used), which
     must show the crossover decisively for it to be reported (``Evidence``), judged against each
-    backend's run-to-run drift in ``drifts`` (none measured: the practical margin only).
+    backend's run-to-run drift in ``drifts`` (none measured: the practical margin only) and
+    the ``rounds`` the run planned (``decisive.planned_rounds``).
     """
     meets_at = _meeting_point(cost_vector(first), cost_vector(second), series)
     low_shape = series.at.along(series.axis, series.low)
@@ -258,7 +260,7 @@ def crossover(
         values = [_meeting_point(a, b, series) for a, b in resampled]
         within = [v for v in values if v is not None and series.low <= v <= series.high]
         share = len(within) / len(values)
-    judged = _contrasts(series, *measured, drifts or {})
+    judged = _contrasts(series, *measured, drifts or {}, rounds)
     decisive = [(v, c) for v, c in judged if c.difference is Difference.DECISIVE]
     evidence_below, evidence_above = _bracket(decisive, below.backend, above.backend)
     shown = _in_order(evidence_below, evidence_above)
@@ -361,7 +363,11 @@ def _evidence(judged: tuple[float, Contrast] | None) -> Evidence | None:
 
 
 def _contrasts(
-    series: Series, first: Sequence[Point], second: Sequence[Point], drifts: Mapping[str, Drift]
+    series: Series,
+    first: Sequence[Point],
+    second: Sequence[Point],
+    drifts: Mapping[str, Drift],
+    rounds: int,
 ) -> list[tuple[float, Contrast]]:
     """Every shape on the series both backends measured, judged by the decisive rule."""
     mine, theirs = on_series(series, first), on_series(series, second)
@@ -369,7 +375,7 @@ def _contrasts(
     for asked in sorted(mine.keys() & theirs.keys()):
         group = mine[asked] + theirs[asked]
         verdict = contrast(
-            [p.record for p in mine[asked]], [p.record for p in theirs[asked]], drifts
+            [p.record for p in mine[asked]], [p.record for p in theirs[asked]], drifts, rounds
         )
         if verdict is not None:
             value = float(np.median([p.shape.value(series.axis) for p in group]))

@@ -18,7 +18,7 @@ from dist_bench.costmodel.resampling import resampled_times, round_draws
 from dist_bench.costmodel.series import find_series
 from dist_bench.costmodel.shapes import collect_points
 from dist_bench.costmodel.warnings import AnalysisWarning, find_warnings
-from dist_bench.decisive import backend_drifts
+from dist_bench.decisive import backend_drifts, planned_rounds
 from dist_bench.results import Results
 
 #: Bootstrap refits per analysis: enough for two-digit interval ends; each refit is a tiny NNLS.
@@ -88,6 +88,7 @@ def analyse(
         key: refits(points, resampled_times(points, draws, rng)) for key, points in grouped.items()
     }
     drifts = backend_drifts(results)
+    rounds = planned_rounds(results)
     analysis_crossovers: list[Crossover] = []
     workloads = list(dict.fromkeys(workload for workload, _ in grouped))
     for workload in workloads:
@@ -107,6 +108,7 @@ def analyse(
                         pair,
                         measured=measured,
                         drifts=drifts,
+                        rounds=rounds,
                     )
                 )
     warnings = find_warnings(list(fits.values()), analysis_crossovers, results)

@@ -78,7 +78,7 @@ class BudgetRanOut(AnalysisWarning):
 
     Attributes:
         unrepeated: Backends the later rounds never measured again: their drift between
-            rounds is unknown, so their differences were judged against the 5 % margin only.
+            rounds is unknown, and their shapes measured once are never decisive.
     """
 
     kind: ClassVar[WarningKind] = WarningKind.BUDGET_RAN_OUT

@@ -17,7 +17,13 @@ from html import escape
 from dist_bench import __version__
 from dist_bench.analysis import FindingKind, Summary
 from dist_bench.backends.base import BASELINE
-from dist_bench.decisive import Contrast, Difference, backend_drifts, contrast
+from dist_bench.decisive import (
+    Contrast,
+    Difference,
+    backend_drifts,
+    contrast,
+    planned_rounds,
+)
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
@@ -208,6 +214,7 @@ def _glance(data: ReportData) -> Iterator[str]:
         "grey: no decisive difference.</p>"
     )
     drifts = backend_drifts(data.results)
+    rounds = planned_rounds(data.results)
     by_shape: dict[tuple[str, tuple[str, int, float, int]], list[Record]] = {}
     for record in data.results.records:
         by_shape.setdefault((record.backend, record.size_key()), []).append(record)
@@ -247,7 +254,10 @@ def _glance(data: ReportData) -> Iterator[str]:
                 if summary is not None:
                     key = summary.record.size_key()
                     verdict = contrast(
-                        by_shape.get((BASELINE, key), []), by_shape[(backend, key)], drifts
+                        by_shape.get((BASELINE, key), []),
+                        by_shape[(backend, key)],
+                        drifts,
+                        rounds,
                     )
                 cells.append(_glance_cell(summary, verdict))
             yield f"<tr>{''.join(cells)}</tr>"

@@ -372,10 +372,9 @@ def warning_sentence(warning: AnalysisWarning) -> str:
     if isinstance(warning, BudgetRanOut) and warning.unrepeated:
         return (
             f"the budget of {warning.budget_s:.0f} s ran out before a second round measured "
-            f"{', '.join(warning.unrepeated)} again: their run-to-run drift is unknown, so their "
-            "differences were judged against the 5 % margin alone, which a shared machine's "
-            f"load can pass by chance: {flag_advice(warning.kind)}, or measure when the machine "
-            "is quiet"
+            f"{', '.join(warning.unrepeated)} again: their run-to-run drift is unknown, and "
+            "shapes measured in one round are never decisive, so no crossover involving them "
+            f"is reported: {flag_advice(warning.kind)}, or measure when the machine is quiet"
         )
     if isinstance(warning, BudgetRanOut):
         return (
