@@ -82,6 +82,10 @@ def one_fault(engine: str, fault: str, services: tuple[str, ...]) -> dict[str, s
             deadline = time.monotonic() + GIVE_UP_S
             while records(results) < 1 and run.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.2)
+            if run.poll() is not None or records(results) < 1:
+                run.kill()
+                output, _ = run.communicate()
+                raise SystemExit(f"the run ended or stalled before its first record:\n{output}")
             victims = [c for service in services for c in containers(project, service)]
             subprocess.run(["docker", "kill", *victims], check=True, capture_output=True)
             killed = time.monotonic()

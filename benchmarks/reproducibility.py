@@ -37,18 +37,12 @@ TARGET_OVERLAPPING = 0.95
 #: Share of a fresh run's checked crossovers a direct measurement must confirm.
 TARGET_CONFIRMED = 0.90
 
-Key = tuple[str, tuple[str, str], str, str, str]
+Key = tuple[str, tuple[str, str], str]
 
 
 def key(crossover: Crossover) -> Key:
-    """What makes two runs' crossovers the same answer."""
-    return (
-        crossover.workload,
-        crossover.backends,
-        crossover.winner_below,
-        crossover.winner_above,
-        crossover.axis,
-    )
+    """What makes two runs' crossovers the same answer: workload, winners below/above, axis."""
+    return (crossover.workload, (crossover.winner_below, crossover.winner_above), crossover.axis)
 
 
 def span(crossover: Crossover) -> tuple[float, float]:
@@ -74,7 +68,7 @@ def compare_runs(runs: Sequence[dict[Key, Crossover]]) -> tuple[int, int, int]:
     for item in distinct:
         found = [run[item] for run in runs if item in run]
         where = " | ".join(format_location(c) for c in found)
-        line = f"{item[0]} {'/'.join(item[1])} along {item[4]}: {where}"
+        line = f"{item[0]} {' → '.join(item[1])} along {item[2]}: {where}"
         if len(found) < len(runs):
             print(f"{line} -> reported by {len(found)} of {len(runs)} runs")
             continue

@@ -423,7 +423,7 @@ def test_a_bad_port_variable_is_one_line_naming_it(
     run_cli: Runner, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("DIST_BENCH_DASK_PORT", value)
-    # `down` of a project that never ran reads the variable as `up` does (cluster._compose_env),
+    # `down` of a project that never ran reads the variable as `up` does (cluster.ClusterState.of),
     # and, were the check ever lost, starts nothing (`up` with port 0 would start a cluster).
     code, _, err = run_cli("cluster", "down", "--project", "dist-bench-port-check")
     if code == 1 and "Docker" in err:

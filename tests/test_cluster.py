@@ -308,7 +308,7 @@ def test_a_port_left_in_time_wait_is_not_taken() -> None:
         accepted.close()  # the server side closes first: its end waits in TIME_WAIT
         client.close()
     env = {"DIST_BENCH_DASK_PORT": str(port), "DIST_BENCH_DASK_DASHBOARD_PORT": "0"}
-    cluster._check_ports("dask", env)  # raises ClusterError when the port reads as taken
+    cluster.check_ports("dask", env)  # raises ClusterError when the port reads as taken
 
 
 def test_a_taken_port_is_one_line_with_the_fix(docker: None, tmp_path: Path) -> None:
@@ -574,13 +574,23 @@ def test_ray_up_waits_for_every_worker_and_the_token_stays_out_of_the_image(
     assert len(report.workers) == 2
     assert all(worker.cores == 1 for worker in report.workers)
     assert all(w.versions["ray"] == client_versions()["ray"] for w in report.workers)
+    assert report.stranger_refused is True  # asked on the head, as `up` does before "ready"
     token = Path(report.client_env["RAY_AUTH_TOKEN_PATH"]).read_text().strip()
     assert len(token) >= 32
+    # The cluster runs this user's own image tag, which another user's build cannot move.
+    images = subprocess.run(
+        ["docker", "inspect", "--format", "{{.Config.Image}}", *_containers(project)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert set(images) == {cluster.own_image()}
     inspected = subprocess.run(
-        ["docker", "image", "inspect", cluster.IMAGE], capture_output=True, text=True, check=True
+        ["docker", "image", "inspect", cluster.own_image()],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     history = subprocess.run(
-        ["docker", "history", "--no-trunc", cluster.IMAGE],
+        ["docker", "history", "--no-trunc", cluster.own_image()],
         capture_output=True,
         text=True,
         check=True,

@@ -55,6 +55,7 @@ from dist_bench.costmodel import (
     shape_to_ask,
 )
 from dist_bench.defaults import CUTOVER_BUDGET_S, CUTOVER_REPEATS
+from dist_bench.lesson_shapes import measure_lesson_shapes
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results import Record, Results, ResultsWriter
 from dist_bench.stats import median, median_interval
@@ -236,6 +237,7 @@ def run_cutover(
             search.progress(f"stopping {backend.name}")
         search.start_cost[backend.name] = run.startup_s + (run.shutdown_s or 0.0)
     _fill_in(search, order, modules)
+    measure_lesson_shapes(search, order, plan.options, plan.settings, modules, make_backend)
     for round_index in range(1, plan.rounds):
         search.round = round_index
         _replicate(search, order, modules, on_version_check)

@@ -36,10 +36,12 @@ from dist_bench.report.content import (
     workload_cutover,
 )
 from dist_bench.report.sentences import (
+    LESSONS_HEADING,
     flag_advice,
     format_axis,
     format_location,
     ladder_cell,
+    lesson_line,
     reason_label,
 )
 from dist_bench.report.table import columns_table
@@ -54,12 +56,19 @@ CROSSOVER_ROWS = 5
 
 
 def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableType:
-    """Per workload its crossovers and fits; then projections; then the warnings by kind."""
+    """Each lesson's verdict, per workload its crossovers and fits, projections, warnings.
+
+    Workloads in teaching order; the warnings one line per kind.
+    """
     data = ReportData(results, analysis)
     parts: list[RenderableType] = []
+    if data.lessons:
+        parts.append(Text(LESSONS_HEADING, style="bold"))
+        parts.extend(Text(lesson_line(item)) for item in data.lessons)
     if analysis.ladder:
         parts.append(_ladder_table(analysis.ladder))
-    for workload in dict.fromkeys(fit.workload for fit in analysis.fits):
+    fitted = set(fit.workload for fit in analysis.fits)
+    for workload in (w for w in data.workloads() if w in fitted):
         cutover = workload_cutover(data, workload)
         assert cutover is not None  # the workload has fits
         parts.append(_crossover_table(workload, cutover))
@@ -162,7 +171,8 @@ def warning_lines(warnings: Sequence[AnalysisWarning]) -> list[Text]:
     for items in by_kind.values():
         kind = items[0].kind
         line = Text.assemble(
-            ("  " + kind.value, "yellow"), f" ({len(items)}): {flag_advice(kind)}; {_places(items)}"
+            ("  " + kind.value, "yellow"),
+            f" ({len(items)}): {flag_advice(kind)}; {warning_places(items)}",
         )
         line.no_wrap = True
         line.overflow = "ellipsis"
@@ -170,7 +180,7 @@ def warning_lines(warnings: Sequence[AnalysisWarning]) -> list[Text]:
     return lines
 
 
-def _places(warnings: Sequence[AnalysisWarning]) -> str:
+def warning_places(warnings: Sequence[AnalysisWarning]) -> str:
     """Where warnings of one kind were, per backend: ``threads (cpu, io), processes (cpu)``."""
     by_backend: dict[str, list[str]] = {}
     for warning in warnings:
