@@ -15,6 +15,7 @@ import pytest
 
 from dist_bench.cli import main
 from dist_bench.results import load_results
+from tests.conftest import default_ctrl_c
 from tests.tiny_disk import TinyDisk
 
 Runner = Callable[..., tuple[int, str, str]]
@@ -322,7 +323,13 @@ def test_ctrl_c_from_outside_exits_130_and_keeps_the_file(tmp_path: Path) -> Non
         "-o",
         str(output),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_ctrl_c,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if output.exists() and load_results(output).records:

@@ -28,6 +28,7 @@ from dist_bench import cluster, cluster_access
 from dist_bench.cli import driver_command
 from dist_bench.errors import ClusterError
 from dist_bench.versions import client_versions
+from tests.conftest import default_ctrl_c
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -109,6 +110,7 @@ def _cli(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=session,
+        preexec_fn=default_ctrl_c if session else None,
     )
 
 
