@@ -79,8 +79,17 @@ def test_the_crossovers_shown_come_first_and_the_rest_are_counted(
         "serial → processes tasks between 4 tasks and 16 tasks (measured; model outside) "
         "dispatch overhead"
     )
+    # Then the crossing only the model has (not a point: the measurements do not show it).
+    assert "model only: 2.2 ms" in io_rows[4]
     io_crossovers = [c for c in analysis.crossovers if c.workload == "io"]
-    assert io_rows[4].startswith(f"{len(io_crossovers) - 1} more pair(s) and axes")
+    assert io_rows[5].startswith(f"{len(io_crossovers) - 2} more pair(s) and axes")
+    # The ladder comes after the lessons: a row per workload, a column per step up measured.
+    ladder = lines.index(next(x for x in lines if x.startswith("The ladder (along the grain)")))
+    assert lines[ladder + 1].split() == [
+        "workload", "serial", "→", "threads", "serial", "→", "processes",
+    ]  # fmt: skip
+    assert lines[ladder + 3].split()[:2] == ["blas", "level"]
+    assert lines.index(next(x for x in lines if x.startswith("lessons:"))) < ladder
     # A workload where nothing crosses says so in one line, before its fits.
     blas = lines.index(next(x for x in lines if x.startswith("blas: no step up wins")))
     assert lines[blas + 1].rstrip() == "blas: fitted costs"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from dist_bench.report.sentences import (
     crossover_sentence,
     format_axis,
     format_location,
+    ladder_sentence,
     lesson_title,
     placement_sentence,
     reason_label,
@@ -42,7 +43,14 @@ from dist_bench.results import BackendRun, Record, Results
 from dist_bench.units import format_bytes, format_seconds
 
 if TYPE_CHECKING:
-    from dist_bench.costmodel import Axis, CostFit, Crossover, CutoverAnalysis, Projection
+    from dist_bench.costmodel import (
+        Axis,
+        CostFit,
+        Crossover,
+        CutoverAnalysis,
+        LadderStep,
+        Projection,
+    )
 
 DASH = "-"
 
@@ -663,6 +671,8 @@ def _crossover_value(item: Crossover) -> str:
     if item.unshown and item.model_value is not None:
         model = format_axis(item.axis, item.model_value)
         return f"not shown by the measurements between {low} and {high} (model: {model})"
+    if item.equal_span is not None:
+        return format_location(item)
     if item.value is None:
         return f"not reached between {low} and {high}"
     return format_location(item)
@@ -697,15 +707,16 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "crossover (95 % interval)",
-        "where the two fitted times meet, with a bootstrap interval (records resampled, "
-        "costs refitted), kept between the measured evidence; 'not reached' when they do not "
-        "meet inside the measured range, 'not shown' when the measurements do not show it",
+        "where the two fitted times meet, with a bootstrap interval (rounds and records "
+        "resampled, costs refitted), kept between the measured evidence; 'not reached' when "
+        "they do not meet inside the measured range, 'about equal' where they cross but differ "
+        "by no more than the run-to-run drift, 'not shown' when the measurements do not show it",
         _crossover_value,
     ),
     Column(
         "measured evidence",
-        "the measured shapes nearest the crossover where each side's winner was clearly faster "
-        "(the two medians' intervals apart)",
+        "the measured shapes nearest the crossover where each side's winner was decisively "
+        "faster (the two medians' intervals apart, by more than the run-to-run drift)",
         _evidence,
         numeric=False,
         in_terminal=False,
@@ -716,6 +727,8 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
         lambda c: (
             f"{c.winner_below} → {c.winner_above}"
             if c.reached
+            else f"{c.winner_below} ≈ {c.winner_above}"
+            if c.equal_span is not None
             else f"{c.winner_below} → {c.winner_above} (model only)"
             if c.unshown
             else f"{c.winner_below} throughout"
@@ -870,6 +883,11 @@ class WorkloadCutover:
     crossovers: list[Crossover]
     fits: list[CostFit]
     largest: dict[str, Summary]
+    ladder: list[LadderStep] = field(default_factory=list)
+
+    def ladder_sentences(self) -> list[str]:
+        """Each of the ladder's steps on this workload in a sentence."""
+        return [ladder_sentence(step) for step in self.ladder]
 
     def sentence(self, crossover: Crossover) -> str:
         """One of this workload's crossovers in one plain sentence."""
@@ -882,8 +900,8 @@ class WorkloadCutover:
 
     @property
     def unshown(self) -> list[Crossover]:
-        """Crossovers the model puts in the range but the measurements do not show."""
-        return [c for c in self.crossovers if c.unshown]
+        """Crossings in the range not claimed as a point: about equal there, or model only."""
+        return [c for c in self.crossovers if c.unshown or c.equal_span is not None]
 
     def crossover_rows(
         self, reached_only: bool = False, shown_only: bool = False
@@ -923,6 +941,7 @@ def workload_cutover(data: ReportData, workload: str) -> WorkloadCutover | None:
         [c for c in analysis.crossovers if c.workload == workload],
         fits,
         largest_jobs(data.summaries, workload),
+        [step for step in analysis.ladder if step.workload == workload],
     )
 
 

@@ -16,7 +16,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dist_bench.costmodel import AXIS_NAMES, AnalysisWarning, Crossover, CutoverAnalysis, Prediction
+from dist_bench.costmodel import (
+    AXIS_NAMES,
+    LADDER,
+    AnalysisWarning,
+    Crossover,
+    CutoverAnalysis,
+    LadderStep,
+    Prediction,
+)
 from dist_bench.report.content import (
     FIT_TABLE_COLUMNS,
     PROJECTION_COLUMNS,
@@ -32,6 +40,7 @@ from dist_bench.report.sentences import (
     flag_advice,
     format_axis,
     format_location,
+    ladder_cell,
     lesson_line,
     reason_label,
 )
@@ -56,6 +65,8 @@ def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableTy
     if data.lessons:
         parts.append(Text(LESSONS_HEADING, style="bold"))
         parts.extend(Text(lesson_line(item)) for item in data.lessons)
+    if analysis.ladder:
+        parts.append(_ladder_table(analysis.ladder))
     fitted = set(fit.workload for fit in analysis.fits)
     for workload in (w for w in data.workloads() if w in fitted):
         cutover = workload_cutover(data, workload)
@@ -75,6 +86,29 @@ def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableTy
         parts.append(_compact(table))
     parts.extend(warning_lines(analysis.warnings))
     return Group(*parts)
+
+
+def _ladder_table(steps: Sequence[LadderStep]) -> RenderableType:
+    """One row per workload, one column per step up: where it starts to pay, in few words."""
+    pairs = [pair for pair in LADDER if any((s.lower, s.upper) == pair for s in steps)]
+    table = Table(
+        title="The ladder (along the grain)",
+        title_justify="left",
+        header_style="bold",
+    )
+    table.add_column("workload")
+    for lower, upper in pairs:
+        table.add_column(f"{lower} → {upper}", no_wrap=True)
+    for workload in dict.fromkeys(s.workload for s in steps):
+        cells = []
+        for lower, upper in pairs:
+            step = next(
+                (s for s in steps if (s.workload, s.lower, s.upper) == (workload, lower, upper)),
+                None,
+            )
+            cells.append("-" if step is None else ladder_cell(step))
+        table.add_row(workload, *cells)
+    return _compact(table)
 
 
 def _compact(table: Table) -> Table:

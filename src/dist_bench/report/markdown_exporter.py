@@ -154,6 +154,12 @@ def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
         return
     yield "### Where each step up starts to win"
     yield ""
+    ladder = cutover.ladder_sentences()
+    if ladder:
+        yield "The ladder, along the grain:"
+        yield ""
+        yield from (f"- {sentence}" for sentence in ladder)
+        yield ""
     for crossover in cutover.reached:
         yield f"- **{cutover.sentence(crossover)}**"
     if cutover.reached:

@@ -29,7 +29,9 @@ from dist_bench.costmodel import (
     Crossover,
     CrossoverKind,
     CutoverAnalysis,
+    LadderStep,
     Reason,
+    StepAnswer,
     WarningKind,
 )
 from dist_bench.costmodel.warnings import (
@@ -78,12 +80,20 @@ def format_interval(crossover: Crossover) -> str:
 def format_location(crossover: Crossover) -> str:
     """Where a reached crossover lies: the estimate and its interval, or the measured bracket."""
     below, above = crossover.evidence_below, crossover.evidence_above
+    if crossover.equal_span is not None:
+        return "about equal " + format_span(crossover.axis, crossover.equal_span)
     if crossover.bracketed_only and below is not None and above is not None:
         ends = (format_axis(crossover.axis, e.value) for e in (below, above))
         why = "model rough" if crossover.rough else "model outside"
         return "between {} and {} (measured; {})".format(*ends, why)
     text = format_axis(crossover.axis, crossover.value or 0.0)
     return text if crossover.interval is None else f"{text} ({format_interval(crossover)})"
+
+
+def format_span(axis: Axis, span: tuple[float, float]) -> str:
+    """``from 1.0 ms to 5.0 ms``, or ``at 1.0 ms`` for a single measured shape."""
+    low, high = (format_axis(axis, v) for v in span)
+    return f"at {low}" if low == high else f"from {low} to {high}"
 
 
 def crossover_sentence(crossover: Crossover, fits: Sequence[CostFit]) -> str:
@@ -102,6 +112,15 @@ def crossover_sentence(crossover: Crossover, fits: Sequence[CostFit]) -> str:
     low, high = (format_axis(axis, v) for v in crossover.searched)
     why = _why(crossover, light, heavy)
     kind = crossover.kind
+    if kind is CrossoverKind.ABOUT_EQUAL and crossover.equal_span is not None:
+        first, second = crossover.backends
+        return (
+            f"{crossover.workload}: {first} and {second} are about equal "
+            f"{format_span(axis, crossover.equal_span)} ({at}): their fitted lines cross in "
+            f"between {low} and {high}, but as shallowly as two nearly parallel lines, and "
+            "measured there the two differ by no more than the run-to-run drift (at least "
+            f"{PRACTICAL_MARGIN:.0%}), so no crossover point is claimed."
+        )
     if kind is CrossoverKind.UNSHOWN:
         return (
             f"{crossover.workload}: the cost model has {crossover.winner_above} overtake "
@@ -157,14 +176,74 @@ def finding_sentences(analysis: CutoverAnalysis) -> list[str]:
     return [crossover_sentence(c, analysis.fits) for c in analysis.ordered_crossovers()]
 
 
+def ladder_cell(step: LadderStep) -> str:
+    """A step's answer in a few words, for a table cell (``from 1.2 ms``, ``always``)."""
+    crossover = step.crossover
+    low, high = (format_axis("grain_s", v) for v in crossover.searched)
+    if step.answer is StepAnswer.PAYS_FROM:
+        below, above = crossover.evidence_below, crossover.evidence_above
+        pays = crossover.winner_above == step.upper
+        if crossover.bracketed_only and below is not None and above is not None:
+            where = f"{format_axis('grain_s', below.value)}–{format_axis('grain_s', above.value)}"
+            return f"from {where}" if pays else f"up to {where}"
+        where = format_axis("grain_s", crossover.value or 0.0)
+        return f"from {where}" if pays else f"below {where}"
+    if step.answer is StepAnswer.ABOUT_EQUAL and crossover.equal_span is not None:
+        return "≈ " + format_span("grain_s", crossover.equal_span).removeprefix("from ")
+    if step.answer is StepAnswer.PAYS_THROUGHOUT:
+        return f"always (≥ {low})"
+    if step.answer is StepAnswer.NEVER_PAYS:
+        return f"never (≤ {high})"
+    return "level" if step.answer is StepAnswer.LEVEL else "unclear"
+
+
+def ladder_sentence(step: LadderStep) -> str:
+    """One step up of the ladder answered in a sentence: where it pays, or why not in range."""
+    crossover = step.crossover
+    low, high = (format_axis("grain_s", v) for v in crossover.searched)
+    head = f"{step.workload}, {step.lower} → {step.upper}:"
+    beyond = "" if step.beyond is None else " (the fitted lines meet near "
+    if step.beyond is not None:
+        beyond += f"{format_seconds(step.beyond)}: an extrapolation, not measured)"
+    if step.answer is StepAnswer.PAYS_FROM:
+        pays = "pays" if crossover.winner_above == step.upper else "stops paying"
+        return f"{head} {step.upper} {pays} from a grain of {format_location(crossover)}."
+    if step.answer is StepAnswer.ABOUT_EQUAL and crossover.equal_span is not None:
+        return (
+            f"{head} about equal {format_span('grain_s', crossover.equal_span)} (no further "
+            "apart than the run-to-run drift): no point where the step starts to pay."
+        )
+    if step.answer is StepAnswer.PAYS_THROUGHOUT:
+        return (
+            f"{head} {step.upper} pays at every measured grain, {low} to {high}: where it starts "
+            f"to pay lies below the smallest grain measured{beyond}."
+        )
+    if step.answer is StepAnswer.NEVER_PAYS:
+        return (
+            f"{head} {step.upper} does not pay at any measured grain, {low} to {high}, because "
+            f"{reason_label(crossover)}: it would start to pay above the largest grain "
+            f"measured, or never{beyond}."
+        )
+    if step.answer is StepAnswer.LEVEL:
+        return (
+            f"{head} {crossover.winner_below} wins at the small grains and by {high} the two "
+            f"run level (within {PRACTICAL_MARGIN:.0%})."
+        )
+    return (
+        f"{head} the fitted lines cross between {low} and {high}, but the measurements do not "
+        f"show it decisively: {_missing_evidence(crossover)}; raise --budget."
+    )
+
+
 def _evidence_words(crossover: Crossover) -> str:
     """The two evidence points in words: who was clearly faster where, by how much."""
     parts = []
     for item in (crossover.evidence_below, crossover.evidence_above):
         if item is not None:
             parts.append(
-                f"{item.faster} clearly faster at {format_axis(crossover.axis, item.value)} "
-                f"({format_seconds(item.faster_s)} vs {format_seconds(item.slower_s)})"
+                f"{item.faster} decisively faster at {format_axis(crossover.axis, item.value)} "
+                f"({format_seconds(item.faster_s)} vs {format_seconds(item.slower_s)}, apart "
+                f"by more than {item.floor:.0%}, the floor of drift and margin)"
             )
     return ", ".join(parts)
 
@@ -172,7 +251,10 @@ def _evidence_words(crossover: Crossover) -> str:
 def _missing_evidence(crossover: Crossover) -> str:
     """Why the measurements do not show a crossover the model puts in the range."""
     below, above = crossover.evidence_below, crossover.evidence_above
-    clearly = "clearly faster (the two medians' intervals apart)"
+    clearly = (
+        "decisively faster (the two medians' intervals apart, by more than the run-to-run "
+        "drift, in every round)"
+    )
     if below is None and above is None:
         return f"at no measured shape is either {clearly}"
     if below is None:
@@ -312,6 +394,13 @@ def flag_advice(kind: WarningKind) -> str:
 
 def warning_sentence(warning: AnalysisWarning) -> str:
     """The warning in one sentence: what is shaky, by how much, and the flag to change."""
+    if isinstance(warning, BudgetRanOut) and warning.unrepeated:
+        return (
+            f"the budget of {warning.budget_s:.0f} s ran out before a second round measured "
+            f"{', '.join(warning.unrepeated)} again: their run-to-run drift is unknown, and "
+            "shapes measured in one round are never decisive, so no crossover involving them "
+            f"is reported: {flag_advice(warning.kind)}, or measure when the machine is quiet"
+        )
     if isinstance(warning, BudgetRanOut):
         return (
             f"the budget of {warning.budget_s:.0f} s ran out before every series was measured "
