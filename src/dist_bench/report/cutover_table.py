@@ -151,10 +151,11 @@ def advice_table(workload: str, ranked: list[Prediction]) -> Table:
     title = (
         f"{workload}: {shape.tasks} tasks x {format_seconds(shape.grain_s)}"
         + (f", {format_bytes(shape.bytes_per_task)} per task" if shape.bytes_per_task else "")
-        + " (predicted from the saved fit)"
+        + " (predicted from the saved fit, tasks grouped as --chunk auto would)"
     )
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column in ("rank", "backend", "predicted time", "vs serial", "held-out error", "note"):
+    columns = ("rank", "backend", "predicted time", "vs serial", "tasks/dispatch", "held-out error")
+    for column in (*columns, "note"):
         table.add_column(column, justify="left" if column in ("backend", "note") else "right")
     for rank, item in enumerate(ranked, start=1):
         note = (
@@ -167,6 +168,7 @@ def advice_table(workload: str, ranked: list[Prediction]) -> Table:
             item.backend,
             format_seconds(item.predicted_s),
             f"{item.speedup:.2f}x" if item.speedup is not None else "-",
+            str(item.chunk),
             f"{item.holdout_error:.0%}" if item.holdout_error is not None else "-",
             note,
         )
