@@ -1,10 +1,10 @@
 """The terminal summary of a cutover analysis: the answers first, the warnings grouped by kind.
 
 A person reads it in about two screens (at most ``SUMMARY_LINES`` lines of 120 columns for the
-default cutover): per workload, where each step up starts to win, then one line per fitted
-backend; projections when asked for; then one line per kind of warning (how many, the flag to
-change, where). Every crossover and warning in words, and every column, stays in the HTML,
-Markdown and JSON. Builds rich renderables; the CLI prints them.
+default cutover): per workload, where each step up starts to win, one line per fitted backend
+and a line of the backends' METG(50 %); projections when asked for; then one line per kind of
+warning (how many, the flag to change, where). Every crossover and warning in words, and every
+column, stays in the HTML, Markdown and JSON. Builds rich renderables; the CLI prints them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,13 @@ from dist_bench.report.content import (
     projection_rows,
     workload_cutover,
 )
-from dist_bench.report.sentences import flag_advice, format_axis, format_location, reason_label
+from dist_bench.report.sentences import (
+    flag_advice,
+    format_axis,
+    format_location,
+    metg_line,
+    reason_label,
+)
 from dist_bench.report.table import columns_table
 from dist_bench.results import Results
 from dist_bench.units import format_bytes, format_seconds
@@ -52,6 +58,8 @@ def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableTy
                 columns_table(f"{workload}: fitted costs", FIT_TABLE_COLUMNS, cutover.fit_rows())
             )
         )
+        if cutover.metgs:
+            parts.append(Text(metg_line(workload, cutover.metgs)))
     projections = projection_rows(analysis)
     if projections:
         table = columns_table(PROJECTIONS_TITLE, PROJECTION_COLUMNS, projections)
