@@ -238,10 +238,10 @@ def chunk_plan(record: Record) -> ChunkMode:
     return AUTO if record.chunk_auto else record.chunk
 
 
-def _usual_plan(points: Sequence[Point]) -> ChunkMode:
-    """The chunk plan most of the points used (the first seen among equals)."""
+def usual_plan(points: Sequence[Point]) -> ChunkMode:
+    """The chunk plan most of the points used (the first seen among equals; 1 without points)."""
     plans = [chunk_plan(p.record) for p in points]
-    return max(dict.fromkeys(plans), key=plans.count)
+    return max(dict.fromkeys(plans), key=plans.count, default=1)
 
 
 def refits(points: Sequence[Point], rng: np.random.Generator, count: int) -> list[np.ndarray]:
@@ -298,7 +298,7 @@ def fit_costs(
             )
             for axis in AXES
         },
-        chunk=_usual_plan(points),
+        chunk=usual_plan(points),
         dispatch_s=dispatch_s,
     )
 

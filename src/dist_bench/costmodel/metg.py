@@ -32,7 +32,7 @@ import numpy as np
 
 from dist_bench.analysis import parallel_slots
 from dist_bench.backends.base import BASELINE
-from dist_bench.costmodel.fit import chunk_plan
+from dist_bench.costmodel.fit import chunk_plan, usual_plan
 from dist_bench.costmodel.series import Series, on_series
 from dist_bench.costmodel.shapes import Point
 
@@ -185,8 +185,7 @@ def metg(
     backend's points of its most common chunk plan count (a run of ``--chunk 1,auto`` measures
     the same grain twice, two different efficiencies).
     """
-    plans = [chunk_plan(p.record) for p in backend]
-    usual = max(dict.fromkeys(plans), key=plans.count, default=None)
+    usual = usual_plan(backend)
     backend = [p for p in backend if chunk_plan(p.record) == usual]
     grains = _grains(series, serial, backend)
     if len(grains) < 2:
