@@ -99,8 +99,10 @@ def test_a_backend_efficient_from_the_smallest_grain_is_below_the_range() -> Non
 @pytest.mark.parametrize(
     ("points", "kind", "grain"),
     [
-        ([(1.0, 0.2), (4.0, 0.8)], MetgKind.REACHED, 2.0),  # halfway in log grain
-        ([(1.0, 0.2), (2.0, 0.6), (4.0, 0.4), (8.0, 0.7)], MetgKind.REACHED, 2 ** (3 / 4)),
+        # 1/efficiency linear in 1/grain: 1/g = 1 + (2 - 5)(1/4 - 1)/(1.25 - 5) = 0.4.
+        ([(1.0, 0.2), (4.0, 0.8)], MetgKind.REACHED, 2.5),
+        # The first grain at 50 % counts, whatever comes after: 1/g = 1 - 3·0.5/3.33 = 0.55.
+        ([(1.0, 0.2), (2.0, 0.6), (4.0, 0.4), (8.0, 0.7)], MetgKind.REACHED, 1 / 0.55),
         ([(1.0, 0.5), (2.0, 0.9)], MetgKind.BELOW_RANGE, None),
         ([(1.0, 0.1), (2.0, 0.49)], MetgKind.NOT_REACHED, None),
     ],

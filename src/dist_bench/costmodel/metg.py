@@ -7,8 +7,8 @@ ever larger tasks, a backend's efficiency is the serial work over what it spent,
 
 the same figure as each record's ``effic.`` (``analysis.parallel_slots``: workers, no more than
 there are dispatches). METG(50 %) is, as Task Bench defines it, the smallest grain at which that
-efficiency reaches 50 %: interpolated (linear in efficiency, logarithmic in grain) between the
-first measured grain at or over 50 % and the one before it, under. (Task Bench states it as the
+efficiency reaches 50 %: interpolated between the first measured grain at or over 50 % and the
+one before it, under, with 1/efficiency linear in 1/grain (the form the cost model gives it). (Task Bench states it as the
 time a task takes, wall × cores / tasks, which at exactly 50 % is twice the work per task; here
 it is the work per task, what ``--grain`` asks for.)
 
@@ -126,9 +126,14 @@ def crossing(points: Sequence[tuple[float, float]]) -> tuple[MetgKind, float | N
         return MetgKind.NOT_REACHED, None
     if first_good == 0:
         return MetgKind.BELOW_RANGE, None
+    # The cost model makes 1/efficiency linear in 1/grain (wall = fixed + n·g/P_eff, so
+    # wall·slots/(n·g) = slots·fixed/(n·g) + slots/P_eff): interpolated so, the crossing is exact
+    # for a backend the model describes, however far apart the two grains.
     (low, low_eff), (high, high_eff) = points[first_good - 1], points[first_good]
-    share = (METG_EFFICIENCY - low_eff) / (high_eff - low_eff)
-    return MetgKind.REACHED, math.exp(math.log(low) + share * (math.log(high) - math.log(low)))
+    # An efficiency of exactly 0 (a serial median of 0) would be an infinite 1/efficiency.
+    x_low, x_high, y_low, y_high = 1 / low, 1 / high, 1 / max(low_eff, 1e-12), 1 / high_eff
+    x = x_low + (1 / METG_EFFICIENCY - y_low) * (x_high - x_low) / (y_high - y_low)
+    return MetgKind.REACHED, 1 / x
 
 
 @dataclass(frozen=True)

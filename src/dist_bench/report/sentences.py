@@ -162,7 +162,7 @@ def finding_sentences(analysis: CutoverAnalysis) -> list[str]:
 
 
 def metg_text(item: Metg) -> str:
-    """A METG in few words: ``1.3 ms (0.55 ms - 5.6 ms)``, or where it lies off the range."""
+    """A METG in few words: ``1.3 ms (552 µs – 5.6 ms)``, or where it lies off the range."""
     low, high = item.searched
     if item.kind is MetgKind.BELOW_RANGE:
         return f"below {format_seconds(low)} (at 50 % from the smallest grain)"
@@ -172,10 +172,11 @@ def metg_text(item: Metg) -> str:
             f"not reached up to {format_seconds(high)} "
             f"(best {best.efficiency:.0%} at {format_seconds(best.grain_s)})"
         )
+    # As a crossover's interval reads: an end off the measured grains is open there.
     start, end = item.interval
-    start_text = format_seconds(start) if start is not None else f"below {format_seconds(low)}"
-    end_text = format_seconds(end) if end is not None else f"beyond {format_seconds(high)}"
-    return f"{format_seconds(item.grain_s)} ({start_text} - {end_text})"
+    start_text = format_seconds(start) if start is not None else f"≤ {format_seconds(low)}"
+    end_text = format_seconds(end) if end is not None else f"≥ {format_seconds(high)}"
+    return f"{format_seconds(item.grain_s)} ({start_text} – {end_text})"
 
 
 def metg_line(workload: str, items: Sequence[Metg]) -> str:
