@@ -8,9 +8,9 @@ ever larger tasks, a backend's efficiency is the serial work over what it spent,
 the same figure as each record's ``effic.`` (``analysis.parallel_slots``: workers, no more than
 there are dispatches). METG(50 %) is, as Task Bench defines it, the smallest grain at which that
 efficiency reaches 50 %: interpolated between the first measured grain at or over 50 % and the
-one before it, under, with 1/efficiency linear in 1/grain (the form the cost model gives it). (Task Bench states it as the
-time a task takes, wall × cores / tasks, which at exactly 50 % is twice the work per task; here
-it is the work per task, what ``--grain`` asks for.)
+one before it, under, with 1/efficiency linear in 1/grain (the form the cost model gives it).
+(Task Bench states it as the time a task takes, wall × cores / tasks, which at exactly 50 % is
+twice the work per task; here it is the work per task, what ``--grain`` asks for.)
 
 Its interval is a bootstrap: with records of several rounds (``run --rounds``, results schema 2)
 whole rounds are drawn with replacement, so the interval carries the drift between sessions;
