@@ -127,7 +127,7 @@ def test_the_metg_grid_reads_each_kind_and_sits_under_the_ladder(
             MetgKind.NOT_REACHED: f"> {format_seconds(max(grains))}",
         }[item.kind]
         assert cell == expected
-    lines = summary_lines(results, analysis)
+    lines = [line.rstrip() for line in summary_lines(results, analysis)]
     title = lines.index(METG_GRID_TITLE)
     assert lines[title - 1].split()[0] in {item.workload for item in analysis.metgs}
     assert lines[title + 1].split() == [

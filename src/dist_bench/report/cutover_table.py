@@ -119,7 +119,13 @@ def _ladder_table(steps: Sequence[LadderStep]) -> RenderableType:
 def _metg_table(metgs: Sequence[Metg]) -> RenderableType:
     """One row per workload, one column per backend: its METG(50 %), or where it lies."""
     backends = list(dict.fromkeys(item.backend for item in metgs))
-    table = Table(title=METG_GRID_TITLE, title_justify="left", header_style="bold")
+    # At least as wide as its title, which would otherwise wrap over a narrow grid.
+    table = Table(
+        title=METG_GRID_TITLE,
+        title_justify="left",
+        header_style="bold",
+        min_width=len(METG_GRID_TITLE),
+    )
     table.add_column("workload")
     for backend in backends:
         table.add_column(backend, no_wrap=True)
