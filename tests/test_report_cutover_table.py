@@ -17,6 +17,7 @@ from dist_bench.costmodel import CutoverAnalysis, analyse
 from dist_bench.report.cutover_table import SUMMARY_LINES, cutover_summary
 from dist_bench.report.sentences import flag_advice
 from dist_bench.results import Results, load_results
+from dist_bench.units import format_seconds
 
 DATA = Path(__file__).parent / "data"
 WIDTH = 120
@@ -79,8 +80,17 @@ def test_the_crossovers_shown_come_first_and_the_rest_are_counted(
         "serial → processes tasks between 4 tasks and 16 tasks (measured; model outside) "
         "dispatch overhead"
     )
+    # Then the crossing only the model has (not a point: the measurements do not show it).
+    assert "model only: 2.2 ms" in io_rows[4]
     io_crossovers = [c for c in analysis.crossovers if c.workload == "io"]
-    assert io_rows[4].startswith(f"{len(io_crossovers) - 1} more pair(s) and axes")
+    assert io_rows[5].startswith(f"{len(io_crossovers) - 2} more pair(s) and axes")
+    # The ladder comes after the lessons: a row per workload, a column per step up measured.
+    ladder = lines.index(next(x for x in lines if x.startswith("The ladder (along the grain)")))
+    assert lines[ladder + 1].split() == [
+        "workload", "serial", "→", "threads", "serial", "→", "processes",
+    ]  # fmt: skip
+    assert lines[ladder + 3].split()[:2] == ["blas", "level"]
+    assert lines.index(next(x for x in lines if x.startswith("lessons:"))) < ladder
     # A workload where nothing crosses says so in one line, before its fits.
     blas = lines.index(next(x for x in lines if x.startswith("blas: no step up wins")))
     assert lines[blas + 1].rstrip() == "blas: fitted costs"
@@ -98,3 +108,29 @@ def test_the_summary_opens_with_each_lesson_in_teaching_order(
     # The workloads' tables follow in the same order.
     order = [line.split(":")[0] for line in lines if line.rstrip().endswith("fitted costs")]
     assert order == ["cpu", "io", "blas", "data", "wordcount"]
+
+
+def test_the_metg_grid_reads_each_kind_and_sits_under_the_ladder(
+    golden: tuple[Results, CutoverAnalysis],
+) -> None:
+    from dist_bench.costmodel import MetgKind
+    from dist_bench.report.sentences import METG_GRID_TITLE, metg_cell
+
+    results, analysis = golden
+    assert analysis.metgs
+    for item in analysis.metgs:
+        cell = metg_cell(item)
+        grains = [point.grain_s for point in item.points]
+        expected = {
+            MetgKind.REACHED: format_seconds(item.grain_s or 0.0),
+            MetgKind.BELOW_RANGE: f"< {format_seconds(min(grains))}",
+            MetgKind.NOT_REACHED: f"> {format_seconds(max(grains))}",
+        }[item.kind]
+        assert cell == expected
+    lines = [line.rstrip() for line in summary_lines(results, analysis)]
+    title = lines.index(METG_GRID_TITLE)
+    assert lines[title - 1].split()[0] in {item.workload for item in analysis.metgs}
+    assert lines[title + 1].split() == [
+        "workload",
+        *dict.fromkeys(m.backend for m in analysis.metgs),
+    ]

@@ -32,19 +32,21 @@ def pool_key(record: Record) -> PoolKey:
     )
 
 
-def pool_records(records: Iterable[Record]) -> list[Record]:
+def pool_records(records: Iterable[Record], by_round: bool = False) -> list[Record]:
     """The records with each shape's repeated measurements merged, in first-measured order.
 
     Merged: the samples of every measurement side by side (the warm-ups too: the first is still
     the cold job), the answer verified only if every one was, the engine's notes of each. A
-    failed measurement stays a row of its own: its reason is not a sample.
+    failed measurement stays a row of its own: its reason is not a sample. With ``by_round``,
+    only measurements of one round merge: the cost model keeps the rounds apart, their spread
+    being the run-to-run drift (``dist_bench.decisive``).
     """
-    pooled: dict[PoolKey | int, Record] = {}
+    pooled: dict[tuple[PoolKey, int] | int, Record] = {}
     for position, record in enumerate(records):
         if record.error is not None or not record.wall_s:
             pooled[position] = record
             continue
-        key = pool_key(record)
+        key = (pool_key(record), record.round if by_round else 0)
         earlier = pooled.get(key)
         pooled[key] = record if earlier is None else _merged(earlier, record)
     return list(pooled.values())

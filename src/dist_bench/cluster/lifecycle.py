@@ -155,8 +155,11 @@ def run(
     # A name of its own, so it can be found and removed whatever happens to compose.
     driver = f"{project}-driver-{os.getpid()}-{secrets.token_hex(3)}"
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    # --no-deps: the cluster runs as `up` made it; compose would otherwise recreate a head or
+    # scheduler whose computed config differs in any way (seen in the test suite: the head
+    # recreated without its workers, so the run found no CPUs).
     argv = compose.argv(
-        "run", "--rm", "--name", driver, *([] if interactive else ["-T"]),
+        "run", "--rm", "--no-deps", "--name", driver, *([] if interactive else ["-T"]),
         SERVICES[engine][2],
         *with_cluster_address(command, engine, state.inside_address()),
     )  # fmt: skip

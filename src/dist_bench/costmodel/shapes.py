@@ -59,13 +59,14 @@ def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
     The grain of a shape is what one task took in the serial run at that size (the calibration
     aims at the asked grain but cannot always hit it, e.g. when one pass over a large array
     already takes longer); without a serial record the asked grain is used. A shape measured
-    more than once is one point with all its samples (``pool_records``).
+    more than once in a round is one point with all its samples (``pool_records``); each round
+    its own point, so the rounds' spread stays visible to the bootstrap and the decisive rule.
 
     One fit describes one backend as it was started and sending one task per dispatch: the
     records of a worker-count sweep (``run -w 1,2``, the cutover's Amdahl shapes) at other
     worker counts than the backend's usual one, and batched records (``--chunk``), are left out.
     """
-    records = [r for r in pool_records(results.records) if r.chunk == 1]
+    records = [r for r in pool_records(results.records, by_round=True) if r.chunk == 1]
     usual = _usual_workers(records)
     records = [r for r in records if r.workers == usual[(r.workload, r.backend)]]
     serial_grain: dict[SizeKey, float] = {}

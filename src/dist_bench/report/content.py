@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -30,9 +30,12 @@ from dist_bench.lessons import TEACHING_ORDER, Lesson, WorkloadLesson, lessons
 from dist_bench.report.sentences import (
     ROW_GROUP_TITLES,
     crossover_sentence,
+    efficiency_text,
     format_axis,
     format_location,
+    ladder_sentence,
     lesson_title,
+    metg_text,
     placement_sentence,
     reason_label,
     record_finding,
@@ -46,7 +49,15 @@ from dist_bench.runtime import RuntimeInfo
 from dist_bench.units import format_bytes, format_seconds
 
 if TYPE_CHECKING:
-    from dist_bench.costmodel import Axis, CostFit, Crossover, CutoverAnalysis, Projection
+    from dist_bench.costmodel import (
+        Axis,
+        CostFit,
+        Crossover,
+        CutoverAnalysis,
+        LadderStep,
+        Metg,
+        Projection,
+    )
 
 DASH = "-"
 
@@ -680,7 +691,7 @@ def finding_gloss(kind: FindingKind) -> FindingGloss:
 # ---------------------------------------------------------------------------------------------
 # The cutover analysis (costmodel): crossovers, fitted costs, projections
 
-FITS_TITLE = "Fitted costs: T ≈ S + n·o + n·g / P_eff + n·b / B"
+FITS_TITLE = "Fitted costs: T ≈ S + d·o + n·g / P_eff + n·b / B (d: dispatches)"
 PROJECTIONS_TITLE = "PROJECTION, not a measurement: predicted speedup on more nodes"
 PROJECTIONS_NOTE = (
     "From the fitted costs: the tasks' work spreads over more nodes at the measured efficiency; "
@@ -700,6 +711,8 @@ def _crossover_value(item: Crossover) -> str:
     if item.unshown and item.model_value is not None:
         model = format_axis(item.axis, item.model_value)
         return f"not shown by the measurements between {low} and {high} (model: {model})"
+    if item.equal_span is not None:
+        return format_location(item)
     if item.value is None:
         return f"not reached between {low} and {high}"
     return format_location(item)
@@ -734,15 +747,16 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "crossover (95 % interval)",
-        "where the two fitted times meet, with a bootstrap interval (records resampled, "
-        "costs refitted), kept between the measured evidence; 'not reached' when they do not "
-        "meet inside the measured range, 'not shown' when the measurements do not show it",
+        "where the two fitted times meet, with a bootstrap interval (rounds and records "
+        "resampled, costs refitted), kept between the measured evidence; 'not reached' when "
+        "they do not meet inside the measured range, 'about equal' where they cross but differ "
+        "by no more than the run-to-run drift, 'not shown' when the measurements do not show it",
         _crossover_value,
     ),
     Column(
         "measured evidence",
-        "the measured shapes nearest the crossover where each side's winner was clearly faster "
-        "(the two medians' intervals apart)",
+        "the measured shapes nearest the crossover where each side's winner was decisively "
+        "faster (the two medians' intervals apart, by more than the run-to-run drift)",
         _evidence,
         numeric=False,
         in_terminal=False,
@@ -753,6 +767,8 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
         lambda c: (
             f"{c.winner_below} → {c.winner_above}"
             if c.reached
+            else f"{c.winner_below} ≈ {c.winner_above}"
+            if c.equal_span is not None
             else f"{c.winner_below} → {c.winner_above} (model only)"
             if c.unshown
             else f"{c.winner_below} throughout"
@@ -800,8 +816,8 @@ FIT_COLUMNS: tuple[Column, ...] = (
         lambda f: _or_not_varied(f, "startup_s", format_seconds(f.startup_s)),
     ),
     Column(
-        "o per task",
-        "dispatch cost of one task: pickling, a message, scheduling",
+        "o per dispatch",
+        "cost of one dispatch (one task, or one chunk of tasks): pickling, a message, scheduling",
         lambda f: _or_not_varied(f, "per_task_overhead_s", format_seconds(f.per_task_overhead_s)),
     ),
     Column(
@@ -862,6 +878,38 @@ PROJECTION_COLUMNS: tuple[Column, ...] = (
 )
 
 
+METG_TITLE = "METG(50 %): the smallest grain each backend runs at 50 % efficiency or more"
+METG_NOTE = (
+    "Task Bench's minimum effective task granularity: efficiency is serial wall / (wall x "
+    "parallel slots) along the grain series, interpolated where it first reaches 50 %; the "
+    "interval is a bootstrap over rounds (or samples with one round)."
+)
+
+#: One row per backend's METG(50 %) on a workload.
+METG_COLUMNS: tuple[Column, ...] = (
+    Column("backend", "the backend", lambda m: m.backend, numeric=False),
+    Column(
+        "METG(50 %) (95 % interval)",
+        "the smallest grain (serial seconds of work per task) at which the backend does at "
+        "least half the work its workers could: interpolated between the measured grains",
+        metg_text,
+    ),
+    Column("at", "the series' job: tasks per job", lambda m: f"{m.tasks} tasks"),
+    Column(
+        "efficiency measured",
+        "serial wall / (wall x parallel slots) at each measured grain",
+        efficiency_text,
+        numeric=False,
+    ),
+    Column(
+        "resampled",
+        "what the bootstrap drew: whole rounds (the drift between them included) or samples",
+        lambda m: f"{m.resampled} ({m.rounds} round{'s' if m.rounds > 1 else ''})",
+        numeric=False,
+    ),
+)
+
+
 def largest_jobs(summaries: Sequence[Summary], workload: str) -> dict[str, Summary]:
     """Per backend, its summary at the largest job (most serial work) it ran with a baseline."""
     largest: dict[str, Summary] = {}
@@ -907,6 +955,13 @@ class WorkloadCutover:
     crossovers: list[Crossover]
     fits: list[CostFit]
     largest: dict[str, Summary]
+    ladder: list[LadderStep] = field(default_factory=list)
+
+    def ladder_sentences(self) -> list[str]:
+        """Each of the ladder's steps on this workload in a sentence."""
+        return [ladder_sentence(step) for step in self.ladder]
+
+    metgs: list[Metg] = field(default_factory=list)
 
     def sentence(self, crossover: Crossover) -> str:
         """One of this workload's crossovers in one plain sentence."""
@@ -919,8 +974,8 @@ class WorkloadCutover:
 
     @property
     def unshown(self) -> list[Crossover]:
-        """Crossovers the model puts in the range but the measurements do not show."""
-        return [c for c in self.crossovers if c.unshown]
+        """Crossings in the range not claimed as a point: about equal there, or model only."""
+        return [c for c in self.crossovers if c.unshown or c.equal_span is not None]
 
     def crossover_rows(
         self, reached_only: bool = False, shown_only: bool = False
@@ -947,6 +1002,10 @@ class WorkloadCutover:
             rows.append([*(column.cell(fit) for column in FIT_COLUMNS), *measured])
         return rows
 
+    def metg_rows(self) -> list[list[str]]:
+        """``METG_COLUMNS`` cells of each backend's METG."""
+        return [[column.cell(item) for column in METG_COLUMNS] for item in self.metgs]
+
 
 def workload_cutover(data: ReportData, workload: str) -> WorkloadCutover | None:
     """``workload``'s crossovers and fits, or None when there is no analysis of it."""
@@ -960,6 +1019,8 @@ def workload_cutover(data: ReportData, workload: str) -> WorkloadCutover | None:
         [c for c in analysis.crossovers if c.workload == workload],
         fits,
         largest_jobs(data.summaries, workload),
+        [step for step in analysis.ladder if step.workload == workload],
+        [m for m in analysis.metgs if m.workload == workload],
     )
 
 

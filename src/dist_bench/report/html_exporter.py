@@ -17,7 +17,15 @@ from html import escape
 from dist_bench import __version__
 from dist_bench.analysis import FindingKind, Summary
 from dist_bench.backends.base import BASELINE
+from dist_bench.decisive import (
+    Contrast,
+    Difference,
+    backend_drifts,
+    contrast,
+    planned_rounds,
+)
 from dist_bench.lessons import WorkloadLesson
+from dist_bench.pooling import PoolKey, pool_key
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
@@ -27,6 +35,9 @@ from dist_bench.report.content import (
     FITS_TITLE,
     GLOSSARY,
     MEASUREMENT_COLUMNS,
+    METG_COLUMNS,
+    METG_NOTE,
+    METG_TITLE,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
     PROJECTIONS_TITLE,
@@ -49,6 +60,7 @@ from dist_bench.report.sentences import (
     lesson_verdict,
     warning_sentence,
 )
+from dist_bench.results import Record
 
 #: Up to this many job sizes per workload are shown open; a longer sweep's are folded.
 OPEN_GROUPS = 3
@@ -202,14 +214,18 @@ def _group(group: SizeGroup, opened: bool) -> Iterator[str]:
     yield "</ul></details>"
 
 
-def _glance_class(summary: Summary) -> str:
-    """win: the speedup's whole interval is above 1x; loss: below; even: it straddles 1x."""
-    interval = summary.speedup_interval
+def _glance_class(summary: Summary, verdict: Contrast | None) -> str:
+    """Win / loss: decisively faster / slower than serial (``dist_bench.decisive``); else even.
+
+    The rule a reported crossover's evidence passes: the medians' intervals apart, by more than
+    the run-to-run drift (at least 5 %), steady across rounds; a speedup interval above 1x alone
+    is not enough (a slow serial baseline at 3 repeats would colour threads green on ``cpu``).
+    """
     if summary.record.error or not summary.record.verified:
         return "loss"
-    if interval is None:
+    if verdict is None or verdict.difference is not Difference.DECISIVE:
         return "even"
-    return "win" if interval.low > 1.0 else "loss" if interval.high < 1.0 else "even"
+    return "loss" if verdict.faster == BASELINE else "win"
 
 
 def _glance(data: ReportData) -> Iterator[str]:
@@ -217,9 +233,19 @@ def _glance(data: ReportData) -> Iterator[str]:
     yield (
         '<p class="lead">Speedup over serial of every backend at every job size, with its 95 % '
         "interval; a column per job size, tasks x serial work per task (x bytes per task). "
-        "Green: faster than serial beyond doubt; red: slower (or wrong); grey: the interval "
-        "includes 1x.</p>"
+        "Green: decisively faster than serial (the medians' intervals apart, by more than the "
+        "run-to-run drift and at least 5 %, in every round); red: decisively slower (or wrong); "
+        "grey: no decisive difference.</p>"
     )
+    drifts = backend_drifts(data.results)
+    rounds = planned_rounds(data.results)
+    # Each round's records apart (not pooled as the rows are): the rule tests across rounds.
+    serial: dict[tuple[str, int, float, int], list[Record]] = {}
+    by_key: dict[PoolKey, list[Record]] = {}
+    for record in data.results.records:
+        by_key.setdefault(pool_key(record), []).append(record)
+        if record.backend == BASELINE:
+            serial.setdefault(record.size_key(), []).append(record)
     for workload, every_group in data.workloads().items():
         # Sizes with no speedup (a search measures some only to place a crossover between two
         # other backends, without serial) would be columns of dashes here; the tables list them.
@@ -252,13 +278,21 @@ def _glance(data: ReportData) -> Iterator[str]:
             cells = [f'<td class="backend">{escape(backend)}</td>']
             for group in groups:
                 summary = next((s for s in group.summaries if s.record.backend == backend), None)
-                cells.append(_glance_cell(summary))
+                verdict = None
+                if summary is not None:
+                    verdict = contrast(
+                        serial.get(summary.record.size_key(), []),
+                        by_key.get(pool_key(summary.record), [summary.record]),
+                        drifts,
+                        rounds,
+                    )
+                cells.append(_glance_cell(summary, verdict))
             yield f"<tr>{''.join(cells)}</tr>"
         yield "</tbody></table></div>"
     yield (
         '<p class="legend">'
-        '<span class="swatch" style="background:var(--win-bg)"></span>faster than serial'
-        '<span class="swatch" style="background:var(--even-bg)"></span>no clear difference'
+        '<span class="swatch" style="background:var(--win-bg)"></span>decisively faster than serial'
+        '<span class="swatch" style="background:var(--even-bg)"></span>no decisive difference'
         '<span class="swatch" style="background:var(--loss-bg)"></span>slower, failed or wrong'
         "</p>"
     )
@@ -269,7 +303,7 @@ def _has_speedup(summary: Summary) -> bool:
     return summary.record.backend != BASELINE and summary.speedup is not None
 
 
-def _glance_cell(summary: Summary | None) -> str:
+def _glance_cell(summary: Summary | None, verdict: Contrast | None) -> str:
     if summary is None:
         return '<td class="glance">-</td>'
     if summary.record.error or not summary.record.verified:
@@ -279,7 +313,7 @@ def _glance_cell(summary: Summary | None) -> str:
     if summary.speedup is None or interval is None:
         return '<td class="glance even">no baseline</td>'
     return (
-        f'<td class="glance {_glance_class(summary)}">{summary.speedup:.2f}x'
+        f'<td class="glance {_glance_class(summary, verdict)}">{summary.speedup:.2f}x'
         f"<small>{interval.low:.2f}-{interval.high:.2f}</small></td>"
     )
 
@@ -333,6 +367,11 @@ def _lesson(item: WorkloadLesson) -> Iterator[str]:
 
 def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
     yield "<h3>Where each step up starts to win</h3>"
+    ladder = cutover.ladder_sentences()
+    if ladder:
+        yield '<p class="lead">The ladder, along the grain:</p><ul class="findings ladder">'
+        yield from (f"<li>{escape(sentence)}</li>" for sentence in ladder)
+        yield "</ul>"
     if cutover.reached:
         yield '<ul class="findings crossovers">'
         for crossover in cutover.reached:
@@ -359,6 +398,10 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
     yield f"<details><summary><h3>{escape(FITS_TITLE)}</h3></summary>"
     yield from _table(FIT_TABLE_COLUMNS, cutover.fit_rows())
     yield "</details>"
+    if cutover.metgs:
+        yield f"<h3>{escape(METG_TITLE)}</h3>"
+        yield f'<p class="lead">{escape(METG_NOTE)}</p>'
+        yield from _table(METG_COLUMNS, cutover.metg_rows())
 
 
 def _projections(data: ReportData) -> Iterator[str]:
@@ -403,11 +446,11 @@ def _reading(data: ReportData) -> Iterator[str]:
         yield "<h3>Cutover analysis</h3>"
         yield (
             '<p class="lead">Each backend\'s costs are fitted to every job shape it ran, '
-            "T ≈ S + n·o + n·g / P_eff + n·b / B for n tasks of g seconds of serial work moving "
-            "b bytes each; two backends' fitted times meet at most once along a size: the "
-            "crossover.</p>"
+            "T ≈ S + d·o + n·g / P_eff + n·b / B for n tasks of g seconds of serial work moving "
+            "b bytes each in d dispatches; two backends' fitted times meet at most once along a "
+            "size: the crossover.</p>"
         )
-        shown = {c.flat_title: c for c in (*CROSSOVER_COLUMNS, *FIT_TABLE_COLUMNS)}
+        shown = {c.flat_title: c for c in (*CROSSOVER_COLUMNS, *FIT_TABLE_COLUMNS, *METG_COLUMNS)}
         yield from _glossary(("", title, c.meaning) for title, c in shown.items())
     yield "<h3>Findings</h3>"
     yield (

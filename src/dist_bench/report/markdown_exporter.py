@@ -22,6 +22,9 @@ from dist_bench.report.content import (
     FITS_TITLE,
     GLOSSARY,
     MEASUREMENT_COLUMNS,
+    METG_COLUMNS,
+    METG_NOTE,
+    METG_TITLE,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
     PROJECTIONS_TITLE,
@@ -154,6 +157,12 @@ def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
         return
     yield "### Where each step up starts to win"
     yield ""
+    ladder = cutover.ladder_sentences()
+    if ladder:
+        yield "The ladder, along the grain:"
+        yield ""
+        yield from (f"- {sentence}" for sentence in ladder)
+        yield ""
     for crossover in cutover.reached:
         yield f"- **{cutover.sentence(crossover)}**"
     if cutover.reached:
@@ -169,6 +178,13 @@ def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
     yield ""
     yield from table_lines(FIT_TABLE_COLUMNS, cutover.fit_rows())
     yield ""
+    if cutover.metgs:
+        yield f"### {METG_TITLE}"
+        yield ""
+        yield from table_lines(METG_COLUMNS, cutover.metg_rows())
+        yield ""
+        yield f"_{METG_NOTE}_"
+        yield ""
 
 
 def render(data: ReportData) -> bytes:

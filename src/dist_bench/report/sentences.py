@@ -29,7 +29,11 @@ from dist_bench.costmodel import (
     Crossover,
     CrossoverKind,
     CutoverAnalysis,
+    LadderStep,
+    Metg,
+    MetgKind,
     Reason,
+    StepAnswer,
     WarningKind,
 )
 from dist_bench.costmodel.warnings import (
@@ -79,12 +83,20 @@ def format_interval(crossover: Crossover) -> str:
 def format_location(crossover: Crossover) -> str:
     """Where a reached crossover lies: the estimate and its interval, or the measured bracket."""
     below, above = crossover.evidence_below, crossover.evidence_above
+    if crossover.equal_span is not None:
+        return "about equal " + format_span(crossover.axis, crossover.equal_span)
     if crossover.bracketed_only and below is not None and above is not None:
         ends = (format_axis(crossover.axis, e.value) for e in (below, above))
         why = "model rough" if crossover.rough else "model outside"
         return "between {} and {} (measured; {})".format(*ends, why)
     text = format_axis(crossover.axis, crossover.value or 0.0)
     return text if crossover.interval is None else f"{text} ({format_interval(crossover)})"
+
+
+def format_span(axis: Axis, span: tuple[float, float]) -> str:
+    """``from 1.0 ms to 5.0 ms``, or ``at 1.0 ms`` for a single measured shape."""
+    low, high = (format_axis(axis, v) for v in span)
+    return f"at {low}" if low == high else f"from {low} to {high}"
 
 
 def crossover_sentence(crossover: Crossover, fits: Sequence[CostFit]) -> str:
@@ -103,6 +115,15 @@ def crossover_sentence(crossover: Crossover, fits: Sequence[CostFit]) -> str:
     low, high = (format_axis(axis, v) for v in crossover.searched)
     why = _why(crossover, light, heavy)
     kind = crossover.kind
+    if kind is CrossoverKind.ABOUT_EQUAL and crossover.equal_span is not None:
+        first, second = crossover.backends
+        return (
+            f"{crossover.workload}: {first} and {second} are about equal "
+            f"{format_span(axis, crossover.equal_span)} ({at}): their fitted lines cross in "
+            f"between {low} and {high}, but as shallowly as two nearly parallel lines, and "
+            "measured there the two differ by no more than the run-to-run drift (at least "
+            f"{PRACTICAL_MARGIN:.0%}), so no crossover point is claimed."
+        )
     if kind is CrossoverKind.UNSHOWN:
         return (
             f"{crossover.workload}: the cost model has {crossover.winner_above} overtake "
@@ -158,14 +179,115 @@ def finding_sentences(analysis: CutoverAnalysis) -> list[str]:
     return [crossover_sentence(c, analysis.fits) for c in analysis.ordered_crossovers()]
 
 
+def ladder_cell(step: LadderStep) -> str:
+    """A step's answer in a few words, for a table cell (``from 1.2 ms``, ``always``)."""
+    crossover = step.crossover
+    low, high = (format_axis("grain_s", v) for v in crossover.searched)
+    if step.answer is StepAnswer.PAYS_FROM:
+        below, above = crossover.evidence_below, crossover.evidence_above
+        pays = crossover.winner_above == step.upper
+        if crossover.bracketed_only and below is not None and above is not None:
+            where = f"{format_axis('grain_s', below.value)}–{format_axis('grain_s', above.value)}"
+            return f"from {where}" if pays else f"up to {where}"
+        where = format_axis("grain_s", crossover.value or 0.0)
+        return f"from {where}" if pays else f"below {where}"
+    if step.answer is StepAnswer.ABOUT_EQUAL and crossover.equal_span is not None:
+        return "≈ " + format_span("grain_s", crossover.equal_span).removeprefix("from ")
+    if step.answer is StepAnswer.PAYS_THROUGHOUT:
+        return f"always (≥ {low})"
+    if step.answer is StepAnswer.NEVER_PAYS:
+        return f"never (≤ {high})"
+    return "level" if step.answer is StepAnswer.LEVEL else "unclear"
+
+
+def ladder_sentence(step: LadderStep) -> str:
+    """One step up of the ladder answered in a sentence: where it pays, or why not in range."""
+    crossover = step.crossover
+    low, high = (format_axis("grain_s", v) for v in crossover.searched)
+    head = f"{step.workload}, {step.lower} → {step.upper}:"
+    beyond = "" if step.beyond is None else " (the fitted lines meet near "
+    if step.beyond is not None:
+        beyond += f"{format_seconds(step.beyond)}: an extrapolation, not measured)"
+    if step.answer is StepAnswer.PAYS_FROM:
+        pays = "pays" if crossover.winner_above == step.upper else "stops paying"
+        return f"{head} {step.upper} {pays} from a grain of {format_location(crossover)}."
+    if step.answer is StepAnswer.ABOUT_EQUAL and crossover.equal_span is not None:
+        return (
+            f"{head} about equal {format_span('grain_s', crossover.equal_span)} (no further "
+            "apart than the run-to-run drift): no point where the step starts to pay."
+        )
+    if step.answer is StepAnswer.PAYS_THROUGHOUT:
+        return (
+            f"{head} {step.upper} pays at every measured grain, {low} to {high}: where it starts "
+            f"to pay lies below the smallest grain measured{beyond}."
+        )
+    if step.answer is StepAnswer.NEVER_PAYS:
+        return (
+            f"{head} {step.upper} does not pay at any measured grain, {low} to {high}, because "
+            f"{reason_label(crossover)}: it would start to pay above the largest grain "
+            f"measured, or never{beyond}."
+        )
+    if step.answer is StepAnswer.LEVEL:
+        return (
+            f"{head} {crossover.winner_below} wins at the small grains and by {high} the two "
+            f"run level (within {PRACTICAL_MARGIN:.0%})."
+        )
+    return (
+        f"{head} the fitted lines cross between {low} and {high}, but the measurements do not "
+        f"show it decisively: {_missing_evidence(crossover)}; raise --budget."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# METG(50 %)
+
+
+def metg_text(item: Metg) -> str:
+    """A METG in few words: ``1.3 ms (552 µs – 5.6 ms)``, or where it lies off the range."""
+    low, high = item.searched
+    if item.kind is MetgKind.BELOW_RANGE:
+        return f"below {format_seconds(low)} (at 50 % from the smallest grain)"
+    if item.kind is MetgKind.NOT_REACHED or item.grain_s is None:
+        best = item.best
+        return (
+            f"not reached up to {format_seconds(high)} "
+            f"(best {best.efficiency:.0%} at {format_seconds(best.grain_s)})"
+        )
+    # As a crossover's interval reads: an end off the measured grains is open there.
+    start, end = item.interval
+    start_text = format_seconds(start) if start is not None else f"≤ {format_seconds(low)}"
+    end_text = format_seconds(end) if end is not None else f"≥ {format_seconds(high)}"
+    return f"{format_seconds(item.grain_s)} ({start_text} – {end_text})"
+
+
+#: The terminal's METG grid: its title, saying how a cell reads.
+METG_GRID_TITLE = "METG(50 %)  (> x: not reached by x; < x: below the range)"
+
+
+def metg_cell(item: Metg) -> str:
+    """A METG in a few words, for a table cell: ``3.8 ms``, ``> 44.1 ms``, ``< 3.8 ms``."""
+    grains = [point.grain_s for point in item.points]
+    if item.kind is MetgKind.REACHED and item.grain_s is not None:
+        return format_seconds(item.grain_s)
+    if item.kind is MetgKind.BELOW_RANGE:
+        return f"< {format_seconds(min(grains))}"
+    return f"> {format_seconds(max(grains))}"
+
+
+def efficiency_text(item: Metg) -> str:
+    """The efficiency measured at each grain of a METG's series: ``0.24 ms 9 %, 0.69 ms 31 %``."""
+    return ", ".join(f"{format_seconds(p.grain_s)} {p.efficiency:.0%}" for p in item.points)
+
+
 def _evidence_words(crossover: Crossover) -> str:
     """The two evidence points in words: who was clearly faster where, by how much."""
     parts = []
     for item in (crossover.evidence_below, crossover.evidence_above):
         if item is not None:
             parts.append(
-                f"{item.faster} clearly faster at {format_axis(crossover.axis, item.value)} "
-                f"({format_seconds(item.faster_s)} vs {format_seconds(item.slower_s)})"
+                f"{item.faster} decisively faster at {format_axis(crossover.axis, item.value)} "
+                f"({format_seconds(item.faster_s)} vs {format_seconds(item.slower_s)}, apart "
+                f"by more than {item.floor:.0%}, the floor of drift and margin)"
             )
     return ", ".join(parts)
 
@@ -173,7 +295,10 @@ def _evidence_words(crossover: Crossover) -> str:
 def _missing_evidence(crossover: Crossover) -> str:
     """Why the measurements do not show a crossover the model puts in the range."""
     below, above = crossover.evidence_below, crossover.evidence_above
-    clearly = "clearly faster (the two medians' intervals apart)"
+    clearly = (
+        "decisively faster (the two medians' intervals apart, by more than the run-to-run "
+        "drift, in every round)"
+    )
     if below is None and above is None:
         return f"at no measured shape is either {clearly}"
     if below is None:
@@ -313,6 +438,13 @@ def flag_advice(kind: WarningKind) -> str:
 
 def warning_sentence(warning: AnalysisWarning) -> str:
     """The warning in one sentence: what is shaky, by how much, and the flag to change."""
+    if isinstance(warning, BudgetRanOut) and warning.unrepeated:
+        return (
+            f"the budget of {warning.budget_s:.0f} s ran out before a second round measured "
+            f"{', '.join(warning.unrepeated)} again: their run-to-run drift is unknown, and "
+            "shapes measured in one round are never decisive, so no crossover involving them "
+            f"is reported: {flag_advice(warning.kind)}, or measure when the machine is quiet"
+        )
     if isinstance(warning, BudgetRanOut):
         return (
             f"the budget of {warning.budget_s:.0f} s ran out before every series was measured "
@@ -812,7 +944,13 @@ def placement_sentence(placements: Sequence[tuple[str, float]]) -> str:
 
 
 def lesson_line(item: WorkloadLesson) -> str:
-    """A lesson and this run's verdict in one terminal line, naming the rows that differ."""
+    """A lesson and this run's verdict in one terminal line: ``1/5 ✓; ✗ threads, dask; 1 ?``."""
+    if not item.checks:
+        return f"{lesson_title(item)}: {lesson_verdict(item)}"
     differ = [c.row.record.backend for c in item.checks if c.verdict is Verdict.DIFFERS]
-    line = f"{lesson_title(item)}: {lesson_verdict(item).removeprefix('This run: ').rstrip('.')}"
-    return line + (f" (✗ {', '.join(differ)})" if differ else "")
+    matches = sum(c.verdict is Verdict.MATCHES for c in item.checks)
+    unshown = sum(c.verdict is Verdict.NOT_SHOWN for c in item.checks)
+    parts = [f"{matches}/{len(item.checks)} ✓"]
+    parts += [f"✗ {', '.join(differ)}"] if differ else []
+    parts += [f"{unshown} ?"] if unshown else []
+    return f"{lesson_title(item)}: {'; '.join(parts)}"
