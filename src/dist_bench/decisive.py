@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import stats as scipy_stats
 
-from dist_bench.results import Record, Results
+from dist_bench.results import Record, Results, SizeKey
 from dist_bench.stats import UNSTABLE_SPREAD, median, median_interval
 
 #: Two backends within this share of each other's time run level: the least difference called
@@ -102,7 +102,7 @@ def backend_drifts(results: Results) -> dict[str, Drift]:
 
     A backend with no shape measured in two rounds has ``NO_DRIFT`` (df 0: unknown).
     """
-    shapes: dict[str, dict[tuple[str, int, float, int], list[Record]]] = {}
+    shapes: dict[str, dict[SizeKey, list[Record]]] = {}
     for record in results.records:
         if _usable(record):
             shapes.setdefault(record.backend, {}).setdefault(record.size_key(), []).append(record)

@@ -60,7 +60,7 @@ from dist_bench.report.sentences import (
     lesson_verdict,
     warning_sentence,
 )
-from dist_bench.results import Record
+from dist_bench.results import Record, SizeKey
 
 #: Up to this many job sizes per workload are shown open; a longer sweep's are folded.
 OPEN_GROUPS = 3
@@ -240,7 +240,7 @@ def _glance(data: ReportData) -> Iterator[str]:
     drifts = backend_drifts(data.results)
     rounds = planned_rounds(data.results)
     # Each round's records apart (not pooled as the rows are): the rule tests across rounds.
-    serial: dict[tuple[str, int, float, int], list[Record]] = {}
+    serial: dict[SizeKey, list[Record]] = {}
     by_key: dict[PoolKey, list[Record]] = {}
     for record in data.results.records:
         by_key.setdefault(pool_key(record), []).append(record)
