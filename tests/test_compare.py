@@ -25,7 +25,7 @@ from dist_bench.cli import cli, main
 from dist_bench.compare import Basis, Change, benjamini_hochberg, compare, pair_key
 from dist_bench.errors import ResultsFileError
 from dist_bench.measure import MeasureSettings, prepare_job
-from dist_bench.results import Record, Results, ResultsWriter, load_results
+from dist_bench.results import SCHEMA_VERSION, Record, Results, ResultsWriter, load_results
 from dist_bench.sweep import Progress, SizeGrid, SweepPlan, measure_prepared, run_sweep
 from dist_bench.workload import Job, TaskArgs, Workload, resolve_workloads
 
@@ -270,7 +270,7 @@ def test_run_rounds_are_interleaved_and_recorded(tmp_path: Path) -> None:
         (1, "serial"),
         (1, "threads"),
     ]
-    assert json.loads(output.read_text())["version"] == 2
+    assert json.loads(output.read_text())["version"] == SCHEMA_VERSION
 
 
 def test_a_version_1_file_loads_with_every_record_in_round_0(

@@ -68,7 +68,7 @@ def test_whole_numbers_are_accepted_where_floats_are_expected(tmp_path: Path) ->
         ({"version": [1]}, "version is [1], not a whole number"),  # was TypeError: unhashable
         ({"version": True}, "version is true"),  # true == 1 to Python
         ({"version": "1"}, 'version is "1"'),
-        ({"version": 3}, "version 3; this dist-bench reads versions 1, 2: upgrade"),
+        ({"version": 4}, "version 4; this dist-bench reads versions 1, 2, 3: upgrade"),
         ({"metadata": {"host": "here", "appended_runs": 5}}, "metadata.appended_runs is 5"),
         ({"metadata": ["host"]}, 'metadata is ["host"], not an object'),
         ({"records": {"0": {}}}, "records is"),
@@ -182,3 +182,25 @@ def test_a_full_disk_is_one_error_and_the_file_stays_intact(tiny_disk: Path) -> 
     assert len(load_results(path).records) == saved
     assert sorted(p.name for p in tiny_disk.iterdir()) == [".r.json.lock", "r.json"]
     writer.close()
+
+
+def test_a_node_sweep_record_keeps_its_size_and_slice_and_version_2_cannot_hold_one(
+    tmp_path: Path,
+) -> None:
+    record = Record("cpu", "dask", 8, 0.01, 0, 10, 2, wall_s=[1.0], verified=True)
+    record.nodes, record.node_cpus, record.node_memory_bytes = 2, 0.5, 1 << 30
+    record.scaling = "strong"
+    path = tmp_path / "sweep.json"
+    write_atomically(path, Results({"host": "h"}, [], [record]))
+    (loaded,) = load_results(path).records
+    assert (loaded.nodes, loaded.node_cpus, loaded.node_memory_bytes, loaded.scaling) == (
+        2,
+        0.5,
+        1 << 30,
+        "strong",
+    )
+    document = json.loads(path.read_text())
+    document["version"] = 2
+    path.write_text(json.dumps(document))
+    with pytest.raises(ResultsFileError, match="no node sweeps"):
+        load_results(path)

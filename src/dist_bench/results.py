@@ -2,7 +2,7 @@
 
 Layout (schema ``dist-bench/results``, version ``SCHEMA_VERSION``)::
 
-    {"schema": "dist-bench/results", "version": 2,
+    {"schema": "dist-bench/results", "version": 3,
      "metadata": {...host, cores, versions, command...},
      "backends": [{"backend": ..., "startup_s": ..., "shutdown_s": ..., "topology": {...}}],
      "records":  [{"workload": ..., "backend": ..., "wall_s": [...], ...}]}
@@ -36,7 +36,7 @@ from dist_bench.cores import default_cores
 from dist_bench.errors import ResultsFileError, SaveError
 
 SCHEMA = "dist-bench/results"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Packages whose versions are stored with every result (those installed; none is imported).
 VERSIONED_PACKAGES = ("dist-bench", "numpy", "scipy", "dask", "distributed", "ray", "cloudpickle")
@@ -61,6 +61,11 @@ class Record:
         notes: What the engine reported (workers lost, tasks retried).
         round: Which pass over the whole grid measured it (``run --rounds``), from 0; rounds
             apart in time show the run-to-run drift ``compare`` needs.
+        nodes: Cluster nodes the job ran on, for a node sweep (``scale``); None otherwise.
+        node_cpus: Each node's CPU slice in that sweep (0.5: a CFS quota of half a core).
+        node_memory_bytes: Each node's memory limit in that sweep.
+        scaling: ``strong`` (the same total work on every size) or ``weak`` (the same work per
+            node), for a node sweep; None otherwise.
     """
 
     workload: str
@@ -82,6 +87,10 @@ class Record:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     round: int = 0
+    nodes: int | None = None
+    node_cpus: float | None = None
+    node_memory_bytes: int | None = None
+    scaling: str | None = None
 
     def size_key(self) -> tuple[str, int, float, int]:
         """What makes two records comparable (same workload, same job size)."""
@@ -211,6 +220,21 @@ def _load_v1(document: dict[str, Any]) -> Results:
 
 
 def _load_v2(document: dict[str, Any]) -> Results:
+    # Version 2 had no node sweeps: each record's node fields are None, their default.
+    records = document.get("records")
+    if isinstance(records, list) and any(
+        isinstance(r, dict) and any(r.get(name) is not None for name in _NODE_FIELDS)
+        for r in records
+    ):
+        raise ValueError("a version 2 file has no node sweeps")
+    return _load_v3(document)
+
+
+#: The record fields version 3 added: a node sweep's size, slice and kind of scaling.
+_NODE_FIELDS = ("nodes", "node_cpus", "node_memory_bytes", "scaling")
+
+
+def _load_v3(document: dict[str, Any]) -> Results:
     metadata = document.get("metadata")
     if not isinstance(metadata, dict):
         raise ValueError(f"metadata is {_shown(metadata)}, not an object")
@@ -291,7 +315,7 @@ def _shown(value: Any) -> str:
 
 
 #: One loader per schema version, so files written by older releases still open.
-_LOADERS = {1: _load_v1, 2: _load_v2}
+_LOADERS = {1: _load_v1, 2: _load_v2, 3: _load_v3}
 
 
 def write_atomically(path: Path, results: Results) -> None:
