@@ -37,6 +37,7 @@ from typing import Any
 
 from dist_bench.cluster_access import dask_stranger_refused
 from dist_bench.errors import ClusterError, EngineNotInstalledError, UsageError
+from dist_bench.links import LinkCheck
 from dist_bench.units import parse_port
 
 ENGINES = ("dask", "ray")
@@ -71,6 +72,12 @@ _CERTIFICATE_DAYS = 90
 _RENEW_BEFORE_S = 7 * 24 * 3600
 #: The image's own unprivileged user: the containers' uid when root runs dist-bench.
 _IMAGE_UID = 10001
+#: The CFS period of a worker's CPU quota: a node that spent its quota waits for the period's
+#: end, so Docker's 100 ms froze a half-core node for up to 50 ms; 10 ms keeps that under a
+#: few milliseconds (benchmarks/cfs_period.py measured it, see docs/scaling.md).
+CFS_PERIOD_US = 10_000
+#: The kernel's shortest quota: a slice must get at least this much per period.
+_MIN_CFS_QUOTA_US = 1_000
 
 
 def container_user() -> tuple[int, int]:
@@ -96,6 +103,10 @@ class ClusterSpec:
     #: local user can submit code to the cluster. On (``--insecure``, Dask only): plain TCP.
     insecure: bool = False
     project: str = DEFAULT_PROJECT
+    #: Each container's outgoing link in bit/s (tbf, see ``links``); None: the bridge's own speed.
+    link_rate_bits: int | None = None
+    #: A delay added to each container's outgoing packets (netem, where the kernel has it).
+    link_latency_ms: float | None = None
 
     def __post_init__(self) -> None:
         """Refuse what compose would take badly or late.
@@ -107,8 +118,12 @@ class ClusterSpec:
             raise UsageError(f"unknown engine {self.engine!r}; choose dask or ray")
         if self.workers < 1:
             raise UsageError("--workers must be at least 1")
-        if self.cpus <= 0:
-            raise UsageError("--cpus must be above 0 (e.g. 1 or 0.5)")
+        if self.cpus * CFS_PERIOD_US < _MIN_CFS_QUOTA_US:
+            raise UsageError(
+                f"--cpus must be at least {_MIN_CFS_QUOTA_US / CFS_PERIOD_US:g} (e.g. 1 or 0.5)"
+            )
+        if self.link_latency_ms is not None and self.link_rate_bits is None:
+            raise UsageError("--link-latency shapes the link: give --link-rate too")
         if self.memory_bytes < 256 * 1024**2:
             raise UsageError("--memory must be at least 256MiB per worker container")
         if self.insecure and self.engine != "dask":
@@ -169,6 +184,8 @@ class ClusterReport:
     build_s: float | None = None
     #: Any local user can submit code to it (``--insecure``): no TLS, no token.
     open_to_local_users: bool = False
+    #: A transfer timed between two nodes, against the set link rate (``status`` only).
+    link: LinkCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -329,6 +346,8 @@ def _pinned_requirements() -> str:
         extras.append("ray-client")
     if importlib.util.find_spec("bokeh") is not None:
         extras.append("dask-dashboard")
+    if importlib.util.find_spec("pyroute2") is not None:
+        extras.append("link-shaping")
     wanted: dict[str, str] = {}
     for requirement in importlib_metadata.requires("dist-bench") or []:
         spec, _, marker = requirement.partition(";")
@@ -579,7 +598,11 @@ def up(
     built = build(base_image, project=spec.project)
     env["DIST_BENCH_BASE_IMAGE"] = built.base_image
     _ensure_secrets(_secrets_dir(root, spec.project), tls=spec.tls)
-    _save_state(root, spec.project, {"engine": spec.engine, "env": env})
+    _save_state(
+        root,
+        spec.project,
+        {"engine": spec.engine, "env": env, "link_rate_bits": spec.link_rate_bits},
+    )
     head, worker, _ = _SERVICES[spec.engine]
     started = time.monotonic()
     try:
@@ -602,11 +625,32 @@ def up(
             f"{timeout_s:g} s; see `dist-bench cluster logs --project {spec.project}` "
             "(a worker short of memory or CPU?), then `dist-bench cluster down`"
         )
+    _set_up_nodes(spec)
     if spec.tls:
         # Said "ready" only once a client without the certificate has been turned away (Ray
         # gives no answer that tells a refusal apart: see cluster_access).
         dask_stranger_refused(int(env["DIST_BENCH_DASK_PORT"]))
     return _with_times(report, time.monotonic() - started, built.seconds)
+
+
+def _set_up_nodes(spec: ClusterSpec) -> None:
+    """Pin whole-core nodes to cores of their own; shape every container's link, if asked.
+
+    Pinned only where the nodes fit the host's cores: more whole-core nodes than cores share
+    them, as before. Everything of the project is shaped (scheduler or head too), so every byte
+    between two containers is held to the rate by its sender.
+    """
+    from dist_bench import cluster_nodes  # it uses this module's docker helpers
+
+    head, worker, _ = _SERVICES[spec.engine]
+    workers = cluster_nodes.containers(spec.project, worker)
+    cores = cluster_nodes.whole_cores(spec.cpus)
+    host_cores = os.cpu_count() or 1
+    if cores is not None and len(workers) * cores <= host_cores:
+        cluster_nodes.pin_cores(workers, cores, host_cores)
+    if spec.link_rate_bits is not None:
+        everyone = cluster_nodes.containers(spec.project, head) + workers
+        cluster_nodes.shape_links(everyone, spec.link_rate_bits, spec.link_latency_ms)
 
 
 def status(project: str = DEFAULT_PROJECT) -> ClusterReport:
@@ -616,7 +660,23 @@ def status(project: str = DEFAULT_PROJECT) -> ClusterReport:
         ClusterError: no cluster runs under ``project``.
     """
     compose, root, state = _running_cluster(project)
-    return _probe(compose, root, project, state["engine"], state["env"], 0, 0.0)
+    report = _probe(compose, root, project, state["engine"], state["env"], 0, 0.0)
+    from dataclasses import replace
+
+    return replace(report, link=_check_link(project, state))
+
+
+def _check_link(project: str, state: Mapping[str, Any]) -> LinkCheck | None:
+    """A timed transfer between two nodes (a worker and the head if there is only one)."""
+    from dist_bench import cluster_nodes  # it uses this module's docker helpers
+
+    head, worker, _ = _SERVICES[state["engine"]]
+    nodes = cluster_nodes.containers(project, worker)
+    if len(nodes) < 2:
+        nodes = cluster_nodes.containers(project, head) + nodes
+    if len(nodes) < 2:
+        return None
+    return cluster_nodes.measure_link(nodes[0], nodes[1], state.get("link_rate_bits"))
 
 
 def logs(project: str = DEFAULT_PROJECT, *, follow: bool = False, tail: int | None = None) -> int:
@@ -811,7 +871,8 @@ def _compose_env(root: Path, spec: ClusterSpec) -> dict[str, str]:
         "DIST_BENCH_GID": str(gid),
         "DIST_BENCH_IMAGE": IMAGE,
         "DIST_BENCH_SECRETS": str(_secrets_dir(root, spec.project)),
-        "DIST_BENCH_WORKER_CPUS": f"{spec.cpus:g}",
+        "DIST_BENCH_WORKER_CPU_PERIOD_US": str(CFS_PERIOD_US),
+        "DIST_BENCH_WORKER_CPU_QUOTA_US": str(round(spec.cpus * CFS_PERIOD_US)),
         "DIST_BENCH_WORKER_MEMORY": str(spec.memory_bytes),
         "DIST_BENCH_WORKER_PROCESSES": str(processes),
         "DIST_BENCH_WORKER_MEMORY_LIMIT": str(spec.memory_bytes // processes),
