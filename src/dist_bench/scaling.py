@@ -108,6 +108,7 @@ class ScalePoint:
     """One cluster size of a series: its median time and what follows from it."""
 
     nodes: int
+    tasks: int
     wall_s: float
     speedup: float
     #: Speedup per unit of scale (1: every added node pulled its full weight).
@@ -147,7 +148,6 @@ class ScalingCurve:
     backend: str
     scaling: Scaling
     node_slice: NodeSlice
-    tasks_at_base: int
     grain_s: float
     bytes_per_task: int
     points: list[ScalePoint]
@@ -227,6 +227,7 @@ def _curve(key: _SeriesKey, by_nodes: dict[int, list[Record]]) -> ScalingCurve:
         points.append(
             ScalePoint(
                 nodes=nodes,
+                tasks=min(r.tasks for r in by_nodes[nodes]),
                 wall_s=walls[nodes],
                 speedup=speedup,
                 efficiency=speedup / scale,
@@ -247,7 +248,6 @@ def _curve(key: _SeriesKey, by_nodes: dict[int, list[Record]]) -> ScalingCurve:
         backend=key.backend,
         scaling=scaling,
         node_slice=NodeSlice(key.node_cpus or 0.0, key.node_memory_bytes),
-        tasks_at_base=min(r.tasks for r in by_nodes[base]),
         grain_s=key.grain_s,
         bytes_per_task=key.bytes_per_task,
         points=points,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from dist_bench.report import scaling_content as scaling
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
@@ -25,7 +26,7 @@ from dist_bench.report.content import (
     projection_rows,
     workload_cutover,
 )
-from dist_bench.report.sentences import warning_sentence
+from dist_bench.report.sentences import node_projection_note, warning_sentence
 
 
 def _escape(text: str) -> str:
@@ -63,6 +64,7 @@ def _lines(data: ReportData) -> Iterator[str]:
             for backend, remark in group.remarks():
                 yield f"- **{backend}** (note): {remark}"
             yield ""
+    yield from _scaling_lines(data)
     projections = projection_rows(data.analysis)
     if projections:
         yield f"## {PROJECTIONS_TITLE}"
@@ -92,6 +94,29 @@ def _lines(data: ReportData) -> Iterator[str]:
     yield ""
     for column in MEASUREMENT_COLUMNS:
         yield f"- **{column.flat_title}**: {column.meaning}"
+
+
+def _scaling_lines(data: ReportData) -> Iterator[str]:
+    sections = scaling.scaling_sections(data)
+    if not sections:
+        return
+    yield f"## {scaling.SCALING_TITLE}"
+    yield ""
+    for section in sections:
+        yield f"### {section.title}"
+        yield ""
+        yield section.sentence
+        yield ""
+        yield from table_lines(scaling.SCALING_COLUMNS, section.rows)
+        yield ""
+    projections = scaling.report_projection_rows(data)
+    if projections:
+        yield f"### {scaling.NODE_PROJECTIONS_TITLE}"
+        yield ""
+        yield from table_lines(scaling.NODE_PROJECTION_COLUMNS, projections)
+        yield ""
+        yield f"_{node_projection_note()}_"
+        yield ""
 
 
 def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
