@@ -118,3 +118,25 @@ def test_a_plan_that_cannot_make_a_curve_is_refused(
 ) -> None:
     with pytest.raises(UsageError, match=message):
         plan(**changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--nodes", "2"], "at least two sizes"),
+        (["--nodes", "1,1000", "--cpus", "1"], "CPUs; this host has"),
+        (["--link-rate", "fast"], "not a link rate"),
+    ],
+)
+def test_scale_refuses_bad_input_in_one_line_before_any_container(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from dist_bench.cli import main
+
+    output = tmp_path / "scale.json"
+    with pytest.raises(SystemExit) as exited:
+        main(["scale", "cpu", "-b", "dask", *arguments, "-o", str(output)])
+    assert exited.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert message in line
+    assert not output.exists()
