@@ -17,6 +17,7 @@ What lives where (all git-ignored):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -28,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -725,6 +727,10 @@ def run(
     # Without a terminal, compose runs in a session of its own: an interrupt reaches dist-bench
     # in the container once, through `docker kill --signal INT`, not compose's own handling.
     process = subprocess.Popen(argv, env={**os.environ, **env}, start_new_session=not interactive)
+    rate = env.get("DIST_BENCH_LINK_RATE_BITS")
+    if rate:
+        # The driver waits (entrypoint.sh) until its link is shaped like every node's.
+        threading.Thread(target=_shape_driver, args=(driver, int(rate)), daemon=True).start()
     try:
         code = process.wait()
     except KeyboardInterrupt:
@@ -743,6 +749,22 @@ def run(
             "measured before it are in the -o file; `dist-bench cluster logs` tells why"
         )
     return code
+
+
+def _shape_driver(driver: str, rate_bits: int) -> None:
+    """Shape the driver container's link once it runs (it waits for that before starting)."""
+    from dist_bench import cluster_nodes  # it uses this module's docker helpers
+
+    deadline = time.monotonic() + _DRIVER_STOP_S
+    while time.monotonic() < deadline:
+        state = _run(["docker", "inspect", "--format", "{{.State.Running}}", driver], timeout=30)
+        if state.stdout.strip() == "true":
+            # A failure here needs no line of its own: the waiting driver then says it was
+            # not shaped, and exits.
+            with contextlib.suppress(ClusterError):
+                cluster_nodes.shape_links([driver], rate_bits)
+            return
+        time.sleep(0.2)
 
 
 def _check_paths_inside(paths: Sequence[str], folder: Path) -> None:
@@ -879,6 +901,9 @@ def _compose_env(root: Path, spec: ClusterSpec) -> dict[str, str]:
         "DIST_BENCH_RAY_OBJECT_STORE_BYTES": str(object_store),
         "DIST_BENCH_RAY_SHM_SIZE": str(shm),
         "DIST_BENCH_DASK_SCHEME": "tls" if spec.tls else "tcp",
+        "DIST_BENCH_LINK_RATE_BITS": ""
+        if spec.link_rate_bits is None
+        else str(spec.link_rate_bits),
     }
     for engine_ports in _PORTS.values():
         for variable, default in engine_ports.items():

@@ -16,6 +16,7 @@ Subcommands (each prints one JSON line on success, one plain line on stderr and 
 * ``shape RATE_BITS [--latency-ms MS]``  (root with NET_ADMIN): tbf at RATE_BITS bit/s on eth0,
   below a netem delay when latency is asked for (refused, naming ``sch_netem``, where the kernel
   lacks it);
+* ``wait``: return once this container's link is shaped (a driver waits so before it starts);
 * ``serve PORT``: accept one connection, read to its end, answer with the byte count;
 * ``send HOST PORT BYTES``: send BYTES to a ``serve``, and time until its answer.
 """
@@ -143,6 +144,28 @@ def _add_netem(route: Any, index: int, latency_ms: float) -> None:
         raise LinkError(f"the kernel refused the netem qdisc: {exc}") from None
 
 
+def wait_until_shaped(device: str = DEVICE, timeout_s: float = 60.0) -> dict[str, Any]:
+    """Return once ``device`` has a tbf or netem root qdisc (the shaper outside put it there).
+
+    A driver with a shaped link starts its work only then, so none of its bytes go out
+    unshaped. Reading qdiscs needs no capability.
+
+    Raises:
+        LinkError: no shaping appeared within ``timeout_s``.
+    """
+    from pyroute2 import IPRoute
+
+    deadline = time.monotonic() + timeout_s
+    with IPRoute() as route:
+        (index,) = route.link_lookup(ifname=device)[:1] or (None,)
+        while index is not None and time.monotonic() < deadline:
+            kinds = {q.get_attr("TCA_KIND") for q in route.get_qdiscs(index=index)}
+            if kinds & {"tbf", "netem"}:
+                return {"device": device, "shaped": sorted(kinds & {"tbf", "netem"})}
+            time.sleep(0.1)
+    raise LinkError(f"the link of this container was not shaped within {timeout_s:g} s")
+
+
 def serve(port: int) -> dict[str, Any]:
     """Accept one connection on ``port``, read it to its end, answer with the byte count.
 
@@ -205,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     shaping = commands.add_parser("shape")
     shaping.add_argument("rate_bits", type=int)
     shaping.add_argument("--latency-ms", type=float)
+    commands.add_parser("wait")
     serving = commands.add_parser("serve")
     serving.add_argument("port", type=int)
     sending = commands.add_parser("send")
@@ -216,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "shape":
             done = shape(args.rate_bits, args.latency_ms)
+        elif args.command == "wait":
+            done = wait_until_shaped()
         elif args.command == "serve":
             done = serve(args.port)
         else:
