@@ -43,8 +43,8 @@ def test_rates_are_shown_in_decimal_units() -> None:
     assert format_rate(1e9) == "1 Gbit/s"
 
 
-def test_the_bucket_holds_2_ms_of_the_rate_and_at_least_one_offloaded_packet() -> None:
-    assert burst_bytes(10**10) == 10**10 // 8 // 500
+def test_the_bucket_holds_4_ms_of_the_rate_and_at_least_one_offloaded_packet() -> None:
+    assert burst_bytes(10**10) == 10**10 // 8 // 250
     assert burst_bytes(10**8) == MIN_BURST_BYTES
 
 

@@ -19,7 +19,7 @@ import json
 import math
 from collections.abc import Sequence
 
-from dist_bench.cluster import IMAGE, _last_line, _run
+from dist_bench.cluster import _last_line, _run, container_user
 from dist_bench.errors import ClusterError, UsageError
 from dist_bench.links import LinkCheck
 
@@ -104,7 +104,7 @@ def shape_links(names: Sequence[str], rate_bits: int, latency_ms: float | None =
             "--security-opt", "no-new-privileges:true",
             "--read-only", "--user", "0:0",
             "--entrypoint", IMAGE_PYTHON,
-            IMAGE, "-m", "dist_bench.links", "shape", str(rate_bits),
+            image_of(name), "-m", "dist_bench.links", "shape", str(rate_bits),
         ]  # fmt: skip
         if latency_ms is not None:
             argv += ["--latency-ms", f"{latency_ms:g}"]
@@ -116,6 +116,10 @@ def shape_links(names: Sequence[str], rate_bits: int, latency_ms: float | None =
 def measure_link(sender: str, receiver: str, set_rate_bits: int | None) -> LinkCheck:
     """Time a transfer from container ``sender`` to ``receiver`` over the cluster network.
 
+    The probe runs in two one-shot containers that share the nodes' network namespaces (their
+    devices, their qdiscs) but not their CPU quotas: a half-core node's own Python cannot push
+    1 Gbit/s through TCP, and this measures the link, not the node.
+
     Raises:
         ClusterError: the probe did not run or did not answer.
     """
@@ -125,16 +129,16 @@ def measure_link(sender: str, receiver: str, set_rate_bits: int | None) -> LinkC
         size = max(PROBE_MIN_BYTES, math.ceil(set_rate_bits / 8 * PROBE_SECONDS))
         timeout += 3 * size * 8 / set_rate_bits
     listening = _run(
-        ["docker", "exec", "--detach", receiver, IMAGE_PYTHON, "-m", "dist_bench.links", "serve",
+        [*_probe_run(receiver), "--detach", image_of(receiver), "-m", "dist_bench.links", "serve",
          str(PROBE_PORT)],
         timeout=60,
     )  # fmt: skip
     if listening.returncode != 0:
         raise ClusterError(
-            f"the link probe did not start on {receiver}: {_last_line(listening.stderr)}"
+            f"the link probe did not start beside {receiver}: {_last_line(listening.stderr)}"
         )
     sent = _run(
-        ["docker", "exec", sender, IMAGE_PYTHON, "-m", "dist_bench.links", "send", receiver,
+        [*_probe_run(sender), image_of(sender), "-m", "dist_bench.links", "send", receiver,
          str(PROBE_PORT), str(size)],
         timeout=timeout,
     )  # fmt: skip
@@ -144,3 +148,25 @@ def measure_link(sender: str, receiver: str, set_rate_bits: int | None) -> LinkC
         )
     timed = json.loads(sent.stdout.strip().splitlines()[-1])
     return LinkCheck(sender, receiver, int(timed["bytes"]), float(timed["seconds"]), set_rate_bits)
+
+
+def _probe_run(node: str) -> list[str]:
+    """``docker run`` of a probe in ``node``'s network namespace, as locked down as the nodes."""
+    uid, gid = container_user()
+    return [
+        "docker", "run", "--rm", "--network", f"container:{node}",
+        "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true", "--read-only",
+        "--user", f"{uid}:{gid}", "--entrypoint", IMAGE_PYTHON,
+    ]  # fmt: skip
+
+
+def image_of(container: str) -> str:
+    """The image ID ``container`` runs: its helpers run the same code, whatever the tag is now.
+
+    Raises:
+        ClusterError: no such container.
+    """
+    shown = _run(["docker", "inspect", "--format", "{{.Image}}", container], timeout=30)
+    if shown.returncode != 0:
+        raise ClusterError(f"no container {container!r}: {_last_line(shown.stderr)}")
+    return shown.stdout.strip()

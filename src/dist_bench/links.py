@@ -36,9 +36,10 @@ from typing import Any
 
 #: The device every container's network namespace reaches the cluster network through.
 DEVICE = "eth0"
-#: tbf's bucket: 2 ms of the rate, so a transfer of a few MiB is held to the rate (a larger
-#: bucket lets its first bytes through at memory speed), ...
-BURST_S = 0.002
+#: tbf's bucket: 4 ms of the rate (a timer tick at HZ=250, so a sender delayed by one tick
+#: loses no tokens); a transfer of a few MiB is still held to the rate (a larger bucket lets
+#: its first bytes through at memory speed), ...
+BURST_S = 0.004
 #: ... and never under 64 KiB: veth hands tbf segmentation-offloaded packets up to that size, and
 #: a bucket smaller than a packet stalls it.
 MIN_BURST_BYTES = 64 * 1024
