@@ -8,7 +8,8 @@ Memory is sampled every ``--every`` seconds as the client's PSS summed over its 
 containers (``docker stats``: the cgroup's usage without its page cache), summed at each sample;
 the peak of that sum is printed.
 
-Run: ``.venv/bin/python benchmarks/scale_run.py [WORKLOAD] [-b dask|ray] [-o FILE]``. Its own
+Run: ``.venv/bin/python benchmarks/scale_run.py [WORKLOAD] [-b dask|ray] [-o FILE] [OPTIONS]``
+(other options go to ``dist-bench scale``). Its own
 compose project and free ports keep it apart from any other cluster. Exits 1 when the time target
 is missed. Recorded results: benchmarks/RESULTS.md.
 """
@@ -69,8 +70,8 @@ def main() -> int:
     parser.add_argument("-b", "--backend", default="dask", choices=["dask", "ray"])
     parser.add_argument("-o", "--output", type=Path, help="results file (default: temporary)")
     parser.add_argument("--every", type=float, default=1.0, help="sampling period in seconds")
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="more options for scale")
-    options = parser.parse_args()
+    # Any other option is passed on to `dist-bench scale` (e.g. --nodes 1,2 --link-rate 1gbit).
+    options, rest = parser.parse_known_args()
     output = options.output or Path(tempfile.mkdtemp(prefix="dist-bench-scale-")) / "scale.json"
     project = f"dbscale-{os.getpid()}"
     env = {
@@ -81,7 +82,7 @@ def main() -> int:
     }
     script = Path(sys.executable).with_name("dist-bench")
     command = [str(script), "scale", options.workload, "-b", options.backend, "--project",
-               project, "-o", str(output), *options.rest]  # fmt: skip
+               project, "-o", str(output), *rest]  # fmt: skip
     print("running:", " ".join(command), "|", load(), flush=True)
     started = time.perf_counter()
     run = subprocess.Popen(command, env=env)
