@@ -125,3 +125,17 @@ def test_a_shaped_link_measures_near_its_rate(project: str) -> None:
     assert check is not None and check.set_rate_bits == rate
     # Unshaped, the bridge moves GB/s: near 100 Mbit/s only because tbf holds it there.
     assert check.within_tolerance, f"{check.measured_bits / 1e6:.1f} Mbit/s measured"
+
+
+def test_a_latency_needs_netem_and_is_refused_before_any_node_without_it(project: str) -> None:
+    spec = cluster.ClusterSpec(
+        "dask", workers=1, memory_bytes=MEMORY, project=project,
+        link_rate_bits=10**9, link_latency_ms=5.0,
+    )  # fmt: skip
+    try:
+        cluster.up(spec, timeout_s=240)
+    except ClusterError as exc:
+        assert "sch_netem" in str(exc) and "\n" not in str(exc)
+        assert containers(project, "dask-worker") == [], "refused only after starting nodes"
+    else:  # a kernel with netem: the nodes are shaped, with the delay on top
+        assert len(containers(project, "dask-worker")) == 1

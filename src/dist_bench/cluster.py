@@ -599,6 +599,10 @@ def up(
         _check_ports(spec.engine, env)
     built = build(base_image, project=spec.project)
     env["DIST_BENCH_BASE_IMAGE"] = built.base_image
+    if spec.link_latency_ms is not None:
+        from dist_bench.cluster_nodes import check_latency_supported
+
+        check_latency_supported(IMAGE)
     _ensure_secrets(_secrets_dir(root, spec.project), tls=spec.tls)
     _save_state(
         root,

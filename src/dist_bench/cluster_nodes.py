@@ -90,6 +90,29 @@ def pin_cores(names: Sequence[str], cores_per_node: int, host_cores: int) -> lis
     return sets
 
 
+def check_latency_supported(image: str) -> None:
+    """Refuse a link latency before any node starts if this kernel cannot add one (no netem).
+
+    netem is tried on the loopback device of a throwaway container with no network: nothing
+    else is touched.
+
+    Raises:
+        ClusterError: one line naming the missing module (sch_netem).
+    """
+    done = _run(
+        [
+            "docker", "run", "--rm", "--network", "none",
+            "--cap-drop", "ALL", "--cap-add", "NET_ADMIN",
+            "--security-opt", "no-new-privileges:true", "--read-only", "--user", "0:0",
+            "--entrypoint", IMAGE_PYTHON, image,
+            "-m", "dist_bench.links", "shape", "1000000000", "--latency-ms", "1", "--device", "lo",
+        ],
+        timeout=120,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise ClusterError(f"--link-latency: {_last_line(done.stderr)}")
+
+
 def shape_links(names: Sequence[str], rate_bits: int, latency_ms: float | None = None) -> None:
     """Put tbf at ``rate_bits`` bit/s on the network device of every container in ``names``.
 

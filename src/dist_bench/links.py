@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     shaping = commands.add_parser("shape")
     shaping.add_argument("rate_bits", type=int)
     shaping.add_argument("--latency-ms", type=float)
+    shaping.add_argument("--device", default=DEVICE)
     commands.add_parser("wait")
     serving = commands.add_parser("serve")
     serving.add_argument("port", type=int)
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "shape":
-            done = shape(args.rate_bits, args.latency_ms)
+            done = shape(args.rate_bits, args.latency_ms, args.device)
         elif args.command == "wait":
             done = wait_until_shaped()
         elif args.command == "serve":
