@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -81,14 +82,20 @@ def one_fault(engine: str, fault: str, services: tuple[str, ...]) -> dict[str, s
             deadline = time.monotonic() + GIVE_UP_S
             while records(results) < 1 and run.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.2)
+            if run.poll() is not None or records(results) < 1:
+                run.kill()
+                output, _ = run.communicate()
+                raise SystemExit(f"the run ended or stalled before its first record:\n{output}")
             victims = [c for service in services for c in containers(project, service)]
             subprocess.run(["docker", "kill", *victims], check=True, capture_output=True)
             killed = time.monotonic()
             try:
                 output, _ = run.communicate(timeout=GIVE_UP_S)
             except subprocess.TimeoutExpired:
-                run.kill()
-                output, _ = run.communicate()
+                # Ctrl-C, as a user would: `cluster run` then stops its driver container, whose
+                # compose process holds our pipe open (a plain kill would leave it running).
+                run.send_signal(signal.SIGINT)
+                output, _ = run.communicate(timeout=GIVE_UP_S)
             ended_s = time.monotonic() - killed
             errors = [line for line in output.splitlines() if line.startswith("error:")]
             return {
@@ -108,7 +115,7 @@ def one_fault(engine: str, fault: str, services: tuple[str, ...]) -> dict[str, s
 @click.option("--engine", type=click.Choice(["dask", "ray", "both"]), default="both")
 def main(engine: str) -> None:
     """Time how each fault ends a cluster run."""
-    print(f"# cluster faults ({load()})")
+    print(f"# cluster faults ({load()})", flush=True)
     rows = [
         one_fault(name, fault, services)
         for name in (("dask", "ray") if engine == "both" else (engine,))

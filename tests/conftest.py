@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import signal
 import socket
 import subprocess
 import textwrap
-from collections.abc import Callable, Iterator
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 import pytest
 
 from dist_bench.backends import backend_specs
+from dist_bench.backends.base import Backend
 from dist_bench.costmodel import CutoverAnalysis
+from dist_bench.errors import ClusterConnectionError
 from dist_bench.results import Results
+from dist_bench.worker import timed_call
+from tests.tiny_disk import TinyDisk
 
 
 def all_backend_params() -> list[object]:
@@ -154,24 +162,32 @@ def searched() -> tuple[Results, CutoverAnalysis]:
 
 
 @pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 8 KiB filesystem (tmpfs, two pages): full after a few records.
+def tiny_disk(tmp_path: Path) -> TinyDisk:
+    """A tiny disk to run commands on; skipped, saying why, where namespaces are not allowed."""
+    probe = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "true"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if probe.returncode != 0:
+        reason = f"cannot make a user and mount namespace here: {probe.stderr.strip()}"
+        if os.environ.get("CI"):  # CI's machine allows them: a skip there would hide a failure
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return TinyDisk(tmp_path)
 
-    Mounting needs root with CAP_SYS_ADMIN (this machine has it); elsewhere the test is
-    skipped, saying so, rather than faked.
+
+def error_when_every_worker_dies(backend: Backend, process_group: int, after_s: float) -> str:
+    """Run a job of long tasks on a started ``backend`` and SIGKILL ``process_group`` (the
+    cluster's only worker) ``after_s`` seconds in; return the one-line error the job ended with.
     """
-    mount_point = tmp_path / "tiny"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8k,mode=0777", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    killer = threading.Timer(after_s, os.killpg, (process_group, signal.SIGKILL))
+    killer.start()
     try:
-        yield mount_point
+        with pytest.raises(ClusterConnectionError) as caught:
+            backend.map(timed_call, [(time.sleep, 1, 120.0)] * 2)
     finally:
-        # Lazily: a file a failed test left open must not turn its failure into a teardown error.
-        subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+        killer.join()
+    message = str(caught.value)
+    assert "results measured before it are kept" in message
+    assert "\n" not in message
+    return message

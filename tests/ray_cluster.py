@@ -104,9 +104,16 @@ class RayTestCluster:
 
 
 def start(
-    nodes: int = 2, cpus_per_node: int = 1, timeout: float = 90.0, block_dist_bench: bool = True
+    nodes: int = 2,
+    cpus_per_node: int = 1,
+    timeout: float = 90.0,
+    block_dist_bench: bool = True,
+    head_cpus: int | None = None,
 ) -> RayTestCluster:
     """Start a head node and ``nodes - 1`` worker nodes, and wait until all are alive.
+
+    ``head_cpus`` (default ``cpus_per_node``) of 0 makes a head that runs no task, like the
+    compose cluster's.
 
     With ``block_dist_bench`` no process of the cluster can import dist-bench, so whatever the
     driver runs there must arrive by value.
@@ -137,13 +144,19 @@ def start(
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
     port = free_port()
     cluster = RayTestCluster(address=f"127.0.0.1:{port}", token=token, root=root, env=env)
-    common = [f"--num-cpus={cpus_per_node}", "--disable-usage-stats", "--block"]
+    common = ["--disable-usage-stats", "--block"]
     try:
         for index in range(nodes):
             if index == 0:
-                role = ["--head", f"--port={port}", "--include-dashboard=false"]
+                cpus = cpus_per_node if head_cpus is None else head_cpus
+                role = [
+                    "--head",
+                    f"--port={port}",
+                    "--include-dashboard=false",
+                    f"--num-cpus={cpus}",
+                ]
             else:
-                role = [f"--address={cluster.address}"]
+                role = [f"--address={cluster.address}", f"--num-cpus={cpus_per_node}"]
             node_dir = root / f"n{index}"
             log = root / f"node{index}.log"
             cluster.logs.append(log)

@@ -15,6 +15,7 @@ import pytest
 
 from dist_bench.cli import main
 from dist_bench.results import load_results
+from tests.tiny_disk import TinyDisk
 
 Runner = Callable[..., tuple[int, str, str]]
 
@@ -535,19 +536,22 @@ def _wait_for_file(output: Path, process: subprocess.Popen[str]) -> None:
 
 
 def test_a_full_disk_mid_run_is_one_line_exit_1_and_the_file_intact(
-    run_cli: Runner, tiny_disk: Path
+    tiny_disk: TinyDisk,
 ) -> None:
-    output = tiny_disk / "r.json"
+    output = tiny_disk.path / "r.json"
     # Many small records: the 8 KiB disk holds the first few, not all.
     sizes = ["--tasks", "1,2,3,4,5,6,7,8", "--grain", "1ms", "--repeats", "2", "--warmup", "0"]
-    code, out, err = run_cli("run", "cpu", "-b", "threads", *sizes, "-o", str(output))
-    assert_one_line_error(
-        code, err, 1, "cannot save results", str(output), "No space left on device", "intact"
+    done = tiny_disk.run(
+        sys.executable, "-m", "dist_bench", "run", "cpu", "-b", "threads", *sizes, "-o", str(output)
     )
-    saved = load_results(output).records
+    assert_one_line_error(
+        done.code, done.err, 1, "cannot save results", str(output), "No space left on device",
+        "intact",
+    )  # fmt: skip
+    saved = load_results(done.files / "r.json").records
     assert saved, "the records saved before the disk filled must still be there"
-    assert "speedup" in out, "what this run measured is shown even though it was not saved"
-    assert sorted(p.name for p in tiny_disk.iterdir()) == [".r.json.lock", "r.json"]
+    assert "speedup" in done.out, "what this run measured is shown even though it was not saved"
+    assert done.names() == [".r.json.lock", "r.json"]
 
 
 def test_the_plan_of_a_run_adds_up_its_serial_work() -> None:

@@ -577,11 +577,20 @@ def test_ray_up_waits_for_every_worker_and_the_token_stays_out_of_the_image(
     assert all(w.versions["ray"] == client_versions()["ray"] for w in report.workers)
     token = Path(report.client_env["RAY_AUTH_TOKEN_PATH"]).read_text().strip()
     assert len(token) >= 32
+    # The cluster runs this user's own image tag, which another user's build cannot move.
+    images = subprocess.run(
+        ["docker", "inspect", "--format", "{{.Config.Image}}", *_containers(project)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert set(images) == {cluster.own_image()}
     inspected = subprocess.run(
-        ["docker", "image", "inspect", cluster.IMAGE], capture_output=True, text=True, check=True
+        ["docker", "image", "inspect", cluster.own_image()],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     history = subprocess.run(
-        ["docker", "history", "--no-trunc", cluster.IMAGE],
+        ["docker", "history", "--no-trunc", cluster.own_image()],
         capture_output=True,
         text=True,
         check=True,

@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -39,7 +38,7 @@ from dist_bench.errors import ClusterConnectionError, UsageError  # noqa: E402
 from dist_bench.versions import CHECKED_PACKAGES, check_versions, client_versions  # noqa: E402
 from dist_bench.worker import timed_call  # noqa: E402
 from dist_bench.workload import Job, Workload, load_workload_file  # noqa: E402
-from tests.conftest import SocketWatch, off_loopback  # noqa: E402
+from tests.conftest import SocketWatch, error_when_every_worker_dies, off_loopback  # noqa: E402
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -392,19 +391,31 @@ def test_placed_array_reaches_tasks_as_the_array(remote: DaskBackend, workload: 
     assert future.result(timeout=30)[0] == 4030
 
 
-def test_unreachable_address_fails_fast_naming_it() -> None:
+@pytest.mark.timeout(120)  # a hang fails here; how fast it fails: benchmarks/connection_failures.py
+def test_unreachable_address_fails_naming_it() -> None:
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     backend = DaskBackend(BackendOptions(address=address))
-    started = time.perf_counter()
 
     with pytest.raises(ClusterConnectionError) as caught:
         backend.start()
 
-    assert time.perf_counter() - started < 10
     message = str(caught.value)
     assert address in message
     assert "\n" not in message
     assert "dask scheduler" in message
+
+
+@pytest.mark.timeout(120)  # a hang fails here; how fast it fails: benchmarks/connection_failures.py
+def test_a_port_that_never_speaks_is_an_error_not_a_hang() -> None:
+    with socket.socket() as listener:  # accepts connections, never answers the handshake
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        with pytest.raises(ClusterConnectionError) as caught:
+            DaskBackend(BackendOptions(address=address)).start()
+    message = str(caught.value)
+    assert address in message and "no Dask scheduler answered" in message
+    assert "\n" not in message
 
 
 @pytest.mark.parametrize(
@@ -420,14 +431,13 @@ def test_bare_host_port_means_tcp() -> None:
     assert DaskBackend(BackendOptions(address="127.0.0.1:8786")).address == "tcp://127.0.0.1:8786"
 
 
+@pytest.mark.timeout(120)  # a hang fails here; how fast it fails: benchmarks/connection_failures.py
 def test_scheduler_without_workers_is_a_clear_error(tmp_path: Path) -> None:
     empty = start_cluster(tmp_path, 0, nanny=False, block_dist_bench=False)
     try:
         backend = DaskBackend(BackendOptions(address=empty.address))
-        started = time.perf_counter()
         with pytest.raises(ClusterConnectionError, match="has no workers") as caught:
             backend.start()
-        assert time.perf_counter() - started < 15  # a bounded wait, not a hang
         assert empty.address in str(caught.value)
     finally:
         empty.stop()
@@ -455,6 +465,20 @@ def test_lost_worker_is_survived_and_reported(tmp_path: Path, workload: Workload
     finally:
         backend.shutdown()
         cluster.stop()
+
+
+@pytest.mark.timeout(120)  # a hang fails here; how fast it ends: benchmarks/cluster_faults.py
+def test_a_job_whose_every_worker_is_lost_fails_in_one_line(tmp_path: Path) -> None:
+    # No nanny: nothing restarts the killed worker, as with a killed container or a lost node.
+    cluster = start_cluster(tmp_path / "cluster", 1, nanny=False, block_dist_bench=False)
+    backend = DaskBackend(BackendOptions(address=cluster.address))
+    try:
+        backend.start()
+        message = error_when_every_worker_dies(backend, cluster.processes[1].pid, after_s=1.0)
+    finally:
+        backend.shutdown()
+        cluster.stop()
+    assert "every worker of the Dask cluster" in message and cluster.address in message
 
 
 def _dask_children() -> dict[int, str]:

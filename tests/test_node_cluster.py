@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 
@@ -25,33 +24,11 @@ from dist_bench.node_sweep import NodeSweepPlan, run_node_sweep
 from dist_bench.results import ResultsWriter
 from dist_bench.scaling import NodeSlice, Scaling
 from dist_bench.workload import resolve_workloads
+from tests.test_cluster import PORT_VARIABLES, _free_port, docker  # noqa: F401 - a fixture
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900), pytest.mark.usefixtures("docker")]
 
-PORT_VARIABLES = {
-    "dask": ("DIST_BENCH_DASK_PORT", "DIST_BENCH_DASK_DASHBOARD_PORT"),
-    "ray": ("DIST_BENCH_RAY_CLIENT_PORT",),
-}
 MEMORY = 768 * 1024**2
-
-
-@pytest.fixture(scope="module", autouse=True)
-def docker() -> None:
-    """Docker and the cluster image (CI must have them: there a missing Docker fails)."""
-    try:
-        cluster.compose_command()
-    except ClusterError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI runs the cluster tests on real containers, and: {exc}")
-        pytest.skip(f"cluster tests need Docker: {exc}")
-    cluster.build()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -129,7 +106,7 @@ def test_a_shaped_link_measures_near_its_rate(project: str) -> None:
 
 def test_a_latency_is_refused_before_any_node_where_the_kernel_lacks_netem(project: str) -> None:
     try:
-        check_latency_supported(cluster.IMAGE)
+        check_latency_supported(cluster.own_image())
     except ClusterError:
         pass
     else:

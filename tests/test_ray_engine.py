@@ -39,7 +39,7 @@ from dist_bench.errors import (  # noqa: E402
 )
 from dist_bench.worker import timed_call  # noqa: E402
 from tests import ray_cluster  # noqa: E402
-from tests.conftest import SocketWatch, off_loopback  # noqa: E402
+from tests.conftest import SocketWatch, error_when_every_worker_dies, off_loopback  # noqa: E402
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -250,13 +250,12 @@ def test_ray_client_connects_again_after_the_servers_transient_failure(
     assert "\n" not in str(caught.value)
 
 
-def test_an_unreachable_address_fails_fast_in_one_line() -> None:
+@pytest.mark.timeout(120)  # a hang fails here; how fast it fails: benchmarks/connection_failures.py
+def test_an_unreachable_address_fails_in_one_line() -> None:
     address = f"127.0.0.1:{ray_cluster.free_port()}"
     backend = RayBackend(BackendOptions(address=address))
-    started = time.monotonic()
     with pytest.raises(ClusterConnectionError) as caught:
         backend.start()
-    assert time.monotonic() - started < 10
     message = str(caught.value)
     assert address in message
     assert "ray start --head" in message
@@ -264,16 +263,34 @@ def test_an_unreachable_address_fails_fast_in_one_line() -> None:
     assert not ray.is_initialized()
 
 
-def test_a_port_that_is_not_a_ray_gcs_fails_within_the_deadline() -> None:
+@pytest.mark.timeout(120)  # a hang fails here; how fast it fails: benchmarks/connection_failures.py
+def test_a_port_that_is_not_a_ray_gcs_fails_in_one_line(capfd: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as listener:  # accepts connections, never speaks gRPC
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         address = f"127.0.0.1:{listener.getsockname()[1]}"
-        started = time.monotonic()
         with pytest.raises(ClusterConnectionError, match="no Ray GCS answered") as caught:
             RayBackend(BackendOptions(address=address)).start()
-        assert time.monotonic() - started < 10
         assert address in str(caught.value)
+    # Ray's C++ client's own "Failed to connect to GCS" went to the terminal, over that line.
+    assert "Failed to connect" not in capfd.readouterr().err
+
+
+@pytest.mark.timeout(300)  # a hang fails here; how fast it ends: benchmarks/cluster_faults.py
+def test_a_job_whose_every_worker_node_is_lost_fails_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The head runs no task (as in the compose cluster): once the worker node is gone, no CPU is.
+    cluster = ray_cluster.start(nodes=2, cpus_per_node=1, head_cpus=0, block_dist_bench=False)
+    monkeypatch.setenv("RAY_AUTH_TOKEN", cluster.token)
+    backend = RayBackend(BackendOptions(address=cluster.address))
+    try:
+        backend.start()
+        message = error_when_every_worker_dies(backend, cluster.processes[1].pid, after_s=2.0)
+    finally:
+        backend.shutdown()
+        ray_cluster.stop(cluster)
+    assert "every worker node of the Ray cluster" in message and cluster.address in message
 
 
 # -- a two-node cluster ---------------------------------------------------------------------------
@@ -456,14 +473,13 @@ def test_placed_arrays_reach_tasks_as_values(connected: RayBackend) -> None:
     assert [value for value, *_ in timed] == [pytest.approx(array @ array, rel=1e-12)] * 3
 
 
+@pytest.mark.timeout(120)  # a hang fails here; how fast it fails: benchmarks/connection_failures.py
 def test_a_wrong_token_is_refused_in_one_line(
     cluster: ray_cluster.RayTestCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RAY_AUTH_TOKEN", "0" * 64)
-    started = time.monotonic()
     with pytest.raises(ClusterConnectionError) as caught:
         RayBackend(BackendOptions(address=cluster.address)).start()
-    assert time.monotonic() - started < 10
     message = str(caught.value)
     assert "rejected the auth token from the RAY_AUTH_TOKEN environment variable" in message
     assert cluster.address in message

@@ -19,11 +19,14 @@ from dist_bench.costmodel import CutoverAnalysis
 from dist_bench.errors import UsageError
 from dist_bench.report import (
     EXPORTERS,
+    analysis_for,
     export_all,
     exporter_for,
+    formats_for_output,
     parse_formats,
     plan_outputs,
     plan_plot,
+    plan_reports_beside,
 )
 from dist_bench.report.content import FINDING_KINDS, MEASUREMENT_COLUMNS, ReportData, finding_gloss
 from dist_bench.report.sentences import crossover_sentence
@@ -221,6 +224,30 @@ def test_formats_and_plot_paths_are_checked_up_front(tmp_path: Path) -> None:
     source = tmp_path / "r.json"
     (output,) = plan_outputs(parse_formats(["html"]), None, source=source)
     assert output.path == tmp_path / "r.html"
+
+
+def test_without_format_the_output_suffix_names_it() -> None:
+    assert formats_for_output(["md"], "notes.html") == ["md"]  # given formats win
+    assert formats_for_output([], "out/report.HTML") == [".html"]
+    assert formats_for_output([], None) == []  # the tables on the terminal
+    for output in ("-", "report.txt", "folder"):
+        with pytest.raises(UsageError, match="-o needs --format"):
+            formats_for_output([], output)
+
+
+def test_the_analysis_is_computed_only_when_something_shows_it(swept_results: Results) -> None:
+    (csv_out,) = plan_outputs(parse_formats(["csv"]), "-")
+    assert not csv_out.spec.uses_analysis
+    assert analysis_for(swept_results, [csv_out]) is None
+    shown = analysis_for(swept_results, [csv_out], terminal=True)
+    assert isinstance(shown, CutoverAnalysis)
+    (md_out,) = plan_outputs(parse_formats(["md"]), "-")
+    assert isinstance(analysis_for(swept_results, [md_out]), CutoverAnalysis)
+
+
+def test_reports_beside_a_results_file_are_named_after_it(tmp_path: Path) -> None:
+    outputs = plan_reports_beside(tmp_path / "cutover.json", ["md", "csv"])
+    assert [item.path for item in outputs] == [tmp_path / "cutover.md", tmp_path / "cutover.csv"]
 
 
 def _exit_code(arguments: list[str]) -> int:

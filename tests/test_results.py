@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dist_bench.errors import ResultsFileError, SaveError
+from dist_bench.errors import ResultsFileError
 from dist_bench.results import (
     BackendRun,
     Record,
@@ -20,6 +21,7 @@ from dist_bench.results import (
     lock_path,
     write_atomically,
 )
+from tests.tiny_disk import TinyDisk
 
 HOST = {"host": "here"}
 
@@ -164,24 +166,48 @@ def test_saves_are_fsynced_file_then_folder(
     assert synced[1] == str(tmp_path)
 
 
-def test_a_full_disk_is_one_error_and_the_file_stays_intact(tiny_disk: Path) -> None:
-    path = tiny_disk / "r.json"
-    writer = ResultsWriter(path, dict(HOST))
+#: Saves records on the tiny disk until it is full; prints what the error said and how many
+#: records the writer held (the last of them is the one that failed to save).
+SAVE_UNTIL_FULL = """
+import json, sys
+from pathlib import Path
+from dist_bench.errors import SaveError
+from dist_bench.results import ResultsWriter
+from tests.test_results import HOST, a_record
+writer = ResultsWriter(Path(sys.argv[1]), dict(HOST))
+try:
+    for _ in range(100):
+        writer.add_record(a_record(wall_s=[0.1] * 20))
+except SaveError as failed:
+    print(json.dumps({"message": str(failed), "held": len(writer.results.records)}))
+writer.close()
+"""
 
-    def save_until_full() -> None:
-        for _ in range(100):
-            writer.add_record(a_record(wall_s=[0.1] * 20))
 
-    with pytest.raises(SaveError) as failed:
-        save_until_full()
-    saved = len(writer.results.records) - 1  # the last one is the record that failed to save
-    message = str(failed.value)
+def test_a_full_disk_is_one_error_and_the_file_stays_intact(tiny_disk: TinyDisk) -> None:
+    done = tiny_disk.run(sys.executable, "-c", SAVE_UNTIL_FULL, str(tiny_disk.path / "r.json"))
+    assert done.code == 0, done.err
+    failed = json.loads(done.out)
+    saved = failed["held"] - 1
+    message = failed["message"]
     assert "No space left on device" in message and "intact" in message
     assert f"the {saved} measurement(s) of this run saved before" in message
     assert saved >= 1, "the disk was meant to hold a few records first"
-    assert len(load_results(path).records) == saved
-    assert sorted(p.name for p in tiny_disk.iterdir()) == [".r.json.lock", "r.json"]
-    writer.close()
+    assert len(load_results(done.files / "r.json").records) == saved
+    assert done.names() == [".r.json.lock", "r.json"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "failed"),
+    [({}, False), ({"error": "boom"}, True), ({"verified": False}, True)],
+)
+def test_a_record_failed_when_it_raised_or_its_answer_was_wrong(
+    changes: dict[str, Any], failed: bool
+) -> None:
+    record = a_record(**changes)
+    assert record.failed is failed
+    results = Results(metadata=dict(HOST), records=[a_record(), record, a_record(error="later")])
+    assert results.failed() == [*([record] if failed else []), results.records[2]]
 
 
 def test_a_node_sweep_record_keeps_its_size_and_slice_and_version_2_cannot_hold_one(

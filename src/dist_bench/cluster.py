@@ -44,6 +44,8 @@ from dist_bench.units import parse_port
 
 ENGINES = ("dask", "ray")
 DEFAULT_PROJECT = "dist-bench"
+#: The image plain ``docker compose`` commands use (docker-compose.yml's default): the last one
+#: built on this machine, by anyone.
 IMAGE = "dist-bench-cluster:latest"
 #: The base ``cluster/build-base.sh`` makes from Debian packages when no registry is reachable.
 OFFLINE_BASE = "dist-bench-base:bookworm"
@@ -275,6 +277,16 @@ def compose_command() -> list[str]:
 # -- building the image ----------------------------------------------------------------------------
 
 
+def own_image() -> str:
+    """The cluster image of the user running dist-bench, the one its own commands run.
+
+    A tag per user: another user's (or root's) build moves ``latest`` but never this tag, so it
+    cannot swap the image under a cluster that runs here (compose would recreate its containers
+    at the next ``cluster run``, losing the workers).
+    """
+    return f"dist-bench-cluster:uid-{os.getuid()}"
+
+
 def build(base_image: str | None = None, *, project: str = DEFAULT_PROJECT) -> BuildReport:
     """Make the cluster image from this client's exact packages (skipped when up to date).
 
@@ -304,15 +316,18 @@ def build(base_image: str | None = None, *, project: str = DEFAULT_PROJECT) -> B
     )
     # The certificate too: plain compose commands default to TLS, as `up` does.
     _ensure_secrets(_secrets_dir(root, project), tls=True)
-    if _image_label(IMAGE, BUILD_KEY_LABEL) == image_key:
-        return BuildReport(IMAGE, base, rebuilt=False, seconds=time.monotonic() - started)
-    previous = _image_id(IMAGE)
+    image = own_image()
+    if _image_label(image, BUILD_KEY_LABEL) == image_key:
+        return BuildReport(image, base, rebuilt=False, seconds=time.monotonic() - started)
+    previous = _image_id(image)
     log = build_dir / "docker-build.log"
     with log.open("w") as out:
         done = subprocess.run(
             [
                 "docker",
                 "build",
+                "--tag",
+                image,
                 "--tag",
                 IMAGE,
                 "--label",
@@ -330,10 +345,10 @@ def build(base_image: str | None = None, *, project: str = DEFAULT_PROJECT) -> B
             f"the cluster image did not build ({_last_line(log.read_text())}); "
             f"the whole log is in {log}"
         )
-    if previous and previous != _image_id(IMAGE):
+    if previous and previous != _image_id(image):
         # The image it replaces lost its tag; remove it, or every rebuild leaves one behind.
         _run(["docker", "image", "rm", previous], timeout=120)
-    return BuildReport(IMAGE, base, rebuilt=True, seconds=time.monotonic() - started)
+    return BuildReport(image, base, rebuilt=True, seconds=time.monotonic() - started)
 
 
 def _pinned_requirements() -> str:
@@ -602,7 +617,7 @@ def up(
     if spec.link_latency_ms is not None:
         from dist_bench.cluster_nodes import check_latency_supported
 
-        check_latency_supported(IMAGE)
+        check_latency_supported(built.image)
     _ensure_secrets(_secrets_dir(root, spec.project), tls=spec.tls)
     _save_state(
         root,
@@ -895,7 +910,7 @@ def _compose_env(root: Path, spec: ClusterSpec) -> dict[str, str]:
     env = {
         "DIST_BENCH_UID": str(uid),
         "DIST_BENCH_GID": str(gid),
-        "DIST_BENCH_IMAGE": IMAGE,
+        "DIST_BENCH_IMAGE": own_image(),
         "DIST_BENCH_SECRETS": str(_secrets_dir(root, spec.project)),
         "DIST_BENCH_WORKER_CPU_PERIOD_US": str(CFS_PERIOD_US),
         "DIST_BENCH_WORKER_CPU_QUOTA_US": str(round(spec.cpus * CFS_PERIOD_US)),

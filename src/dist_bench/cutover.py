@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from types import ModuleType
 
-from dist_bench.backends import BackendOptions, create_backend
+from dist_bench.backends import CLUSTER_BACKENDS, BackendOptions, create_backend
 from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.costmodel import (
     AXES,
@@ -43,6 +43,7 @@ from dist_bench.costmodel import (
     analyse,
     shape_to_ask,
 )
+from dist_bench.defaults import CUTOVER_BUDGET_S, CUTOVER_REPEATS
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results import Record, Results, ResultsWriter
 from dist_bench.stats import median, median_interval
@@ -56,11 +57,6 @@ from dist_bench.sweep import (
 from dist_bench.versions import VersionCheck
 from dist_bench.workload import Job, Workload, started_environment
 
-#: Default time budget: the default run (5 workloads, 6 backends, Dask and Ray started embedded)
-#: must end within 3 minutes on a 2-core machine; start-ups and the analysis come on top.
-DEFAULT_BUDGET_S = 120.0
-#: Measured jobs per shape; 3 already gives an order-statistics interval, refinement adds shapes.
-DEFAULT_REPEATS = 3
 #: Tasks per job at the centre of every series, and the tasks series around it.
 CENTRE_TASKS = 16
 TASKS_SERIES = (4, 16, 64)
@@ -84,8 +80,6 @@ SEARCH_RESAMPLES = 60
 #: What an engine's start and stop are assumed to cost before it has been started once (embedded
 #: Dask and Ray took 6-7 s each on the 2-core development machine under load).
 ENGINE_START_GUESS_S = 7.0
-#: Backends whose start is an engine's (the others start in well under a second).
-ENGINES = ("dask", "ray")
 
 
 @dataclass(frozen=True)
@@ -94,9 +88,9 @@ class CutoverPlan:
 
     workloads: list[Workload]
     backends: list[str]
-    budget_s: float = DEFAULT_BUDGET_S
+    budget_s: float = CUTOVER_BUDGET_S
     settings: MeasureSettings = field(
-        default_factory=lambda: MeasureSettings(repeats=DEFAULT_REPEATS, warmup=1)
+        default_factory=lambda: MeasureSettings(repeats=CUTOVER_REPEATS)
     )
     options: BackendOptions = field(default_factory=BackendOptions)
     project_nodes: tuple[int, ...] = ()
@@ -310,7 +304,7 @@ def _budget_share(search: _Search, later: list[str]) -> float:
         for r in search.writer.results.records
         if r.backend == BASELINE
     )
-    starts = sum(ENGINE_START_GUESS_S for name in later if name in ENGINES)
+    starts = sum(ENGINE_START_GUESS_S for name in later if name in CLUSTER_BACKENDS)
     reserve = len(later) * serial_s + starts
     return (search.plan.budget_s - search.elapsed() - reserve) / (len(later) + 1)
 

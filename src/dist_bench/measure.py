@@ -16,6 +16,7 @@ import numpy as np
 
 from dist_bench.backends.base import Backend, TaskError
 from dist_bench.chunking import plan_chunks
+from dist_bench.defaults import REPEATS, WARMUP
 from dist_bench.errors import TaskFailedError
 from dist_bench.results import Record
 from dist_bench.units import ChunkMode
@@ -41,8 +42,8 @@ class MeasureSettings:
     backend's (``BackendOptions``): the engine needs them at start-up too.
     """
 
-    repeats: int = 5
-    warmup: int = 1
+    repeats: int = REPEATS
+    warmup: int = WARMUP
     place_inputs: bool = True
     chunk: ChunkMode = 1
 

@@ -92,6 +92,11 @@ class Record:
     node_memory_bytes: int | None = None
     scaling: str | None = None
 
+    @property
+    def failed(self) -> bool:
+        """The measurement failed: it raised, or an answer differed from the serial answer."""
+        return self.error is not None or not self.verified
+
     def size_key(self) -> tuple[str, int, float, int]:
         """What makes two records comparable (same workload, same job size)."""
         return (self.workload, self.tasks, self.grain_s, self.bytes_per_task)
@@ -119,6 +124,10 @@ class Results:
     metadata: dict[str, Any]
     backends: list[BackendRun] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
+
+    def failed(self) -> list[Record]:
+        """The measurements that failed (``Record.failed``), in the order they were made."""
+        return [record for record in self.records if record.failed]
 
     def to_json(self) -> dict[str, Any]:
         """The document as written to disk."""

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 
-from dist_bench.backends import BackendOptions, create_backend
+from dist_bench.backends import CLUSTER_BACKENDS, BackendOptions, create_backend
 from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.chunking import measure_dispatch_s
 from dist_bench.errors import TaskFailedError, UsageError
@@ -35,8 +35,6 @@ from dist_bench.units import AUTO, ChunkMode, format_bytes
 from dist_bench.versions import VersionCheck, check_versions, client_versions
 from dist_bench.workload import Job, Workload, started_environment
 
-#: Backends that connect to an existing cluster when ``--address`` is given.
-ADDRESSED = ("dask", "ray")
 #: Copies of a job's task data the driver holds at once: the inputs, and the serial reference's
 #: outputs (as large as the inputs for the data workload) until they are combined.
 DRIVER_COPIES = 2
@@ -136,7 +134,7 @@ class WorkEstimate:
 
 def ordered_backends(names: Sequence[str], options: BackendOptions) -> list[str]:
     """``names`` in run order: addressed backends, serial (added if missing), then the rest."""
-    addressed = [n for n in names if options.address and n in ADDRESSED]
+    addressed = [n for n in names if options.address and n in CLUSTER_BACKENDS]
     rest = [n for n in names if n != BASELINE and n not in addressed]
     return [*addressed, BASELINE, *rest]
 

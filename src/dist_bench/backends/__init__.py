@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dist_bench.backends.base import Backend, BackendOptions
-from dist_bench.errors import EngineNotInstalledError, UnknownNameError
+from dist_bench.errors import EngineNotInstalledError, UnknownNameError, UsageError
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class BackendSpec:
         summary: One line for ``dist-bench list``.
         requires: Top-level modules that must be importable.
         install_hint: The command that installs what is missing.
+        cluster: Runs on a cluster: connects to an existing one when given an address
+            (``--address``), and starts an engine (seconds, not milliseconds).
     """
 
     name: str
@@ -32,6 +35,7 @@ class BackendSpec:
     summary: str
     requires: tuple[str, ...] = ()
     install_hint: str = ""
+    cluster: bool = False
 
     def missing(self) -> list[str]:
         """Required modules that cannot be imported here (checked without importing them)."""
@@ -83,6 +87,28 @@ def get_backend_spec(name: str) -> BackendSpec:
         raise UnknownNameError("backend", name, [*_REGISTRY, "all"]) from None
 
 
+def resolve_backends(names: Sequence[str], address: str | None = None) -> list[str]:
+    """The backends ``names`` ask for, in order, once each; ``["all"]`` is every installed one.
+
+    Raises:
+        UsageError: no name, an unknown name, or an ``address`` that does not name exactly one
+            cluster backend among them (an address points at one cluster).
+    """
+    if not names:
+        raise UsageError("no backend given to -b; run 'dist-bench list' for the names")
+    if list(names) == ["all"]:
+        chosen = [name for name, spec in _REGISTRY.items() if spec.available()]
+    else:
+        chosen = list(dict.fromkeys(get_backend_spec(name).name for name in names))
+    if address is not None:
+        engines = [name for name in chosen if name in CLUSTER_BACKENDS]
+        if not engines:
+            raise UsageError("--address needs -b dask or -b ray")
+        if len(engines) > 1:
+            raise UsageError("--address points at one cluster: choose -b dask or -b ray, not both")
+    return chosen
+
+
 def create_backend(name: str, options: BackendOptions | None = None) -> Backend:
     """Build the backend ``name`` with ``options`` (not started)."""
     return get_backend_spec(name).load()(options)
@@ -115,6 +141,7 @@ for _spec in (
         "a Dask distributed cluster: embedded LocalCluster or --address",
         requires=("distributed",),
         install_hint="pip install 'dist-bench[dask]'",
+        cluster=True,
     ),
     BackendSpec(
         "ray",
@@ -122,11 +149,16 @@ for _spec in (
         "a Ray cluster: embedded ray.init() or --address",
         requires=("ray",),
         install_hint="pip install 'dist-bench[ray]'",
+        cluster=True,
     ),
 ):
     register_backend(_spec)
 
+#: The built-in backends that run on a cluster (``BackendSpec.cluster``): they take ``--address``.
+CLUSTER_BACKENDS = tuple(name for name, spec in _REGISTRY.items() if spec.cluster)
+
 __all__ = [
+    "CLUSTER_BACKENDS",
     "Backend",
     "BackendOptions",
     "BackendSpec",
@@ -134,4 +166,5 @@ __all__ = [
     "create_backend",
     "get_backend_spec",
     "register_backend",
+    "resolve_backends",
 ]

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any, ClassVar, Protocol
 
+from dist_bench.defaults import BLAS_THREADS
+
 #: The backend every speedup divides by and every answer is checked against: always measured.
 BASELINE = "serial"
 
@@ -41,7 +43,7 @@ class BackendOptions:
     workers: int | None = None
     start_method: str | None = None
     address: str | None = None
-    blas_threads: int = 1
+    blas_threads: int = BLAS_THREADS
 
 
 class Backend(ABC):

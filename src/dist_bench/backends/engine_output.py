@@ -7,7 +7,8 @@ of to their terminal handlers, its warnings come here instead of to ``warnings.s
 each message worth a reader's eye becomes one note: where it came from, its first line, and the
 log file that keeps the whole text. The notes travel as the backend's other notes do
 (``drain_notes``, then the record's notes the CLI shows). Output an engine's C++ code or child
-processes write straight to the terminal's file descriptor is not Python's and stays out of reach.
+processes write straight to the terminal's file descriptor is not Python's: ``native_stderr_into``
+sends it to a log file where a known step writes it (Ray's C++ GCS client giving up).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import contextlib
 import importlib.util
 import logging
 import os
+import sys
 import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,6 +35,25 @@ def log_directory() -> Path:
     folder = Path(tempfile.gettempdir()) / f"dist-bench-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
+
+
+@contextlib.contextmanager
+def native_stderr_into(path: Path) -> Iterator[None]:
+    """Append what this process writes to file descriptor 2 to ``path`` while the block runs.
+
+    C++ code included, which no Python handler sees. For short steps only: dist-bench's own
+    stderr lines would go there too.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with path.open("ab") as log:
+            os.dup2(log.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class EngineOutput:

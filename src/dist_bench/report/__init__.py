@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from dist_bench.errors import SaveError, UsageError
 
 if TYPE_CHECKING:
+    from dist_bench.costmodel import CutoverAnalysis
     from dist_bench.report.content import ReportData
     from dist_bench.results import Results
 
@@ -169,6 +170,20 @@ def parse_formats(names: Sequence[str]) -> list[ExporterSpec]:
     return list({spec.name: spec for spec in map(exporter_for, wanted)}.values())
 
 
+def formats_for_output(formats: Sequence[str], output: str | None) -> list[str]:
+    """The formats to write: those given, else the one ``-o``'s suffix names (``report.html``).
+
+    Raises:
+        UsageError: ``-o`` without formats names no format by its suffix (or is ``-``).
+    """
+    if formats or output is None:
+        return list(formats)
+    suffix = Path(output).suffix.lower()
+    if output == STDOUT or not any(spec.suffix == suffix for spec in EXPORTERS.values()):
+        raise UsageError("-o needs --format (e.g. --format html), or a file named .html, .md, ...")
+    return [suffix]
+
+
 @dataclass(frozen=True)
 class Output:
     """One file to write (``path``), or standard output (``path`` None), in one format."""
@@ -266,6 +281,33 @@ def _check_writable(path: Path, source: Path | None) -> None:
         raise UsageError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"cannot write {str(path)!r}: permission denied")
+
+
+def analysis_for(
+    results: Results,
+    outputs: Sequence[Output],
+    project_nodes: Sequence[int] = (),
+    *,
+    terminal: bool = False,
+) -> CutoverAnalysis | None:
+    """The cutover analysis of ``results`` if an output (or, ``terminal``, the summary) shows it.
+
+    None when nothing shows it: then nothing is fitted.
+    """
+    if not terminal and not any(item.spec.uses_analysis for item in outputs):
+        return None
+    from dist_bench.costmodel import analyse
+
+    return analyse(results, project_nodes=project_nodes)
+
+
+def plan_reports_beside(results_file: Path, formats: Sequence[str]) -> list[Output]:
+    """Outputs beside ``results_file``, named after it, in each installed one of ``formats``.
+
+    A format whose software is missing is left out, not refused.
+    """
+    available = [name for name in formats if EXPORTERS[name].available()]
+    return plan_outputs(parse_formats(available), str(results_file.parent), stem=results_file.stem)
 
 
 def render_outputs(outputs: Sequence[Output], data: ReportData) -> list[tuple[Output, bytes]]:

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import importlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
@@ -43,6 +44,15 @@ WARM_UP_TIMEOUT_S = 120.0
 VERSIONS_TIMEOUT_S = 60.0
 #: Seconds a failed job waits for its other tasks to end before raising.
 SETTLE_TIMEOUT_S = 60.0
+
+#: Seconds a job waits, once the cluster has no CPU left (every worker node lost; the head of
+#: dist-bench's cluster has none), for a node to join before it gives up: Ray would otherwise
+#: keep the tasks pending for ever. Short, unlike Dask's: a Ray node joins in seconds, not
+#: instantly, and the GCS has already waited out its health checks before it counts a node lost
+#: (docker-compose.yml tunes them), together under the 10 s goal (benchmarks/cluster_faults.py).
+NO_CPU_GRACE_S = 2.0
+#: How often a job still waiting for results looks at the cluster's CPUs.
+_CPU_CHECK_S = 0.5
 
 #: Ray's cloudpickle's by-value list, shared with every Ray backend in this process.
 BY_VALUE = ByValueRegistry(CLOUDPICKLE)
@@ -205,6 +215,7 @@ class RayBackend(Backend):
         if not refs:
             return []
         try:
+            self._wait_while_cpus_remain(refs)
             outputs = ray.get(refs)
         except RayError as exc:
             index, cause = _first_failure(refs, exc)
@@ -212,6 +223,34 @@ class RayBackend(Backend):
             raise TaskError(index, cause) from cause
         self._count_attempts([output[0] for output in outputs])
         return [output[1] for output in outputs]
+
+    def _wait_while_cpus_remain(self, refs: list[Any]) -> None:
+        """Wait until every task is done, or fail once the cluster stays without a CPU.
+
+        Raises:
+            ClusterConnectionError: no CPU for ``NO_CPU_GRACE_S`` (the tasks cancelled).
+        """
+        without_since: float | None = None
+        while True:
+            ready, _ = ray.wait(
+                refs, num_returns=len(refs), timeout=_CPU_CHECK_S, fetch_local=False
+            )
+            if len(ready) == len(refs):
+                return
+            if RAY.cluster_resources().get("CPU", 0) > 0:
+                without_since = None
+                continue
+            now = time.monotonic()
+            without_since = now if without_since is None else without_since
+            if now - without_since >= NO_CPU_GRACE_S:
+                for ref in refs:
+                    ray.cancel(ref, force=True)
+                where = self.options.address or "the embedded Ray"
+                raise ClusterConnectionError(
+                    f"every worker node of the Ray cluster at {where} left during the run and "
+                    f"none joined within {NO_CPU_GRACE_S:.0f} s; results measured before it "
+                    "are kept"
+                )
 
     def _count_attempts(self, attempts: Sequence[int]) -> None:
         retried = sum(1 for attempt in attempts if attempt)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ray.exceptions import AuthenticationError
 
+from dist_bench.backends.engine_output import log_directory, native_stderr_into
 from dist_bench.backends.ray.address import (
     RAY_CLIENT_PORT,
     START_HINT,
@@ -28,6 +29,9 @@ from dist_bench.backends.ray.tasks import one_line
 from dist_bench.errors import ClusterConnectionError, EngineNotInstalledError
 
 logger = logging.getLogger(__name__)
+
+#: Seconds the probe waits past its deadline for Ray's C++ client to give up too (and say so).
+_NATIVE_GIVE_UP_S = 1.0
 
 #: Seconds to wait for a TCP connection to the address.
 TCP_TIMEOUT_S = 3.0
@@ -104,9 +108,15 @@ def probe_gcs(where: str, source: str | None) -> None:
             outcome["error"] = exc
 
     thread = threading.Thread(target=probe, name="dist-bench-ray-probe", daemon=True)
-    thread.start()
-    # The thread cannot be stopped; if it hangs it ends by itself when Ray's retries run out.
-    thread.join(GCS_PROBE_TIMEOUT_S)
+    # Ray's C++ client says it gave up ("Failed to connect to GCS ... within 5 seconds") on the
+    # terminal's descriptor, over dist-bench's own line: into the log instead. It gives up at the
+    # same deadline, so a moment more lets it write there before the terminal is back.
+    with native_stderr_into(log_directory() / f"ray-probe-{os.getpid()}.log"):
+        thread.start()
+        # The thread cannot be stopped; if it hangs it ends by itself when Ray's retries run out.
+        thread.join(GCS_PROBE_TIMEOUT_S)
+        if thread.is_alive():
+            thread.join(_NATIVE_GIVE_UP_S)
     if thread.is_alive():
         raise ClusterConnectionError(
             f"{where} accepts connections but no Ray GCS answered within "
