@@ -68,3 +68,27 @@ def test_a_sweep_alone_still_plots(sweep: Results, name: str) -> None:
     pytest.importorskip("matplotlib")
     image = rendered(sweep, name)
     assert image.startswith(b"\x89PNG") if name == "png" else b"speedup vs nodes" in image
+
+
+def test_a_cost_model_projection_carries_the_held_out_error_of_a_sweep_in_the_file(
+    sweep: Results,
+) -> None:
+    import dataclasses
+    from pathlib import Path
+
+    from dist_bench.costmodel import analyse
+    from dist_bench.results import load_results
+    from dist_bench.scaling import Scaling, scaling_curves
+
+    golden = load_results(Path(__file__).parent / "data" / "golden_cutover.json")
+    swept = [dataclasses.replace(r, workload="cpu", backend="processes") for r in sweep.records]
+    combined = dataclasses.replace(golden, records=[*golden.records, *swept])
+    (strong,) = [c for c in scaling_curves(swept) if c.scaling is Scaling.STRONG]
+    assert strong.held_out is not None
+    projections = analyse(combined, project_nodes=(2,)).projections
+    by_workload = {p.workload: p for p in projections}
+    assert by_workload["cpu"].held_out_error == pytest.approx(strong.held_out.error)
+    assert by_workload["blas"].held_out_error is None  # no sweep of blas to check against
+    # The sweep's records are no points of the cost fit: the cpu projection is unchanged.
+    alone = {p.workload: p for p in analyse(golden, project_nodes=(2,)).projections}
+    assert by_workload["cpu"].predicted_speedup == pytest.approx(alone["cpu"].predicted_speedup)

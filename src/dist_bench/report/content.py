@@ -602,6 +602,13 @@ PROJECTION_COLUMNS: tuple[Column, ...] = (
         "the speedup if the work spread perfectly and only the fixed costs stayed serial",
         lambda p: DASH if p.amdahl_bound is None else f"{p.amdahl_bound:.2f}x",
     ),
+    Column(
+        "held-out error",
+        "how far projecting missed on this cluster: a node sweep of the same workload and "
+        "backend in this file, fitted without its largest size, against that size (- : no "
+        "sweep to check against; run dist-bench scale)",
+        lambda p: DASH if p.held_out_error is None else f"{p.held_out_error:+.0%}",
+    ),
 )
 
 
