@@ -92,3 +92,15 @@ def test_a_cost_model_projection_carries_the_held_out_error_of_a_sweep_in_the_fi
     # The sweep's records are no points of the cost fit: the cpu projection is unchanged.
     alone = {p.workload: p for p in analyse(golden, project_nodes=(2,)).projections}
     assert by_workload["cpu"].predicted_speedup == pytest.approx(alone["cpu"].predicted_speedup)
+
+
+def test_a_serial_fraction_of_zero_caps_nothing_in_words() -> None:
+    from dist_bench.report.sentences import scaling_sentence
+    from dist_bench.scaling import Scaling, scaling_curves
+    from tests.test_scaling import sweep_records
+
+    (curve,) = scaling_curves(sweep_records(Scaling.STRONG, 0.0))
+    sentence = scaling_sentence(curve)
+    assert "none measurable" in sentence and "caps the speedup at" not in sentence
+    (capped,) = scaling_curves(sweep_records(Scaling.STRONG, 0.1))
+    assert "caps the speedup at 10.0x" in scaling_sentence(capped)

@@ -557,6 +557,11 @@ def record_warning(warning: RecordWarning) -> str:
 # Node sweeps
 
 
+#: A fitted serial fraction below this is said to be none: its cap (1/f, over 200x) is far
+#: beyond any size measured, and the fit cannot tell it from zero.
+NO_SERIAL_PART = 0.005
+
+
 def node_slice_text(cpus: float | None, memory_bytes: int | None) -> str:
     """One node's slice: ``0.5 CPU, 1.0 GiB``."""
     parts = [] if cpus is None else [f"{cpus:g} CPU"]
@@ -582,8 +587,11 @@ def scaling_sentence(curve: ScalingCurve) -> str:
         f"({largest.efficiency:.0%} efficient); {law}'s law fits a serial fraction of "
         f"{curve.fit.serial_fraction:.3f}"
     )
-    if curve.fit.law is Law.AMDAHL and curve.fit.serial_fraction > 0:
-        text += f", which caps the speedup at {1 / curve.fit.serial_fraction:.1f}x"
+    if curve.fit.law is Law.AMDAHL:
+        if curve.fit.serial_fraction >= NO_SERIAL_PART:
+            text += f", which caps the speedup at {1 / curve.fit.serial_fraction:.1f}x"
+        else:
+            text += " (none measurable: nothing seen here caps the speedup)"
     if curve.held_out is None:
         return text + "; too few sizes to check it on a size it did not see."
     check = curve.held_out
