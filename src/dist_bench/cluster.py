@@ -688,9 +688,15 @@ def status(project: str = DEFAULT_PROJECT) -> ClusterReport:
 
 
 def _check_link(project: str, state: Mapping[str, Any]) -> LinkCheck | None:
-    """A timed transfer between two nodes (a worker and the head if there is only one)."""
+    """A timed transfer between two nodes of a shaped cluster; None on an unshaped one.
+
+    The two are workers, or the head and the one worker; an unshaped bridge moves bytes at
+    memory speed, which nothing needs checked.
+    """
     from dist_bench import cluster_nodes  # it uses this module's docker helpers
 
+    if state.get("link_rate_bits") is None:
+        return None
     head, worker, _ = _SERVICES[state["engine"]]
     nodes = cluster_nodes.containers(project, worker)
     if len(nodes) < 2:
