@@ -745,7 +745,10 @@ def run(
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     argv = [
         *_compose_argv(compose, root, project, engine),
-        "run", "--rm", "--name", driver, *([] if interactive else ["-T"]),
+        # --no-deps: the cluster runs (checked above); compose must not recreate its scheduler
+        # or head when their image tag moved since `up` (another build by the same user),
+        # which would lose every worker mid-run.
+        "run", "--rm", "--no-deps", "--name", driver, *([] if interactive else ["-T"]),
         _SERVICES[engine][2],
         *with_cluster_address(command, engine, _inside_address(engine, env)),
     ]  # fmt: skip
