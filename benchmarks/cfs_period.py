@@ -23,7 +23,8 @@ import sys
 import click
 
 from common import load, verdict
-from dist_bench.cluster import CFS_PERIOD_US, OFFLINE_BASE
+from dist_bench.cluster import OFFLINE_BASE
+from dist_bench.cluster.spec import CFS_PERIOD_US
 
 #: The 99th percentile of a 1 ms task at ``CFS_PERIOD_US`` must stay within this.
 TARGET_P99_S = 0.005

@@ -83,12 +83,25 @@ def side_jobs(results: Results, crossover: Crossover) -> tuple[Job, Job] | None:
     return jobs[0], jobs[1]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, help="a results file written by 'dist-bench cutover'")
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
-    results = load_results(args.results)
+@dataclass(frozen=True)
+class Tally:
+    """How the crossovers of one run fared when measured again."""
+
+    confirmed: int
+    unclear: int
+    contradicted: int
+    open_ended: int
+    unshown: int
+
+    @property
+    def checked(self) -> int:
+        """Crossovers measured again on both sides."""
+        return self.confirmed + self.unclear + self.contradicted
+
+
+def confirm(path: Path, repeats: int) -> Tally:
+    """Measure both sides of every crossover ``path`` reports; print a line per crossover."""
+    results = load_results(path)
     analysis = analyse(results)
     checks: list[Check] = []
     open_ended: list[Crossover] = []
@@ -130,7 +143,7 @@ def main() -> int:
                         measured[(backend.name, *key)] = measure_prepared(
                             backend, prepared[key], warm
                         )
-                    for _ in range(args.repeats - 1):
+                    for _ in range(repeats - 1):
                         for backend in backends:
                             more = measure_prepared(backend, prepared[key], once)
                             measured[(backend.name, *key)].wall_s.extend(more.wall_s)
@@ -187,7 +200,15 @@ def main() -> int:
         f"{contradicted} contradicted; {len(open_ended)} open-ended not checked; {unshown} "
         "claimed by the model alone (not shown by the run's measurements, not reported)"
     )
-    return 1 if contradicted else 0
+    return Tally(confirmed, unclear, contradicted, len(open_ended), unshown)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="a results file written by 'dist-bench cutover'")
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    return 1 if confirm(args.results, args.repeats).contradicted else 0
 
 
 if __name__ == "__main__":

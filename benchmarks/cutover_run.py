@@ -43,13 +43,11 @@ def tree_pss_bytes(root: psutil.Process) -> int:
     return total
 
 
-def main() -> int:
-    """Run the default cutover once, sampling its memory; print wall time and peak PSS."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", type=Path, help="folder for the results and reports")
-    parser.add_argument("--every", type=float, default=0.5, help="sampling period in seconds")
-    options = parser.parse_args()
-    folder = options.output or Path(tempfile.mkdtemp(prefix="dist-bench-cutover-"))
+def run_default_cutover(folder: Path, every: float = 0.5) -> tuple[float, int, int]:
+    """Run the default cutover into ``folder``, sampling its memory.
+
+    Returns its wall seconds, the peak PSS in bytes and its exit code.
+    """
     script = Path(sys.executable).with_name("dist-bench")
     command = [str(script), "cutover", "-o", f"{folder}/"]
     print("running:", " ".join(command), flush=True)
@@ -59,10 +57,20 @@ def main() -> int:
     peak = 0
     while run.poll() is None:
         peak = max(peak, tree_pss_bytes(root))
-        time.sleep(options.every)
-    wall = time.perf_counter() - started
-    if run.returncode != 0:
-        print(f"dist-bench cutover exited with {run.returncode}", file=sys.stderr)
+        time.sleep(every)
+    return time.perf_counter() - started, peak, run.returncode
+
+
+def main() -> int:
+    """Run the default cutover once, sampling its memory; print wall time and peak PSS."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", type=Path, help="folder for the results and reports")
+    parser.add_argument("--every", type=float, default=0.5, help="sampling period in seconds")
+    options = parser.parse_args()
+    folder = options.output or Path(tempfile.mkdtemp(prefix="dist-bench-cutover-"))
+    wall, peak, returncode = run_default_cutover(folder, options.every)
+    if returncode != 0:
+        print(f"dist-bench cutover exited with {returncode}", file=sys.stderr)
         return 1
     print(
         f"peak memory (PSS over the process tree, every {options.every} s): {peak / 2**20:.0f} MiB"

@@ -191,3 +191,12 @@ def error_when_every_worker_dies(backend: Backend, process_group: int, after_s: 
     assert "results measured before it are kept" in message
     assert "\n" not in message
     return message
+
+
+def default_ctrl_c() -> None:
+    """``preexec_fn`` of a child that stands for a terminal's job: Ctrl-C's default action.
+
+    A suite started in the background has SIGINT ignored, the child would inherit that, and
+    Python keeps an ignored SIGINT ignored (no KeyboardInterrupt, so nothing to test).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -134,3 +134,32 @@ def grain_sentence(results: Results) -> str:
     analysis = analyse(results)
     (found,) = [c for c in analysis.crossovers if c.axis == "grain_s"]
     return crossover_sentence(found, analysis.fits)
+
+
+def measured_rounds(
+    scripts: dict[str, tuple[CostScript, bool]],
+    grains: tuple[float, ...],
+    rounds: int,
+    drift: float = 0.0,
+    repeats: int = REPEATS,
+) -> Results:
+    """Each script measured along the grain (16 tasks) in ``rounds`` interleaved rounds.
+
+    Every round starts every backend again as a new session (its own seed), so with ``drift``
+    each session runs all its jobs at its own speed, exp(drift·N(0, 1)): the run-to-run drift.
+    """
+    records: list[Record] = []
+    for round_index in range(rounds):
+        for name, (script, shares_memory) in scripts.items():
+            session = dataclasses.replace(
+                script, drift=drift, seed=script.seed + 1000 * (round_index + 1)
+            )
+            backend = scripted_backend(name, session, shares_memory)(BackendOptions())
+            backend.start()
+            for grain in grains:
+                prepared = prepare_job(WORKLOAD, Job(16, grain, 0))
+                settings = MeasureSettings(repeats=repeats, warmup=0)
+                record = measure(backend, prepared, WORKLOAD.make_tasks(prepared.job), settings)
+                record.round = round_index
+                records.append(record)
+    return Results({}, [], records)

@@ -15,6 +15,7 @@ import pytest
 
 from dist_bench.cli import main
 from dist_bench.results import load_results
+from tests.conftest import default_ctrl_c
 from tests.tiny_disk import TinyDisk
 
 Runner = Callable[..., tuple[int, str, str]]
@@ -322,7 +323,13 @@ def test_ctrl_c_from_outside_exits_130_and_keeps_the_file(tmp_path: Path) -> Non
         "-o",
         str(output),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_ctrl_c,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if output.exists() and load_results(output).records:
@@ -423,7 +430,7 @@ def test_a_bad_port_variable_is_one_line_naming_it(
     run_cli: Runner, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("DIST_BENCH_DASK_PORT", value)
-    # `down` of a project that never ran reads the variable as `up` does (cluster._compose_env),
+    # `down` of a project that never ran reads the variable as `up` does (cluster.ClusterState.of),
     # and, were the check ever lost, starts nothing (`up` with port 0 would start a cluster).
     code, _, err = run_cli("cluster", "down", "--project", "dist-bench-port-check")
     if code == 1 and "Docker" in err:

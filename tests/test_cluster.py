@@ -28,6 +28,7 @@ from dist_bench import cluster, cluster_access
 from dist_bench.cli import driver_command
 from dist_bench.errors import ClusterError
 from dist_bench.versions import client_versions
+from tests.conftest import default_ctrl_c
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -109,6 +110,7 @@ def _cli(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=session,
+        preexec_fn=default_ctrl_c if session else None,
     )
 
 
@@ -309,7 +311,7 @@ def test_a_port_left_in_time_wait_is_not_taken() -> None:
         accepted.close()  # the server side closes first: its end waits in TIME_WAIT
         client.close()
     env = {"DIST_BENCH_DASK_PORT": str(port), "DIST_BENCH_DASK_DASHBOARD_PORT": "0"}
-    cluster._check_ports("dask", env)  # raises ClusterError when the port reads as taken
+    cluster.check_ports("dask", env)  # raises ClusterError when the port reads as taken
 
 
 def test_a_taken_port_is_one_line_with_the_fix(docker: None, tmp_path: Path) -> None:
@@ -575,6 +577,7 @@ def test_ray_up_waits_for_every_worker_and_the_token_stays_out_of_the_image(
     assert len(report.workers) == 2
     assert all(worker.cores == 1 for worker in report.workers)
     assert all(w.versions["ray"] == client_versions()["ray"] for w in report.workers)
+    assert report.stranger_refused is True  # asked on the head, as `up` does before "ready"
     token = Path(report.client_env["RAY_AUTH_TOKEN_PATH"]).read_text().strip()
     assert len(token) >= 32
     # The cluster runs this user's own image tag, which another user's build cannot move.

@@ -39,7 +39,7 @@ def test_grain_crossovers_within_10_percent_with_the_truth_in_their_interval(
     assert below.faster_s < below.slower_s and above.faster_s < above.slower_s
     assert below.value <= found.interval.low <= found.interval.high <= above.value
     for item in (below, above):
-        assert f"clearly faster at {format_axis('grain_s', item.value)}" in sentence
+        assert f"decisively faster at {format_axis('grain_s', item.value)}" in sentence
 
 
 def test_a_crossover_outside_the_searched_range_is_reported_as_not_reached(
@@ -77,7 +77,7 @@ def test_a_model_crossing_the_measured_samples_do_not_support_is_not_reported() 
     assert loose.kind is CrossoverKind.UNSHOWN
     sentence = grain_sentence(grain_series(spread=2.0))
     assert "not shown by the measurements" in sentence
-    assert "at no measured shape is either clearly faster" in sentence
+    assert "at no measured shape is either decisively faster" in sentence
 
 
 def bracket(crossover: Crossover) -> str:

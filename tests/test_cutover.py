@@ -6,6 +6,9 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
+
+from dist_bench import cutover
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import Backend
 from dist_bench.backends.scripted import scripted_backend
@@ -66,11 +69,21 @@ def test_an_exhausted_budget_skips_the_most_expensive_points_and_says_so() -> No
     assert len({r.grain_s for r in results.records if r.backend == "threads"}) == 3
     assert analysis.warnings[0].kind is WarningKind.BUDGET_RAN_OUT
     assert "raise --budget" in warning_sentence(analysis.warnings[0])
+    # No budget was left for the second round either: its drift is unknown, and it says so.
+    assert not any(r.round for r in results.records)
+    assert analysis.warnings[0].unrepeated == ("serial", "threads")  # type: ignore[attr-defined]
+    assert "run-to-run drift is unknown" in warning_sentence(analysis.warnings[0])
 
 
-def test_the_search_measures_both_sides_again_when_the_model_crossover_is_not_shown() -> None:
+def test_the_search_measures_both_sides_again_when_the_model_crossover_is_not_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Very noisy runs, 3 repeats: the coarse series leave the model's crossover unshown, so the
-    # search measures the series' ends again, for both backends of the pair.
+    # search measures the series' ends again, for both backends of the pair. The grain series
+    # without its smallest point (40 µs, where serial wins by 40x whatever the noise), and one
+    # round, so the first round's search is what is seen.
+    monkeypatch.setattr(cutover, "GRAIN_FRACTIONS", cutover.GRAIN_FRACTIONS[1:])
+    monkeypatch.setattr(cutover, "CENTRE_GRAIN_INDEX", cutover.CENTRE_GRAIN_INDEX - 1)
     noisy = {name: (dataclasses.replace(s, noise=0.8), m) for name, (s, m) in SCRIPTS.items()}
 
     def make(name: str, options: BackendOptions) -> Backend:
@@ -81,6 +94,7 @@ def test_the_search_measures_both_sides_again_when_the_model_crossover_is_not_sh
         workloads=[WORKLOAD],
         backends=["serial", "processes"],
         budget_s=60.0,
+        rounds=1,
         settings=MeasureSettings(repeats=3, warmup=0),
     )
     results, analysis = run_cutover(plan, ResultsWriter(None, {}), make_backend=make)

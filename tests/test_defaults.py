@@ -65,3 +65,16 @@ def test_a_folder_that_cannot_be_made_is_a_usage_error(tmp_path: Path) -> None:
     in_the_way.write_text("")
     with pytest.raises(UsageError, match="cannot make the folder"):
         defaults.cutover_results_path(f"{in_the_way}/sub/")
+
+
+def test_cluster_up_offers_the_defaults_of_a_cluster_spec() -> None:
+    from dist_bench.cluster import DEFAULT_PROJECT, ClusterSpec
+    from dist_bench.units import parse_bytes
+
+    up = {param.name: param for param in cli.commands["cluster"].commands["up"].params}  # type: ignore[attr-defined]
+    spec = ClusterSpec("dask")
+    assert up["workers"].default == spec.workers
+    assert up["cpus"].default == spec.cpus
+    assert parse_bytes(str(up["memory"].default)) == spec.memory_bytes
+    assert parse_duration(str(up["timeout"].default)) == defaults.CLUSTER_UP_TIMEOUT_S
+    assert up["project"].default == spec.project == DEFAULT_PROJECT

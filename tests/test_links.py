@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from dist_bench.cluster_nodes import cpusets, whole_cores
+from dist_bench.cluster.nodes import cpusets, whole_cores
 from dist_bench.errors import UsageError
 from dist_bench.links import (
     MIN_BURST_BYTES,

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 import pytest
 
 from dist_bench import cluster
-from dist_bench.cluster_nodes import check_latency_supported, containers
-from dist_bench.cluster_pool import ComposePool
+from dist_bench.cluster.nodes import check_latency_supported, containers
+from dist_bench.cluster.pool import ComposePool
+from dist_bench.cluster.spec import CFS_PERIOD_US
 from dist_bench.errors import ClusterError
 from dist_bench.measure import MeasureSettings
 from dist_bench.node_sweep import NodeSweepPlan, run_node_sweep
@@ -78,8 +79,8 @@ def test_dask_three_sizes_of_half_a_core_each_a_cfs_quota(project: str) -> None:
         host = _inspect(name)
         # Half a core as a quota over the short period cluster up sets (not Docker's 100 ms).
         assert (host["CpuPeriod"], host["CpuQuota"]) == (
-            cluster.CFS_PERIOD_US,
-            cluster.CFS_PERIOD_US // 2,
+            CFS_PERIOD_US,
+            CFS_PERIOD_US // 2,
         )
         assert host["Memory"] == MEMORY
 

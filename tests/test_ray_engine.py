@@ -32,6 +32,7 @@ from dist_bench.backends.base import BackendOptions, TaskError  # noqa: E402
 from dist_bench.backends.ray.address import parse_address, ray_client_installed  # noqa: E402
 from dist_bench.backends.ray.backend import RayBackend  # noqa: E402
 from dist_bench.chunking import Chunks  # noqa: E402
+from dist_bench.cluster_access import ray_gcs_refuses_stranger  # noqa: E402
 from dist_bench.errors import (  # noqa: E402
     ClusterConnectionError,
     EngineNotInstalledError,
@@ -471,6 +472,13 @@ def test_placed_arrays_reach_tasks_as_values(connected: RayBackend) -> None:
     )
     # BLAS sums in a different order with one thread than with the driver's several.
     assert [value for value, *_ in timed] == [pytest.approx(array @ array, rel=1e-12)] * 3
+
+
+def test_the_gcs_refuses_a_client_without_the_token(cluster: ray_cluster.RayTestCluster) -> None:
+    # What `cluster up` asks on the head before it says "ready"; beside it, an address where no
+    # GCS answers is not taken for a refusal.
+    assert ray_gcs_refuses_stranger(cluster.address)
+    assert not ray_gcs_refuses_stranger(f"127.0.0.1:{ray_cluster.free_port()}")
 
 
 @pytest.mark.timeout(120)  # a hang fails here; how fast it fails: benchmarks/connection_failures.py

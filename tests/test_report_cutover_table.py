@@ -79,10 +79,31 @@ def test_the_crossovers_shown_come_first_and_the_rest_are_counted(
         "serial → processes tasks between 4 tasks and 16 tasks (measured; model outside) "
         "dispatch overhead"
     )
+    # Then the crossing only the model has (not a point: the measurements do not show it).
+    assert "model only: 2.2 ms" in io_rows[4]
     io_crossovers = [c for c in analysis.crossovers if c.workload == "io"]
-    assert io_rows[4].startswith(f"{len(io_crossovers) - 1} more pair(s) and axes")
+    assert io_rows[5].startswith(f"{len(io_crossovers) - 2} more pair(s) and axes")
+    # The ladder comes after the lessons: a row per workload, a column per step up measured.
+    ladder = lines.index(next(x for x in lines if x.startswith("The ladder (along the grain)")))
+    assert lines[ladder + 1].split() == [
+        "workload", "serial", "→", "threads", "serial", "→", "processes",
+    ]  # fmt: skip
+    assert lines[ladder + 3].split()[:2] == ["blas", "level"]
+    assert lines.index(next(x for x in lines if x.startswith("lessons:"))) < ladder
     # A workload where nothing crosses says so in one line, before its fits.
-    assert lines[0].startswith("blas: no step up wins inside the measured range")
-    assert lines[1].rstrip() == "blas: fitted costs"
+    blas = lines.index(next(x for x in lines if x.startswith("blas: no step up wins")))
+    assert lines[blas + 1].rstrip() == "blas: fitted costs"
     unshown = next(line for line in lines if line.startswith("serial → threads"))
     assert "model only: 506 µs, not shown by the measurements" in unshown
+
+
+def test_the_summary_opens_with_each_lesson_in_teaching_order(
+    golden: tuple[Results, CutoverAnalysis],
+) -> None:
+    lines = summary_lines(*golden)
+    assert lines[0].startswith("lessons: does this run show them?")
+    taught = [line.split(" — ")[0] for line in lines[1:7]]
+    assert taught == ["cpu", "io", "blas", "cpu", "data", "wordcount"]
+    # The workloads' tables follow in the same order.
+    order = [line.split(":")[0] for line in lines if line.rstrip().endswith("fitted costs")]
+    assert order == ["cpu", "io", "blas", "data", "wordcount"]

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from dist_bench.backends.base import BASELINE
+from dist_bench.pooling import pool_records
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.stats import (
     SHORTEST_TRUSTED_S,
@@ -187,17 +188,21 @@ def row_label(record: Record) -> str:
 
 
 def summarize(results: Results) -> list[Summary]:
-    """Summarise every record, in the order they were measured."""
+    """Summarise every shape each backend ran, in the order first measured.
+
+    A shape measured more than once is one summary of all its samples (``pool_records``).
+    """
+    records = pool_records(results.records)
     baselines = {
         record.size_key(): record
-        for record in results.records
+        for record in records
         if record.backend == BASELINE and record.wall_s and record.verified
     }
     # The latest start of each backend describes it (a file may hold several runs).
     runs = {run.backend: run for run in results.backends}
     return [
         _summarize_one(record, baselines.get(record.size_key()), runs.get(record.backend))
-        for record in results.records
+        for record in records
     ]
 
 
@@ -224,7 +229,7 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
         speedup = median(baseline.wall_s) / median_s
         speedup_interval = ratio_interval(baseline.wall_s, record.wall_s)
         efficiency = speedup / slots
-        fraction = karp_flatt(speedup, slots)
+        fraction = _defined_serial_fraction(speedup, speedup_interval, slots)
         baseline_task = median(baseline.task_s) / baseline.tasks
         if baseline_task > 0:
             task_ratio = (task_s / record.tasks) / baseline_task
@@ -246,6 +251,17 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
         **traits,
     )
     return Summary(**{**summary.__dict__, "finding": explain(summary, topology)})
+
+
+def _defined_serial_fraction(speedup: float, interval: Interval, slots: int) -> float | None:
+    """Karp-Flatt's serial fraction where it means one: a speedup beyond doubt, at most ideal.
+
+    Below 1x (or an interval reaching it) it exceeds 1 or sits at 1 (72.34 for a job 70 times
+    slower), above ``slots`` it is negative: neither is a share of the work that ran serially.
+    """
+    if interval.low <= 1.0 or speedup > slots:
+        return None
+    return karp_flatt(speedup, slots)
 
 
 def _ratio_of_medians(values: list[float], baseline: list[float]) -> float | None:

@@ -4,12 +4,13 @@ The local cluster publishes its ports on 127.0.0.1, which every local user can r
 them out is the engine's own access control: Dask's mutual TLS (a client must present the
 certificate the cluster's private CA signed) and Ray's token.
 
-``cluster up`` says a Dask cluster is ready only after a plain-TCP client, one with no
-certificate, has failed its handshake: a precise refusal, in well under a second. Ray gives no
-such answer: a Ray Client without the token, or with a wrong one, is never let in but only gives
-up after Ray Client's 30 s connection timeout, the same way a failing client server makes it give
-up. So for Ray the refusal is not checked at ``up``; the test suite checks it
-(``ray_client_refused_without_token``) beside a client with the token that connects, and
+``cluster up`` says a cluster is ready only after a client without its credentials has been
+turned away, each in about a second: for Dask a plain-TCP client, one with no certificate, fails
+its handshake; for Ray a GCS client without the token, run on the head (the GCS port is not
+published), gets Ray's ``AuthenticationError``. A Ray Client without the token on the published
+port gives no such answer (it is never let in, but gives up only after Ray Client's 30 s
+connection timeout, as it does when the client server fails), so that port's refusal is checked by
+the test suite (``ray_client_refused_without_token``) beside a client with the token that connects.
 dist-bench requires Ray 2.52 or later, which honours ``RAY_AUTH_MODE``.
 """
 
@@ -63,6 +64,44 @@ def _dask_refuses_plain_tcp(port: int) -> bool:
     # plain address here, on this side, and prove nothing about the scheduler).
     with dask.config.set({"distributed.comm.require-encryption": False}):
         return asyncio.run(attempt())
+
+
+#: A refusal comes in about a second (interpreter start-up included); a GCS that cannot be
+#: asked keeps Ray's client retrying for 40 s, and counts as not refused after this long.
+_GCS_STRANGER_TIMEOUT_S = 15.0
+
+#: Run without the token on the head: exit 0 when the GCS refuses it, 1 when it lets it in.
+_RAY_GCS_STRANGER = """
+import sys
+from ray._raylet import GcsClient
+from ray.exceptions import AuthenticationError
+try:
+    GcsClient(address=sys.argv[1]).get_all_node_info(timeout=10)
+except AuthenticationError:
+    sys.exit(0)
+sys.exit(1)
+"""
+
+
+def ray_gcs_refuses_stranger(address: str) -> bool:
+    """A GCS client without the token is refused by the Ray GCS at ``address``.
+
+    Ray reads its auth settings once per process, so the stranger is a fresh interpreter whose
+    environment has no ``RAY_AUTH_*``. Anything but Ray's ``AuthenticationError`` (the GCS let it
+    in, or could not be asked) counts as not refused.
+    """
+    stranger = {
+        name: value for name, value in os.environ.items() if not name.startswith("RAY_AUTH")
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _RAY_GCS_STRANGER, address],
+            env=stranger, capture_output=True, text=True, timeout=_GCS_STRANGER_TIMEOUT_S,
+            check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0
 
 
 def ray_client_refused_without_token(port: int) -> bool:

@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+from dist_bench.cluster_access import ray_gcs_refuses_stranger
 from dist_bench.versions import client_versions
 
 EXIT_NOT_READY = 3
@@ -118,6 +119,7 @@ def _ray_report(wait_for: int, timeout_s: float) -> dict[str, Any]:
     return {
         "engine": "ray",
         "scheduler": "head:6379",
+        "stranger_refused": ray_gcs_refuses_stranger("head:6379"),
         "scheduler_versions": _without_node(client_versions()),
         "workers": sorted(workers, key=lambda worker: worker["name"]),
     }

@@ -42,6 +42,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from dist_bench.analysis import parallel_slots
+from dist_bench.decisive import Drift, per_unit_logs, pooled_drift, round_levels
 from dist_bench.results import Record, Results
 from dist_bench.stats import Interval, median, ratio_interval
 
@@ -116,24 +117,6 @@ class ComparedPair:
         return self.change is Change.BROKEN or (
             self.change is Change.SLOWER and self.basis is Basis.ROUNDS
         )
-
-
-@dataclass(frozen=True)
-class Drift:
-    """A spread between rounds, in log time.
-
-    Attributes:
-        variance: Pooled variance of the rounds' values about their side's mean.
-        df: Its degrees of freedom (rounds minus one, summed over every side pooled).
-    """
-
-    variance: float
-    df: int
-
-    @property
-    def relative(self) -> float:
-        """One standard deviation as a fraction of the time (0.03: 3 %)."""
-        return math.expm1(math.sqrt(self.variance))
 
 
 @dataclass(frozen=True)
@@ -229,15 +212,6 @@ def _usable(records: Sequence[Record]) -> bool:
     return all(r.error is None and r.verified and bool(r.wall_s) for r in records)
 
 
-def _per_unit_logs(record: Record) -> np.ndarray:
-    return np.log(np.asarray(record.wall_s, dtype=float) / max(1, record.units))
-
-
-def _levels(records: Sequence[Record]) -> dict[int, float]:
-    """Each round's log median time per unit, by round."""
-    return {record.round: float(np.median(_per_unit_logs(record))) for record in records}
-
-
 def compare(
     before: Results,
     after: Results,
@@ -325,7 +299,7 @@ def _round_tests(
     shifts = []
     for backend in dict.fromkeys(key[1] for key in keys):
         mine = [key for key in keys if key[1] == backend]
-        levels = [{key: _levels(side[key]) for key in mine} for side in (old, new)]
+        levels = [{key: round_levels(side[key]) for key in mine} for side in (old, new)]
         # Each pair's own level (its mean over BEFORE's rounds), so pairs of any size line up.
         reference = {key: float(np.mean(list(levels[0][key].values()))) for key in mine}
         speeds = [_speeds(side, reference) for side in levels]
@@ -333,8 +307,8 @@ def _round_tests(
             {key: np.array([v - speed[r] for r, v in side[key].items()]) for key in mine}
             for side, speed in zip(levels, speeds, strict=True)
         ]
-        speed_drift = _pooled([np.array(list(speed.values())) for speed in speeds])
-        residual_drift = _pooled([side[key] for side in residuals for key in mine])
+        speed_drift = pooled_drift([np.array(list(speed.values())) for speed in speeds])
+        residual_drift = pooled_drift([side[key] for side in residuals for key in mine])
         for key in mine:
             test = _student(residuals[0][key], residuals[1][key], residual_drift)
             total = float(np.mean(list(levels[1][key].values()))) - reference[key]
@@ -359,13 +333,6 @@ def _speeds(
     }
 
 
-def _pooled(groups: Sequence[np.ndarray]) -> Drift:
-    """The variance of values about their own group's mean, pooled over the groups."""
-    squares = sum(float(np.sum((g - g.mean()) ** 2)) for g in groups if len(g) >= 2)
-    df = sum(len(g) - 1 for g in groups if len(g) >= 2)
-    return Drift(squares / df if df else 0.0, df)
-
-
 def _student(before: np.ndarray, after: np.ndarray, floor: Drift) -> _Test:
     """Student's t for a difference of means, the variance at least ``floor``'s."""
     df = len(before) + len(after) - 2
@@ -385,8 +352,8 @@ def _student(before: np.ndarray, after: np.ndarray, floor: Drift) -> _Test:
 
 def _repeats_test(before: Sequence[Record], after: Sequence[Record]) -> _Test:
     """Mann–Whitney U on the repeats' times per unit: one round, so drift is unknown."""
-    top = np.exp(np.concatenate([_per_unit_logs(r) for r in after]))
-    bottom = np.exp(np.concatenate([_per_unit_logs(r) for r in before]))
+    top = np.exp(np.concatenate([per_unit_logs(r) for r in after]))
+    bottom = np.exp(np.concatenate([per_unit_logs(r) for r in before]))
     # Identical samples (a file against itself, a noise-free script) are no evidence of change.
     same = np.array_equal(np.sort(top), np.sort(bottom))
     p_value = 1.0 if same else float(scipy_stats.mannwhitneyu(top, bottom).pvalue)

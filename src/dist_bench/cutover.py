@@ -16,7 +16,15 @@ never compete for the cores), serial first:
    again, for more samples where the two differ most (again next round if still unclear);
 3. at the end, backends that start in well under a second (serial, threads, processes) fill in the
    refinement shapes they have not run, and measure the evidence shapes of their pairs again, so
-   every crossover compares measurements on both sides.
+   every crossover compares measurements on both sides;
+4. further rounds (``CutoverPlan.rounds``): every backend is started again, all at once, and
+   measures again, taking turns shape by shape, the shapes that decide an answer (every pair
+   with a crossover, about-equal or model-only finding, and the ladder's pairs,
+   ``costmodel.ladder.LADDER``: on each side, the two shapes where the pair ran closest), each
+   record marked with its round. The rounds are independent engine sessions at other moments:
+   the spread between them is the run-to-run drift that a reported crossover must beat
+   (``dist_bench.decisive``) and that its interval's bootstrap resamples; taking turns, the two
+   backends of a pair see nearly the same moment of the machine in that round.
 
 Every record is handed to the results writer as it is measured. Returns data and reports
 progress through a callback; never prints.
@@ -27,6 +35,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from types import ModuleType
@@ -35,15 +44,18 @@ from dist_bench.backends import CLUSTER_BACKENDS, BackendOptions, create_backend
 from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.costmodel import (
     AXES,
+    LADDER,
     Axis,
     BudgetRanOut,
     Crossover,
+    CrossoverKind,
     CutoverAnalysis,
     JobShape,
     analyse,
     shape_to_ask,
 )
 from dist_bench.defaults import CUTOVER_BUDGET_S, CUTOVER_REPEATS
+from dist_bench.lesson_shapes import measure_lesson_shapes
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results import Record, Results, ResultsWriter
 from dist_bench.stats import median, median_interval
@@ -57,13 +69,22 @@ from dist_bench.sweep import (
 from dist_bench.versions import VersionCheck
 from dist_bench.workload import Job, Workload, started_environment
 
+#: Rounds of a default cutover: the first searches, the second re-measures in new sessions so
+#: the run-to-run drift is measured (two is the least that measures any; more cost budget).
+DEFAULT_ROUNDS = 2
+#: Share of the budget the first round (the search) may use; later rounds share the rest.
+#: Source: a judgement (commit 5a2e715): re-measuring the deciding shapes once took about a
+#: third of the first round's measuring on the 2-core machine.
+FIRST_ROUND_SHARE = 0.7
 #: Tasks per job at the centre of every series, and the tasks series around it.
 CENTRE_TASKS = 16
 TASKS_SERIES = (4, 16, 64)
-#: Grains of the grain series, as fractions of the workload's default grain (x5 steps).
-GRAIN_FRACTIONS = (1 / 250, 1 / 50, 1 / 10, 1 / 2)
-#: The centre grain is the second point of the grain series.
-CENTRE_GRAIN_INDEX = 1
+#: Grains of the grain series, as fractions of the workload's default grain (x5 steps). The
+#: smallest (40 µs for cpu) is below where processes start to beat serial on 2 cores, so the
+#: ladder's serial → processes step is bracketed; tiny jobs cost little budget.
+GRAIN_FRACTIONS = (1 / 1250, 1 / 250, 1 / 50, 1 / 10, 1 / 2)
+#: The centre grain is the third point of the grain series.
+CENTRE_GRAIN_INDEX = 2
 #: Bytes of the bytes series, as fractions of the workload's default bytes per task.
 BYTES_FRACTIONS = (1 / 64, 1 / 8, 1.0)
 CENTRE_BYTES_INDEX = 1
@@ -89,6 +110,7 @@ class CutoverPlan:
     workloads: list[Workload]
     backends: list[str]
     budget_s: float = CUTOVER_BUDGET_S
+    rounds: int = DEFAULT_ROUNDS
     settings: MeasureSettings = field(
         default_factory=lambda: MeasureSettings(repeats=CUTOVER_REPEATS)
     )
@@ -143,6 +165,10 @@ class _Search:
         #: Evidence shapes (workload, tasks, grain, bytes) and the pair of backends to compare
         #: there: the fill-in measures them again for those backends, whatever they have.
         self.evidence: dict[tuple[str, int, float, int], set[str]] = {}
+        #: The round being measured (each record is marked with it).
+        self.round = 0
+        #: The first round's budget: the search must leave the rest to the later rounds.
+        self.budget_s = plan.budget_s * (FIRST_ROUND_SHARE if plan.rounds > 1 else 1.0)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -150,6 +176,8 @@ class _Search:
     def progress(self, description: str) -> None:
         elapsed = self.elapsed()
         total = max(self.plan.budget_s, elapsed + 1.0)
+        if self.plan.rounds > 1:
+            description += f", round {self.round + 1} of {self.plan.rounds}"
         self.on_progress(Progress(round(elapsed), round(total), description))
 
     def prepare(self, workload: Workload, job: Job) -> PreparedJob:
@@ -165,6 +193,7 @@ class _Search:
         prepared = self.prepare(workload, job)
         self.progress(f"{workload.name} on {backend.name}")
         record = measure_prepared(backend, prepared, self.plan.settings)
+        record.round = self.round
         self.writer.add_record(record)
         return record
 
@@ -195,6 +224,9 @@ def run_cutover(
     order = plan.backend_order()
     backends = [make_backend(name, plan.options) for name in order]  # bad names fail here
     search = _Search(plan, writer, on_progress, make_backend)
+    # The analysis judges a shape measured in one round of a run that planned more as one moment
+    # of the machine, never decisive, even when the budget ran out before the second round.
+    writer.results.metadata["rounds"] = plan.rounds
     modules = [w.module for w in plan.workloads if w.module is not None]
     for position, backend in enumerate(backends):
         search.progress(f"starting {backend.name}")
@@ -205,10 +237,16 @@ def run_cutover(
             search.progress(f"stopping {backend.name}")
         search.start_cost[backend.name] = run.startup_s + (run.shutdown_s or 0.0)
     _fill_in(search, order, modules)
+    measure_lesson_shapes(search, order, plan.options, plan.settings, modules, make_backend)
+    for round_index in range(1, plan.rounds):
+        search.round = round_index
+        _replicate(search, order, modules, on_version_check)
     search.progress("analysing")
     analysis = analyse(writer.results, project_nodes=plan.project_nodes)
-    if search.cut_short:
-        warning = BudgetRanOut(budget_s=plan.budget_s)
+    repeated = {r.backend for r in writer.results.records if r.round > 0}
+    unrepeated = tuple(name for name in order if plan.rounds > 1 and name not in repeated)
+    if search.cut_short or unrepeated:
+        warning = BudgetRanOut(budget_s=plan.budget_s, unrepeated=unrepeated)
         analysis = replace(analysis, warnings=[warning, *analysis.warnings])
     return writer.results, analysis
 
@@ -225,7 +263,7 @@ def _coarse(search: _Search, backend: Backend, workload: Workload, earlier: list
                 continue
             if measured and _settled(search, backend.name, workload.name, measured, earlier):
                 break
-            if len(measured) >= SETTLE_AFTER and search.elapsed() > search.plan.budget_s:
+            if len(measured) >= SETTLE_AFTER and search.elapsed() > search.budget_s:
                 # Out of budget: the series' last, most expensive point goes; the rest is the
                 # least a fit needs.
                 search.cut_short = True
@@ -306,7 +344,7 @@ def _budget_share(search: _Search, later: list[str]) -> float:
     )
     starts = sum(ENGINE_START_GUESS_S for name in later if name in CLUSTER_BACKENDS)
     reserve = len(later) * serial_s + starts
-    return (search.plan.budget_s - search.elapsed() - reserve) / (len(later) + 1)
+    return (search.budget_s - search.elapsed() - reserve) / (len(later) + 1)
 
 
 def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> list[tuple[str, Job]]:
@@ -420,11 +458,113 @@ def _fill_in(search: _Search, order: Sequence[str], modules: list[ModuleType]) -
             )
             or name in search.evidence.get((workload, tasks, grain, size), set())
         ]
-        if not missing or search.elapsed() >= search.plan.budget_s:
+        if not missing or search.elapsed() >= search.budget_s:
             continue
         backend = search.make_backend(name, search.plan.options)
         with started_backend(backend, modules, search.writer):
             for workload_name, job in missing:
-                if search.elapsed() >= search.plan.budget_s:
+                if search.elapsed() >= search.budget_s:
                     break
                 search.measure(backend, search.by_name[workload_name], job)
+
+
+def _replicate(
+    search: _Search,
+    order: Sequence[str],
+    modules: list[ModuleType],
+    on_version_check: Callable[[str, VersionCheck], None],
+) -> None:
+    """One more round: every backend started again, all at once, measures the deciding shapes.
+
+    Each shape is measured on the backends of its pairs one right after another, so the two
+    backends of a pair see nearly the same moment of the machine (in the first round minutes
+    apart); each is a new session, so the spread between rounds includes the drift between
+    engine sessions. Shapes go in order of importance (pairs with a crossover first, then
+    about-equal and model-only ones, then the ladder's other pairs), until the budget is spent.
+    """
+    search.progress("analysing the first round")
+    wanted = _deciding_shapes(search)
+    names = [name for name in order if any(name in backends for _, _, backends in wanted)]
+    starts = sum(search.start_cost.get(name, ENGINE_START_GUESS_S) for name in names)
+    if search.plan.budget_s - search.elapsed() <= starts:
+        return
+    with ExitStack() as stack:
+        running: dict[str, Backend] = {}
+        for name in names:
+            search.progress(f"starting {name}")
+            backend = search.make_backend(name, search.plan.options)
+            stack.enter_context(started_backend(backend, modules, search.writer, on_version_check))
+            running[name] = backend
+        for workload_name, job, backends in wanted:
+            if search.elapsed() >= search.plan.budget_s:
+                break
+            for name in names:
+                if name in backends:
+                    search.measure(running[name], search.by_name[workload_name], job)
+
+
+#: Which findings' shapes a later round measures first: the answers given as points first.
+_DECIDING_ORDER = (
+    CrossoverKind.REACHED,
+    CrossoverKind.BRACKETED,
+    CrossoverKind.ABOUT_EQUAL,
+    CrossoverKind.UNSHOWN,
+)
+#: Shapes per pair and side a later round measures again: on each side (where one backend, then
+#: where the other was faster), those where the two ran closest: the ones that bracket a
+#: crossing, or the end of the range nearest one, which decide the answer.
+DECIDING_SHAPES = 2
+
+
+def _deciding_shapes(search: _Search) -> list[tuple[str, Job, set[str]]]:
+    """The first round's shapes that decide an answer, most important first, with their backends."""
+    # Judged as one round (as the search did): which shapes decide is what is asked here.
+    first_round = replace(search.writer.results, metadata={})
+    analysis = analyse(first_round, resamples=SEARCH_RESAMPLES)
+
+    def priority(crossover: Crossover) -> int:
+        if crossover.kind in _DECIDING_ORDER:
+            return _DECIDING_ORDER.index(crossover.kind)
+        ladder = crossover.axis == "grain_s" and any(
+            set(crossover.backends) == set(step) for step in LADDER
+        )
+        return len(_DECIDING_ORDER) if ladder else -1
+
+    ranked = sorted((c for c in analysis.crossovers if priority(c) >= 0), key=priority)
+    wanted: dict[tuple[str, int, float, int], tuple[str, Job, set[str]]] = {}
+    for crossover in ranked:
+        for job in _closest_shapes(search, crossover):
+            key = (crossover.workload, job.tasks, job.grain_s, job.bytes_per_task)
+            wanted.setdefault(key, (crossover.workload, job, set()))[2].update(crossover.backends)
+    return list(wanted.values())
+
+
+def _closest_shapes(search: _Search, crossover: Crossover) -> list[Job]:
+    """On the crossover's line, per faster backend, the ``DECIDING_SHAPES`` closest shapes."""
+    medians: dict[tuple[int, float, int], dict[str, float]] = {}
+    for record in search.writer.results.records:
+        on_line = all(
+            float(getattr(record, axis)) == crossover.line.value(axis)
+            for axis in AXES
+            if axis != crossover.axis
+        )
+        if (
+            on_line
+            and record.round == 0
+            and record.workload == crossover.workload
+            and record.backend in crossover.backends
+            and record.error is None
+            and record.wall_s
+        ):
+            shape = (record.tasks, record.grain_s, record.bytes_per_task)
+            medians.setdefault(shape, {})[record.backend] = median(record.wall_s)
+    first, second = crossover.backends
+    gaps = [
+        (math.log(times[second] / times[first]), shape)
+        for shape, times in medians.items()
+        if len(times) == 2
+    ]
+    first_faster = sorted((gap, shape) for gap, shape in gaps if gap > 0)
+    second_faster = sorted((-gap, shape) for gap, shape in gaps if gap <= 0)
+    chosen = first_faster[:DECIDING_SHAPES] + second_faster[:DECIDING_SHAPES]
+    return [Job(*shape) for _, shape in chosen]

@@ -31,6 +31,14 @@ CUTOVER_FILE = Path("results/cutover.json")
 #: The reports ``cutover`` writes beside its results file (those whose software is installed).
 CUTOVER_REPORTS = ("html", "md", "csv", "png")
 
+#: ``cluster up``: the compose project, worker containers and each one's share of the machine.
+CLUSTER_PROJECT = "dist-bench"
+CLUSTER_WORKERS = 2
+CLUSTER_CPUS = 1.0
+CLUSTER_MEMORY_GIB = 2
+#: How long ``cluster up`` waits for every worker to join before it fails naming the logs.
+CLUSTER_UP_TIMEOUT_S = 180.0
+
 
 def cutover_results_path(output: str) -> Path:
     """The results file ``cutover -o OUTPUT`` names: a file, or cutover.json in a folder.

@@ -2,7 +2,7 @@
 
 The sweep knows nothing of Docker: it asks a ``NodePool`` to bring the cluster to N nodes and
 hands back a backend that reaches it. The compose cluster is one pool
-(``cluster_pool.ComposePool``); a scripted pool tests the maths; a real cluster resized by its
+(``cluster.pool.ComposePool``); a scripted pool tests the maths; a real cluster resized by its
 user (dask-jobqueue's ``cluster.scale``, KubeRay's replicas) is another (docs/scaling.md).
 
 Order of work, so nothing competes and every size is measured alike:

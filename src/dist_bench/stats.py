@@ -119,3 +119,17 @@ def outliers(samples: Sequence[float]) -> list[int]:
         return []
     scores = 0.6745 * np.abs(values - centre) / deviation
     return [int(i) for i in np.flatnonzero(scores > OUTLIER_Z)]
+
+
+def amdahl_fraction(points: Sequence[tuple[float, float]]) -> float | None:
+    """The serial fraction f that best fits measured (workers, speedup) points to Amdahl's law.
+
+    ``1/S = f + (1 - f)/p`` is linear in f: ``1/S - 1/p = f (1 - 1/p)``, so f is the least
+    squares slope through the origin, clipped to 0-1. ``None`` without a point on more than one
+    worker (one worker says nothing about f).
+    """
+    pairs = [(1.0 - 1.0 / p, 1.0 / s - 1.0 / p) for p, s in points if p > 1 and s > 0]
+    if not pairs:
+        return None
+    x, y = np.array(pairs).T
+    return float(min(1.0, max(0.0, np.dot(x, y) / np.dot(x, x))))

@@ -38,7 +38,10 @@ class CostScript:
     Attributes:
         noise: Spread of each job's time: it is multiplied by exp(noise·N(0, 1)), which keeps
             the median at T exactly.
-        seed: Seed of the noise.
+        drift: Spread between sessions: every job of one backend instance (one start, one round)
+            is multiplied by one exp(drift·N(0, 1)), drawn first from the seed; give each
+            session its own seed to draw another.
+        seed: Seed of the noise and drift.
     """
 
     startup_s: float = 0.0
@@ -47,6 +50,7 @@ class CostScript:
     bandwidth_bytes_per_s: float | None = None
     workers: int = 1
     noise: float = 0.0
+    drift: float = 0.0
     seed: int = 0
 
     def job_seconds(self, tasks: int, grain_s: float, bytes_per_task: int) -> float:
@@ -74,6 +78,8 @@ class ScriptedBackend(Backend):
         super().__init__(options)
         self._now = 0.0
         self._noise = np.random.default_rng(self.script.seed)
+        drift = self.script.drift
+        self._session = math.exp(drift * float(self._noise.standard_normal())) if drift else 1.0
 
     def clock(self) -> float:
         """Virtual seconds: advanced by each job's scripted cost, never by real time."""
@@ -105,7 +111,8 @@ class ScriptedBackend(Backend):
         seconds = self.script.job_seconds(
             tasks, sum(grains) / max(1, tasks), total_bytes // max(1, tasks)
         )
-        self._now += seconds * math.exp(self.script.noise * float(self._noise.standard_normal()))
+        noise = math.exp(self.script.noise * float(self._noise.standard_normal()))
+        self._now += seconds * self._session * noise
         return results
 
     def workers(self) -> int:

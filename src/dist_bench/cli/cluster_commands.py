@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
+from dist_bench import defaults
 from dist_bench.backends import CLUSTER_BACKENDS
 from dist_bench.cli.params import FiniteFloatRange, OneValue
 from dist_bench.cli.render import stderr, stdout
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # the cluster module is imported only by the cluster commands
 
 project_option = click.option(
     "--project",
-    default="dist-bench",
+    default=defaults.CLUSTER_PROJECT,
     show_default=True,
     envvar="DIST_BENCH_CLUSTER_PROJECT",
     help="Compose project name, so several clusters can run side by side.",
@@ -53,16 +54,16 @@ def cluster_build_command(base_image: str | None, project: str) -> None:
 
 @cluster_group.command("up")
 @click.option("--engine", type=click.Choice(CLUSTER_BACKENDS), required=True)
-@click.option(
-    "--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=2, show_default=True
-)
-@click.option("--cpus", type=FiniteFloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS),
+              default=defaults.CLUSTER_WORKERS, show_default=True)  # fmt: skip
+@click.option("--cpus", type=FiniteFloatRange(min=0, min_open=True),
+              default=defaults.CLUSTER_CPUS, show_default=True,
               help="CPUs per worker container.")  # fmt: skip
-@click.option("--memory", default="2GiB", show_default=True,
+@click.option("--memory", default=f"{defaults.CLUSTER_MEMORY_GIB}GiB", show_default=True,
               help="Memory per worker container (at most 1 TiB).")  # fmt: skip
 @click.option("--insecure", is_flag=True,
               help="Dask without TLS: any local user could run code on it.")  # fmt: skip
-@click.option("--timeout", default="180s", show_default=True,
+@click.option("--timeout", default=f"{defaults.CLUSTER_UP_TIMEOUT_S:g}s", show_default=True,
               help="How long to wait for every worker to join.")  # fmt: skip
 @click.option("--link-rate", type=OneValue(parse_rate, "rate"),
               help="Shape every container's link with tbf (e.g. 1gbit, 100mbit).")  # fmt: skip

@@ -257,9 +257,12 @@ def cutover_command(
 
     Sweeps task grain, tasks per job and bytes per task for each WORKLOAD (default: every
     built-in), fits each backend's costs (start-up, dispatch per task, useful parallelism,
-    bandwidth), and reports each crossover with a 95 % bootstrap interval and its reason, only
-    where measured shapes on both sides show it. The budget goes where it matters: shapes are
-    added around each crossover still uncertain, or not yet shown by the measurements.
+    bandwidth), answers the ladder (serial -> threads/asyncio -> processes -> Dask/Ray), and
+    reports each crossover with a 95 % bootstrap interval and its reason, only where measured
+    shapes on both sides show it decisively: faster beyond the drift measured between two
+    rounds (each backend started again for the second), in both. A shallow crossing reads
+    "about equal". The budget goes where it matters: shapes are added around each crossover
+    still uncertain, or not yet shown by the measurements.
 
     \b
     Examples:

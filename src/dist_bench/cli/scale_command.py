@@ -1,6 +1,6 @@
 """``dist-bench scale``: a node-count sweep on the local container cluster.
 
-The library does the work (``node_sweep.run_node_sweep`` over a ``cluster_pool.ComposePool``);
+The library does the work (``node_sweep.run_node_sweep`` over a ``cluster.pool.ComposePool``);
 this module parses, shows progress, prints the scaling tables and exits.
 """
 
@@ -126,7 +126,7 @@ def scale_command(
       dist-bench scale data -b dask --link-rate 100mbit --scaling weak
     """  # noqa: D301 - not raw: click's no-rewrap marker is a real backspace ("\b")
     from dist_bench import cluster
-    from dist_bench.cluster_pool import ComposePool
+    from dist_bench.cluster.pool import ComposePool
     from dist_bench.measure import MeasureSettings
     from dist_bench.node_sweep import NodeSweepPlan, run_node_sweep
     from dist_bench.report.content import ReportData

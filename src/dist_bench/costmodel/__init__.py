@@ -15,6 +15,8 @@ One concept per module, each depending only on those before it:
 - ``fit``: the NNLS fit of one backend's costs, its held-out error;
 - ``series``: lines of records along one axis, and what to run to extend one;
 - ``crossovers``: where two fits meet along a series, shown by the measurements, and why;
+- ``resampling``: the bootstrap over rounds and samples behind crossover intervals;
+- ``ladder``: the article's steps up (serial → threads/asyncio → processes → Dask/Ray) answered;
 - ``projection``: predicted speedups on more nodes (never measured);
 - ``advice``: backends ranked for a job shape the user describes;
 - ``warnings``: what makes a number shaky, as typed data (one class per kind, imported from
@@ -30,7 +32,6 @@ from __future__ import annotations
 from dist_bench.costmodel.advice import Prediction, advise
 from dist_bench.costmodel.crossovers import (
     CONFIDENCE,
-    PRACTICAL_MARGIN,
     Crossover,
     CrossoverKind,
     Evidence,
@@ -39,16 +40,19 @@ from dist_bench.costmodel.crossovers import (
 )
 from dist_bench.costmodel.cutover_analysis import CROSSOVER_RESAMPLES, CutoverAnalysis, analyse
 from dist_bench.costmodel.fit import POOR_FIT_ERROR, CostFit, fit_all, fit_costs
+from dist_bench.costmodel.ladder import LADDER, LadderStep, StepAnswer
 from dist_bench.costmodel.projection import Projection, node_count, project
 from dist_bench.costmodel.series import Series, find_series, shape_to_ask
 from dist_bench.costmodel.shapes import AXES, AXIS_NAMES, Axis, JobShape, Point, collect_points
 from dist_bench.costmodel.warnings import WIDE_INTERVAL, AnalysisWarning, BudgetRanOut, WarningKind
+from dist_bench.decisive import PRACTICAL_MARGIN
 
 __all__ = [
     "AXES",
     "AXIS_NAMES",
     "CONFIDENCE",
     "CROSSOVER_RESAMPLES",
+    "LADDER",
     "POOR_FIT_ERROR",
     "PRACTICAL_MARGIN",
     "WIDE_INTERVAL",
@@ -61,11 +65,13 @@ __all__ = [
     "CutoverAnalysis",
     "Evidence",
     "JobShape",
+    "LadderStep",
     "Point",
     "Prediction",
     "Projection",
     "Reason",
     "Series",
+    "StepAnswer",
     "WarningKind",
     "advise",
     "analyse",

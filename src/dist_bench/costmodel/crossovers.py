@@ -2,15 +2,18 @@
 
 Two backends' predicted times differ by a linear function along any one axis (grain, tasks or
 bytes), so they cross at most once there: the crossover. Its interval comes from a bootstrap that
-resamples each record's raw samples and refits. The model alone never makes a crossover reported:
-the measured records on the series must show it too (one measured shape on each side where that
-side's winner is clearly faster, see ``Evidence``), and the crossover is placed between those two.
+resamples the run's rounds and each record's samples and refits (``costmodel.resampling``). The
+model alone never makes a crossover reported: the measured records on the series must show it too,
+decisively (one measured shape on each side where that side's winner is faster clearly and by more
+than the run-to-run drift, ``dist_bench.decisive``), and the crossover is placed between those two.
+Where the lines cross but the measurements around the crossing differ by no more than the drift
+(two nearly parallel lines), the two are *about equal* over that stretch: no point is reported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
 
@@ -19,7 +22,8 @@ import numpy as np
 from dist_bench.costmodel.fit import POOR_FIT_ERROR, CostFit, cost_vector
 from dist_bench.costmodel.series import Series, on_series
 from dist_bench.costmodel.shapes import Axis, JobShape, Point
-from dist_bench.stats import Interval, median, median_interval
+from dist_bench.decisive import PRACTICAL_MARGIN, Contrast, Difference, Drift, contrast
+from dist_bench.stats import Interval
 
 #: Why one backend overtakes another: the cost that decides it.
 Reason = Literal["GIL", "pickling", "dispatch overhead", "bandwidth", "start-up", "parallelism"]
@@ -28,10 +32,6 @@ Reason = Literal["GIL", "pickling", "dispatch overhead", "bandwidth", "start-up"
 CONFIDENCE = 0.95
 #: Threads with a useful parallelism below this, though they had more workers, were held by the GIL.
 GIL_BOUND_PARALLELISM = 1.5
-#: Two backends within this share of each other's time at an end of the range run level there.
-#: Source: a judgement when ties were introduced (commit c7a5030), not tuned by a benchmark: 5 %
-#: is about the medians' own spread on a quiet machine (stats.UNSTABLE_SPREAD flags 10 %).
-PRACTICAL_MARGIN = 0.05
 #: Share of bootstrap refits that must put the crossover inside the searched range for it to
 #: count. Source: a majority, chosen with PRACTICAL_MARGIN (commit c7a5030), not tuned.
 MOST_REFITS = 0.5
@@ -40,11 +40,14 @@ MOST_REFITS = 0.5
 class CrossoverKind(Enum):
     """What the analysis concluded about one pair along one axis."""
 
-    #: Reached, shown by the measurements, located by the model (with an interval).
+    #: Reached, shown decisively by the measurements, located by the model (with an interval).
     REACHED = "reached"
     #: Reached and shown, but located only between the two evidence shapes: the model is
     #: rough there, or meets where the measurements show the other order.
     BRACKETED = "bracketed"
+    #: The lines cross in the range, but the measurements around the crossing differ by no more
+    #: than the drift: about equal from one measured shape to another, no point.
+    ABOUT_EQUAL = "about equal"
     #: The model puts a crossover in the range; the measurements do not show it.
     UNSHOWN = "unshown"
     #: No crossover: one wins at the small end and the two run level at the large end.
@@ -55,26 +58,28 @@ class CrossoverKind(Enum):
 
 @dataclass(frozen=True)
 class Evidence:
-    """A measured shape on a crossover's series where one of the two backends was clearly faster.
+    """A measured shape on a crossover's series where one backend was decisively faster.
 
-    Clearly: the two medians' order-statistics intervals (``stats.median_interval``) do not
-    overlap. That rule, rather than a bootstrap of the ratio of medians, because it is
-    distribution-free and deterministic, needs no resampling of three samples (where a bootstrap
-    interval is too narrow), and is the rule the search's early stop and
-    ``benchmarks/confirm_crossovers.py`` already use. Records of one backend at one asked shape
-    are pooled first (the search may measure a shape again to get evidence).
+    Decisively: by ``dist_bench.decisive``'s rule (medians' order-statistics intervals apart, a
+    ratio above the run-to-run drift and the practical margin, steady across rounds). Records of
+    one backend at one asked shape are pooled first (the search may measure a shape again, and
+    every round measures it once).
 
     Attributes:
         value: Where on the series' axis (the serially measured grain for grains).
         faster: The backend that won there.
         faster_s: Its median wall time, seconds.
         slower_s: The other backend's median wall time, seconds.
+        floor: The relative difference it had to pass (drift or margin).
+        rounds: Rounds both backends measured there.
     """
 
     value: float
     faster: str
     faster_s: float
     slower_s: float
+    floor: float = PRACTICAL_MARGIN
+    rounds: int = 1
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -112,6 +117,10 @@ class Crossover:
             evidence points (``value`` is then the nearer one, ``model_value`` the model's).
         level_above: The two fits run within ``PRACTICAL_MARGIN`` of each other at the top of
             ``searched`` (a tie there, not a win).
+        meets_at: Where the two fitted lines meet, inside the range or beyond it (``None``:
+            parallel): for a pair not reached, which side of the range its crossover lies on.
+        equal_span: For ``ABOUT_EQUAL``, the measured shapes (lowest, highest on the axis) where
+            the two differed by no more than the drift.
     """
 
     workload: str
@@ -132,10 +141,14 @@ class Crossover:
     rough: bool = False
     model_outside: bool = False
     level_above: bool = False
+    meets_at: float | None = None
+    equal_span: tuple[float, float] | None = None
 
     @property
     def kind(self) -> CrossoverKind:
-        """What was concluded: reached (located or bracketed), unshown, level or not reached."""
+        """What was concluded: reached (located or bracketed), about equal, unshown, level, not."""
+        if self.equal_span is not None:
+            return CrossoverKind.ABOUT_EQUAL
         if self.unshown:
             return CrossoverKind.UNSHOWN
         if self.value is None:
@@ -159,7 +172,7 @@ class Crossover:
     @property
     def unshown(self) -> bool:
         """Whether the model puts a crossover in the range but the measurements do not show it."""
-        return self.value is None and self.model_value is not None
+        return self.value is None and self.model_value is not None and self.equal_span is None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -188,6 +201,8 @@ class Crossover:
             "rough": self.rough,
             "model_outside": self.model_outside,
             "level_above": self.level_above,
+            "meets_at": self.meets_at,
+            "equal_span": None if self.equal_span is None else list(self.equal_span),
             "kind": self.kind.value,
         }
 
@@ -222,80 +237,64 @@ def crossover(
     resampled: Sequence[tuple[np.ndarray, np.ndarray]] = (),
     *,
     measured: tuple[Sequence[Point], Sequence[Point]],
+    drifts: Mapping[str, Drift] | None = None,
+    rounds: int = 1,
 ) -> Crossover:
     """The crossover of two fits along a series, with its interval from bootstrap refits.
 
-    ``resampled`` pairs the two backends' cost vectors refitted on resampled samples;
+    ``resampled`` pairs the two backends' cost vectors refitted on resampled rounds and samples;
     ``measured`` holds the two backends' points (any shapes: those on the series are used), which
-    must show the crossover for it to be reported (``Evidence``).
+    must show the crossover decisively for it to be reported (``Evidence``), judged against each
+    backend's run-to-run drift in ``drifts`` (none measured: the practical margin only) and
+    the ``rounds`` the run planned (``decisive.planned_rounds``).
     """
-    value = _meeting_point(cost_vector(first), cost_vector(second), series)
+    meets_at = _meeting_point(cost_vector(first), cost_vector(second), series)
     low_shape = series.at.along(series.axis, series.low)
     high_shape = series.at.along(series.axis, series.high)
     below = _faster(first, second, low_shape)
     above = _faster(first, second, high_shape)
-    # A crossover counts when it lies in the measured range, in most refits too, and each
-    # backend wins clearly at its end: lines that cross while running level are a tie.
-    inside = (
-        value is not None
-        and series.low <= value <= series.high
-        and _margin(first, second, low_shape) >= PRACTICAL_MARGIN
-        and _margin(first, second, high_shape) >= PRACTICAL_MARGIN
-    )
-    interval = None
+    crosses = model_crosses = meets_at is not None and series.low <= meets_at <= series.high
     share = 0.0
+    values: list[float | None] = []
     if resampled:
         values = [_meeting_point(a, b, series) for a, b in resampled]
         within = [v for v in values if v is not None and series.low <= v <= series.high]
         share = len(within) / len(values)
-        inside = inside and share >= MOST_REFITS
-        if inside:
-            # A refit whose lines meet outside the range (or never: parallel) puts the crossover
-            # beyond that end: clipped there, an interval end at the range's end reads "or less"
-            # / "or more" instead of a number the data never reached (or a negative grain).
-            clipped = [
-                min(max(v, series.low), series.high) if v is not None else series.high
-                for v in values
-            ]
-            tail = (1.0 - CONFIDENCE) / 2.0
-            ends = np.quantile(np.array(clipped), [tail, 1.0 - tail])
-            interval = Interval(float(ends[0]), float(ends[1]), CONFIDENCE)
-    model_value = value if inside else None
-    evidence_below = evidence_above = None
+    judged = _contrasts(series, *measured, drifts or {}, rounds)
+    decisive = [(v, c) for v, c in judged if c.difference is Difference.DECISIVE]
+    evidence_below, evidence_above = _bracket(decisive, below.backend, above.backend)
+    shown = _in_order(evidence_below, evidence_above)
+    if not crosses and decisive and decisive[0][1].faster != decisive[-1][1].faster:
+        # The fitted lines meet outside the range, yet the measurements show the order change
+        # decisively: the measurements win, and the crossover is placed between them.
+        by_name = {first.backend: first, second.backend: second}
+        low_fit, high_fit = by_name[decisive[0][1].faster], by_name[decisive[-1][1].faster]
+        evidence_below, evidence_above = _bracket(decisive, low_fit.backend, high_fit.backend)
+        shown = crosses = _in_order(evidence_below, evidence_above)
+        if shown:
+            below, above = low_fit, high_fit
+    value = interval = model_value = equal_span = None
     model_outside = False
-    if inside and value is not None:
-        wins = _clear_wins(series, *measured)
-        evidence_below = max(
-            (e for e in wins if e.faster == below.backend), key=lambda e: e.value, default=None
-        )
-        evidence_above = min(
-            (e for e in wins if e.faster == above.backend), key=lambda e: e.value, default=None
-        )
-        if (
-            evidence_below is not None
-            and evidence_above is not None
-            and evidence_below.value < evidence_above.value
-        ):
-            # The measurements bound where the winner changes: the model's estimate and its
-            # interval are kept between the two shapes that show it.
-            low, high = evidence_below.value, evidence_above.value
-            model_outside = not low < value < high
-            value = min(max(value, low), high)
-            if interval is not None:
-                interval = replace(
-                    interval,
-                    low=min(max(interval.low, low), high),
-                    high=min(max(interval.high, low), high),
-                )
-        else:
-            inside = False
-    if not inside:
-        value = None
-        interval = None
-        if model_value is None:
-            above = below
-    winner_below = below.backend
-    winner_above = above.backend
+    if crosses and shown and evidence_below is not None and evidence_above is not None:
+        # The measurements bound where the winner changes: the model's estimate and its
+        # interval are kept between the two shapes that show it.
+        low, high = evidence_below.value, evidence_above.value
+        model_value = meets_at
+        model_outside = meets_at is None or not low < meets_at < high
+        value = min(max(meets_at if meets_at is not None else low, low), high)
+        interval = _interval(values, low, high)
+    elif crosses:
+        equal = [v for v, c in judged if c.difference is Difference.EQUAL]
+        if equal:
+            # Nearly parallel lines: where they cross the measurements differ by no more than
+            # the drift, so no single point is an answer; the stretch where they are equal is.
+            equal_span = (min(equal), max(equal))
+        elif model_crosses and share >= MOST_REFITS:
+            model_value = meets_at
+    if model_value is None and equal_span is None:
+        # Nothing crosses in the range: one backend wins throughout, no evidence of a change.
+        above = below
+        evidence_below = evidence_above = None
     loser_below = second if below is first else first
     reason = _reason(below, loser_below, series.axis, series.at)
     rough = any(
@@ -305,8 +304,8 @@ def crossover(
     return Crossover(
         workload=first.workload,
         backends=(first.backend, second.backend),
-        winner_below=winner_below,
-        winner_above=winner_above,
+        winner_below=below.backend,
+        winner_above=above.backend,
         axis=series.axis,
         value=value,
         interval=interval,
@@ -321,30 +320,67 @@ def crossover(
         rough=rough,
         model_outside=model_outside,
         level_above=_margin(below, loser_below, high_shape) < PRACTICAL_MARGIN,
+        meets_at=meets_at,
+        equal_span=equal_span,
     )
 
 
-def _clear_wins(series: Series, first: Sequence[Point], second: Sequence[Point]) -> list[Evidence]:
-    """Every shape on the series both backends measured where one was clearly faster."""
+def _interval(values: Sequence[float | None], low: float, high: float) -> Interval | None:
+    """The bootstrap interval of the meeting point, clipped to the evidence shapes.
+
+    A refit whose lines meet beyond an evidence shape (or never: parallel) puts the crossover at
+    that shape: the measurements show the order there, so it cannot lie further out.
+    """
+    if not values:
+        return None
+    clipped = [min(max(v, low), high) if v is not None else high for v in values]
+    tail = (1.0 - CONFIDENCE) / 2.0
+    ends = np.quantile(np.array(clipped), [tail, 1.0 - tail])
+    return Interval(float(ends[0]), float(ends[1]), CONFIDENCE)
+
+
+def _bracket(
+    decisive: Sequence[tuple[float, Contrast]], low_winner: str, high_winner: str
+) -> tuple[Evidence | None, Evidence | None]:
+    """The decisive wins nearest a crossing: ``low_winner``'s highest, ``high_winner``'s lowest."""
+    below = _evidence(max(((v, c) for v, c in decisive if c.faster == low_winner), default=None))
+    above = _evidence(min(((v, c) for v, c in decisive if c.faster == high_winner), default=None))
+    return below, above
+
+
+def _in_order(below: Evidence | None, above: Evidence | None) -> bool:
+    """Whether both evidence shapes exist, the low end's winner's below the high end's."""
+    return below is not None and above is not None and below.value < above.value
+
+
+def _evidence(judged: tuple[float, Contrast] | None) -> Evidence | None:
+    if judged is None:
+        return None
+    value, verdict = judged
+    return Evidence(
+        value, verdict.faster, verdict.faster_s, verdict.slower_s, verdict.floor, verdict.rounds
+    )
+
+
+def _contrasts(
+    series: Series,
+    first: Sequence[Point],
+    second: Sequence[Point],
+    drifts: Mapping[str, Drift],
+    rounds: int,
+) -> list[tuple[float, Contrast]]:
+    """Every shape on the series both backends measured, judged by the decisive rule."""
     mine, theirs = on_series(series, first), on_series(series, second)
-    wins = []
+    judged = []
     for asked in sorted(mine.keys() & theirs.keys()):
-        a = [t for p in mine[asked] for t in p.samples]
-        b = [t for p in theirs[asked] for t in p.samples]
-        fast, slow = (a, b) if median(a) <= median(b) else (b, a)
-        if median_interval(fast).high >= median_interval(slow).low:
-            continue  # the two medians' intervals overlap: no clear winner here
-        group = mine[asked] if fast is a else theirs[asked]
-        other = theirs[asked] if fast is a else mine[asked]
-        wins.append(
-            Evidence(
-                value=float(np.median([p.shape.value(series.axis) for p in group + other])),
-                faster=group[0].record.backend,
-                faster_s=median(fast),
-                slower_s=median(slow),
-            )
+        group = mine[asked] + theirs[asked]
+        verdict = contrast(
+            [p.record for p in mine[asked]], [p.record for p in theirs[asked]], drifts, rounds
         )
-    return wins
+        if verdict is not None:
+            value = float(np.median([p.shape.value(series.axis) for p in group]))
+            judged.append((value, verdict))
+    return judged
 
 
 def _margin(first: CostFit, second: CostFit, shape: JobShape) -> float:

@@ -13,10 +13,13 @@ import numpy as np
 from dist_bench.backends.base import BASELINE
 from dist_bench.costmodel.crossovers import Crossover, crossover
 from dist_bench.costmodel.fit import CostFit, fit_all, refits
+from dist_bench.costmodel.ladder import LadderStep, ladder
 from dist_bench.costmodel.projection import Projection, node_count, project
+from dist_bench.costmodel.resampling import resampled_times, round_draws
 from dist_bench.costmodel.series import find_series
 from dist_bench.costmodel.shapes import collect_points
 from dist_bench.costmodel.warnings import AnalysisWarning, find_warnings
+from dist_bench.decisive import backend_drifts, planned_rounds
 from dist_bench.results import Results
 from dist_bench.scaling import Scaling, scaling_curves
 
@@ -33,12 +36,14 @@ class CutoverAnalysis:
         crossovers: One per (workload, backend pair, axis) that was swept.
         warnings: What makes a number shaky, each of a kind naming the flag to change.
         projections: Predicted speedups on more nodes (only when asked for).
+        ladder: The article's steps up (``costmodel.ladder.LADDER``), each answered per workload.
     """
 
     fits: list[CostFit] = field(default_factory=list)
     crossovers: list[Crossover] = field(default_factory=list)
     warnings: list[AnalysisWarning] = field(default_factory=list)
     projections: list[Projection] = field(default_factory=list)
+    ladder: list[LadderStep] = field(default_factory=list)
 
     def fit_for(self, workload: str, backend: str) -> CostFit | None:
         """The fit of ``backend`` on ``workload``, if there is one."""
@@ -60,6 +65,7 @@ class CutoverAnalysis:
             "crossovers": [crossover.to_json() for crossover in self.crossovers],
             "warnings": [warning.to_json() for warning in self.warnings],
             "projections": [projection.to_json() for projection in self.projections],
+            "ladder": [step.to_json() for step in self.ladder],
         }
 
 
@@ -78,7 +84,13 @@ def analyse(
     grouped = collect_points(results)
     fits = fit_all(results)
     rng = np.random.default_rng(seed)
-    resampled = {key: refits(points, rng, resamples) for key, points in grouped.items()}
+    # One draw of rounds for every backend: a round's measurements stay paired across backends.
+    draws = round_draws(results, rng, resamples)
+    resampled = {
+        key: refits(points, resampled_times(points, draws, rng)) for key, points in grouped.items()
+    }
+    drifts = backend_drifts(results)
+    rounds = planned_rounds(results)
     analysis_crossovers: list[Crossover] = []
     workloads = list(dict.fromkeys(workload for workload, _ in grouped))
     for workload in workloads:
@@ -97,6 +109,8 @@ def analyse(
                         series,
                         pair,
                         measured=measured,
+                        drifts=drifts,
+                        rounds=rounds,
                     )
                 )
     warnings = find_warnings(list(fits.values()), analysis_crossovers, results)
@@ -115,6 +129,7 @@ def analyse(
         crossovers=analysis_crossovers,
         warnings=warnings,
         projections=_with_track_record(projections, results),
+        ladder=ladder(analysis_crossovers),
     )
 
 

@@ -181,15 +181,14 @@ def _design(points: Sequence[Point]) -> np.ndarray:
     )
 
 
-def refits(points: Sequence[Point], rng: np.random.Generator, count: int) -> list[np.ndarray]:
-    """Cost vectors (S, o, 1/P, 1/B) refitted on ``count`` resamplings of each point's samples."""
+def refits(points: Sequence[Point], times: np.ndarray) -> list[np.ndarray]:
+    """Cost vectors (S, o, 1/P, 1/B) refitted on each row of ``times`` (one time per point).
+
+    The rows are resampled times (``costmodel.resampling``): a bootstrap of the fit.
+    """
     matrix = _design(points)
     columns = _identifiable(matrix)
-    # One draw per point for all refits at once: row r of ``medians`` is refit r's times.
-    medians = np.column_stack(
-        [np.median(rng.choice(p.samples, (count, len(p.samples))), axis=1) for p in points]
-    )
-    return [_solve(matrix, times, columns) for times in medians]
+    return [_solve(matrix, row, columns) for row in times]
 
 
 def fit_costs(points: Sequence[Point], topology: dict[str, Any] | None = None) -> CostFit:

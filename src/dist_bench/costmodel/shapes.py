@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
 from dist_bench.backends.base import BASELINE
+from dist_bench.pooling import pool_records
 from dist_bench.results import Record, Results
 from dist_bench.stats import median
 
@@ -59,14 +61,23 @@ def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
 
     The grain of a shape is what one task took in the serial run at that size (the calibration
     aims at the asked grain but cannot always hit it, e.g. when one pass over a large array
-    already takes longer); without a serial record the asked grain is used.
+    already takes longer); without a serial record the asked grain is used. A shape measured
+    more than once in a round is one point with all its samples (``pool_records``); each round
+    its own point, so the rounds' spread stays visible to the bootstrap and the decisive rule.
+
+    One fit describes one backend as it was started and sending one task per dispatch: the
+    records of a worker-count sweep (``run -w 1,2``, the cutover's Amdahl shapes) at other
+    worker counts than the backend's usual one, and batched records (``--chunk``), are left out.
     """
+    records = [r for r in pool_records(results.records, by_round=True) if r.chunk == 1]
+    usual = _usual_workers(records)
+    records = [r for r in records if r.workers == usual[(r.workload, r.backend)]]
     serial_grain: dict[tuple[str, int, float, int], float] = {}
-    for record in results.records:
+    for record in records:
         if record.backend == BASELINE and record.verified and record.task_s:
             serial_grain[record.size_key()] = median(record.task_s) / record.tasks
     grouped: dict[tuple[str, str], list[Point]] = {}
-    for record in results.records:
+    for record in records:
         if record.error is not None or not record.verified or not record.wall_s:
             continue
         if record.nodes is not None:
@@ -76,3 +87,14 @@ def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
         point = Point(record, shape, tuple(record.wall_s))
         grouped.setdefault((record.workload, record.backend), []).append(point)
     return grouped
+
+
+def _usual_workers(records: list[Record]) -> dict[tuple[str, str], int]:
+    """Per (workload, backend), the worker count most of its records ran with (ties: the most)."""
+    counts: dict[tuple[str, str], Counter[int]] = {}
+    for record in records:
+        counts.setdefault((record.workload, record.backend), Counter())[record.workers] += 1
+    return {
+        key: max(counter, key=lambda workers: (counter[workers], workers))
+        for key, counter in counts.items()
+    }

@@ -14,9 +14,10 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from dist_bench.backends.base import BASELINE
-from dist_bench.costmodel.crossovers import PRACTICAL_MARGIN, Crossover
+from dist_bench.costmodel.crossovers import Crossover
 from dist_bench.costmodel.fit import POOR_FIT_ERROR, CostFit
 from dist_bench.costmodel.shapes import Axis
+from dist_bench.decisive import PRACTICAL_MARGIN
 from dist_bench.results import Results
 from dist_bench.stats import UNSTABLE_SPREAD, median, outliers, spread
 
@@ -73,10 +74,16 @@ class AnalysisWarning:
 
 @dataclass(frozen=True, kw_only=True)
 class BudgetRanOut(AnalysisWarning):
-    """The search's budget ran out before every series was measured."""
+    """The search's budget ran out before every series, or every round, was measured.
+
+    Attributes:
+        unrepeated: Backends the later rounds never measured again: their drift between
+            rounds is unknown, and their shapes measured once are never decisive.
+    """
 
     kind: ClassVar[WarningKind] = WarningKind.BUDGET_RAN_OUT
     budget_s: float
+    unrepeated: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,27 +10,49 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from dist_bench.analysis import FindingKind, Summary, measured_grain_s, row_label, summarize
+from dist_bench.analysis import (
+    Execution,
+    FindingKind,
+    RecordWarning,
+    RecordWarningKind,
+    Summary,
+    measured_grain_s,
+    row_label,
+    summarize,
+)
 from dist_bench.backends.base import BASELINE
+from dist_bench.lessons import TEACHING_ORDER, Lesson, WorkloadLesson, lessons
 from dist_bench.report.sentences import (
+    ROW_GROUP_TITLES,
     crossover_sentence,
     format_axis,
     format_location,
+    ladder_sentence,
+    lesson_title,
     node_slice_text,
+    placement_sentence,
     reason_label,
     record_finding,
-    record_warning,
+    record_warnings,
+    worker_count,
 )
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.scaling import ScalingCurve, scaling_curves
 from dist_bench.units import format_bytes, format_seconds
 
 if TYPE_CHECKING:
-    from dist_bench.costmodel import Axis, CostFit, Crossover, CutoverAnalysis, Projection
+    from dist_bench.costmodel import (
+        Axis,
+        CostFit,
+        Crossover,
+        CutoverAnalysis,
+        LadderStep,
+        Projection,
+    )
 
 DASH = "-"
 
@@ -114,7 +136,8 @@ MEASUREMENT_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "median (interval)",
-        "median wall time of the measured jobs, with a distribution-free interval for it "
+        "median wall time of the measured jobs (from dispatch to the combined answer: "
+        "wordcount's merge included), with a distribution-free interval for it "
         "(order statistics; its confidence is given under the table)",
         _median_text,
     ),
@@ -131,7 +154,8 @@ MEASUREMENT_COLUMNS: tuple[Column, ...] = (
     Column(
         "Karp-\nFlatt",
         "experimentally determined serial fraction (1/speedup - 1/p) / (1 - 1/p): near 0 the "
-        "work parallelises; large, or growing with workers, means overhead or a serial part",
+        "work parallelises; large, or growing with workers, means overhead or a serial part; "
+        "'-' where undefined (no speedup beyond doubt, or above ideal)",
         lambda s: _optional(s.serial_fraction, "{:.2f}"),
         in_terminal=False,
     ),
@@ -230,6 +254,12 @@ class SizeGroup:
             title += f", {format_bytes(record.bytes_per_task)} per task"
         return title
 
+    def label(self, summary: Summary) -> str:
+        """The row's name under the table: with its workers where a backend has several rows."""
+        label = row_label(summary.record)
+        twins = [s for s in self.summaries if row_label(s.record) == label]
+        return f"{label} ({worker_count(summary.record.workers)})" if len(twins) > 1 else label
+
     def rows(self) -> list[list[str]]:
         """The cell texts, one list per backend."""
         return [[column.cell(s) for column in MEASUREMENT_COLUMNS] for s in self.summaries]
@@ -246,15 +276,90 @@ class SizeGroup:
 
     def findings(self) -> list[tuple[str, FindingKind, str]]:
         """(backend, the kind of its finding, the sentence saying why it got its number)."""
-        return [(row_label(s.record), s.finding, record_finding(s)) for s in self.summaries]
+        return [(self.label(s), s.finding, record_finding(s)) for s in self.summaries]
+
+    def finding_kinds(self) -> list[tuple[bool | None, list[tuple[str, FindingKind, str]]]]:
+        """The findings per kind of row, concurrency apart from parallelism.
+
+        The baseline (None), the driver's one interpreter (True: threads, asyncio) and one per
+        worker (False: processes, Dask, Ray), so a learner reads the two kinds of win apart.
+        """
+        kinds = [_row_kind(s) for s in self.summaries]
+        found = self.findings()
+        groups: list[tuple[bool | None, list[tuple[str, FindingKind, str]]]] = []
+        for kind in (None, True, False):
+            members = [f for f, k in zip(found, kinds, strict=True) if k is kind]
+            if members:
+                groups.append((kind, members))
+        return groups
+
+    def finding_groups(self) -> list[tuple[str | None, list[tuple[str, FindingKind, str]]]]:
+        """``finding_kinds`` under a title per kind of row (the baseline's without one)."""
+        return [
+            (None if kind is None else ROW_GROUP_TITLES[kind], members)
+            for kind, members in self.finding_kinds()
+        ]
 
     def remarks(self) -> Iterator[tuple[str, str]]:
-        """(backend, text) for every instability warning and every note the engine made."""
+        """(backends, text): one per kind of warning and the rows it applies to; engine notes."""
+        by_kind: dict[RecordWarningKind, list[tuple[str, RecordWarning]]] = {}
         for summary in self.summaries:
             for warning in summary.warnings:
-                yield row_label(summary.record), record_warning(warning)
+                by_kind.setdefault(warning.kind, []).append((self.label(summary), warning))
+        for rows in by_kind.values():
+            yield "; ".join(label for label, _ in rows), record_warnings(rows)
+        placed = [(self.label(s), s.record.placement_s) for s in self.summaries]
+        placements = [(label, seconds) for label, seconds in placed if seconds is not None]
+        if placements:
+            yield "; ".join(label for label, _ in placements), placement_sentence(placements)
+        for summary in self.summaries:
             for note in summary.record.notes:
-                yield row_label(summary.record), note
+                yield self.label(summary), note
+
+
+#: Rows in the order a learner compares them: serial, then the driver's one interpreter
+#: (threads, asyncio), then an interpreter per worker (processes, Dask, Ray).
+_EXECUTION_ORDER = {
+    Execution.SERIAL: 0,
+    Execution.THREADS: 1,
+    Execution.EVENT_LOOP: 1,
+    Execution.PROCESSES: 2,
+    Execution.NODES: 2,
+}
+
+
+def _row_order(summary: Summary) -> int:
+    return 0 if summary.record.backend == BASELINE else _EXECUTION_ORDER[summary.execution]
+
+
+def _row_kind(summary: Summary) -> bool | None:
+    """None for the baseline, True for the driver's own interpreter, False for one per worker."""
+    order = _row_order(summary)
+    return None if order == 0 else order == 1
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a report: a workload's lesson (if built in) and its tables.
+
+    ``groups`` is empty for a lesson shown by another workload's rows (tiny tasks).
+    """
+
+    workload: str
+    lesson: WorkloadLesson | None
+    groups: list[SizeGroup]
+
+    @property
+    def anchor(self) -> str:
+        """Its HTML anchor."""
+        if self.lesson is not None and not self.groups:
+            return f"lesson-{self.lesson.lesson.value}"
+        return f"workload-{self.workload}"
+
+    @property
+    def title(self) -> str:
+        """The section's heading: its lesson's title, or the workload's name."""
+        return self.workload if self.lesson is None else lesson_title(self.lesson)
 
 
 @dataclass
@@ -286,21 +391,53 @@ class ReportData:
         grouped: dict[tuple[str, int, float, int], list[Summary]] = {}
         for summary in self.summaries:
             grouped.setdefault(summary.record.size_key(), []).append(summary)
-        return [
-            SizeGroup(tuple(sorted(members, key=lambda s: s.record.backend != BASELINE)))
-            for members in grouped.values()
-        ]
+        return [SizeGroup(tuple(sorted(members, key=_row_order))) for members in grouped.values()]
 
     def workloads(self) -> dict[str, list[SizeGroup]]:
-        """The groups of each workload, smallest job first; workloads in the order measured."""
+        """The groups of each workload, smallest job first; workloads in teaching order.
+
+        The built-ins in the order their lessons build on each other (``TEACHING_ORDER``), then
+        any other in the order measured.
+        """
         by_workload: dict[str, list[SizeGroup]] = {}
         for group in self.groups:
             by_workload.setdefault(group.summaries[0].record.workload, []).append(group)
+        taught = list(dict.fromkeys(name for _, name in TEACHING_ORDER))
+        order = sorted(by_workload, key=lambda w: taught.index(w) if w in taught else len(taught))
         # A cutover search measures sizes in the order it needs them; readers want them sorted.
         return {
-            workload: sorted(groups, key=lambda g: g.summaries[0].record.size_key()[1:])
-            for workload, groups in by_workload.items()
+            workload: sorted(
+                by_workload[workload], key=lambda g: g.summaries[0].record.size_key()[1:]
+            )
+            for workload in order
         }
+
+    @cached_property
+    def lessons(self) -> list[WorkloadLesson]:
+        """Each built-in workload's lesson, checked against this run, in teaching order."""
+        return lessons(self.summaries)
+
+    def sections(self) -> list[Section]:
+        """The report's sections in teaching order.
+
+        A workload with its lesson and tables, or a lesson shown by another workload's rows (tiny
+        tasks) with its checks alone.
+        """
+        shown: set[str] = set()
+        sections = []
+        taught = {
+            item.workload: item for item in self.lessons if item.lesson is not Lesson.TINY_TASKS
+        }
+        extra = {item.lesson: item for item in self.lessons if item.lesson is Lesson.TINY_TASKS}
+        workloads = self.workloads()
+        for lesson, workload in TEACHING_ORDER:
+            if lesson in extra:
+                sections.append(Section(workload, extra[lesson], []))
+            elif workload in workloads and workload not in shown:
+                sections.append(Section(workload, taught.get(workload), workloads[workload]))
+                shown.add(workload)
+        sections += [Section(w, None, g) for w, g in workloads.items() if w not in shown]
+        return sections
 
     def backend_rows(self) -> list[list[str]]:
         """The backends table's cell texts, one list per backend start."""
@@ -439,6 +576,96 @@ FINDING_KINDS: tuple[FindingGloss, ...] = (
 )
 
 
+#: The words a report uses that a learner may not know yet, each in a sentence.
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("task", "one call of the workload's function on one worker; a job is many tasks"),
+    (
+        "grain",
+        "the serial seconds of work in one task: what the serial run measured (headings show "
+        "it, with the grain asked for where the calibration missed)",
+    ),
+    ("job shape", "tasks per job, grain, and bytes moved per task: the three axes swept"),
+    ("speedup", "the serial job's median time over this one's: above 1x is faster"),
+    (
+        "efficiency",
+        "speedup per worker that could be busy: 100 % is ideal, what a serial part, dispatch or "
+        "moving bytes take away shows here",
+    ),
+    (
+        "concurrency",
+        "tasks taking turns or overlapping their waits on shared resources (threads, an event "
+        "loop): pays off when tasks wait",
+    ),
+    (
+        "parallelism",
+        "tasks running side by side on separate cores (processes, nodes, or threads in native "
+        "code that releases the GIL): pays off when tasks compute",
+    ),
+    (
+        "GIL",
+        "CPython's global interpreter lock: one thread runs Python bytecode at a time, handed "
+        "over every switch interval (sys.getswitchinterval(), 5 ms by default)",
+    ),
+    (
+        "dispatch",
+        "sending a task to a worker: pickling it, a message, scheduling, the result back; "
+        "--chunk sends several tasks per dispatch to pay it once",
+    ),
+    (
+        "placement",
+        "putting a large input on the workers once (shared memory, Dask scatter, Ray put) "
+        "instead of sending it with every task; timed apart from the jobs",
+    ),
+    ("S, o", "the fitted fixed cost of every job, and the fitted dispatch cost of every task"),
+    (
+        "P_eff",
+        "the fitted effective parallelism: how many tasks' work ran side by side; 1 for "
+        "pure-Python threads, at most the workers",
+    ),
+    ("B", "the fitted bandwidth of moving a task's bytes to and from its worker"),
+    (
+        "held-out error",
+        "how far the cost model misses a measured job it was not fitted on (each left out in "
+        "turn, the median miss): above 25 % its crossovers are rough",
+    ),
+    (
+        "crossover",
+        "the job size from which one backend beats another: where their fitted times meet, "
+        "reported only when measured shapes on both sides show each winner",
+    ),
+    (
+        "Karp-Flatt serial fraction",
+        "(1/speedup - 1/p) / (1 - 1/p) for p busy workers: the share of the job that behaved "
+        "serially; defined only for a speedup beyond doubt and at most ideal",
+    ),
+    (
+        "Amdahl's law",
+        "with a serial share f, p workers give at most 1 / (f + (1 - f)/p): a fixed job's "
+        "speedup flattens at 1/f",
+    ),
+    (
+        "Gustafson's law",
+        "grow the job with the workers and the serial share shrinks: the scaled speedup is "
+        "f + (1 - f) p",
+    ),
+    (
+        "METG",
+        "minimum effective task granularity: the smallest grain at which a backend still runs "
+        "at half its ideal efficiency; finer tasks waste most of the workers on overhead",
+    ),
+    (
+        "interval",
+        "a median's order-statistics interval, or a speedup's bootstrap 95 % interval: two "
+        "numbers are different beyond doubt only when their intervals do not overlap",
+    ),
+    (
+        "projection",
+        "a speedup predicted from the fitted costs for more nodes than were measured: never a "
+        "measurement, always labelled",
+    ),
+)
+
+
 def finding_gloss(kind: FindingKind) -> FindingGloss:
     """The glossary entry of a finding kind."""
     return next(gloss for gloss in FINDING_KINDS if gloss.kind is kind)
@@ -467,6 +694,8 @@ def _crossover_value(item: Crossover) -> str:
     if item.unshown and item.model_value is not None:
         model = format_axis(item.axis, item.model_value)
         return f"not shown by the measurements between {low} and {high} (model: {model})"
+    if item.equal_span is not None:
+        return format_location(item)
     if item.value is None:
         return f"not reached between {low} and {high}"
     return format_location(item)
@@ -501,15 +730,16 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "crossover (95 % interval)",
-        "where the two fitted times meet, with a bootstrap interval (records resampled, "
-        "costs refitted), kept between the measured evidence; 'not reached' when they do not "
-        "meet inside the measured range, 'not shown' when the measurements do not show it",
+        "where the two fitted times meet, with a bootstrap interval (rounds and records "
+        "resampled, costs refitted), kept between the measured evidence; 'not reached' when "
+        "they do not meet inside the measured range, 'about equal' where they cross but differ "
+        "by no more than the run-to-run drift, 'not shown' when the measurements do not show it",
         _crossover_value,
     ),
     Column(
         "measured evidence",
-        "the measured shapes nearest the crossover where each side's winner was clearly faster "
-        "(the two medians' intervals apart)",
+        "the measured shapes nearest the crossover where each side's winner was decisively "
+        "faster (the two medians' intervals apart, by more than the run-to-run drift)",
         _evidence,
         numeric=False,
         in_terminal=False,
@@ -520,6 +750,8 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
         lambda c: (
             f"{c.winner_below} → {c.winner_above}"
             if c.reached
+            else f"{c.winner_below} ≈ {c.winner_above}"
+            if c.equal_span is not None
             else f"{c.winner_below} → {c.winner_above} (model only)"
             if c.unshown
             else f"{c.winner_below} throughout"
@@ -532,6 +764,30 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
 
 def _or_not_varied(fit: CostFit, name: str, text: str) -> str:
     return "not varied" if name in fit.unidentified else text
+
+
+#: A fitted P_eff this far above the workers is the model stretched, not noise (the fit's own
+#: spread on 3 repeats reaches a few per cent).
+PARALLELISM_SLACK = 1.05
+
+
+def _parallelism_text(fit: CostFit) -> str:
+    """P_eff, or why the fit cannot identify it."""
+    value = fit.effective_parallelism
+    if not math.isfinite(value):
+        return "n/i (no work)"
+    if value > fit.workers * PARALLELISM_SLACK:
+        return f"n/i ({value:.1f}>{fit.workers})"
+    return f"{value:.2f}"
+
+
+def _bandwidth_text(fit: CostFit) -> str:
+    """B, or nothing where the backend moves no bytes or none were varied."""
+    if not fit.bandwidth_bytes_per_s:
+        return DASH
+    if fit.shares_memory:
+        return "none (shared)"
+    return f"{format_bytes(round(fit.bandwidth_bytes_per_s))}/s"
 
 
 #: One row per fitted backend of a workload: T ≈ S + n·o + n·g/P_eff + n·b/B.
@@ -550,17 +806,17 @@ FIT_COLUMNS: tuple[Column, ...] = (
     Column(
         "P_eff",
         "useful parallelism: how many tasks' work really ran side by side (1 for GIL-bound "
-        "threads)",
-        lambda f: (
-            f"{f.effective_parallelism:.2f}" if math.isfinite(f.effective_parallelism) else "∞"
-        ),
+        "threads); 'n/i (9.0>2)': not identified, the fit putting it above the workers (the "
+        "tasks ran faster than serially, which the model reads as more parallelism); 'n/i "
+        "(no work)': the fit saw no cost of the work at all",
+        _parallelism_text,
     ),
     Column(
         "B",
-        "bandwidth of moving task data ('-': bytes never varied, or cost nothing measurable)",
-        lambda f: (
-            f"{format_bytes(round(f.bandwidth_bytes_per_s))}/s" if f.bandwidth_bytes_per_s else DASH
-        ),
+        "bandwidth of moving task data ('-': bytes never varied, or cost nothing measurable; "
+        "'none (shared)': a backend sharing the driver's memory moves nothing, its per-byte "
+        "cost is the work's)",
+        _bandwidth_text,
     ),
     Column(
         "held-out error",
@@ -657,6 +913,11 @@ class WorkloadCutover:
     crossovers: list[Crossover]
     fits: list[CostFit]
     largest: dict[str, Summary]
+    ladder: list[LadderStep] = field(default_factory=list)
+
+    def ladder_sentences(self) -> list[str]:
+        """Each of the ladder's steps on this workload in a sentence."""
+        return [ladder_sentence(step) for step in self.ladder]
 
     def sentence(self, crossover: Crossover) -> str:
         """One of this workload's crossovers in one plain sentence."""
@@ -669,13 +930,20 @@ class WorkloadCutover:
 
     @property
     def unshown(self) -> list[Crossover]:
-        """Crossovers the model puts in the range but the measurements do not show."""
-        return [c for c in self.crossovers if c.unshown]
+        """Crossings in the range not claimed as a point: about equal there, or model only."""
+        return [c for c in self.crossovers if c.unshown or c.equal_span is not None]
 
-    def crossover_rows(self, reached_only: bool = False) -> list[list[str]]:
-        """Reached crossovers first, then (unless ``reached_only``) those not reached."""
+    def crossover_rows(
+        self, reached_only: bool = False, shown_only: bool = False
+    ) -> list[list[str]]:
+        """Reached crossovers first, then those not reached.
+
+        With ``shown_only`` only those the model puts in the range; with ``reached_only`` none.
+        """
         ordered = self.reached
-        if not reached_only:
+        if shown_only:
+            ordered += self.unshown
+        elif not reached_only:
             ordered += [c for c in self.crossovers if not c.reached]
         return rows_of(ordered)
 
@@ -703,6 +971,7 @@ def workload_cutover(data: ReportData, workload: str) -> WorkloadCutover | None:
         [c for c in analysis.crossovers if c.workload == workload],
         fits,
         largest_jobs(data.summaries, workload),
+        [step for step in analysis.ladder if step.workload == workload],
     )
 
 

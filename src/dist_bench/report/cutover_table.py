@@ -16,7 +16,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dist_bench.costmodel import AXIS_NAMES, AnalysisWarning, Crossover, CutoverAnalysis, Prediction
+from dist_bench.costmodel import (
+    AXIS_NAMES,
+    LADDER,
+    AnalysisWarning,
+    Crossover,
+    CutoverAnalysis,
+    LadderStep,
+    Prediction,
+)
 from dist_bench.report.content import (
     FIT_TABLE_COLUMNS,
     PROJECTION_COLUMNS,
@@ -27,7 +35,15 @@ from dist_bench.report.content import (
     projection_rows,
     workload_cutover,
 )
-from dist_bench.report.sentences import flag_advice, format_axis, format_location, reason_label
+from dist_bench.report.sentences import (
+    LESSONS_HEADING,
+    flag_advice,
+    format_axis,
+    format_location,
+    ladder_cell,
+    lesson_line,
+    reason_label,
+)
 from dist_bench.report.table import columns_table
 from dist_bench.results import Results
 from dist_bench.units import format_bytes, format_seconds
@@ -40,10 +56,19 @@ CROSSOVER_ROWS = 5
 
 
 def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableType:
-    """Per workload its crossovers and fits; then projections; then the warnings by kind."""
+    """Each lesson's verdict, per workload its crossovers and fits, projections, warnings.
+
+    Workloads in teaching order; the warnings one line per kind.
+    """
     data = ReportData(results, analysis)
     parts: list[RenderableType] = []
-    for workload in dict.fromkeys(fit.workload for fit in analysis.fits):
+    if data.lessons:
+        parts.append(Text(LESSONS_HEADING, style="bold"))
+        parts.extend(Text(lesson_line(item)) for item in data.lessons)
+    if analysis.ladder:
+        parts.append(_ladder_table(analysis.ladder))
+    fitted = set(fit.workload for fit in analysis.fits)
+    for workload in (w for w in data.workloads() if w in fitted):
         cutover = workload_cutover(data, workload)
         assert cutover is not None  # the workload has fits
         parts.append(_crossover_table(workload, cutover))
@@ -61,6 +86,29 @@ def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableTy
         parts.append(_compact(table))
     parts.extend(warning_lines(analysis.warnings))
     return Group(*parts)
+
+
+def _ladder_table(steps: Sequence[LadderStep]) -> RenderableType:
+    """One row per workload, one column per step up: where it starts to pay, in few words."""
+    pairs = [pair for pair in LADDER if any((s.lower, s.upper) == pair for s in steps)]
+    table = Table(
+        title="The ladder (along the grain)",
+        title_justify="left",
+        header_style="bold",
+    )
+    table.add_column("workload")
+    for lower, upper in pairs:
+        table.add_column(f"{lower} → {upper}", no_wrap=True)
+    for workload in dict.fromkeys(s.workload for s in steps):
+        cells = []
+        for lower, upper in pairs:
+            step = next(
+                (s for s in steps if (s.workload, s.lower, s.upper) == (workload, lower, upper)),
+                None,
+            )
+            cells.append("-" if step is None else ladder_cell(step))
+        table.add_row(workload, *cells)
+    return _compact(table)
 
 
 def _compact(table: Table) -> Table:
@@ -123,7 +171,8 @@ def warning_lines(warnings: Sequence[AnalysisWarning]) -> list[Text]:
     for items in by_kind.values():
         kind = items[0].kind
         line = Text.assemble(
-            ("  " + kind.value, "yellow"), f" ({len(items)}): {flag_advice(kind)}; {_places(items)}"
+            ("  " + kind.value, "yellow"),
+            f" ({len(items)}): {flag_advice(kind)}; {warning_places(items)}",
         )
         line.no_wrap = True
         line.overflow = "ellipsis"
@@ -131,7 +180,7 @@ def warning_lines(warnings: Sequence[AnalysisWarning]) -> list[Text]:
     return lines
 
 
-def _places(warnings: Sequence[AnalysisWarning]) -> str:
+def warning_places(warnings: Sequence[AnalysisWarning]) -> str:
     """Where warnings of one kind were, per backend: ``threads (cpu, io), processes (cpu)``."""
     by_backend: dict[str, list[str]] = {}
     for warning in warnings:

@@ -17,6 +17,15 @@ from html import escape
 from dist_bench import __version__
 from dist_bench.analysis import FindingKind, Summary
 from dist_bench.backends.base import BASELINE
+from dist_bench.decisive import (
+    Contrast,
+    Difference,
+    backend_drifts,
+    contrast,
+    planned_rounds,
+)
+from dist_bench.lessons import WorkloadLesson
+from dist_bench.pooling import PoolKey, pool_key
 from dist_bench.report import scaling_content as scaling
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
@@ -25,12 +34,14 @@ from dist_bench.report.content import (
     FINDING_KINDS,
     FIT_TABLE_COLUMNS,
     FITS_TITLE,
+    GLOSSARY,
     MEASUREMENT_COLUMNS,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
     PROJECTIONS_TITLE,
     Column,
     ReportData,
+    Section,
     SizeGroup,
     WorkloadCutover,
     answer_text,
@@ -41,7 +52,15 @@ from dist_bench.report.content import (
 )
 from dist_bench.report.plot import panel_images, plotted_workloads
 from dist_bench.report.scaling_plot import scaling_images
-from dist_bench.report.sentences import node_projection_note, warning_sentence
+from dist_bench.report.sentences import (
+    check_sentence,
+    lesson_expected,
+    lesson_text,
+    lesson_verdict,
+    node_projection_note,
+    warning_sentence,
+)
+from dist_bench.results import Record
 
 #: Up to this many job sizes per workload are shown open; a longer sweep's are folded.
 OPEN_GROUPS = 3
@@ -110,6 +129,14 @@ section.projection h2 { color: var(--warn); }
   border-radius: 999px; background: #e8ecf8; color: var(--accent); text-decoration: none;
   margin-right: 6px; white-space: nowrap; }
 .who { font-weight: 600; margin-right: 4px; }
+li.row-group { color: var(--muted); font-size: 12.5px; font-weight: 600; padding-top: 10px; }
+div.lesson { background: var(--wash); border-left: 4px solid var(--accent); padding: 4px 14px;
+  margin: 10px 0 14px; border-radius: 6px; }
+ul.checks { list-style: none; padding: 0; margin: 4px 0 8px; }
+ul.checks li { padding: 3px 8px; margin: 3px 0; border-radius: 4px; }
+ul.checks li.matches { background: var(--win-bg); }
+ul.checks li.differs { background: var(--loss-bg); }
+ul.checks li.not_shown { background: var(--even-bg); }
 li.remark { color: var(--warn); background: var(--warn-bg); padding-left: 8px;
   border-radius: 6px; border-bottom: 0; margin-top: 3px; }
 details { margin: 4px 0; }
@@ -177,21 +204,28 @@ def _group(group: SizeGroup, opened: bool) -> Iterator[str]:
     if note:
         yield f'<p class="note">{escape(note)}</p>'
     yield '<ul class="findings">'
-    for backend, kind, finding in group.findings():
-        yield _finding_item(backend, kind, finding)
+    for title, findings in group.finding_groups():
+        if title is not None:
+            yield f'<li class="row-group">{escape(title)}</li>'
+        for backend, kind, finding in findings:
+            yield _finding_item(backend, kind, finding)
     for backend, remark in group.remarks():
         yield f'<li class="remark"><span class="who">{escape(backend)}</span> {escape(remark)}</li>'
     yield "</ul></details>"
 
 
-def _glance_class(summary: Summary) -> str:
-    """win: the speedup's whole interval is above 1x; loss: below; even: it straddles 1x."""
-    interval = summary.speedup_interval
+def _glance_class(summary: Summary, verdict: Contrast | None) -> str:
+    """Win / loss: decisively faster / slower than serial (``dist_bench.decisive``); else even.
+
+    The rule a reported crossover's evidence passes: the medians' intervals apart, by more than
+    the run-to-run drift (at least 5 %), steady across rounds; a speedup interval above 1x alone
+    is not enough (a slow serial baseline at 3 repeats would colour threads green on ``cpu``).
+    """
     if summary.record.error or not summary.record.verified:
         return "loss"
-    if interval is None:
+    if verdict is None or verdict.difference is not Difference.DECISIVE:
         return "even"
-    return "win" if interval.low > 1.0 else "loss" if interval.high < 1.0 else "even"
+    return "loss" if verdict.faster == BASELINE else "win"
 
 
 def _glance(data: ReportData) -> Iterator[str]:
@@ -199,9 +233,19 @@ def _glance(data: ReportData) -> Iterator[str]:
     yield (
         '<p class="lead">Speedup over serial of every backend at every job size, with its 95 % '
         "interval; a column per job size, tasks x serial work per task (x bytes per task). "
-        "Green: faster than serial beyond doubt; red: slower (or wrong); grey: the interval "
-        "includes 1x.</p>"
+        "Green: decisively faster than serial (the medians' intervals apart, by more than the "
+        "run-to-run drift and at least 5 %, in every round); red: decisively slower (or wrong); "
+        "grey: no decisive difference.</p>"
     )
+    drifts = backend_drifts(data.results)
+    rounds = planned_rounds(data.results)
+    # Each round's records apart (not pooled as the rows are): the rule tests across rounds.
+    serial: dict[tuple[str, int, float, int], list[Record]] = {}
+    by_key: dict[PoolKey, list[Record]] = {}
+    for record in data.results.records:
+        by_key.setdefault(pool_key(record), []).append(record)
+        if record.backend == BASELINE:
+            serial.setdefault(record.size_key(), []).append(record)
     for workload, every_group in data.workloads().items():
         # Sizes with no speedup (a search measures some only to place a crossover between two
         # other backends, without serial) would be columns of dashes here; the tables list them.
@@ -234,13 +278,21 @@ def _glance(data: ReportData) -> Iterator[str]:
             cells = [f'<td class="backend">{escape(backend)}</td>']
             for group in groups:
                 summary = next((s for s in group.summaries if s.record.backend == backend), None)
-                cells.append(_glance_cell(summary))
+                verdict = None
+                if summary is not None:
+                    verdict = contrast(
+                        serial.get(summary.record.size_key(), []),
+                        by_key.get(pool_key(summary.record), [summary.record]),
+                        drifts,
+                        rounds,
+                    )
+                cells.append(_glance_cell(summary, verdict))
             yield f"<tr>{''.join(cells)}</tr>"
         yield "</tbody></table></div>"
     yield (
         '<p class="legend">'
-        '<span class="swatch" style="background:var(--win-bg)"></span>faster than serial'
-        '<span class="swatch" style="background:var(--even-bg)"></span>no clear difference'
+        '<span class="swatch" style="background:var(--win-bg)"></span>decisively faster than serial'
+        '<span class="swatch" style="background:var(--even-bg)"></span>no decisive difference'
         '<span class="swatch" style="background:var(--loss-bg)"></span>slower, failed or wrong'
         "</p>"
     )
@@ -251,7 +303,7 @@ def _has_speedup(summary: Summary) -> bool:
     return summary.record.backend != BASELINE and summary.speedup is not None
 
 
-def _glance_cell(summary: Summary | None) -> str:
+def _glance_cell(summary: Summary | None, verdict: Contrast | None) -> str:
     if summary is None:
         return '<td class="glance">-</td>'
     if summary.record.error or not summary.record.verified:
@@ -261,15 +313,21 @@ def _glance_cell(summary: Summary | None) -> str:
     if summary.speedup is None or interval is None:
         return '<td class="glance even">no baseline</td>'
     return (
-        f'<td class="glance {_glance_class(summary)}">{summary.speedup:.2f}x'
+        f'<td class="glance {_glance_class(summary, verdict)}">{summary.speedup:.2f}x'
         f"<small>{interval.low:.2f}-{interval.high:.2f}</small></td>"
     )
 
 
-def _workload(
-    data: ReportData, workload: str, groups: list[SizeGroup], plotted: bool
-) -> Iterator[str]:
-    yield f'<section class="card" id="workload-{escape(workload)}"><h2>{escape(workload)}</h2>'
+def _section(data: ReportData, section: Section, plotted: bool) -> Iterator[str]:
+    """A lesson and its workload's crossovers, plots and tables (a lesson alone for tiny tasks)."""
+    yield f'<section class="card" id="{escape(section.anchor)}"><h2>{escape(section.title)}</h2>'
+    if section.lesson is not None:
+        yield from _lesson(section.lesson)
+    groups = section.groups
+    if not groups:
+        yield "</section>"
+        return
+    workload = section.workload
     cutover = workload_cutover(data, workload)
     if cutover is not None and cutover.crossovers:
         yield from _cutover(cutover)
@@ -281,9 +339,10 @@ def _workload(
         yield (
             "</div><figcaption>Median time per job against the swept size (crossovers marked "
             "where the cutover analysis found them); speedup over serial with its 95 % band "
-            "(with one size: a bar per backend); speedup against workers, with the Amdahl curve "
-            "through each backend's largest job (f: its Karp-Flatt serial fraction, clipped to "
-            "0-1); projections hollow.</figcaption></figure>"
+            "(with one size: a bar per backend); speedup against workers at each backend's "
+            "largest job, one point per worker count measured, with the Amdahl curve fitted "
+            "through them (f: the serial fraction), dashed where it is projected beyond the "
+            "measured workers; projections hollow.</figcaption></figure>"
         )
     if len(groups) > OPEN_GROUPS:
         yield (
@@ -295,14 +354,32 @@ def _workload(
     yield "</section>"
 
 
+def _lesson(item: WorkloadLesson) -> Iterator[str]:
+    yield f'<div class="lesson"><p>{escape(lesson_text(item))}</p>'
+    yield f"<p>{escape(lesson_expected(item))} <strong>{escape(lesson_verdict(item))}</strong></p>"
+    if item.checks:
+        yield '<ul class="checks">'
+        for check in item.checks:
+            yield f'<li class="{check.verdict.name.lower()}">{escape(check_sentence(check))}</li>'
+        yield "</ul>"
+    yield "</div>"
+
+
 def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
     yield "<h3>Where each step up starts to win</h3>"
+    ladder = cutover.ladder_sentences()
+    if ladder:
+        yield '<p class="lead">The ladder, along the grain:</p><ul class="findings ladder">'
+        yield from (f"<li>{escape(sentence)}</li>" for sentence in ladder)
+        yield "</ul>"
     if cutover.reached:
         yield '<ul class="findings crossovers">'
         for crossover in cutover.reached:
             yield f"<li>{escape(cutover.sentence(crossover))}</li>"
         yield "</ul>"
+        yield "<details><summary><h3>The crossovers as a table</h3></summary>"
         yield from _table(CROSSOVER_COLUMNS, cutover.crossover_rows(reached_only=True))
+        yield "</details>"
     else:
         yield '<p class="lead">No two backends cross inside the measured range.</p>'
     if cutover.unshown:
@@ -318,8 +395,9 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
         )
         yield from _table(CROSSOVER_COLUMNS, rows)
         yield "</details>"
-    yield f"<h3>{escape(FITS_TITLE)}</h3>"
+    yield f"<details><summary><h3>{escape(FITS_TITLE)}</h3></summary>"
     yield from _table(FIT_TABLE_COLUMNS, cutover.fit_rows())
+    yield "</details>"
 
 
 def _scaling(data: ReportData) -> Iterator[str]:
@@ -361,10 +439,15 @@ def _projections(data: ReportData) -> Iterator[str]:
 def _warnings(data: ReportData) -> Iterator[str]:
     if data.analysis is None or not data.analysis.warnings:
         return
-    yield '<section class="card" id="warnings"><h2>Warnings</h2><ul class="findings">'
-    for warning in data.analysis.warnings:
+    warnings = data.analysis.warnings
+    yield '<section class="card" id="warnings"><h2>Warnings</h2>'
+    yield (
+        f"<details><summary><h3>{len(warnings)} warning(s)</h3><span>· what makes a number "
+        'shaky, and the flag to change</span></summary><ul class="findings">'
+    )
+    for warning in warnings:
         yield f'<li class="remark">{escape(warning_sentence(warning))}</li>'
-    yield "</ul></section>"
+    yield "</ul></details></section>"
 
 
 def _glossary(items: Iterator[tuple[str, str, str]]) -> Iterator[str]:
@@ -377,6 +460,8 @@ def _glossary(items: Iterator[tuple[str, str, str]]) -> Iterator[str]:
 
 def _reading(data: ReportData) -> Iterator[str]:
     yield '<section class="card" id="reading"><h2>How to read this report</h2>'
+    yield "<h3>Glossary</h3>"
+    yield from _glossary(("", term, meaning) for term, meaning in GLOSSARY)
     yield "<h3>Columns</h3>"
     yield from _glossary(("", c.flat_title, c.meaning) for c in MEASUREMENT_COLUMNS)
     if data.analysis is not None and data.analysis.crossovers:
@@ -409,10 +494,17 @@ def _metadata(data: ReportData) -> Iterator[str]:
     yield "</section>"
 
 
+def _nav_name(section: Section) -> str:
+    """The workload's name, or the lesson's for one shown by another's rows (tiny tasks)."""
+    if section.lesson is not None and not section.groups:
+        return section.lesson.lesson.value.replace("-", " ")
+    return section.workload
+
+
 def _page(data: ReportData) -> Iterator[str]:
     meta = data.results.metadata
     host = str(meta.get("host", "?"))
-    workloads = data.workloads()
+    sections = data.sections()
     plotted = set(plotted_workloads(data))
     yield "<!doctype html>"
     yield '<html lang="en"><head><meta charset="utf-8">'
@@ -431,7 +523,7 @@ def _page(data: ReportData) -> Iterator[str]:
     ]
     yield f'<p class="meta">{escape(" · ".join(facts))}</p>'
     links = [("glance", "At a glance")]
-    links += [(f"workload-{w}", w) for w in workloads]
+    links += [(section.anchor, _nav_name(section)) for section in sections]
     if data.scaling:
         links.append(("scaling", "Scaling over nodes"))
     if projection_rows(data.analysis):
@@ -442,8 +534,8 @@ def _page(data: ReportData) -> Iterator[str]:
     yield "<nav>" + "".join(f'<a href="#{escape(a)}">{escape(t)}</a>' for a, t in links) + "</nav>"
     yield '</div></header><main><div class="wrap">'
     yield from _glance(data)
-    for workload, groups in workloads.items():
-        yield from _workload(data, workload, groups, workload in plotted)
+    for section in sections:
+        yield from _section(data, section, section.workload in plotted)
     yield from _scaling(data)
     yield from _projections(data)
     yield from _warnings(data)

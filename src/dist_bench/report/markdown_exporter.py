@@ -1,14 +1,19 @@
 """The Markdown exporter: the terminal's tables and findings as GitHub-flavoured Markdown.
 
-For pasting into a README, an issue or a pull request: one section per workload, one table per
-job size with the finding of each backend under it, then the backends, the metadata and what each
-column means.
+For pasting into a README, an issue or a pull request: one section per lesson in teaching order,
+each with what it teaches, what to expect and whether this run shows it, then its workload's
+crossovers and fits (pairs that never cross counted, listed in the HTML and JSON) and one table
+per job size with the finding of each backend under it; then the backends, the metadata and what
+each column means.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from dist_bench.analysis import FindingKind
+from dist_bench.costmodel import AnalysisWarning
+from dist_bench.lessons import WorkloadLesson
 from dist_bench.report import scaling_content as scaling
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
@@ -16,17 +21,31 @@ from dist_bench.report.content import (
     CROSSOVER_COLUMNS,
     FIT_TABLE_COLUMNS,
     FITS_TITLE,
+    GLOSSARY,
     MEASUREMENT_COLUMNS,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
     PROJECTIONS_TITLE,
     Column,
     ReportData,
+    SizeGroup,
     WorkloadCutover,
     projection_rows,
     workload_cutover,
 )
-from dist_bench.report.sentences import node_projection_note, warning_sentence
+from dist_bench.report.cutover_table import warning_places
+from dist_bench.report.sentences import (
+    ROW_KINDS,
+    TEACHING_NOTE,
+    check_sentence,
+    lesson_expected,
+    lesson_text,
+    lesson_verdict,
+    never_crossing_note,
+    node_projection_note,
+    same_kind_note,
+    warning_sentence,
+)
 
 
 def _escape(text: str) -> str:
@@ -46,24 +65,20 @@ def _lines(data: ReportData) -> Iterator[str]:
     meta = data.results.metadata
     yield f"# dist-bench results: {meta.get('host', '?')}, {meta.get('started_at', '?')}"
     yield ""
-    for workload, groups in data.workloads().items():
-        yield f"## {workload}"
+    yield f"_{TEACHING_NOTE}_"
+    yield ""
+    for section in data.sections():
+        yield f"## {section.title}"
         yield ""
-        yield from _cutover_lines(workload_cutover(data, workload))
-        for group in groups:
-            yield f"### {group.title}"
-            yield ""
-            yield from table_lines(MEASUREMENT_COLUMNS, group.rows())
-            yield ""
-            note = group.interval_note()
-            if note:
-                yield f"_{note}_"
-                yield ""
-            for backend, _, finding in group.findings():
-                yield f"- **{backend}**: {finding}"
-            for backend, remark in group.remarks():
-                yield f"- **{backend}** (note): {remark}"
-            yield ""
+        if section.lesson is not None:
+            yield from _lesson_lines(section.lesson)
+        yield from _cutover_lines(
+            workload_cutover(data, section.workload) if section.groups else None
+        )
+        said = None
+        for group in section.groups:
+            yield from _group_lines(group, said)
+            said = group.interval_note()
     yield from _scaling_lines(data)
     projections = projection_rows(data.analysis)
     if projections:
@@ -76,7 +91,13 @@ def _lines(data: ReportData) -> Iterator[str]:
     if data.analysis is not None and data.analysis.warnings:
         yield "## Warnings"
         yield ""
-        yield from (f"- {warning_sentence(warning)}" for warning in data.analysis.warnings)
+        by_kind: dict[str, list[AnalysisWarning]] = {}
+        for warning in data.analysis.warnings:
+            by_kind.setdefault(warning.kind.name, []).append(warning)
+        for warnings in by_kind.values():
+            yield f"- {warning_sentence(warnings[0])}"
+            if len(warnings) > 1:
+                yield f"  - {same_kind_note(len(warnings) - 1, warning_places(warnings[1:]))}"
         yield ""
     if data.results.backends:
         yield f"## {BACKENDS_TITLE}"
@@ -94,6 +115,41 @@ def _lines(data: ReportData) -> Iterator[str]:
     yield ""
     for column in MEASUREMENT_COLUMNS:
         yield f"- **{column.flat_title}**: {column.meaning}"
+    yield ""
+    yield "## Glossary"
+    yield ""
+    yield from (f"- **{term}**: {meaning}" for term, meaning in GLOSSARY)
+
+
+def _lesson_lines(item: WorkloadLesson) -> Iterator[str]:
+    yield lesson_text(item)
+    yield ""
+    yield f"{lesson_expected(item)} **{lesson_verdict(item)}**"
+    yield ""
+    yield from (f"- {check_sentence(check)}" for check in item.checks)
+    if item.checks:
+        yield ""
+
+
+def _group_lines(group: SizeGroup, said: str | None) -> Iterator[str]:
+    """A size's table and findings; its interval note unless the table above said the same."""
+    yield f"### {group.title}"
+    yield ""
+    yield from table_lines(MEASUREMENT_COLUMNS, group.rows())
+    yield ""
+    note = group.interval_note()
+    if note and note != said:
+        yield f"_{note}_"
+        yield ""
+    # The baseline's finding repeats the heading; each other row carries its kind (the driver's
+    # one interpreter or one per worker) on its own line, in the order the table groups them.
+    for kind, findings in group.finding_kinds():
+        for backend, finding_kind, finding in findings:
+            if finding_kind is not FindingKind.BASELINE:
+                yield f"- **{backend}** _({ROW_KINDS[kind]})_: {finding}"
+    for backend, remark in group.remarks():
+        yield f"- **{backend}** (note): {remark}"
+    yield ""
 
 
 def _scaling_lines(data: ReportData) -> Iterator[str]:
@@ -124,14 +180,23 @@ def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
         return
     yield "### Where each step up starts to win"
     yield ""
+    ladder = cutover.ladder_sentences()
+    if ladder:
+        yield "The ladder, along the grain:"
+        yield ""
+        yield from (f"- {sentence}" for sentence in ladder)
+        yield ""
     for crossover in cutover.reached:
         yield f"- **{cutover.sentence(crossover)}**"
-    for crossover in cutover.unshown:
-        yield f"- {cutover.sentence(crossover)}"
-    if cutover.reached or cutover.unshown:
+    if cutover.reached:
         yield ""
-    yield from table_lines(CROSSOVER_COLUMNS, cutover.crossover_rows())
-    yield ""
+    if cutover.reached or cutover.unshown:
+        yield from table_lines(CROSSOVER_COLUMNS, cutover.crossover_rows(shown_only=True))
+        yield ""
+    never = len(cutover.crossovers) - len(cutover.reached) - len(cutover.unshown)
+    if never:
+        yield f"_{never_crossing_note(never)}_"
+        yield ""
     yield f"### {FITS_TITLE}"
     yield ""
     yield from table_lines(FIT_TABLE_COLUMNS, cutover.fit_rows())

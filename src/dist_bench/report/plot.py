@@ -7,10 +7,11 @@ One row of panels per workload:
   marks it. This is where a cutover shows: the size from which one backend's line drops under
   another's.
 - **speedup vs the swept size**, with the 1x line; with a single size, a bar per backend instead.
-- **speedup vs workers**: each backend's best measured point, the ideal line, and the Amdahl
-  curve through that point (serial fraction from Karp-Flatt): what more workers could give at
-  most if the serial part stays what it was. Projections from the analysis are drawn hollow and
-  labelled as projections.
+- **speedup vs workers**: each backend's rows at its largest job, one per worker count measured
+  (a worker-count sweep gives several), the ideal line, and the Amdahl curve fitted through
+  them (least squares on 1/speedup): solid across the worker counts measured, dashed beyond (what
+  more workers could give at most if the serial part stays what it was; one worker count fits
+  no curve). Projections from the analysis are drawn hollow and labelled as projections.
 
 matplotlib is imported only here, and only when a plot is drawn, so ``--help`` stays instant.
 """
@@ -28,6 +29,7 @@ from dist_bench.analysis import Summary
 from dist_bench.backends.base import BASELINE
 from dist_bench.errors import UsageError
 from dist_bench.report.content import ReportData
+from dist_bench.stats import amdahl_fraction
 from dist_bench.units import format_bytes, format_seconds
 
 if TYPE_CHECKING:
@@ -48,6 +50,11 @@ BACKEND_COLOURS = {
 _OTHER_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#bcbd22")
 #: Sizes a panel is drawn at, in inches; three panels side by side fill a wide page.
 PANEL_SIZE = (5.0, 3.6)
+#: An axis label longer than this (characters) is wider than its panel at the default font.
+MAX_LABEL_CHARS = 60
+#: Crossover lines closer than this ratio along the log axis share one label place (rotated
+#: labels of x-small text need about a tenth of a decade each on a 5-inch panel).
+LABEL_SPACING = 1.35
 
 #: The swept job sizes a panel can be drawn against: (record attribute, axis label).
 SWEPT_SIZES = (
@@ -231,7 +238,10 @@ def _size_axis(axis: Axes, line: Line) -> None:
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     axis.set_xscale("log")
-    axis.set_xlabel(f"{line.label} ({_held(line)})")
+    label = f"{line.label} ({_held(line)})"
+    # A label wider than its panel runs into the next one (the data panel's "at 16 tasks, 512.0
+    # KiB per task"): what is held goes on a line of its own.
+    axis.set_xlabel(label if len(label) <= MAX_LABEL_CHARS else f"{line.label}\n({_held(line)})")
     measured = sorted({float(getattr(s.record, line.attribute)) for s in line.summaries})
     # A tick at every measured size reads well for a plain sweep; a refined search measures
     # many close sizes, whose labels would overlap: then the decades are labelled instead.
@@ -292,13 +302,16 @@ def _draw_times(axis: Axes, *, workload: str, line: Line, analysis: CutoverAnaly
 
     _draw_bands(axis, line, _time_band)
     marks = crossover_marks(analysis, workload, line.attribute)
-    for low, position, high, text in marks:
+    for low, position, high, _ in marks:
         # Interval bands only when few: overlapping bands darken into one grey block.
         if len(marks) <= MAX_CROSSOVER_BANDS:
             axis.axvspan(low, high, color="#444444", alpha=0.06, linewidth=0)
         axis.axvline(position, color="#444444", linestyle=":", linewidth=1)
+    for position, texts in label_groups(marks):
+        # Labels of crossovers close together share one place, one column each, so they never
+        # print over each other.
         axis.annotate(
-            text,
+            "\n".join(texts),
             (position, 0.02),
             xycoords=("data", "axes fraction"),
             rotation=90,
@@ -358,46 +371,47 @@ def _draw_scaling(
 ) -> None:
     from matplotlib.ticker import FuncFormatter
 
-    # Each backend at its largest job (most serial work): where its fixed costs weigh least, so
-    # the Amdahl curve through it is the most favourable honest one.
-    best: dict[str, Summary] = {}
-    for summary in summaries:
-        if summary.record.backend == BASELINE or summary.speedup is None:
-            continue
-        kept = best.get(summary.record.backend)
-        if kept is None or _serial_work(kept) < _serial_work(summary):
-            best[summary.record.backend] = summary
+    swept = scaling_points(summaries)
     projected = projection_points(analysis, workload)
     widest = max(
-        [16, *(2 * s.parallel_slots for s in best.values()), *(p for _, p, _ in projected)]
+        [
+            16,
+            *(2 * s.parallel_slots for points in swept.values() for s in points),
+            *(p for _, p, _ in projected),
+        ]
     )
     workers = [1.0 * 2 ** (step / 4) for step in range(int(4 * widest.bit_length()) + 1)]
     workers = [w for w in workers if w <= widest]
     axis.plot(workers, workers, color="#bbbbbb", linestyle="--", linewidth=1, label="ideal")
-    for backend, summary in best.items():
-        # Karp-Flatt below 0 (better than ideal, e.g. caches) means no serial part to speak of.
-        fraction = min(1.0, max(0.0, summary.serial_fraction or 0.0))
-        axis.plot(
-            workers,
-            [amdahl_speedup(fraction, w) for w in workers],
-            color=colour(backend),
-            linewidth=1,
-            alpha=0.7,
-        )
-        low, high = _error_bar(summary)
+    for backend, points in swept.items():
+        slots = [float(s.parallel_slots) for s in points]
+        fraction = amdahl_fraction([(s.parallel_slots, s.speedup or 0.0) for s in points])
+        if fraction is not None:
+            # Solid across the worker counts measured, dashed beyond: a projection.
+            inside = [w for w in workers if min(slots) <= w <= max(slots)]
+            for part, style in ((inside, "-"), ([w for w in workers if w >= max(slots)], "--")):
+                axis.plot(
+                    part,
+                    [amdahl_speedup(fraction, w) for w in part],
+                    color=colour(backend),
+                    linestyle=style,
+                    linewidth=1,
+                    alpha=0.7,
+                )
+        errors = [_error_bar(s) for s in points]
         axis.errorbar(
-            [summary.parallel_slots],
-            [summary.speedup or 0.0],
-            yerr=[[low], [high]],
+            slots,
+            [s.speedup or 0.0 for s in points],
+            yerr=[[low for low, _ in errors], [high for _, high in errors]],
             fmt="o",
             capsize=3,
             color=colour(backend),
-            label=f"{backend}: Amdahl f={fraction:.2f}",
+            label=_scaling_label(backend, fraction, len(points)),
         )
     for backend in dict.fromkeys(name for name, _, _ in projected):
-        points = sorted((count, speedup) for name, count, speedup in projected if name == backend)
+        predicted = sorted((n, speedup) for name, n, speedup in projected if name == backend)
         axis.plot(
-            *zip(*points, strict=True),
+            *zip(*predicted, strict=True),
             marker="o",
             markerfacecolor="white",
             linestyle=":",
@@ -411,13 +425,65 @@ def _draw_scaling(
         scale.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_xlabel("parallel workers")
     axis.set_ylabel("speedup over serial (x)")
-    axis.set_title(f"{workload}: speedup vs workers (largest job), Amdahl")
+    axis.set_title(f"{workload}: speedup vs workers, Amdahl fit\n(dashed: projected)")
     axis.legend()
+
+
+def scaling_points(summaries: Sequence[Summary]) -> dict[str, list[Summary]]:
+    """Per backend, its rows at its largest job (most serial work), one per worker count.
+
+    Where fixed costs weigh least, so the Amdahl curve through them is the most favourable honest
+    one; a worker-count sweep (``run -w 1,2``, the cutover's Amdahl shapes) gives several points.
+    Batched rows are left out: they describe the batching, not the workers.
+    """
+    rows = [
+        s
+        for s in summaries
+        if s.record.backend != BASELINE and s.speedup is not None and s.record.chunk == 1
+    ]
+    largest: dict[str, Summary] = {}
+    for summary in rows:
+        kept = largest.get(summary.record.backend)
+        if kept is None or _serial_work(kept) < _serial_work(summary):
+            largest[summary.record.backend] = summary
+    return {
+        backend: sorted(
+            (s for s in rows if s.record.backend == backend and _same_job(s, top)),
+            key=lambda s: s.parallel_slots,
+        )
+        for backend, top in largest.items()
+    }
+
+
+def _same_job(summary: Summary, other: Summary) -> bool:
+    return summary.record.size_key() == other.record.size_key()
+
+
+def _scaling_label(backend: str, fraction: float | None, points: int) -> str:
+    if fraction is None:
+        return f"{backend} (no Amdahl fit: one worker count)"
+    return f"{backend}: f={fraction:.2f}, {points} point{'s' if points > 1 else ''}"
 
 
 def _serial_work(summary: Summary) -> tuple[float, int]:
     record = summary.record
     return (record.tasks * record.grain_s, record.bytes_per_task)
+
+
+def label_groups(marks: Sequence[tuple[float, float, float, str]]) -> list[tuple[float, list[str]]]:
+    """Crossover labels grouped where their lines are closer than ``LABEL_SPACING`` (a ratio).
+
+    Each group is placed at its first (leftmost) line, its labels in order along the axis.
+    """
+    groups: list[tuple[float, list[str]]] = []
+    last = 0.0
+    for _, position, _, text in sorted(marks, key=lambda mark: mark[1]):
+        if groups and position <= last * LABEL_SPACING:
+            groups[-1][1].append(text)
+        else:
+            groups.append((position, [text]))
+        last = position
+    return groups
 
 
 def crossover_marks(

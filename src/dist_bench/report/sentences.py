@@ -7,6 +7,7 @@ sentence back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from dist_bench.analysis import (
@@ -28,7 +29,9 @@ from dist_bench.costmodel import (
     Crossover,
     CrossoverKind,
     CutoverAnalysis,
+    LadderStep,
     Reason,
+    StepAnswer,
     WarningKind,
 )
 from dist_bench.costmodel.warnings import (
@@ -39,6 +42,7 @@ from dist_bench.costmodel.warnings import (
     Unstable,
     WideInterval,
 )
+from dist_bench.lessons import Cause, Check, Expect, Lesson, Verdict, WorkloadLesson
 from dist_bench.scaling import Law, Scaling, ScalingCurve
 from dist_bench.units import format_bytes, format_seconds
 from dist_bench.workload import TaskNature, declared_workload
@@ -77,12 +81,20 @@ def format_interval(crossover: Crossover) -> str:
 def format_location(crossover: Crossover) -> str:
     """Where a reached crossover lies: the estimate and its interval, or the measured bracket."""
     below, above = crossover.evidence_below, crossover.evidence_above
+    if crossover.equal_span is not None:
+        return "about equal " + format_span(crossover.axis, crossover.equal_span)
     if crossover.bracketed_only and below is not None and above is not None:
         ends = (format_axis(crossover.axis, e.value) for e in (below, above))
         why = "model rough" if crossover.rough else "model outside"
         return "between {} and {} (measured; {})".format(*ends, why)
     text = format_axis(crossover.axis, crossover.value or 0.0)
     return text if crossover.interval is None else f"{text} ({format_interval(crossover)})"
+
+
+def format_span(axis: Axis, span: tuple[float, float]) -> str:
+    """``from 1.0 ms to 5.0 ms``, or ``at 1.0 ms`` for a single measured shape."""
+    low, high = (format_axis(axis, v) for v in span)
+    return f"at {low}" if low == high else f"from {low} to {high}"
 
 
 def crossover_sentence(crossover: Crossover, fits: Sequence[CostFit]) -> str:
@@ -101,6 +113,15 @@ def crossover_sentence(crossover: Crossover, fits: Sequence[CostFit]) -> str:
     low, high = (format_axis(axis, v) for v in crossover.searched)
     why = _why(crossover, light, heavy)
     kind = crossover.kind
+    if kind is CrossoverKind.ABOUT_EQUAL and crossover.equal_span is not None:
+        first, second = crossover.backends
+        return (
+            f"{crossover.workload}: {first} and {second} are about equal "
+            f"{format_span(axis, crossover.equal_span)} ({at}): their fitted lines cross in "
+            f"between {low} and {high}, but as shallowly as two nearly parallel lines, and "
+            "measured there the two differ by no more than the run-to-run drift (at least "
+            f"{PRACTICAL_MARGIN:.0%}), so no crossover point is claimed."
+        )
     if kind is CrossoverKind.UNSHOWN:
         return (
             f"{crossover.workload}: the cost model has {crossover.winner_above} overtake "
@@ -156,14 +177,74 @@ def finding_sentences(analysis: CutoverAnalysis) -> list[str]:
     return [crossover_sentence(c, analysis.fits) for c in analysis.ordered_crossovers()]
 
 
+def ladder_cell(step: LadderStep) -> str:
+    """A step's answer in a few words, for a table cell (``from 1.2 ms``, ``always``)."""
+    crossover = step.crossover
+    low, high = (format_axis("grain_s", v) for v in crossover.searched)
+    if step.answer is StepAnswer.PAYS_FROM:
+        below, above = crossover.evidence_below, crossover.evidence_above
+        pays = crossover.winner_above == step.upper
+        if crossover.bracketed_only and below is not None and above is not None:
+            where = f"{format_axis('grain_s', below.value)}–{format_axis('grain_s', above.value)}"
+            return f"from {where}" if pays else f"up to {where}"
+        where = format_axis("grain_s", crossover.value or 0.0)
+        return f"from {where}" if pays else f"below {where}"
+    if step.answer is StepAnswer.ABOUT_EQUAL and crossover.equal_span is not None:
+        return "≈ " + format_span("grain_s", crossover.equal_span).removeprefix("from ")
+    if step.answer is StepAnswer.PAYS_THROUGHOUT:
+        return f"always (≥ {low})"
+    if step.answer is StepAnswer.NEVER_PAYS:
+        return f"never (≤ {high})"
+    return "level" if step.answer is StepAnswer.LEVEL else "unclear"
+
+
+def ladder_sentence(step: LadderStep) -> str:
+    """One step up of the ladder answered in a sentence: where it pays, or why not in range."""
+    crossover = step.crossover
+    low, high = (format_axis("grain_s", v) for v in crossover.searched)
+    head = f"{step.workload}, {step.lower} → {step.upper}:"
+    beyond = "" if step.beyond is None else " (the fitted lines meet near "
+    if step.beyond is not None:
+        beyond += f"{format_seconds(step.beyond)}: an extrapolation, not measured)"
+    if step.answer is StepAnswer.PAYS_FROM:
+        pays = "pays" if crossover.winner_above == step.upper else "stops paying"
+        return f"{head} {step.upper} {pays} from a grain of {format_location(crossover)}."
+    if step.answer is StepAnswer.ABOUT_EQUAL and crossover.equal_span is not None:
+        return (
+            f"{head} about equal {format_span('grain_s', crossover.equal_span)} (no further "
+            "apart than the run-to-run drift): no point where the step starts to pay."
+        )
+    if step.answer is StepAnswer.PAYS_THROUGHOUT:
+        return (
+            f"{head} {step.upper} pays at every measured grain, {low} to {high}: where it starts "
+            f"to pay lies below the smallest grain measured{beyond}."
+        )
+    if step.answer is StepAnswer.NEVER_PAYS:
+        return (
+            f"{head} {step.upper} does not pay at any measured grain, {low} to {high}, because "
+            f"{reason_label(crossover)}: it would start to pay above the largest grain "
+            f"measured, or never{beyond}."
+        )
+    if step.answer is StepAnswer.LEVEL:
+        return (
+            f"{head} {crossover.winner_below} wins at the small grains and by {high} the two "
+            f"run level (within {PRACTICAL_MARGIN:.0%})."
+        )
+    return (
+        f"{head} the fitted lines cross between {low} and {high}, but the measurements do not "
+        f"show it decisively: {_missing_evidence(crossover)}; raise --budget."
+    )
+
+
 def _evidence_words(crossover: Crossover) -> str:
     """The two evidence points in words: who was clearly faster where, by how much."""
     parts = []
     for item in (crossover.evidence_below, crossover.evidence_above):
         if item is not None:
             parts.append(
-                f"{item.faster} clearly faster at {format_axis(crossover.axis, item.value)} "
-                f"({format_seconds(item.faster_s)} vs {format_seconds(item.slower_s)})"
+                f"{item.faster} decisively faster at {format_axis(crossover.axis, item.value)} "
+                f"({format_seconds(item.faster_s)} vs {format_seconds(item.slower_s)}, apart "
+                f"by more than {item.floor:.0%}, the floor of drift and margin)"
             )
     return ", ".join(parts)
 
@@ -171,7 +252,10 @@ def _evidence_words(crossover: Crossover) -> str:
 def _missing_evidence(crossover: Crossover) -> str:
     """Why the measurements do not show a crossover the model puts in the range."""
     below, above = crossover.evidence_below, crossover.evidence_above
-    clearly = "clearly faster (the two medians' intervals apart)"
+    clearly = (
+        "decisively faster (the two medians' intervals apart, by more than the run-to-run "
+        "drift, in every round)"
+    )
     if below is None and above is None:
         return f"at no measured shape is either {clearly}"
     if below is None:
@@ -207,15 +291,32 @@ def reason_label(crossover: Crossover) -> str:
     loop.
     """
     nature = _declared_nature(crossover.workload)
-    if crossover.reason == "parallelism" and nature is TaskNature.WAITS:
+    reason = _true_reason(crossover)
+    if reason == "parallelism" and nature is TaskNature.WAITS:
         return "concurrency"
-    if crossover.reason == "GIL" and not holds_gil(nature):
+    if reason == "GIL" and not holds_gil(nature):
         return "concurrency" if nature is TaskNature.WAITS else "dispatch overhead"
-    if crossover.reason == "GIL" and execution_of(crossover.winner_below, {}) is (
-        Execution.EVENT_LOOP
-    ):
+    if reason == "GIL" and execution_of(crossover.winner_below, {}) is (Execution.EVENT_LOOP):
         # One event loop caps asyncio whatever the GIL does.
         return "event loop"
+    return reason
+
+
+def _true_reason(crossover: Crossover) -> Reason:
+    """The cost model's reason, unless it blames moving bytes on a backend that moves none.
+
+    A backend in the driver's memory (serial, threads, asyncio) pickles and sends nothing: its
+    per-byte cost is the work on the bytes, so a faster rival beat it by running that work side
+    by side.
+    """
+    loser = next(b for b in crossover.backends if b != crossover.winner_below)
+    in_driver = execution_of(loser, {}) in (
+        Execution.SERIAL,
+        Execution.THREADS,
+        Execution.EVENT_LOOP,
+    )
+    if crossover.reason in ("pickling", "bandwidth") and in_driver:
+        return "parallelism"
     return crossover.reason
 
 
@@ -225,9 +326,9 @@ def _declared_nature(workload: str) -> TaskNature | None:
 
 
 def _why(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
-    reason: Reason = crossover.reason
+    reason = _true_reason(crossover)
     nature = _declared_nature(crossover.workload)
-    at_once = f"{light.effective_parallelism:.1f}"
+    at_once = _at_once(light)
     if reason == "GIL":
         dispatch = (
             f"{heavy.backend} pays {format_seconds(heavy.per_task_overhead_s)} per task to "
@@ -275,6 +376,12 @@ def _why(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
     return f"{light.backend} runs {at_once} tasks' work at once (parallelism)"
 
 
+def _at_once(fit: CostFit) -> str:
+    """P_eff for a sentence, at most the workers: a fit above them identifies nothing more."""
+    value = fit.effective_parallelism
+    return f"{min(value, fit.workers):.1f}" if math.isfinite(value) else f"{fit.workers:.1f}"
+
+
 # ---------------------------------------------------------------------------------------------
 # Warnings
 
@@ -288,6 +395,13 @@ def flag_advice(kind: WarningKind) -> str:
 
 def warning_sentence(warning: AnalysisWarning) -> str:
     """The warning in one sentence: what is shaky, by how much, and the flag to change."""
+    if isinstance(warning, BudgetRanOut) and warning.unrepeated:
+        return (
+            f"the budget of {warning.budget_s:.0f} s ran out before a second round measured "
+            f"{', '.join(warning.unrepeated)} again: their run-to-run drift is unknown, and "
+            "shapes measured in one round are never decisive, so no crossover involving them "
+            f"is reported: {flag_advice(warning.kind)}, or measure when the machine is quiet"
+        )
     if isinstance(warning, BudgetRanOut):
         return (
             f"the budget of {warning.budget_s:.0f} s ran out before every series was measured "
@@ -402,6 +516,14 @@ def record_finding(summary: Summary) -> str:
         )
     fraction = summary.serial_fraction
     fraction_text = f"; serial fraction {fraction:.2f} (Karp-Flatt)" if fraction is not None else ""
+    interval = summary.speedup_interval
+    if interval is not None and interval.low <= 1.0:
+        # Karp-Flatt is undefined here (analysis hides it): "partly parallel, serial fraction
+        # 1.00" would call a job no faster than serial parallel.
+        return (
+            f"no speedup beyond doubt: {speedup:.2f}x, its interval reaching 1x; overhead "
+            f"{format_seconds(overhead)} per task; {_win(summary)}"
+        )
     return (
         f"{f'partly {won}' if won else 'a speedup'}: {efficiency:.0%} of "
         f"ideal; overhead {format_seconds(overhead)} per task{fraction_text}; {_win(summary)}"
@@ -543,6 +665,19 @@ def _slow_work_cause(summary: Summary) -> str:
     return "allocator or BLAS settings, or cache and memory bandwidth shared with other workers"
 
 
+def record_warnings(rows: Sequence[tuple[str, RecordWarning]]) -> str:
+    """Warnings of one kind on several rows of a table, in one sentence naming each row's value."""
+    kind = rows[0][1].kind
+    if len(rows) == 1 or any(warning.kind is not kind for _, warning in rows):
+        return "; ".join(record_warning(warning) for _, warning in rows)
+    if kind is RecordWarningKind.UNSTABLE:
+        each = ", ".join(f"{warning.value:.0%} ({label})" for label, warning in rows)
+        return (
+            f"unstable: runs vary by {each} of their mean; raise --repeats, or close other programs"
+        )
+    return record_warning(rows[0][1])
+
+
 def record_warning(warning: RecordWarning) -> str:
     """A record's warning in words, with the flag to change."""
     if warning.kind is RecordWarningKind.UNSTABLE:
@@ -608,3 +743,192 @@ def node_projection_note() -> str:
         "measured. The held-out error is how far the same law, fitted without the largest "
         "measured size, missed that size: the projection's own track record."
     )
+
+
+# Lessons (``lessons``): what each workload teaches, what to expect, and whether this run shows it
+
+#: Each lesson: its title, what it teaches, and what a 2-core machine should show.
+LESSON_TEXTS: dict[Lesson, tuple[str, str, str]] = {
+    Lesson.GIL: (
+        "the GIL: pure-Python threads take turns",
+        "Pure-Python code holds the GIL, so threads run it one at a time (concurrency, not "
+        "parallelism) and an event loop runs it one coroutine at a time; an interpreter per "
+        "worker (processes, Dask, Ray) runs it side by side.",
+        "threads and asyncio no faster than serial; processes, Dask and Ray faster, towards "
+        "the cores' count once tasks are coarse enough to pay for dispatch",
+    ),
+    Lesson.CONCURRENCY: (
+        "concurrency: waits overlap",
+        "Tasks that wait (here on a loopback server) hold no core while they wait: threads and "
+        "coroutines overlap the waits, so the speedup is concurrency and can exceed the cores.",
+        "threads, asyncio and processes all faster than serial, by up to their slot count",
+    ),
+    Lesson.NATIVE: (
+        "native code releases the GIL",
+        "NumPy's BLAS calls release the GIL, so threads run them side by side (parallelism, "
+        "capped by the cores and by BLAS's own threads); a coroutine that never awaits blocks "
+        "the one event loop.",
+        "threads faster than serial, up to the cores; asyncio no faster",
+    ),
+    Lesson.TINY_TASKS: (
+        "tiny tasks: dispatch costs more than the work",
+        "Each dispatch to another process pickles, sends and schedules: at the smallest grain "
+        "that costs more than the task itself. Sending many tasks per dispatch (--chunk auto) "
+        "pays it once per batch.",
+        "processes, Dask and Ray slower than serial at the smallest grain; their --chunk auto "
+        "rows faster than their one-task-per-dispatch rows",
+    ),
+    Lesson.MOVING_DATA: (
+        "moving data costs",
+        "Threads share the driver's memory and move nothing; processes and clusters pickle and "
+        "copy every task's arrays, which can cost more than running them in parallel saves.",
+        "processes, Dask and Ray slower than threads at the most bytes per task",
+    ),
+    Lesson.AMDAHL: (
+        "Amdahl: a serial part caps the speedup",
+        "Counting words splits into parallel counts and one serial merge of the counts, timed "
+        "with the job: the merge's share caps the speedup whatever the workers (Amdahl's law).",
+        "processes below the ideal speedup of their workers (a Karp-Flatt serial fraction "
+        "above 0); pure-Python threads no faster than serial",
+    ),
+}
+
+_EXPECT_WORDS = {
+    Expect.FASTER: "faster than {reference}",
+    Expect.NOT_FASTER: "no faster than {reference}",
+    Expect.SLOWER: "slower than {reference}",
+    Expect.BELOW_IDEAL: "below ideal ({slots}x on {slots} workers)",
+}
+
+_VERDICT_MARKS = {Verdict.MATCHES: "✓", Verdict.DIFFERS: "✗", Verdict.NOT_SHOWN: "?"}
+
+_CAUSE_WORDS = {
+    Cause.NOISE: "the runs varied (a busy machine): raise --repeats, or measure when it is quiet",
+    Cause.SLOW_BASELINE: (
+        "the serial runs were slow (load or a cold start): no code runs faster than its cores "
+        "and the GIL allow: raise --repeats"
+    ),
+    Cause.CORES_BUSY: "more busy workers (and the driver) than free cores: the machine was loaded",
+    Cause.DISPATCH: "dispatch costs about as much as the work at this grain",
+    Cause.SLOWER_WORK: "the work itself needed more CPU time on the workers",
+    Cause.BYTES: "moving each task's bytes cost more than parallelism saved",
+    Cause.UNKNOWN: "nothing in the row's own measurements explains it",
+}
+
+
+def lesson_title(item: WorkloadLesson) -> str:
+    """``cpu — the GIL: pure-Python threads take turns``."""
+    return f"{item.workload} — {LESSON_TEXTS[item.lesson][0]}"
+
+
+def lesson_text(item: WorkloadLesson) -> str:
+    """What the workload teaches."""
+    return LESSON_TEXTS[item.lesson][1]
+
+
+def lesson_expected(item: WorkloadLesson) -> str:
+    """What you should see on a 2-core machine."""
+    return f"What you should see: {LESSON_TEXTS[item.lesson][2]}."
+
+
+def lesson_verdict(item: WorkloadLesson) -> str:
+    """Whether this run shows the lesson, in a few words."""
+    if not item.checks:
+        return "not checked: the rows it needs were not measured"
+    counts = {v: sum(c.verdict is v for c in item.checks) for v in Verdict}
+    shown = f"{counts[Verdict.MATCHES]} of {len(item.checks)} expectations match"
+    if counts[Verdict.DIFFERS]:
+        shown += f", {counts[Verdict.DIFFERS]} differ"
+    if counts[Verdict.NOT_SHOWN]:
+        shown += f", {counts[Verdict.NOT_SHOWN]} not shown either way"
+    return f"This run: {shown}."
+
+
+def check_mark(check: Check) -> str:
+    """✓ matches, ✗ differs, ? not shown."""
+    return _VERDICT_MARKS[check.verdict]
+
+
+def check_sentence(check: Check) -> str:
+    """One expectation against the numbers: expected, measured, and why when it differs."""
+    expectation = check.expectation
+    record = check.row.record
+    who = f"{record.backend} ({worker_count(record.workers)}"
+    who += f", chunk {record.chunk})" if expectation.chunked else ")"
+    reference = (
+        f"its one-task-per-dispatch row ({record.backend})"
+        if expectation.chunked
+        else expectation.reference
+    )
+    expected = _EXPECT_WORDS[expectation.expect].format(reference=reference, slots=check.slots)
+    interval = check.interval
+    measured = (
+        f"{check.ratio:.2f}x ({interval.low:.2f}-{interval.high:.2f}) at "
+        f"{record.tasks} x {format_seconds(record.grain_s)}"
+    )
+    if record.bytes_per_task:
+        measured += f", {format_bytes(record.bytes_per_task)}"
+    text = f"{check_mark(check)} {who}: expected {expected}; measured {measured}"
+    text += f": {check.verdict.value}"
+    if check.cause is not None:
+        text += f"; likely cause: {_CAUSE_WORDS[check.cause]}"
+    return text
+
+
+#: Each kind of row in a few words, on every finding of a Markdown table (None: the baseline).
+ROW_KINDS = {None: "baseline", True: "one interpreter", False: "an interpreter per worker"}
+
+#: The two kinds of rows under a table: the driver's one interpreter, or one per worker.
+ROW_GROUP_TITLES = {
+    True: "one interpreter, shared memory (threads, asyncio): concurrency, or parallelism "
+    "where native code releases the GIL",
+    False: "an interpreter per worker (processes, Dask, Ray): parallelism",
+}
+
+#: Above the terminal's lesson lines.
+LESSONS_HEADING = (
+    "lessons: does this run show them? (✓ matches, ✗ differs, ? not shown; each in the reports)"
+)
+
+#: The report's opening line: why the sections come in the order they do.
+TEACHING_NOTE = (
+    "Sections in teaching order (cpu, io, blas, tiny tasks, data, wordcount): each opens with "
+    "its lesson, what you should see on a 2-core machine, and whether this run shows it "
+    "(✓ matches, ✗ differs with its likely cause, ? not shown either way)."
+)
+
+
+def never_crossing_note(count: int) -> str:
+    """The line standing for the pairs that never cross in the measured range."""
+    return (
+        f"{count} more pair(s) and axes never cross in the measured range (one backend faster "
+        "throughout): the HTML and JSON reports list each with its reason."
+    )
+
+
+def same_kind_note(count: int, places: str) -> str:
+    """The line under a warning standing for ``count`` more of its kind (the HTML lists each)."""
+    return f"{count} more of this kind (each in the HTML report): {places}"
+
+
+def worker_count(workers: int) -> str:
+    """``1 worker``, ``200 workers``."""
+    return f"{workers} worker" if workers == 1 else f"{workers} workers"
+
+
+def placement_sentence(placements: Sequence[tuple[str, float]]) -> str:
+    """How long placing the large inputs on the workers took, once per row, outside the median."""
+    each = ", ".join(f"{format_seconds(seconds)} ({label})" for label, seconds in placements)
+    return (
+        "inputs placed once before the timed jobs (shared memory for processes, Dask scatter, "
+        f"Ray put): {each}; "
+        "not in the median, paid again by every new job that needs them (--no-place sends them "
+        "with every task instead)"
+    )
+
+
+def lesson_line(item: WorkloadLesson) -> str:
+    """A lesson and this run's verdict in one terminal line, naming the rows that differ."""
+    differ = [c.row.record.backend for c in item.checks if c.verdict is Verdict.DIFFERS]
+    line = f"{lesson_title(item)}: {lesson_verdict(item).removeprefix('This run: ').rstrip('.')}"
+    return line + (f" (✗ {', '.join(differ)})" if differ else "")

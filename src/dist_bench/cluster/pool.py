@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 
-from dist_bench import cluster
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import Backend
+from dist_bench.cluster.client import configure_local_client
+from dist_bench.cluster.lifecycle import up
+from dist_bench.cluster.spec import DEFAULT_PROJECT, ClusterReport, ClusterSpec
 from dist_bench.errors import UsageError
 from dist_bench.scaling import NodeSlice
 
@@ -28,7 +30,7 @@ class ComposePool:
         engine: str,
         node_slice: NodeSlice,
         *,
-        project: str = cluster.DEFAULT_PROJECT,
+        project: str = DEFAULT_PROJECT,
         link_rate_bits: int | None = None,
         blas_threads: int = 1,
     ) -> None:
@@ -38,7 +40,7 @@ class ComposePool:
         self.link_rate_bits = link_rate_bits
         self.blas_threads = blas_threads
         #: What ``cluster up`` reported for each size, in order.
-        self.reports: list[cluster.ClusterReport] = []
+        self.reports: list[ClusterReport] = []
 
     @property
     def node_slice(self) -> NodeSlice:
@@ -65,17 +67,17 @@ class ComposePool:
         Raises:
             ClusterError: the cluster did not come up with every node joined.
         """
-        spec = cluster.ClusterSpec(
+        spec = ClusterSpec(
             engine=self.engine,
             workers=nodes,
             cpus=self._slice.cpus,
-            memory_bytes=self._slice.memory_bytes or cluster.ClusterSpec.memory_bytes,
+            memory_bytes=self._slice.memory_bytes or ClusterSpec.memory_bytes,
             project=self.project,
             link_rate_bits=self.link_rate_bits,
         )
-        report = cluster.up(spec)
+        report = up(spec)
         self.reports.append(report)
         address = report.addresses[_HOST_ADDRESS[self.engine]]
-        cluster.configure_local_client(address)
+        configure_local_client(address)
         options = BackendOptions(address=address, blas_threads=self.blas_threads)
         return create_backend(self.engine, options)

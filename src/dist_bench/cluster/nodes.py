@@ -19,7 +19,9 @@ import json
 import math
 from collections.abc import Sequence
 
-from dist_bench.cluster import _last_line, _run, container_user
+from dist_bench.cluster.spec import container_user
+from dist_bench.cluster.tools import last_line as _last_line
+from dist_bench.cluster.tools import run_tool as _run
 from dist_bench.errors import ClusterError, UsageError
 from dist_bench.links import LinkCheck
 

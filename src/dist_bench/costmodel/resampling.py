@@ -1,0 +1,44 @@
+"""The bootstrap behind crossover intervals: over rounds first, then over each round's samples.
+
+A cutover measures in interleaved rounds (each backend started again per round), so the rounds
+are the replicates that carry the machine's drift between engine sessions and moments; the
+repeats inside one round share that moment and miss it (Hoefler & Belli, SC'15, rule 7). Each
+resample draws the run's rounds with replacement, the same draw for every backend (a round's
+measurements of two backends were taken close together, so a draw keeps them paired); every
+point then takes its shape's record from the round drawn in place of its own (its own record
+where the shape was not measured in that round), and the median of a resample of that record's
+samples. A run with one round is a plain bootstrap over samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from dist_bench.costmodel.shapes import Point
+from dist_bench.results import Results
+
+
+def round_draws(results: Results, rng: np.random.Generator, count: int) -> list[dict[int, int]]:
+    """``count`` draws of the run's rounds with replacement: each round mapped to its stand-in."""
+    rounds = sorted({record.round for record in results.records})
+    drawn = rng.choice(rounds, (count, len(rounds)))
+    return [dict(zip(rounds, (int(r) for r in row), strict=True)) for row in drawn]
+
+
+def resampled_times(
+    points: Sequence[Point], draws: Sequence[dict[int, int]], rng: np.random.Generator
+) -> np.ndarray:
+    """One row per draw: every point's resampled median time (rows feed ``fit.refits``)."""
+    by_round = {(p.record.size_key(), p.record.round): p for p in points}
+    times = np.empty((len(draws), len(points)))
+    for column, point in enumerate(points):
+        key, own = point.record.size_key(), point.record.round
+        sources = [by_round.get((key, draw.get(own, own)), point) for draw in draws]
+        # One vectorised resample per distinct source record (at most one per round).
+        for source in {id(s): s for s in sources}.values():
+            rows = [i for i, s in enumerate(sources) if s is source]
+            picked = rng.choice(source.samples, (len(rows), len(source.samples)))
+            times[rows, column] = np.median(picked, axis=1)
+    return times

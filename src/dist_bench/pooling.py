@@ -1,0 +1,72 @@
+"""One record per shape a backend ran: repeated measurements of the same shape pooled.
+
+The cutover search measures some shapes again (for evidence on both sides of a crossover, or in
+the fill-in), and ``run --rounds`` measures the whole grid several times. Two rows of one shape
+that disagree (1.26x and 1.79x) leave a reader to pick one, and a fit that keeps either throws
+the other's samples away; their samples together are the measurement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from dist_bench.results import Record
+
+#: What makes two records measurements of the same thing: the shape, where and how it ran.
+PoolKey = tuple[str, str, int, float, int, int, int, bool, int | None, str | None]
+
+
+def pool_key(record: Record) -> PoolKey:
+    """Workload, backend, job shape, workers and tasks per dispatch; a node sweep's size too.
+
+    Two series of a node sweep run the same job on the largest size (strong and weak scaling
+    meet there): measured apart, they stay apart.
+    """
+    return (
+        record.workload,
+        record.backend,
+        record.tasks,
+        record.grain_s,
+        record.bytes_per_task,
+        record.workers,
+        record.chunk,
+        record.chunk_auto,
+        record.nodes,
+        record.scaling,
+    )
+
+
+def pool_records(records: Iterable[Record], by_round: bool = False) -> list[Record]:
+    """The records with each shape's repeated measurements merged, in first-measured order.
+
+    Merged: the samples of every measurement side by side (the warm-ups too: the first is still
+    the cold job), the answer verified only if every one was, the engine's notes of each. A
+    failed measurement stays a row of its own: its reason is not a sample. With ``by_round``,
+    only measurements of one round merge: the cost model keeps the rounds apart, their spread
+    being the run-to-run drift (``dist_bench.decisive``).
+    """
+    pooled: dict[tuple[PoolKey, int] | int, Record] = {}
+    for position, record in enumerate(records):
+        if record.error is not None or not record.wall_s:
+            pooled[position] = record
+            continue
+        key = (pool_key(record), record.round if by_round else 0)
+        earlier = pooled.get(key)
+        pooled[key] = record if earlier is None else _merged(earlier, record)
+    return list(pooled.values())
+
+
+def _merged(first: Record, second: Record) -> Record:
+    return dataclasses.replace(
+        first,
+        wall_s=first.wall_s + second.wall_s,
+        warmup_s=first.warmup_s + second.warmup_s,
+        task_s=first.task_s + second.task_s,
+        task_cpu_s=first.task_cpu_s + second.task_cpu_s,
+        distinct_workers=max(first.distinct_workers, second.distinct_workers),
+        placement_s=first.placement_s if first.placement_s is not None else second.placement_s,
+        verified=first.verified and second.verified,
+        notes=list(dict.fromkeys(first.notes + second.notes)),
+        round=min(first.round, second.round),
+    )

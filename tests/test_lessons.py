@@ -1,0 +1,168 @@
+"""Each workload's lesson checked against scripted numbers: matches, differs (and why), not shown.
+
+Hand-made records stand for one backend against serial (or threads, or its own unbatched row) at
+the shape the lesson looks at; the verdict and the cause must follow from the numbers alone.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dist_bench.analysis import summarize
+from dist_bench.lessons import Cause, Lesson, Verdict, lessons
+from dist_bench.report.content import ReportData
+from dist_bench.report.sentences import check_sentence, lesson_verdict
+from dist_bench.results import Record, Results
+from tests.test_analysis import record as make_record
+
+TASKS, GRAIN = 16, 0.025
+#: Five repeats, spread 1 %: a bootstrap interval about 1 % wide around the ratio.
+JITTER = (0.99, 0.995, 1.0, 1.005, 1.01)
+#: Runs that vary by about 30 % of their mean (an unstable record).
+NOISY = (0.6, 0.8, 1.0, 1.2, 1.4)
+
+
+def rec(
+    workload: str,
+    backend: str,
+    speedup: float = 1.0,
+    *,
+    grain: float = GRAIN,
+    chunk: int = 1,
+    task_factor: float = 1.0,
+    spread: tuple[float, ...] = JITTER,
+) -> Record:
+    """``backend`` at ``speedup`` over a serial job of ``TASKS`` x ``grain``."""
+    serial_s = TASKS * grain
+    walls = [serial_s / speedup * f for f in spread]
+    shape = {"workload": workload, "tasks": TASKS, "grain_s": grain, "chunk": chunk}
+    return make_record(
+        backend,
+        0.0,
+        serial_s * task_factor,
+        1 if backend == "serial" else 2,
+        **shape,
+        wall_s=walls,
+        task_s=[serial_s * task_factor] * len(spread),
+        task_cpu_s=[serial_s] * len(spread),
+        chunk_auto=chunk > 1,
+    )
+
+
+def only_check(records: list[Record], lesson: Lesson, backend: str):  # type: ignore[no-untyped-def]
+    found = [item for item in lessons(summarize(Results({}, [], records))) if item.lesson is lesson]
+    assert len(found) == 1
+    checks = [c for c in found[0].checks if c.row.record.backend == backend]
+    assert len(checks) == 1, [check_sentence(c) for c in found[0].checks]
+    return checks[0]
+
+
+CASES = [
+    # workload, lesson, backend, speedup, extra options, verdict, cause
+    ("cpu", Lesson.GIL, "threads", 1.0, {}, Verdict.MATCHES, None),
+    ("cpu", Lesson.GIL, "threads", 0.7, {}, Verdict.MATCHES, None),
+    ("cpu", Lesson.GIL, "threads", 1.3, {}, Verdict.DIFFERS, Cause.SLOW_BASELINE),
+    ("cpu", Lesson.GIL, "threads", 1.3, {"spread": NOISY}, Verdict.MATCHES, None),
+    ("cpu", Lesson.GIL, "processes", 1.8, {}, Verdict.MATCHES, None),
+    # Faster than its 2 workers can make it: the expectation is met by an impossible number.
+    ("cpu", Lesson.GIL, "processes", 8.9, {}, Verdict.DIFFERS, Cause.SLOW_BASELINE),
+    ("io", Lesson.CONCURRENCY, "threads", 3.0, {}, Verdict.DIFFERS, Cause.SLOW_BASELINE),
+    ("cpu", Lesson.GIL, "processes", 0.6, {"task_factor": 2.5}, Verdict.DIFFERS, Cause.CORES_BUSY),
+    ("cpu", Lesson.GIL, "processes", 0.8, {"spread": NOISY}, Verdict.NOT_SHOWN, None),
+    (
+        "cpu",
+        Lesson.GIL,
+        "ray",
+        0.5,
+        {"spread": (0.85, 0.9, 1.0, 1.1, 1.15)},
+        Verdict.DIFFERS,
+        Cause.NOISE,
+    ),
+    ("io", Lesson.CONCURRENCY, "asyncio", 1.9, {}, Verdict.MATCHES, None),
+    ("io", Lesson.CONCURRENCY, "threads", 1.0, {"spread": NOISY}, Verdict.NOT_SHOWN, None),
+    ("blas", Lesson.NATIVE, "threads", 1.7, {}, Verdict.MATCHES, None),
+    ("blas", Lesson.NATIVE, "asyncio", 1.0, {}, Verdict.MATCHES, None),
+    ("wordcount", Lesson.AMDAHL, "processes", 1.5, {}, Verdict.MATCHES, None),
+    ("wordcount", Lesson.AMDAHL, "processes", 2.2, {}, Verdict.DIFFERS, Cause.SLOW_BASELINE),
+]
+
+
+@pytest.mark.parametrize(
+    ("workload", "lesson", "backend", "speedup", "options", "verdict", "cause"), CASES
+)
+def test_a_lesson_checks_each_row_against_serial(
+    workload: str,
+    lesson: Lesson,
+    backend: str,
+    speedup: float,
+    options: dict[str, object],
+    verdict: Verdict,
+    cause: Cause | None,
+) -> None:
+    row = rec(workload, backend, speedup, **options)  # type: ignore[arg-type]
+    check = only_check([rec(workload, "serial"), row], lesson, backend)
+    assert (check.verdict, check.cause) == (verdict, cause)
+    assert check_sentence(check).startswith(
+        {"matches": "✓", "differs": "✗", "not shown": "?"}[verdict.value]
+    )
+    if cause is not None:
+        assert "likely cause" in check_sentence(check)
+
+
+@pytest.mark.parametrize(("ratio", "verdict"), [(0.4, Verdict.MATCHES), (1.5, Verdict.DIFFERS)])
+def test_moving_data_compares_processes_with_threads(ratio: float, verdict: Verdict) -> None:
+    records = [
+        rec("data", "serial"),
+        rec("data", "threads", 1.6),
+        rec("data", "processes", 1.6 * ratio),
+    ]
+    check = only_check(records, Lesson.MOVING_DATA, "processes")
+    assert check.verdict is verdict
+    # Faster than threads with nothing in its own row to say why: no cause is made up.
+    assert check.cause is (Cause.UNKNOWN if verdict is Verdict.DIFFERS else None)
+
+
+def test_tiny_tasks_look_at_the_smallest_grain_and_at_batching() -> None:
+    tiny = 1e-5
+    records = [
+        rec("cpu", "serial"),
+        rec("cpu", "processes", 1.8),
+        rec("cpu", "serial", grain=tiny),
+        rec("cpu", "processes", 0.2, grain=tiny),
+        rec("cpu", "processes", 0.9, grain=tiny, chunk=8),
+    ]
+    found = next(
+        i for i in lessons(summarize(Results({}, [], records))) if i.lesson is Lesson.TINY_TASKS
+    )
+    by_reference = {(c.expectation.chunked, c.row.record.grain_s): c for c in found.checks}
+    unbatched, batched = by_reference[(False, tiny)], by_reference[(True, tiny)]
+    assert unbatched.verdict is Verdict.MATCHES and unbatched.ratio == pytest.approx(0.2)
+    # Batched against unbatched: 0.9x of serial against 0.2x is 4.5x faster.
+    assert batched.verdict is Verdict.MATCHES and batched.ratio == pytest.approx(4.5)
+    assert "one-task-per-dispatch" in check_sentence(batched)
+    assert lesson_verdict(found).startswith("This run: 2 of 2 expectations match")
+
+
+def test_sections_follow_the_teaching_order_whatever_was_measured_first() -> None:
+    records = [
+        rec("wordcount", "serial"),
+        rec("blas", "serial"),
+        rec("cpu", "serial"),
+        rec("cpu", "processes", 1.8),
+        rec("my_workload", "serial"),
+    ]
+    sections = ReportData(Results({}, [], records)).sections()
+    assert [(s.workload, s.lesson.lesson if s.lesson else None) for s in sections] == [
+        ("cpu", Lesson.GIL),
+        ("blas", Lesson.NATIVE),
+        ("cpu", Lesson.TINY_TASKS),
+        ("wordcount", Lesson.AMDAHL),
+        ("my_workload", None),
+    ]
+    # The tiny-tasks lesson reads cpu's rows: no tables of its own.
+    assert sections[2].groups == [] and sections[0].groups
+
+
+def test_a_lesson_without_the_rows_it_needs_says_so() -> None:
+    item = next(iter(lessons(summarize(Results({}, [], [rec("io", "serial")])))))
+    assert item.checks == () and "not checked" in lesson_verdict(item)
