@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 
 from dist_bench.backends.base import Backend
@@ -81,3 +84,35 @@ def verdict(name: str, figure: str, target: str, met: bool) -> bool:
     """Print one result line with its target and whether it was met; return ``met``."""
     print(f"{name}: {figure}; target {target}: {'met' if met else 'MISSED'}  [{load()}]")
     return met
+
+
+def fresh_cutover(workloads: list[str], backends: list[str], budget_s: float, folder: Path) -> Path:
+    """Run ``dist-bench cutover`` as a user would, into ``folder``; return its results file.
+
+    A fresh run, not a chosen file: what a benchmark of the analysis must start from.
+    """
+    output = folder / "cutover.json"
+    command = [sys.executable, "-m", "dist_bench", "cutover", *workloads]
+    command += ["-b", ",".join(backends), "--budget", f"{budget_s:g}s", "-o", str(output)]
+    print("$ dist-bench " + " ".join(command[3:]), flush=True)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return output
+
+
+def in_turns(
+    backends: Sequence[Backend], prepared: PreparedJob, chunk: ChunkMode, repeats: int
+) -> dict[str, Record]:
+    """``repeats`` jobs of ``prepared`` on each started backend, the backends taking turns job by
+    job (after one warm-up each), so a change in the machine's load cannot favour one of them."""
+    from dist_bench.sweep import measure_prepared
+
+    warm = MeasureSettings(repeats=1, warmup=1, chunk=chunk)
+    once = MeasureSettings(repeats=1, warmup=0, chunk=chunk)
+    records = {b.name: measure_prepared(b, prepared, warm) for b in backends}
+    for _ in range(repeats - 1):
+        for backend in backends:
+            records[backend.name].wall_s.extend(measure_prepared(backend, prepared, once).wall_s)
+    for name, record in records.items():
+        if not record.verified:
+            raise RuntimeError(f"{name}: {record.error or 'wrong answer'}")
+    return records

@@ -1,8 +1,9 @@
 """Scripted-cost backends whose true costs are known, for testing the cost model's maths.
 
-The scripted backend charges each job exactly T = S + n·o + n·g/P + n·b/B on a virtual clock, with
-seeded noise, and runs through the real cutover search, measurement and verification; so the fit,
-the crossovers and their intervals are checked against the script, not against timings.
+The scripted backend charges each job exactly T = S + d·o + n·g/P + n·b/B (d dispatches) on a
+virtual clock, with seeded noise, and runs through the real cutover search, measurement and
+verification; so the fit, the crossovers and their intervals are checked against the script, not
+against timings.
 """
 
 from __future__ import annotations

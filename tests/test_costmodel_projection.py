@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dist_bench.costmodel import CutoverAnalysis, node_count
+import dataclasses
+import math
+
+from dist_bench.costmodel import CostFit, CutoverAnalysis, JobShape, node_count, project
 from dist_bench.results import Results
+from dist_bench.units import AUTO
 
 
 def test_projections_are_labelled_and_stay_under_their_amdahl_bound(
@@ -32,3 +36,21 @@ def test_nodes_are_counted_from_the_topology_in_the_results_file() -> None:
     assert node_count({"nodes": 3}) == 3  # Ray reports its nodes
     assert node_count({"versions": {"nodes": dask_workers}}) == 2  # Dask: distinct worker hosts
     assert node_count({"workers": 2}) == 1  # anything local
+
+
+def test_a_projection_counts_the_dispatches_of_the_chunk_plan_on_more_workers() -> None:
+    """A fit of records sent with --chunk auto, projected to 4 nodes: auto chunks for 8 workers
+    are capped at 1024 / (4 dispatches x 8 workers) = 32 tasks (the dispatch cost alone would
+    want 300), so 32 dispatches pay o, not 1024 (solved by hand)."""
+    fit = CostFit(
+        "w", "dask", 0.02, 1.5e-3, 1.95, None, workers=2, points=6, chunk=AUTO, dispatch_s=1.5e-3
+    )
+    serial = CostFit("w", "serial", 0.0, 0.0, 1.0, None, workers=1, points=6)
+    shape = JobShape(1024, 0.002, 0)
+    (projection,) = project(fit, serial, shape, [4], measured_nodes=1)
+    assert projection.workers == 8
+    expected_s = 0.02 + 32 * 1.5e-3 + 1024 * 0.002 / (1.95 * 4)
+    assert math.isclose(projection.predicted_s, expected_s, rel_tol=1e-9)
+    # The same fit sending every task on its own pays o 1024 times.
+    (one_by_one,) = project(dataclasses.replace(fit, chunk=1), serial, shape, [4])
+    assert math.isclose(one_by_one.predicted_s, expected_s + (1024 - 32) * 1.5e-3, rel_tol=1e-9)

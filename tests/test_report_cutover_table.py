@@ -17,6 +17,7 @@ from dist_bench.costmodel import CutoverAnalysis, analyse
 from dist_bench.report.cutover_table import SUMMARY_LINES, cutover_summary
 from dist_bench.report.sentences import flag_advice
 from dist_bench.results import Results, load_results
+from dist_bench.units import format_seconds
 
 DATA = Path(__file__).parent / "data"
 WIDTH = 120
@@ -107,3 +108,29 @@ def test_the_summary_opens_with_each_lesson_in_teaching_order(
     # The workloads' tables follow in the same order.
     order = [line.split(":")[0] for line in lines if line.rstrip().endswith("fitted costs")]
     assert order == ["cpu", "io", "blas", "data", "wordcount"]
+
+
+def test_the_metg_grid_reads_each_kind_and_sits_under_the_ladder(
+    golden: tuple[Results, CutoverAnalysis],
+) -> None:
+    from dist_bench.costmodel import MetgKind
+    from dist_bench.report.sentences import METG_GRID_TITLE, metg_cell
+
+    results, analysis = golden
+    assert analysis.metgs
+    for item in analysis.metgs:
+        cell = metg_cell(item)
+        grains = [point.grain_s for point in item.points]
+        expected = {
+            MetgKind.REACHED: format_seconds(item.grain_s or 0.0),
+            MetgKind.BELOW_RANGE: f"< {format_seconds(min(grains))}",
+            MetgKind.NOT_REACHED: f"> {format_seconds(max(grains))}",
+        }[item.kind]
+        assert cell == expected
+    lines = [line.rstrip() for line in summary_lines(results, analysis)]
+    title = lines.index(METG_GRID_TITLE)
+    assert lines[title - 1].split()[0] in {item.workload for item in analysis.metgs}
+    assert lines[title + 1].split() == [
+        "workload",
+        *dict.fromkeys(m.backend for m in analysis.metgs),
+    ]

@@ -90,7 +90,7 @@ class PlacedSlot:
         return PlacedSlot, (self.index,)
 
 
-def _chunk_arguments(
+def chunk_arguments(
     lengths: tuple[int, ...], packed: tuple[Any, ...], placed: tuple[Any, ...]
 ) -> Iterator[tuple[Any, ...]]:
     """Each task's arguments: ``lengths[i]`` of ``packed`` at a time, placed inputs put back."""
@@ -115,7 +115,7 @@ def run_chunk(
     as many arguments).
     """
     values: list[Any] = []
-    for offset, arguments in enumerate(_chunk_arguments(lengths, packed, placed)):
+    for offset, arguments in enumerate(chunk_arguments(lengths, packed, placed)):
         try:
             values.append(fn(*arguments))
         except Exception as exc:
@@ -132,7 +132,7 @@ async def run_chunk_async(
     not it is chunked, so this overlaps as many waits as the unchunked tasks would.
     """
     values: list[Any] = []
-    for offset, arguments in enumerate(_chunk_arguments(lengths, packed, placed)):
+    for offset, arguments in enumerate(chunk_arguments(lengths, packed, placed)):
         try:
             values.append(await fn(*arguments))
         except Exception as exc:

@@ -4,9 +4,10 @@ Like hyperfine's mock executor, which turns ``sleep 0.5`` into exactly 0.5 s wit
 runs ``SCRIPTED_WORKLOAD``, whose tasks declare their own grain and bytes, and charges each job
 exactly
 
-    T = S + n·o + n·g / P_eff + n·b / B
+    T = S + d·o + n·g / P_eff + n·b / B
 
-seconds on a virtual clock (``clock()``), from a ``CostScript``; optional noise is drawn from a
+seconds on a virtual clock, d being the job's dispatches (one per task, or one per chunk when
+``--chunk`` groups them) (``clock()``), from a ``CostScript``; optional noise is drawn from a
 seeded generator, so a test is deterministic. The tasks still run for real (they are trivial), so
 answers are computed and verified like on any backend. It is not in the backend registry: tests
 build it with ``scripted_backend(name, script)``.
@@ -28,6 +29,7 @@ from dist_bench.backends.base import (
     TaskFuture,
     completed_future,
 )
+from dist_bench.worker import chunk_arguments
 from dist_bench.workload import Job, TaskArgs, Workload
 
 
@@ -53,8 +55,10 @@ class CostScript:
     drift: float = 0.0
     seed: int = 0
 
-    def job_seconds(self, tasks: int, grain_s: float, bytes_per_task: int) -> float:
-        """T for one job, without noise."""
+    def job_seconds(
+        self, tasks: int, grain_s: float, bytes_per_task: int, sent: int | None = None
+    ) -> float:
+        """T for one job of ``sent`` dispatches (``None``: one per task), without noise."""
         moving = (
             tasks * bytes_per_task / self.bandwidth_bytes_per_s
             if self.bandwidth_bytes_per_s
@@ -62,7 +66,7 @@ class CostScript:
         )
         return (
             self.startup_s
-            + tasks * self.per_task_overhead_s
+            + (tasks if sent is None else sent) * self.per_task_overhead_s
             + tasks * grain_s / self.effective_parallelism
             + moving
         )
@@ -92,24 +96,26 @@ class ScriptedBackend(Backend):
     def map(self, fn: Callable[..., Any], argument_tuples: Sequence[tuple[Any, ...]]) -> list[Any]:
         """Run the tasks for their values; charge T on the clock and report each task as g long.
 
-        ``fn`` is the measured task wrapper (``worker.timed_call``), so each result is a
-        ``TimedResult`` whose times are replaced by the task's declared grain.
+        ``fn`` is the measured task wrapper (``worker.timed_call``, around ``worker.run_chunk``
+        when tasks are chunked), so each result is a ``TimedResult`` whose times are replaced by
+        the declared grains of the tasks it ran.
         """
         results: list[Any] = []
         total_bytes = 0
-        grains = []
+        grains: list[float] = []
         for index, args in enumerate(argument_tuples):
             try:
-                grain_s, bytes_per_task = declared_cost(args)
+                declared = [declared_cost(task) for task in _tasks_of(args)]
                 value, _, _, _ = fn(*args)
             except Exception as exc:
                 raise TaskError(index, exc) from exc
-            grains.append(grain_s)
-            total_bytes += bytes_per_task
-            results.append((value, grain_s, grain_s, f"scripted:{index % self.script.workers}"))
+            grains.extend(grain for grain, _ in declared)
+            total_bytes += sum(size for _, size in declared)
+            spent = sum(grain for grain, _ in declared)
+            results.append((value, spent, spent, f"scripted:{index % self.script.workers}"))
         tasks = len(grains)
         seconds = self.script.job_seconds(
-            tasks, sum(grains) / max(1, tasks), total_bytes // max(1, tasks)
+            tasks, sum(grains) / max(1, tasks), total_bytes // max(1, tasks), len(argument_tuples)
         )
         noise = math.exp(self.script.noise * float(self._noise.standard_normal()))
         self._now += seconds * self._session * noise
@@ -130,6 +136,13 @@ def scripted_backend(
     """A scripted backend class called ``name`` that charges ``script``'s costs."""
     attributes = {"name": name, "script": script, "shares_memory": shares_memory}
     return cast(type[ScriptedBackend], type(f"Scripted_{name}", (ScriptedBackend,), attributes))
+
+
+def _tasks_of(args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """The tasks one dispatch carries: itself, or each task of a chunk row."""
+    if args and isinstance(args[0], tuple):
+        return list(chunk_arguments(args[0], args[1], ()))
+    return [args]
 
 
 def declared_cost(args: TaskArgs) -> tuple[float, int]:

@@ -2,10 +2,11 @@
 
 For a job of n tasks, each of g seconds of serial work and b bytes moved, a backend takes about
 
-    T ≈ S + n·o + n·g / P_eff + n·b / B
+    T ≈ S + d·o + n·g / P_eff + n·b / B
 
-S is the fixed cost of a job (``startup_s``: submitting, gathering, waking workers), o the
-per-task dispatch cost (``per_task_overhead_s``), P_eff the useful parallelism
+with d its dispatches (n, or fewer when tasks travel in chunks). S is the fixed cost of a job
+(``startup_s``: submitting, gathering, waking workers), o the cost of one dispatch
+(``per_task_overhead_s``), P_eff the useful parallelism
 (``effective_parallelism``: 1 for pure-Python code on threads, about the cores for processes) and
 B the bandwidth of moving task data (``bandwidth_bytes_per_s``).
 
@@ -18,6 +19,7 @@ One concept per module, each depending only on those before it:
 - ``resampling``: the bootstrap over rounds and samples behind crossover intervals;
 - ``ladder``: the article's steps up (serial → threads/asyncio → processes → Dask/Ray) answered;
 - ``projection``: predicted speedups on more nodes (never measured);
+- ``metg``: METG(50 %), the smallest grain a backend runs at 50 % efficiency (Task Bench);
 - ``advice``: backends ranked for a job shape the user describes;
 - ``warnings``: what makes a number shaky, as typed data (one class per kind, imported from
   ``dist_bench.costmodel.warnings``);
@@ -41,6 +43,7 @@ from dist_bench.costmodel.crossovers import (
 from dist_bench.costmodel.cutover_analysis import CROSSOVER_RESAMPLES, CutoverAnalysis, analyse
 from dist_bench.costmodel.fit import POOR_FIT_ERROR, CostFit, fit_all, fit_costs
 from dist_bench.costmodel.ladder import LADDER, LadderStep, StepAnswer
+from dist_bench.costmodel.metg import METG_EFFICIENCY, EfficiencyPoint, Metg, MetgKind, metg
 from dist_bench.costmodel.projection import Projection, node_count, project
 from dist_bench.costmodel.series import Series, find_series, shape_to_ask
 from dist_bench.costmodel.shapes import AXES, AXIS_NAMES, Axis, JobShape, Point, collect_points
@@ -53,6 +56,7 @@ __all__ = [
     "CONFIDENCE",
     "CROSSOVER_RESAMPLES",
     "LADDER",
+    "METG_EFFICIENCY",
     "POOR_FIT_ERROR",
     "PRACTICAL_MARGIN",
     "WIDE_INTERVAL",
@@ -63,9 +67,12 @@ __all__ = [
     "Crossover",
     "CrossoverKind",
     "CutoverAnalysis",
+    "EfficiencyPoint",
     "Evidence",
     "JobShape",
     "LadderStep",
+    "Metg",
+    "MetgKind",
     "Point",
     "Prediction",
     "Projection",
@@ -80,6 +87,7 @@ __all__ = [
     "find_series",
     "fit_all",
     "fit_costs",
+    "metg",
     "node_count",
     "project",
     "shape_to_ask",

@@ -1,4 +1,4 @@
-"""The whole cutover analysis of a results file: every fit, crossover, projection and warning."""
+"""The whole cutover analysis of a results file: every fit, crossover, METG, projection, warning."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from dist_bench.backends.base import BASELINE
 from dist_bench.costmodel.crossovers import Crossover, crossover
 from dist_bench.costmodel.fit import CostFit, fit_all, refits
 from dist_bench.costmodel.ladder import LadderStep, ladder
+from dist_bench.costmodel.metg import Metg, metg_all
 from dist_bench.costmodel.projection import Projection, node_count, project
 from dist_bench.costmodel.resampling import resampled_times, round_draws
-from dist_bench.costmodel.series import find_series
+from dist_bench.costmodel.series import Series, find_series
 from dist_bench.costmodel.shapes import collect_points
 from dist_bench.costmodel.warnings import AnalysisWarning, find_warnings
 from dist_bench.decisive import backend_drifts, planned_rounds
@@ -37,6 +38,7 @@ class CutoverAnalysis:
         warnings: What makes a number shaky, each of a kind naming the flag to change.
         projections: Predicted speedups on more nodes (only when asked for).
         ladder: The article's steps up (``costmodel.ladder.LADDER``), each answered per workload.
+        metgs: Each non-serial backend's METG(50 %) along its workload's grain series.
     """
 
     fits: list[CostFit] = field(default_factory=list)
@@ -44,6 +46,7 @@ class CutoverAnalysis:
     warnings: list[AnalysisWarning] = field(default_factory=list)
     projections: list[Projection] = field(default_factory=list)
     ladder: list[LadderStep] = field(default_factory=list)
+    metgs: list[Metg] = field(default_factory=list)
 
     def fit_for(self, workload: str, backend: str) -> CostFit | None:
         """The fit of ``backend`` on ``workload``, if there is one."""
@@ -66,6 +69,7 @@ class CutoverAnalysis:
             "warnings": [warning.to_json() for warning in self.warnings],
             "projections": [projection.to_json() for projection in self.projections],
             "ladder": [step.to_json() for step in self.ladder],
+            "metgs": [item.to_json() for item in self.metgs],
         }
 
 
@@ -93,10 +97,12 @@ def analyse(
     rounds = planned_rounds(results)
     analysis_crossovers: list[Crossover] = []
     workloads = list(dict.fromkeys(workload for workload, _ in grouped))
+    series_of: dict[str, list[Series]] = {}
     for workload in workloads:
         backends = [b for w, b in grouped if w == workload]
         every_point = [p for b in backends for p in grouped[(workload, b)]]
-        for series in find_series(every_point):
+        series_of[workload] = find_series(every_point)
+        for series in series_of[workload]:
             for first, second in combinations(backends, 2):
                 pair = list(
                     zip(resampled[(workload, first)], resampled[(workload, second)], strict=True)
@@ -130,6 +136,7 @@ def analyse(
         warnings=warnings,
         projections=_with_track_record(projections, results),
         ladder=ladder(analysis_crossovers),
+        metgs=metg_all(grouped, series_of, seed=seed),
     )
 
 

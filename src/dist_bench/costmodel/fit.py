@@ -1,8 +1,12 @@
 """The fit of one backend's costs on one workload: S, o, P_eff and B by non-negative least squares.
 
-T ≈ S + n·o + n·g / P_eff + n·b / B is linear in (S, o, 1/P_eff, 1/B) over the features
-(1, n, n·g, n·b), so the fit is a non-negative least-squares problem per (workload, backend),
-weighted so every point counts by its relative error (times span orders of magnitude). Its
+T ≈ S + d·o + n·g / P_eff + n·b / B, with d the job's dispatches (n when each task is sent on
+its own, ⌈n / c⌉ when tasks travel c to a chunk), is linear in (S, o, 1/P_eff, 1/B) over the
+features (1, d, n·g, n·b), so the fit is a non-negative least-squares problem per (workload,
+backend), weighted so every point counts by its relative error (times span orders of magnitude).
+Each record counts the dispatches its own chunk plan made, so o is the cost of one dispatch
+whatever the chunking, and a prediction for a new shape counts the dispatches the backend's plan
+would make for it (``CostFit.chunk_size``: ``--chunk auto`` sizes chunks from the grain). Its
 quality is judged on points left out of the fit (leave-one-out).
 """
 
@@ -16,9 +20,11 @@ from typing import Any
 import numpy as np
 
 from dist_bench.backends.base import BASELINE
+from dist_bench.chunking import auto_chunk_size
 from dist_bench.costmodel.shapes import AXES, Axis, JobShape, Point, collect_points
-from dist_bench.results import Results
+from dist_bench.results import Record, Results
 from dist_bench.stats import median
+from dist_bench.units import AUTO, ChunkMode
 
 #: A fit whose held-out points miss by more than this (median relative error) is flagged, and a
 #: crossover involving it is placed only between its measured evidence, not at the model's number.
@@ -28,7 +34,7 @@ from dist_bench.stats import median
 POOR_FIT_ERROR = 0.25
 #: Singular value (of unit-length feature columns) below which a feature adds nothing new.
 RANK_TOLERANCE = 1e-6
-#: Parameter names in the order of the fit's features (1, n, n·g, n·b).
+#: Parameter names in the order of the fit's features (1, d, n·g, n·b).
 PARAMETERS = ("startup_s", "per_task_overhead_s", "effective_parallelism", "bandwidth_bytes_per_s")
 
 
@@ -38,7 +44,8 @@ class CostFit:
 
     Attributes:
         startup_s: S, the fixed cost of every job, seconds.
-        per_task_overhead_s: o, the cost of dispatching one task, seconds.
+        per_task_overhead_s: o, the cost of one dispatch (one task, or one chunk of tasks),
+            seconds.
         effective_parallelism: P_eff, tasks' work done side by side (``inf`` when no cost of
             the work itself was seen, e.g. all of it hidden behind dispatch).
         bandwidth_bytes_per_s: B; ``None`` when bytes per task never varied (not measurable) or
@@ -53,6 +60,12 @@ class CostFit:
         remote: The backend may run tasks on other machines.
         ranges: Per axis, the (lowest, highest) value measured: predictions outside them are
             extrapolations.
+        chunk: How the fitted records grouped tasks into dispatches (``"auto"`` or tasks per
+            dispatch; the most common plan among them): predictions use the same plan unless
+            told otherwise.
+        dispatch_s: The dispatch cost the backend measured after starting (what ``--chunk
+            auto`` sizes chunks from); ``None`` when it was not measured, and the fitted o is
+            used instead.
     """
 
     workload: str
@@ -69,10 +82,31 @@ class CostFit:
     shares_memory: bool = False
     remote: bool = False
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    chunk: ChunkMode = 1
+    dispatch_s: float | None = None
 
-    def predict(self, tasks: int, grain_s: float, bytes_per_task: int = 0) -> float:
-        """Predicted wall seconds: ``tasks`` tasks of ``grain_s``, ``bytes_per_task`` each."""
-        return float(np.dot(cost_vector(self), features(tasks, grain_s, bytes_per_task)))
+    def chunk_size(self, tasks: int, grain_s: float, chunk: ChunkMode | None = None) -> int:
+        """Tasks per dispatch the backend would send for ``tasks`` tasks of ``grain_s``.
+
+        ``chunk`` is the plan (``"auto"`` or a size); ``None`` is the fitted records' own. Under
+        ``auto`` the size is what ``chunking.plan_chunks`` would choose, from the measured
+        dispatch cost (the fitted o when none was measured) and the fit's workers.
+        """
+        plan = self.chunk if chunk is None else chunk
+        if plan != AUTO:
+            return max(1, int(plan))
+        dispatch_s = self.per_task_overhead_s if self.dispatch_s is None else self.dispatch_s
+        return auto_chunk_size(dispatch_s, grain_s, self.workers, tasks)
+
+    def predict(
+        self, tasks: int, grain_s: float, bytes_per_task: int = 0, chunk: ChunkMode | None = None
+    ) -> float:
+        """Predicted wall seconds: ``tasks`` tasks of ``grain_s``, ``bytes_per_task`` each.
+
+        Dispatches are counted with the chunk plan ``chunk`` (``None``: the records' own).
+        """
+        sent = dispatches(tasks, self.chunk_size(tasks, grain_s, chunk))
+        return float(np.dot(cost_vector(self), features(tasks, grain_s, bytes_per_task, sent)))
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (infinite parallelism becomes ``None``)."""
@@ -92,6 +126,8 @@ class CostFit:
             "shares_memory": self.shares_memory,
             "remote": self.remote,
             "ranges": {axis: list(bounds) for axis, bounds in self.ranges.items()},
+            "chunk": self.chunk,
+            "dispatch_s": self.dispatch_s,
         }
 
     def outside(self, shape: JobShape) -> list[Axis]:
@@ -106,9 +142,17 @@ class CostFit:
         ]
 
 
-def features(tasks: float, grain_s: float, bytes_per_task: float) -> np.ndarray:
-    """The fit's features of one job: (1, n, n·g, n·b)."""
-    return np.array([1.0, tasks, tasks * grain_s, tasks * bytes_per_task], dtype=float)
+def dispatches(tasks: int, chunk: int) -> int:
+    """Dispatches of ``tasks`` tasks sent at most ``chunk`` at a time (as ``chunking.Chunks``)."""
+    return max(1, math.ceil(tasks / max(1, chunk))) if tasks else 0
+
+
+def features(
+    tasks: float, grain_s: float, bytes_per_task: float, sent: float | None = None
+) -> np.ndarray:
+    """The fit's features of one job: (1, d, n·g, n·b); ``sent`` is d (``None``: one per task)."""
+    sent = tasks if sent is None else sent
+    return np.array([1.0, sent, tasks * grain_s, tasks * bytes_per_task], dtype=float)
 
 
 def cost_vector(fit: CostFit) -> np.ndarray:
@@ -177,8 +221,27 @@ def _holdout_errors(matrix: np.ndarray, times: np.ndarray, columns: list[int]) -
 
 def _design(points: Sequence[Point]) -> np.ndarray:
     return np.array(
-        [features(p.shape.tasks, p.shape.grain_s, p.shape.bytes_per_task) for p in points]
+        [
+            features(
+                p.shape.tasks,
+                p.shape.grain_s,
+                p.shape.bytes_per_task,
+                dispatches(p.shape.tasks, p.record.chunk),
+            )
+            for p in points
+        ]
     )
+
+
+def chunk_plan(record: Record) -> ChunkMode:
+    """How ``record`` grouped its tasks: ``"auto"``, or the tasks per dispatch it was given."""
+    return AUTO if record.chunk_auto else record.chunk
+
+
+def usual_plan(points: Sequence[Point]) -> ChunkMode:
+    """The chunk plan most of the points used (the first seen among equals; 1 without points)."""
+    plans = [chunk_plan(p.record) for p in points]
+    return max(dict.fromkeys(plans), key=plans.count, default=1)
 
 
 def refits(points: Sequence[Point], times: np.ndarray) -> list[np.ndarray]:
@@ -191,8 +254,14 @@ def refits(points: Sequence[Point], times: np.ndarray) -> list[np.ndarray]:
     return [_solve(matrix, row, columns) for row in times]
 
 
-def fit_costs(points: Sequence[Point], topology: dict[str, Any] | None = None) -> CostFit:
+def fit_costs(
+    points: Sequence[Point],
+    topology: dict[str, Any] | None = None,
+    dispatch_s: float | None = None,
+) -> CostFit:
     """Fit S, o, P_eff and B to the points of one (workload, backend), on their medians.
+
+    ``dispatch_s`` is the backend's measured dispatch cost, kept for sizing ``auto`` chunks.
 
     Raises:
         ValueError: no points.
@@ -228,13 +297,23 @@ def fit_costs(points: Sequence[Point], topology: dict[str, Any] | None = None) -
             )
             for axis in AXES
         },
+        chunk=usual_plan(points),
+        dispatch_s=dispatch_s,
     )
 
 
 def fit_all(results: Results) -> dict[tuple[str, str], CostFit]:
     """The cost fit of every (workload, backend) in ``results``, keyed by that pair."""
     topologies = {run.backend: run.topology for run in results.backends}
+    measured: dict[str, list[float]] = {}
+    for run in results.backends:
+        if run.dispatch_s is not None:
+            measured.setdefault(run.backend, []).append(run.dispatch_s)
     return {
-        key: fit_costs(points, topologies.get(key[1]))
+        key: fit_costs(
+            points,
+            topologies.get(key[1]),
+            median(measured[key[1]]) if key[1] in measured else None,
+        )
         for key, points in collect_points(results).items()
     }

@@ -16,10 +16,10 @@ class Projection:
 
     From the cost fit measured on ``measured_nodes`` nodes, the tasks' work spreads over the
     nodes at the measured efficiency (P_eff grows with them, up to one task per slot) while
-    start-up, dispatch (one driver does it) and moving bytes (through the driver) stay as they
-    were. ``amdahl_bound`` is Amdahl's law for the same job: the speedup if the work spread
-    perfectly over all ``workers`` and only that fixed part stayed serial; ``serial_fraction``
-    is the fixed part's share of a one-worker run.
+    start-up, dispatch (one driver does it, per dispatch of the backend's chunk plan) and moving
+    bytes (through the driver) stay as they were. ``amdahl_bound`` is Amdahl's law for the same
+    job: the speedup if the work spread perfectly over all ``workers`` and only that fixed part
+    stayed serial; ``serial_fraction`` is the fixed part's share of a one-worker run.
     """
 
     workload: str
@@ -51,16 +51,21 @@ def project(
 ) -> list[Projection]:
     """PROJECTED speedups of ``fit`` on more nodes at ``shape`` (see ``Projection``)."""
     serial_s = baseline.predict(shape.tasks, shape.grain_s, shape.bytes_per_task)
-    # What no number of workers shortens: start-up, dispatch from the one driver, moving bytes.
-    fixed_s = fit.predict(shape.tasks, 0.0, shape.bytes_per_task)
+    # What no number of workers shortens: start-up, dispatch from the one driver, moving bytes;
+    # dispatches counted with the plan the job itself gets (an auto chunk is sized by the grain).
+    chunk = fit.chunk_size(shape.tasks, shape.grain_s)
+    fixed_s = fit.predict(shape.tasks, 0.0, shape.bytes_per_task, chunk=chunk)
     fraction = fixed_s / (fixed_s + serial_s) if fixed_s + serial_s > 0 else None
     projections = []
     for count in nodes:
         scale = count / measured_nodes
         workers = max(1, round(fit.workers * scale))
-        # More nodes multiply the useful parallelism (never beyond one task per slot).
+        # More nodes multiply the useful parallelism (never beyond one task per slot); an auto
+        # chunk plan then cuts the job into more, smaller chunks, to keep every worker busy.
         scaled = replace(
-            fit, effective_parallelism=min(fit.effective_parallelism * scale, float(shape.tasks))
+            fit,
+            effective_parallelism=min(fit.effective_parallelism * scale, float(shape.tasks)),
+            workers=workers,
         )
         predicted = scaled.predict(shape.tasks, shape.grain_s, shape.bytes_per_task)
         projections.append(

@@ -29,10 +29,12 @@ from dist_bench.lessons import TEACHING_ORDER, Lesson, WorkloadLesson, lessons
 from dist_bench.report.sentences import (
     ROW_GROUP_TITLES,
     crossover_sentence,
+    efficiency_text,
     format_axis,
     format_location,
     ladder_sentence,
     lesson_title,
+    metg_text,
     node_slice_text,
     placement_sentence,
     reason_label,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
         Crossover,
         CutoverAnalysis,
         LadderStep,
+        Metg,
         Projection,
     )
 
@@ -674,7 +677,7 @@ def finding_gloss(kind: FindingKind) -> FindingGloss:
 # ---------------------------------------------------------------------------------------------
 # The cutover analysis (costmodel): crossovers, fitted costs, projections
 
-FITS_TITLE = "Fitted costs: T ≈ S + n·o + n·g / P_eff + n·b / B"
+FITS_TITLE = "Fitted costs: T ≈ S + d·o + n·g / P_eff + n·b / B (d: dispatches)"
 PROJECTIONS_TITLE = "PROJECTION, not a measurement: predicted speedup on more nodes"
 PROJECTIONS_NOTE = (
     "From the fitted costs: the tasks' work spreads over more nodes at the measured efficiency; "
@@ -799,8 +802,8 @@ FIT_COLUMNS: tuple[Column, ...] = (
         lambda f: _or_not_varied(f, "startup_s", format_seconds(f.startup_s)),
     ),
     Column(
-        "o per task",
-        "dispatch cost of one task: pickling, a message, scheduling",
+        "o per dispatch",
+        "cost of one dispatch (one task, or one chunk of tasks): pickling, a message, scheduling",
         lambda f: _or_not_varied(f, "per_task_overhead_s", format_seconds(f.per_task_overhead_s)),
     ),
     Column(
@@ -868,6 +871,38 @@ PROJECTION_COLUMNS: tuple[Column, ...] = (
 )
 
 
+METG_TITLE = "METG(50 %): the smallest grain each backend runs at 50 % efficiency or more"
+METG_NOTE = (
+    "Task Bench's minimum effective task granularity: efficiency is serial wall / (wall x "
+    "parallel slots) along the grain series, interpolated where it first reaches 50 %; the "
+    "interval is a bootstrap over rounds (or samples with one round)."
+)
+
+#: One row per backend's METG(50 %) on a workload.
+METG_COLUMNS: tuple[Column, ...] = (
+    Column("backend", "the backend", lambda m: m.backend, numeric=False),
+    Column(
+        "METG(50 %) (95 % interval)",
+        "the smallest grain (serial seconds of work per task) at which the backend does at "
+        "least half the work its workers could: interpolated between the measured grains",
+        metg_text,
+    ),
+    Column("at", "the series' job: tasks per job", lambda m: f"{m.tasks} tasks"),
+    Column(
+        "efficiency measured",
+        "serial wall / (wall x parallel slots) at each measured grain",
+        efficiency_text,
+        numeric=False,
+    ),
+    Column(
+        "resampled",
+        "what the bootstrap drew: whole rounds (the drift between them included) or samples",
+        lambda m: f"{m.resampled} ({m.rounds} round{'s' if m.rounds > 1 else ''})",
+        numeric=False,
+    ),
+)
+
+
 def largest_jobs(summaries: Sequence[Summary], workload: str) -> dict[str, Summary]:
     """Per backend, its summary at the largest job (most serial work) it ran with a baseline."""
     largest: dict[str, Summary] = {}
@@ -919,6 +954,8 @@ class WorkloadCutover:
         """Each of the ladder's steps on this workload in a sentence."""
         return [ladder_sentence(step) for step in self.ladder]
 
+    metgs: list[Metg] = field(default_factory=list)
+
     def sentence(self, crossover: Crossover) -> str:
         """One of this workload's crossovers in one plain sentence."""
         return crossover_sentence(crossover, self.fits)
@@ -958,6 +995,10 @@ class WorkloadCutover:
             rows.append([*(column.cell(fit) for column in FIT_COLUMNS), *measured])
         return rows
 
+    def metg_rows(self) -> list[list[str]]:
+        """``METG_COLUMNS`` cells of each backend's METG."""
+        return [[column.cell(item) for column in METG_COLUMNS] for item in self.metgs]
+
 
 def workload_cutover(data: ReportData, workload: str) -> WorkloadCutover | None:
     """``workload``'s crossovers and fits, or None when there is no analysis of it."""
@@ -972,6 +1013,7 @@ def workload_cutover(data: ReportData, workload: str) -> WorkloadCutover | None:
         fits,
         largest_jobs(data.summaries, workload),
         [step for step in analysis.ladder if step.workload == workload],
+        [m for m in analysis.metgs if m.workload == workload],
     )
 
 

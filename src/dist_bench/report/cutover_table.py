@@ -1,10 +1,10 @@
 """The terminal summary of a cutover analysis: the answers first, the warnings grouped by kind.
 
 A person reads it in about two screens (at most ``SUMMARY_LINES`` lines of 120 columns for the
-default cutover): per workload, where each step up starts to win, then one line per fitted
-backend; projections when asked for; then one line per kind of warning (how many, the flag to
-change, where). Every crossover and warning in words, and every column, stays in the HTML,
-Markdown and JSON. Builds rich renderables; the CLI prints them.
+default cutover): per workload, where each step up starts to win, one line per fitted backend
+and a line of the backends' METG(50 %); projections when asked for; then one line per kind of
+warning (how many, the flag to change, where). Every crossover and warning in words, and every
+column, stays in the HTML, Markdown and JSON. Builds rich renderables; the CLI prints them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dist_bench.costmodel import (
     Crossover,
     CutoverAnalysis,
     LadderStep,
+    Metg,
     Prediction,
 )
 from dist_bench.report.content import (
@@ -37,11 +38,13 @@ from dist_bench.report.content import (
 )
 from dist_bench.report.sentences import (
     LESSONS_HEADING,
+    METG_GRID_TITLE,
     flag_advice,
     format_axis,
     format_location,
     ladder_cell,
     lesson_line,
+    metg_cell,
     reason_label,
 )
 from dist_bench.report.table import columns_table
@@ -67,6 +70,8 @@ def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableTy
         parts.extend(Text(lesson_line(item)) for item in data.lessons)
     if analysis.ladder:
         parts.append(_ladder_table(analysis.ladder))
+    if analysis.metgs:
+        parts.append(_metg_table(analysis.metgs))
     fitted = set(fit.workload for fit in analysis.fits)
     for workload in (w for w in data.workloads() if w in fitted):
         cutover = workload_cutover(data, workload)
@@ -108,6 +113,25 @@ def _ladder_table(steps: Sequence[LadderStep]) -> RenderableType:
             )
             cells.append("-" if step is None else ladder_cell(step))
         table.add_row(workload, *cells)
+    return _compact(table)
+
+
+def _metg_table(metgs: Sequence[Metg]) -> RenderableType:
+    """One row per workload, one column per backend: its METG(50 %), or where it lies."""
+    backends = list(dict.fromkeys(item.backend for item in metgs))
+    # At least as wide as its title, which would otherwise wrap over a narrow grid.
+    table = Table(
+        title=METG_GRID_TITLE,
+        title_justify="left",
+        header_style="bold",
+        min_width=len(METG_GRID_TITLE),
+    )
+    table.add_column("workload")
+    for backend in backends:
+        table.add_column(backend, no_wrap=True)
+    for workload in dict.fromkeys(item.workload for item in metgs):
+        found = {item.backend: item for item in metgs if item.workload == workload}
+        table.add_row(workload, *(metg_cell(found[b]) if b in found else "-" for b in backends))
     return _compact(table)
 
 
@@ -200,10 +224,11 @@ def advice_table(workload: str, ranked: list[Prediction]) -> Table:
     title = (
         f"{workload}: {shape.tasks} tasks x {format_seconds(shape.grain_s)}"
         + (f", {format_bytes(shape.bytes_per_task)} per task" if shape.bytes_per_task else "")
-        + " (predicted from the saved fit)"
+        + " (predicted from the saved fit, tasks grouped as --chunk auto would)"
     )
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column in ("rank", "backend", "predicted time", "vs serial", "held-out error", "note"):
+    columns = ("rank", "backend", "predicted time", "vs serial", "tasks/dispatch", "held-out error")
+    for column in (*columns, "note"):
         table.add_column(column, justify="left" if column in ("backend", "note") else "right")
     for rank, item in enumerate(ranked, start=1):
         note = (
@@ -216,6 +241,7 @@ def advice_table(workload: str, ranked: list[Prediction]) -> Table:
             item.backend,
             format_seconds(item.predicted_s),
             f"{item.speedup:.2f}x" if item.speedup is not None else "-",
+            str(item.chunk),
             f"{item.holdout_error:.0%}" if item.holdout_error is not None else "-",
             note,
         )

@@ -36,6 +36,9 @@ from dist_bench.report.content import (
     FITS_TITLE,
     GLOSSARY,
     MEASUREMENT_COLUMNS,
+    METG_COLUMNS,
+    METG_NOTE,
+    METG_TITLE,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
     PROJECTIONS_TITLE,
@@ -398,6 +401,10 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
     yield f"<details><summary><h3>{escape(FITS_TITLE)}</h3></summary>"
     yield from _table(FIT_TABLE_COLUMNS, cutover.fit_rows())
     yield "</details>"
+    if cutover.metgs:
+        yield f"<h3>{escape(METG_TITLE)}</h3>"
+        yield f'<p class="lead">{escape(METG_NOTE)}</p>'
+        yield from _table(METG_COLUMNS, cutover.metg_rows())
 
 
 def _scaling(data: ReportData) -> Iterator[str]:
@@ -468,11 +475,11 @@ def _reading(data: ReportData) -> Iterator[str]:
         yield "<h3>Cutover analysis</h3>"
         yield (
             '<p class="lead">Each backend\'s costs are fitted to every job shape it ran, '
-            "T ≈ S + n·o + n·g / P_eff + n·b / B for n tasks of g seconds of serial work moving "
-            "b bytes each; two backends' fitted times meet at most once along a size: the "
-            "crossover.</p>"
+            "T ≈ S + d·o + n·g / P_eff + n·b / B for n tasks of g seconds of serial work moving "
+            "b bytes each in d dispatches; two backends' fitted times meet at most once along a "
+            "size: the crossover.</p>"
         )
-        shown = {c.flat_title: c for c in (*CROSSOVER_COLUMNS, *FIT_TABLE_COLUMNS)}
+        shown = {c.flat_title: c for c in (*CROSSOVER_COLUMNS, *FIT_TABLE_COLUMNS, *METG_COLUMNS)}
         yield from _glossary(("", title, c.meaning) for title, c in shown.items())
     yield "<h3>Findings</h3>"
     yield (

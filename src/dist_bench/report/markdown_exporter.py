@@ -23,6 +23,9 @@ from dist_bench.report.content import (
     FITS_TITLE,
     GLOSSARY,
     MEASUREMENT_COLUMNS,
+    METG_COLUMNS,
+    METG_NOTE,
+    METG_TITLE,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
     PROJECTIONS_TITLE,
@@ -201,6 +204,13 @@ def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
     yield ""
     yield from table_lines(FIT_TABLE_COLUMNS, cutover.fit_rows())
     yield ""
+    if cutover.metgs:
+        yield f"### {METG_TITLE}"
+        yield ""
+        yield from table_lines(METG_COLUMNS, cutover.metg_rows())
+        yield ""
+        yield f"_{METG_NOTE}_"
+        yield ""
 
 
 def render(data: ReportData) -> bytes:

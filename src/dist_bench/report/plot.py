@@ -12,6 +12,8 @@ One row of panels per workload:
   them (least squares on 1/speedup): solid across the worker counts measured, dashed beyond (what
   more workers could give at most if the serial part stays what it was; one worker count fits
   no curve). Projections from the analysis are drawn hollow and labelled as projections.
+- **efficiency vs grain** (with a cutover analysis): each backend's efficiency along the grain
+  series, the 50 % line, and where each backend's METG(50 %) lies, with its interval.
 
 matplotlib is imported only here, and only when a plot is drawn, so ``--help`` stays instant.
 """
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from dist_bench.costmodel import CutoverAnalysis
+    from dist_bench.costmodel import CutoverAnalysis, Metg
 
 #: One colour per backend in every panel and every plot (matplotlib's tab10, in a fixed order).
 BACKEND_COLOURS = {
@@ -218,15 +220,19 @@ def _panels(summaries: list[Summary], analysis: CutoverAnalysis | None) -> list[
     """What to draw for one workload: times along each swept size, speedups, scaling."""
     workload = summaries[0].record.workload
     swept = lines(summaries)
+    metgs = [m for m in analysis.metgs if m.workload == workload] if analysis else []
+    efficiency = [partial(_draw_efficiency, workload=workload, metgs=metgs)] if metgs else []
     if not swept:
         return [
             partial(_draw_speedup_bars, workload=workload, summaries=summaries),
             partial(_draw_scaling, workload=workload, summaries=summaries, analysis=analysis),
+            *efficiency,
         ]
     return [
         *(partial(_draw_times, workload=workload, line=line, analysis=analysis) for line in swept),
         partial(_draw_speedup_lines, workload=workload, line=swept[0]),
         partial(_draw_scaling, workload=workload, summaries=summaries, analysis=analysis),
+        *efficiency,
     ]
 
 
@@ -463,6 +469,46 @@ def _scaling_label(backend: str, fraction: float | None, points: int) -> str:
     if fraction is None:
         return f"{backend} (no Amdahl fit: one worker count)"
     return f"{backend}: f={fraction:.2f}, {points} point{'s' if points > 1 else ''}"
+
+
+def _draw_efficiency(axis: Axes, *, workload: str, metgs: list[Metg]) -> None:
+    """Each backend's efficiency along the grain, the 50 % line, and each METG with its band."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
+
+    from dist_bench.costmodel import METG_EFFICIENCY
+
+    axis.axhline(METG_EFFICIENCY, color="grey", linewidth=0.8, linestyle="--", label="50 %")
+    for item in metgs:
+        grains = [p.grain_s for p in item.points]
+        axis.plot(
+            grains,
+            [p.efficiency for p in item.points],
+            marker="o",
+            label=item.backend,
+            color=colour(item.backend),
+        )
+        if item.grain_s is None:
+            continue
+        low, high = item.interval
+        axis.axvspan(
+            low if low is not None else grains[0],
+            high if high is not None else grains[-1],
+            color=colour(item.backend),
+            alpha=0.1,
+            linewidth=0,
+        )
+        axis.plot([item.grain_s], [METG_EFFICIENCY], marker="D", color=colour(item.backend))
+    axis.set_xscale("log")
+    # 1-2-5 steps: a grain series often spans about a decade, where decade ticks say little.
+    axis.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.xaxis.set_major_formatter(FuncFormatter(_tick_formatter("grain_s")))
+    axis.xaxis.set_minor_formatter(NullFormatter())
+    axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axis.set_ylim(bottom=0.0)
+    axis.set_xlabel(f"grain: serial seconds of work per task (at {metgs[0].tasks} tasks)")
+    axis.set_ylabel("efficiency: serial / (wall x slots)")
+    axis.set_title(f"{workload}: efficiency vs grain, METG(50 %) marked")
+    axis.legend()
 
 
 def _serial_work(summary: Summary) -> tuple[float, int]:

@@ -30,6 +30,8 @@ from dist_bench.costmodel import (
     CrossoverKind,
     CutoverAnalysis,
     LadderStep,
+    Metg,
+    MetgKind,
     Reason,
     StepAnswer,
     WarningKind,
@@ -234,6 +236,47 @@ def ladder_sentence(step: LadderStep) -> str:
         f"{head} the fitted lines cross between {low} and {high}, but the measurements do not "
         f"show it decisively: {_missing_evidence(crossover)}; raise --budget."
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# METG(50 %)
+
+
+def metg_text(item: Metg) -> str:
+    """A METG in few words: ``1.3 ms (552 µs – 5.6 ms)``, or where it lies off the range."""
+    low, high = item.searched
+    if item.kind is MetgKind.BELOW_RANGE:
+        return f"below {format_seconds(low)} (at 50 % from the smallest grain)"
+    if item.kind is MetgKind.NOT_REACHED or item.grain_s is None:
+        best = item.best
+        return (
+            f"not reached up to {format_seconds(high)} "
+            f"(best {best.efficiency:.0%} at {format_seconds(best.grain_s)})"
+        )
+    # As a crossover's interval reads: an end off the measured grains is open there.
+    start, end = item.interval
+    start_text = format_seconds(start) if start is not None else f"≤ {format_seconds(low)}"
+    end_text = format_seconds(end) if end is not None else f"≥ {format_seconds(high)}"
+    return f"{format_seconds(item.grain_s)} ({start_text} – {end_text})"
+
+
+#: The terminal's METG grid: its title, saying how a cell reads.
+METG_GRID_TITLE = "METG(50 %)  (> x: not reached by x; < x: below the range)"
+
+
+def metg_cell(item: Metg) -> str:
+    """A METG in a few words, for a table cell: ``3.8 ms``, ``> 44.1 ms``, ``< 3.8 ms``."""
+    grains = [point.grain_s for point in item.points]
+    if item.kind is MetgKind.REACHED and item.grain_s is not None:
+        return format_seconds(item.grain_s)
+    if item.kind is MetgKind.BELOW_RANGE:
+        return f"< {format_seconds(min(grains))}"
+    return f"> {format_seconds(max(grains))}"
+
+
+def efficiency_text(item: Metg) -> str:
+    """The efficiency measured at each grain of a METG's series: ``0.24 ms 9 %, 0.69 ms 31 %``."""
+    return ", ".join(f"{format_seconds(p.grain_s)} {p.efficiency:.0%}" for p in item.points)
 
 
 def _evidence_words(crossover: Crossover) -> str:
@@ -928,7 +971,13 @@ def placement_sentence(placements: Sequence[tuple[str, float]]) -> str:
 
 
 def lesson_line(item: WorkloadLesson) -> str:
-    """A lesson and this run's verdict in one terminal line, naming the rows that differ."""
+    """A lesson and this run's verdict in one terminal line: ``1/5 ✓; ✗ threads, dask; 1 ?``."""
+    if not item.checks:
+        return f"{lesson_title(item)}: {lesson_verdict(item)}"
     differ = [c.row.record.backend for c in item.checks if c.verdict is Verdict.DIFFERS]
-    line = f"{lesson_title(item)}: {lesson_verdict(item).removeprefix('This run: ').rstrip('.')}"
-    return line + (f" (✗ {', '.join(differ)})" if differ else "")
+    matches = sum(c.verdict is Verdict.MATCHES for c in item.checks)
+    unshown = sum(c.verdict is Verdict.NOT_SHOWN for c in item.checks)
+    parts = [f"{matches}/{len(item.checks)} ✓"]
+    parts += [f"✗ {', '.join(differ)}"] if differ else []
+    parts += [f"{unshown} ?"] if unshown else []
+    return f"{lesson_title(item)}: {'; '.join(parts)}"
