@@ -44,6 +44,11 @@ ray-worker)
         --num-cpus "${WORKER_PROCESSES:-1}" --object-store-memory "$object_store" "$@"
     ;;
 driver)
+    # On a shaped cluster, `dist-bench cluster run` shapes this container's link from outside
+    # once it runs: wait for that, so none of the driver's bytes go out unshaped.
+    if [ -n "${DIST_BENCH_LINK_RATE_BITS:-}" ]; then
+        python3 -m dist_bench.links wait >/dev/null || exit 1
+    fi
     # A Ray driver must run on a Ray node: join as one without CPUs (it ends with the container).
     if [ "${DIST_BENCH_ENGINE:-dask}" = ray ]; then
         ray start --address head:6379 --disable-usage-stats --num-cpus 0 \

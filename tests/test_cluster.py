@@ -290,8 +290,9 @@ def test_every_container_is_hardened_and_never_root(docker: None) -> None:
         assert service["init"] is True, name
         assert int(service["pids_limit"]) > 0, name
         assert {mount.split(":")[0] for mount in service["tmpfs"]} == {"/tmp", "/home/dist"}
-        # Every role has a CPU and a memory cap, not only the workers.
-        assert float(service["cpus"]) > 0, name
+        # Every role has a CPU and a memory cap, not only the workers (theirs a CFS quota).
+        quota = float(service.get("cpu_quota", 0)) / float(service.get("cpu_period", 1))
+        assert float(service.get("cpus", quota)) > 0, name
         assert service.get("mem_limit") or service.get("deploy"), name
 
 
@@ -432,7 +433,7 @@ def test_dask_up_waits_for_every_worker_and_status_asks_the_scheduler(
         host = inspected["HostConfig"]
         assert host["CapDrop"] == ["ALL"] or host["CapDrop"] == ["all"]
         assert host["ReadonlyRootfs"] and host["Init"] and host["PidsLimit"] > 0
-        assert host["NanoCpus"] > 0 and host["Memory"] > 0
+        assert (host["NanoCpus"] > 0 or host["CpuQuota"] > 0) and host["Memory"] > 0
         written = subprocess.run(
             ["docker", "exec", container, "touch", "/opt/dist-bench/x"], capture_output=True
         )

@@ -208,3 +208,27 @@ def test_a_record_failed_when_it_raised_or_its_answer_was_wrong(
     assert record.failed is failed
     results = Results(metadata=dict(HOST), records=[a_record(), record, a_record(error="later")])
     assert results.failed() == [*([record] if failed else []), results.records[2]]
+
+
+def test_a_node_sweep_record_keeps_its_size_and_slice_and_version_2_cannot_hold_one(
+    tmp_path: Path,
+) -> None:
+    record = Record("cpu", "dask", 8, 0.01, 0, 10, 2, wall_s=[1.0], verified=True)
+    record.nodes, record.node_cpus, record.node_memory_bytes = 2, 0.5, 1 << 30
+    record.scaling = "strong"
+    path = tmp_path / "sweep.json"
+    write_atomically(path, Results({"host": "h"}, [], [record]))
+    (loaded,) = load_results(path).records
+    assert (loaded.nodes, loaded.node_cpus, loaded.node_memory_bytes, loaded.scaling) == (
+        2,
+        0.5,
+        1 << 30,
+        "strong",
+    )
+    document = json.loads(path.read_text())
+    document["version"] = 2
+    for item in document["records"] + document["backends"]:
+        item.pop("runtime", None)  # version 3's other addition: this file lacks only that
+    path.write_text(json.dumps(document))
+    with pytest.raises(ResultsFileError, match="no node sweeps"):
+        load_results(path)

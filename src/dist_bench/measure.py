@@ -97,19 +97,21 @@ def prepare_job(
     job: Job,
     blas_threads: int = 1,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
+    units: int | None = None,
 ) -> PreparedJob:
     """Calibrate ``job`` and compute its reference answer serially, in the driver.
 
     BLAS is capped at ``blas_threads`` first, as on every worker, so a grain means the same
     work in the driver as on the backends. ``on_progress(done, total)`` hears how many tasks of
     the reference are done, every ``REFERENCE_PROGRESS_EVERY_S`` at most (a huge job's reference
-    alone can take hours).
+    alone can take hours). Given ``units``, calibration is skipped: jobs that must hold the
+    same work per task (a node sweep's sizes) share one calibration.
 
     Raises:
         TaskFailedError: a task raised while computing the reference (which task, and why).
     """
     limit_blas_threads(blas_threads)
-    job = job.with_units(calibrate_units(workload, job))
+    job = job.with_units(calibrate_units(workload, job) if units is None else units)
     tasks = workload.make_tasks(job)
     results = []
     reported = time.monotonic()

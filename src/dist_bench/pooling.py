@@ -14,11 +14,15 @@ from collections.abc import Iterable
 from dist_bench.results import Record
 
 #: What makes two records measurements of the same thing: the shape, where and how it ran.
-PoolKey = tuple[str, str, str, int, float, int, int, int, bool]
+PoolKey = tuple[str, str, str, int, float, int, int, int, bool, int | None, str | None]
 
 
 def pool_key(record: Record) -> PoolKey:
-    """Workload, backend, interpreter, job shape, workers and tasks per dispatch."""
+    """Workload, backend, interpreter, job shape, workers, tasks per dispatch, node-sweep size.
+
+    Two series of a node sweep run the same job on the largest size (strong and weak scaling
+    meet there): measured apart, they stay apart.
+    """
     return (
         record.workload,
         record.backend,
@@ -29,6 +33,8 @@ def pool_key(record: Record) -> PoolKey:
         record.workers,
         record.chunk,
         record.chunk_auto,
+        record.nodes,
+        record.scaling,
     )
 
 

@@ -71,6 +71,11 @@ class Record:
             apart in time show the run-to-run drift ``compare`` needs.
         runtime: The interpreter that measured it: ``""`` for the one in the file's metadata,
             else a label in ``metadata.runtimes`` (its serial baseline is its own).
+        nodes: Cluster nodes the job ran on, for a node sweep (``scale``); None otherwise.
+        node_cpus: Each node's CPU slice in that sweep (0.5: a CFS quota of half a core).
+        node_memory_bytes: Each node's memory limit in that sweep.
+        scaling: ``strong`` (the same total work on every size) or ``weak`` (the same work per
+            node), for a node sweep; None otherwise.
     """
 
     workload: str
@@ -93,6 +98,10 @@ class Record:
     notes: list[str] = field(default_factory=list)
     round: int = 0
     runtime: str = ""
+    nodes: int | None = None
+    node_cpus: float | None = None
+    node_memory_bytes: int | None = None
+    scaling: str | None = None
 
     @property
     def on_runtime(self) -> str:
@@ -247,12 +256,23 @@ def _load_v1(document: dict[str, Any]) -> Results:
 
 
 def _load_v2(document: dict[str, Any]) -> Results:
-    # Version 2 had one interpreter per file: every record and start is the file's own (``""``).
+    # Version 2 had one interpreter per file (every record and start is the file's own, ``""``)
+    # and no node sweeps (each record's node fields are None, their default).
     for key in ("records", "backends"):
         items = document.get(key)
         if isinstance(items, list) and any(isinstance(i, dict) and "runtime" in i for i in items):
             raise ValueError(f"a version 2 file has no runtime in its {key}")
+    records = document.get("records")
+    if isinstance(records, list) and any(
+        isinstance(r, dict) and any(r.get(name) is not None for name in _NODE_FIELDS)
+        for r in records
+    ):
+        raise ValueError("a version 2 file has no node sweeps")
     return _load_v3(document)
+
+
+#: The record fields version 3 added for node sweeps: a sweep's size, slice and kind of scaling.
+_NODE_FIELDS = ("nodes", "node_cpus", "node_memory_bytes", "scaling")
 
 
 def _load_v3(document: dict[str, Any]) -> Results:

@@ -93,11 +93,11 @@ def spread(samples: Sequence[float]) -> float:
     return float(values.std(ddof=1) / values.mean())
 
 
-def karp_flatt(speedup: float, workers: int) -> float | None:
+def karp_flatt(speedup: float, workers: float) -> float | None:
     """Experimentally determined serial fraction e = (1/S - 1/p) / (1 - 1/p).
 
     Near 0: the work parallelises; growing with p: overhead grows with workers. ``None`` for one
-    worker, where it is undefined.
+    worker, where it is undefined. ``workers`` may be a ratio (nodes over a base of several).
     """
     if workers <= 1 or speedup <= 0:
         return None

@@ -94,6 +94,39 @@ def parse_bytes(text: str) -> int:
     return count
 
 
+#: Link rates as tc spells them: bits per second, decimal prefixes (``1gbit`` = 10⁹ bit/s).
+_BITS_PER_UNIT = {"bit": 1, "kbit": 1000, "mbit": 1000**2, "gbit": 1000**3}
+#: The slowest link accepted: below it a job's data takes longer than any useful run (and tbf's
+#: buffer, sized from the rate, would hold less than one packet).
+MIN_LINK_RATE_BITS = 1000**2
+#: The fastest: beyond 100 Gbit/s the bridge between containers is the limit, not the shaper.
+MAX_LINK_RATE_BITS = 100 * 1000**3
+
+
+def parse_rate(text: str) -> int:
+    """Bits per second from ``"1gbit"``, ``"100mbit"``, ``"2.5gbit"`` (tc's spelling).
+
+    Raises:
+        ValueError: not a rate, an unknown unit, or outside 1 mbit to 100 gbit.
+    """
+    value, unit = _split(text, "link rate", "1gbit, 100mbit")
+    factor = _BITS_PER_UNIT.get(unit.lower())
+    if factor is None:
+        raise ValueError(f"unknown rate unit {unit!r} in {text!r}; use kbit, mbit or gbit")
+    bits = value * factor
+    if not MIN_LINK_RATE_BITS <= bits <= MAX_LINK_RATE_BITS:
+        raise ValueError(f"link rate {text!r} must be between 1mbit and 100gbit")
+    return round(bits)
+
+
+def format_rate(bits_per_s: float) -> str:
+    """A link rate in decimal units, as networks are sold (``940 Mbit/s``)."""
+    for unit, size in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
+        if bits_per_s >= size:
+            return f"{bits_per_s / size:.3g} {unit}"
+    return f"{bits_per_s:.0f} bit/s"
+
+
 def parse_count(text: str) -> int:
     """A whole number from 1 to ``MAX_COUNT`` (``"16"``).
 

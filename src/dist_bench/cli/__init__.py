@@ -23,6 +23,7 @@ from dist_bench.cli.report_commands import (
     list_command,
     report_command,
 )
+from dist_bench.cli.scale_command import scale_command
 from dist_bench.errors import DistBenchError
 
 
@@ -48,6 +49,7 @@ for _command in (
     compare_command,
     cutover_command,
     advise_command,
+    scale_command,
     cluster_group,
 ):
     cli.add_command(_command)

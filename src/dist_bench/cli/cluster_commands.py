@@ -14,10 +14,10 @@ from rich.table import Table
 
 from dist_bench import defaults
 from dist_bench.backends import CLUSTER_BACKENDS
-from dist_bench.cli.params import FiniteFloatRange
+from dist_bench.cli.params import FiniteFloatRange, OneValue
 from dist_bench.cli.render import stderr, stdout
 from dist_bench.errors import UsageError
-from dist_bench.units import MAX_WORKERS, parse_bytes, parse_duration
+from dist_bench.units import MAX_WORKERS, parse_bytes, parse_duration, parse_rate
 
 if TYPE_CHECKING:  # the cluster module is imported only by the cluster commands
     from dist_bench.cluster import DriverCommand
@@ -65,6 +65,10 @@ def cluster_build_command(base_image: str | None, project: str) -> None:
               help="Dask without TLS: any local user could run code on it.")  # fmt: skip
 @click.option("--timeout", default=f"{defaults.CLUSTER_UP_TIMEOUT_S:g}s", show_default=True,
               help="How long to wait for every worker to join.")  # fmt: skip
+@click.option("--link-rate", type=OneValue(parse_rate, "rate"),
+              help="Shape every container's link with tbf (e.g. 1gbit, 100mbit).")  # fmt: skip
+@click.option("--link-latency", type=OneValue(parse_duration, "duration"),
+              help="Add this delay to every packet (netem; needs --link-rate).")  # fmt: skip
 @click.option("--base-image", help="Base image (default: python:X.Y-slim, else an offline one).")
 @project_option
 def cluster_up_command(
@@ -74,6 +78,8 @@ def cluster_up_command(
     memory: str,
     insecure: bool,
     timeout: str,
+    link_rate: int | None,
+    link_latency: float | None,
     base_image: str | None,
     project: str,
 ) -> None:
@@ -84,7 +90,10 @@ def cluster_up_command(
         memory_bytes, timeout_s = parse_bytes(memory), parse_duration(timeout)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    spec = cluster.ClusterSpec(engine, workers, cpus, memory_bytes, insecure, project)
+    latency_ms = None if link_latency is None else link_latency * 1000
+    spec = cluster.ClusterSpec(
+        engine, workers, cpus, memory_bytes, insecure, project, link_rate, latency_ms
+    )
     report = cluster.up(spec, timeout_s=timeout_s, base_image=base_image)
     stdout.print(
         f"{engine} cluster ready in {report.ready_s:.1f} s "
@@ -195,6 +204,8 @@ def show_cluster(report: Any) -> None:
             "[yellow]warning:[/] --insecure: every local user can connect to this cluster and run "
             "code in it as you (no TLS certificate asked)"
         )
+    if report.link is not None:
+        _show_link(report.link)
     for label, address in report.addresses.items():
         stdout.print(f"address ({label}): {address}", highlight=False)
     for label, url in report.dashboards.items():
@@ -206,3 +217,16 @@ def show_cluster(report: Any) -> None:
         )
         for name, value in report.client_env.items():
             stdout.print(f"  export {name}={value}", highlight=False)
+
+
+def _show_link(check: Any) -> None:
+    """The timed transfer between two nodes, against the rate their links were set to."""
+    from dist_bench.units import format_rate
+
+    measured = format_rate(check.measured_bits)
+    line = f"link {check.sender} -> {check.receiver}: {measured} measured"
+    if check.set_rate_bits is None:
+        stdout.print(f"{line} (not shaped: the bridge's own speed)", highlight=False)
+        return
+    verdict = "within 10 %" if check.within_tolerance else "[bold red]NOT within 10 %[/]"
+    stdout.print(f"{line}, set to {format_rate(check.set_rate_bits)}: {verdict}", highlight=False)

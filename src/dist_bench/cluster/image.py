@@ -106,6 +106,8 @@ def _pinned_requirements() -> str:
         extras.append("ray-client")
     if importlib.util.find_spec("bokeh") is not None:
         extras.append("dask-dashboard")
+    if importlib.util.find_spec("pyroute2") is not None:
+        extras.append("link-shaping")
     wanted: dict[str, str] = {}
     for requirement in importlib_metadata.requires("dist-bench") or []:
         spec, _, marker = requirement.partition(";")

@@ -6,18 +6,21 @@ the point (``logs``, ``run``) hand the terminal to the subprocess and return its
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from dist_bench import defaults
+from dist_bench.cluster import nodes
 from dist_bench.cluster.compose import ALL_ENGINES, Compose, default_state
 from dist_bench.cluster.credentials import ensure_secrets
 from dist_bench.cluster.image import build
@@ -34,6 +37,7 @@ from dist_bench.cluster.state import ClusterState, check_ports, save_state
 from dist_bench.cluster.tools import last_line, run_tool
 from dist_bench.cluster_access import dask_stranger_refused
 from dist_bench.errors import ClusterError, UsageError
+from dist_bench.links import LinkCheck
 
 #: Services per engine: the one asked about workers, the scalable workers, the driver.
 SERVICES = {
@@ -73,6 +77,8 @@ def up(
         check_ports(spec.engine, state.env)
     built = build(base_image, project=spec.project)
     state = state.with_env(DIST_BENCH_BASE_IMAGE=built.base_image)
+    if spec.link_latency_ms is not None:
+        nodes.check_latency_supported(built.image)
     ensure_secrets(compose.secrets, tls=spec.tls)
     save_state(compose.secrets, state)
     compose = compose.of(state)
@@ -97,6 +103,7 @@ def up(
             f"{timeout_s:g} s; see `dist-bench cluster logs --project {spec.project}` "
             "(a worker short of memory or CPU?), then `dist-bench cluster down`"
         )
+    _set_up_nodes(spec)
     # Said "ready" only once a client without the credentials has been turned away (Dask's from
     # this host, Ray's on the head, whose GCS port is not published: see cluster_access).
     if spec.engine == "dask" and spec.tls:
@@ -109,14 +116,52 @@ def up(
     return replace(report, ready_s=time.monotonic() - started, build_s=built.seconds)
 
 
+def _set_up_nodes(spec: ClusterSpec) -> None:
+    """Pin whole-core nodes to cores of their own; shape every container's link, if asked.
+
+    Pinned only where the nodes fit the host's cores: more whole-core nodes than cores share
+    them, as before. Everything of the project is shaped (scheduler or head too), so every byte
+    between two containers is held to the rate by its sender.
+    """
+    head, worker, _ = SERVICES[spec.engine]
+    workers = nodes.containers(spec.project, worker)
+    cores = nodes.whole_cores(spec.cpus)
+    host_cores = os.cpu_count() or 1
+    if cores is not None and len(workers) * cores <= host_cores:
+        nodes.pin_cores(workers, cores, host_cores)
+    if spec.link_rate_bits is not None:
+        everyone = nodes.containers(spec.project, head) + workers
+        nodes.shape_links(everyone, spec.link_rate_bits, spec.link_latency_ms)
+
+
 def status(project: str = DEFAULT_PROJECT) -> ClusterReport:
     """Workers, cores, memory and versions of the running cluster, asked of its scheduler/head.
+
+    On a shaped cluster, also a transfer timed between two nodes against the set rate.
 
     Raises:
         ClusterError: no cluster runs under ``project``.
     """
     compose, state = _running_cluster(project)
-    return _probe(compose, state, 0, 0.0)
+    report = _probe(compose, state, 0, 0.0)
+    return replace(report, link=_check_link(project, state))
+
+
+def _check_link(project: str, state: ClusterState) -> LinkCheck | None:
+    """A timed transfer between two nodes of a shaped cluster; None on an unshaped one.
+
+    The two are workers, or the head and the one worker; an unshaped bridge moves bytes at
+    memory speed, which nothing needs checked.
+    """
+    if state.link_rate_bits is None:
+        return None
+    head, worker, _ = SERVICES[state.engine]
+    pair = nodes.containers(project, worker)
+    if len(pair) < 2:
+        pair = nodes.containers(project, head) + pair
+    if len(pair) < 2:
+        return None
+    return nodes.measure_link(pair[0], pair[1], state.link_rate_bits)
 
 
 def logs(project: str = DEFAULT_PROJECT, *, follow: bool = False, tail: int | None = None) -> int:
@@ -166,6 +211,11 @@ def run(
     # Without a terminal, compose runs in a session of its own: an interrupt reaches dist-bench
     # in the container once, through `docker kill --signal INT`, not compose's own handling.
     process = subprocess.Popen(argv, env=compose.process_env(), start_new_session=not interactive)
+    if state.link_rate_bits is not None:
+        # The driver waits (entrypoint.sh) until its link is shaped like every node's.
+        threading.Thread(
+            target=_shape_driver, args=(driver, state.link_rate_bits), daemon=True
+        ).start()
     try:
         code = process.wait()
     except KeyboardInterrupt:
@@ -184,6 +234,22 @@ def run(
             "measured before it are in the -o file; `dist-bench cluster logs` tells why"
         )
     return code
+
+
+def _shape_driver(driver: str, rate_bits: int) -> None:
+    """Shape the driver container's link once it runs (it waits for that before starting)."""
+    deadline = time.monotonic() + DRIVER_STOP_S
+    while time.monotonic() < deadline:
+        running = run_tool(
+            ["docker", "inspect", "--format", "{{.State.Running}}", driver], timeout=30
+        )
+        if running.stdout.strip() == "true":
+            # A failure here needs no line of its own: the waiting driver then says it was
+            # not shaped, and exits.
+            with contextlib.suppress(ClusterError):
+                nodes.shape_links([driver], rate_bits)
+            return
+        time.sleep(0.2)
 
 
 def down(project: str = DEFAULT_PROJECT) -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from dist_bench import defaults
 from dist_bench.backends import CLUSTER_BACKENDS
 from dist_bench.errors import UsageError
+from dist_bench.links import LinkCheck
 
 #: The engines a local cluster runs: the backends that run on a cluster.
 ENGINES = CLUSTER_BACKENDS
@@ -58,6 +59,14 @@ def check_project_name(project: str) -> None:
         )
 
 
+#: The CFS period of a worker's CPU quota: a node that spent its quota waits for the period's
+#: end, so Docker's 100 ms froze a half-core node for up to 50 ms; 10 ms keeps that wait short
+#: (benchmarks/cfs_period.py, docs/scaling.md).
+CFS_PERIOD_US = 10_000
+#: The kernel's shortest quota: a slice must get at least this much per period.
+MIN_CFS_QUOTA_US = 1_000
+
+
 @dataclass(frozen=True)
 class ClusterSpec:
     """What ``cluster up`` starts: the engine, N worker containers and each one's limits."""
@@ -70,6 +79,10 @@ class ClusterSpec:
     #: local user can submit code to the cluster. On (``--insecure``, Dask only): plain TCP.
     insecure: bool = False
     project: str = DEFAULT_PROJECT
+    #: Each container's outgoing link in bit/s (tbf, see ``links``); None: the bridge's own speed.
+    link_rate_bits: int | None = None
+    #: A delay added to each container's outgoing packets (netem, where the kernel has it).
+    link_latency_ms: float | None = None
 
     def __post_init__(self) -> None:
         """Refuse what compose would take badly or late.
@@ -81,8 +94,12 @@ class ClusterSpec:
             raise UsageError(f"unknown engine {self.engine!r}; choose dask or ray")
         if self.workers < 1:
             raise UsageError("--workers must be at least 1")
-        if self.cpus <= 0:
-            raise UsageError("--cpus must be above 0 (e.g. 1 or 0.5)")
+        if self.cpus * CFS_PERIOD_US < MIN_CFS_QUOTA_US:
+            raise UsageError(
+                f"--cpus must be at least {MIN_CFS_QUOTA_US / CFS_PERIOD_US:g} (e.g. 1 or 0.5)"
+            )
+        if self.link_latency_ms is not None and self.link_rate_bits is None:
+            raise UsageError("--link-latency shapes the link: give --link-rate too")
         if self.memory_bytes < MIN_WORKER_MEMORY:
             raise UsageError("--memory must be at least 256MiB per worker container")
         if self.insecure and self.engine != "dask":
@@ -146,6 +163,9 @@ class ClusterReport:
     build_s: float | None = None
     #: Any local user can submit code to it (``--insecure``): no TLS, no token.
     open_to_local_users: bool = False
+    #: A transfer timed between two nodes, against the set link rate (``status`` of a shaped
+    #: cluster only).
+    link: LinkCheck | None = None
     #: Ray: a GCS client without the token was refused, asked on the head (None: not asked).
     stranger_refused: bool | None = None
 

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dist_bench.cluster.spec import ENGINES, ClusterSpec, container_user, own_image
+from dist_bench.cluster.spec import (
+    CFS_PERIOD_US,
+    ENGINES,
+    ClusterSpec,
+    container_user,
+    own_image,
+)
 from dist_bench.errors import ClusterError, UsageError
 from dist_bench.units import parse_port
 
@@ -67,13 +73,18 @@ class ClusterState:
             "DIST_BENCH_GID": str(gid),
             "DIST_BENCH_IMAGE": own_image(),
             "DIST_BENCH_SECRETS": str(secrets),
-            "DIST_BENCH_WORKER_CPUS": f"{spec.cpus:g}",
+            "DIST_BENCH_WORKER_CPU_PERIOD_US": str(CFS_PERIOD_US),
+            "DIST_BENCH_WORKER_CPU_QUOTA_US": str(round(spec.cpus * CFS_PERIOD_US)),
             "DIST_BENCH_WORKER_MEMORY": str(spec.memory_bytes),
             "DIST_BENCH_WORKER_PROCESSES": str(processes),
             "DIST_BENCH_WORKER_MEMORY_LIMIT": str(spec.memory_bytes // processes),
             "DIST_BENCH_RAY_OBJECT_STORE_BYTES": str(object_store),
             "DIST_BENCH_RAY_SHM_SIZE": str(shm),
             "DIST_BENCH_DASK_SCHEME": "tls" if spec.tls else "tcp",
+            # Set when the links are shaped: the driver waits until its own link is too.
+            "DIST_BENCH_LINK_RATE_BITS": ""
+            if spec.link_rate_bits is None
+            else str(spec.link_rate_bits),
         }
         for engine_ports in PORTS.values():
             for variable, default in engine_ports.items():
@@ -87,6 +98,12 @@ class ClusterState:
     def with_env(self, **variables: str) -> ClusterState:
         """The same state with ``variables`` set too."""
         return replace(self, env={**self.env, **variables})
+
+    @property
+    def link_rate_bits(self) -> int | None:
+        """The rate every container's link was shaped to; None when unshaped."""
+        rate = self.env.get("DIST_BENCH_LINK_RATE_BITS")
+        return int(rate) if rate else None
 
     def port(self, variable: str) -> int:
         """The published port ``variable`` names (one of ``PORTS``)."""

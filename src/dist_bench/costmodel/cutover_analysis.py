@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -21,6 +22,7 @@ from dist_bench.costmodel.shapes import collect_points
 from dist_bench.costmodel.warnings import AnalysisWarning, find_warnings
 from dist_bench.decisive import backend_drifts, planned_rounds
 from dist_bench.results import Results
+from dist_bench.scaling import Scaling, scaling_curves
 
 #: Bootstrap refits per analysis: enough for two-digit interval ends; each refit is a tiny NNLS.
 CROSSOVER_RESAMPLES = 200
@@ -135,7 +137,20 @@ def analyse(
         fits=list(fits.values()),
         crossovers=analysis_crossovers,
         warnings=warnings,
-        projections=projections,
+        projections=_with_track_record(projections, results),
         ladder=ladder(analysis_crossovers),
         metgs=metg_all(grouped, series_of, seed=seed),
     )
+
+
+def _with_track_record(projections: list[Projection], results: Results) -> list[Projection]:
+    """Each projection with the held-out error of a node sweep of its workload and backend."""
+    checked = {
+        (curve.workload, curve.backend): curve.held_out.error
+        for curve in scaling_curves(results.records)
+        if curve.scaling is Scaling.STRONG and curve.held_out is not None
+    }
+    return [
+        dataclasses.replace(p, held_out_error=checked.get((p.workload, p.backend)))
+        for p in projections
+    ]

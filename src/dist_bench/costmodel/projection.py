@@ -33,6 +33,9 @@ class Projection:
     amdahl_bound: float | None
     serial_fraction: float | None
     label: str = "projection"
+    #: How far projecting missed on this cluster: a node sweep's held-out error for the same
+    #: workload and backend in the same file (strong scaling), None when it holds none.
+    held_out_error: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

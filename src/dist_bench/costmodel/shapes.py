@@ -56,6 +56,9 @@ def requested(record: Record, axis: Axis) -> float:
 def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
     """Usable records grouped by (workload, backend), each with its serially measured grain.
 
+    A node sweep's records are left out: each size is another cluster, which one fit per
+    backend cannot describe (``scaling`` fits them as a series instead).
+
     The grain of a shape is what one task took in the serial run at that size (the calibration
     aims at the asked grain but cannot always hit it, e.g. when one pass over a large array
     already takes longer); without a serial record the asked grain is used. A shape measured
@@ -77,6 +80,8 @@ def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
     for record in records:
         if record.error is not None or not record.verified or not record.wall_s:
             continue
+        if record.nodes is not None:
+            continue  # a node sweep's sizes are clusters of their own (``scaling`` fits them)
         grain = serial_grain.get(record.size_key(), record.grain_s)
         shape = JobShape(record.tasks, grain, record.bytes_per_task)
         point = Point(record, shape, tuple(record.wall_s))

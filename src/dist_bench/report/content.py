@@ -36,6 +36,7 @@ from dist_bench.report.sentences import (
     ladder_sentence,
     lesson_title,
     metg_text,
+    node_slice_text,
     placement_sentence,
     reason_label,
     record_finding,
@@ -46,6 +47,7 @@ from dist_bench.report.sentences import (
 )
 from dist_bench.results import BackendRun, Record, Results, SizeKey
 from dist_bench.runtime import RuntimeInfo
+from dist_bench.scaling import ScalingCurve, scaling_curves
 from dist_bench.units import format_bytes, format_seconds
 
 if TYPE_CHECKING:
@@ -113,9 +115,22 @@ def _optional(value: float | None, template: str) -> str:
     return DASH if value is None else template.format(value)
 
 
+def _backend_text(record: Record) -> str:
+    """The backend, with the cluster's size and slice for a node sweep's record."""
+    if record.nodes is None:
+        return record.backend
+    slice_text = node_slice_text(record.node_cpus, record.node_memory_bytes)
+    return f"{record.backend} on {record.nodes} node(s) of {slice_text} ({record.scaling})"
+
+
 #: The columns of a measurement table, in order. The README's column table says the same.
 MEASUREMENT_COLUMNS: tuple[Column, ...] = (
-    Column("backend", "where the job ran", lambda s: s.record.backend, numeric=False),
+    Column(
+        "backend",
+        "where the job ran (for a node sweep: nodes, each node's slice, strong or weak scaling)",
+        lambda s: _backend_text(s.record),
+        numeric=False,
+    ),
     Column(
         "workers",
         "parallel slots the backend had (threads, processes, or cluster cores)",
@@ -372,6 +387,14 @@ class ReportData:
 
     results: Results
     analysis: CutoverAnalysis | None = None
+    #: Node counts to project each node sweep's fitted law to (``--project-nodes``); empty:
+    #: twice and four times the largest size measured.
+    node_projections: Sequence[int] = ()
+
+    @cached_property
+    def scaling(self) -> list[ScalingCurve]:
+        """Every node sweep's series in the file (strong and weak, per workload and backend)."""
+        return scaling_curves(self.results.records)
 
     @cached_property
     def summaries(self) -> list[Summary]:
@@ -874,6 +897,13 @@ PROJECTION_COLUMNS: tuple[Column, ...] = (
         "Amdahl bound",
         "the speedup if the work spread perfectly and only the fixed costs stayed serial",
         lambda p: DASH if p.amdahl_bound is None else f"{p.amdahl_bound:.2f}x",
+    ),
+    Column(
+        "held-out error",
+        "how far projecting missed on this cluster: a node sweep of the same workload and "
+        "backend in this file, fitted without its largest size, against that size (- : no "
+        "sweep to check against; run dist-bench scale)",
+        lambda p: DASH if p.held_out_error is None else f"{p.held_out_error:+.0%}",
     ),
 )
 

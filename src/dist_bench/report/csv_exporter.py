@@ -23,6 +23,10 @@ def _number(value: float | None) -> str:
     return repr(float(value))
 
 
+def _optional_int(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
 def _end(interval: Interval | None, attribute: str) -> str:
     return "" if interval is None else _number(getattr(interval, attribute))
 
@@ -37,6 +41,10 @@ COLUMNS: tuple[tuple[str, Callable[[Summary], str]], ...] = (
     ("grain_s", lambda s: _number(s.record.grain_s)),
     ("bytes_per_task", lambda s: str(s.record.bytes_per_task)),
     ("workers", lambda s: str(s.record.workers)),
+    ("nodes", lambda s: "" if s.record.nodes is None else str(s.record.nodes)),
+    ("node_cpus", lambda s: _number(s.record.node_cpus)),
+    ("node_memory_bytes", lambda s: _optional_int(s.record.node_memory_bytes)),
+    ("scaling", lambda s: s.record.scaling or ""),
     ("parallel_slots", lambda s: str(s.parallel_slots)),
     ("repeats", lambda s: str(len(s.record.wall_s))),
     ("median_s", lambda s: _number(s.median_s)),

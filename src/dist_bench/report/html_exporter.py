@@ -26,6 +26,7 @@ from dist_bench.decisive import (
 )
 from dist_bench.lessons import WorkloadLesson
 from dist_bench.pooling import PoolKey, pool_key
+from dist_bench.report import scaling_content as scaling
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
@@ -53,11 +54,13 @@ from dist_bench.report.content import (
     workload_cutover,
 )
 from dist_bench.report.plot import panel_images, plotted_workloads
+from dist_bench.report.scaling_plot import scaling_images
 from dist_bench.report.sentences import (
     check_sentence,
     lesson_expected,
     lesson_text,
     lesson_verdict,
+    node_projection_note,
     warning_sentence,
 )
 from dist_bench.results import Record, SizeKey
@@ -404,6 +407,32 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
         yield from _table(METG_COLUMNS, cutover.metg_rows())
 
 
+def _scaling(data: ReportData) -> Iterator[str]:
+    sections = scaling.scaling_sections(data)
+    if not sections:
+        return
+    yield f'<section class="card" id="scaling"><h2>{escape(scaling.SCALING_TITLE)}</h2>'
+    yield '<figure><div class="plots">'
+    for image in scaling_images(data, "svg"):
+        encoded = base64.b64encode(image).decode()
+        yield f'<img alt="speedup against nodes" src="data:image/svg+xml;base64,{encoded}">'
+    yield (
+        "</div><figcaption>Speedup against nodes for each series: measured points, the ideal "
+        "line, and the fitted law (Amdahl for strong scaling, Gustafson for weak) extended to "
+        "the projected sizes.</figcaption></figure>"
+    )
+    for section in sections:
+        yield f"<h3>{escape(section.title)}</h3>"
+        yield f'<p class="lead">{escape(section.sentence)}</p>'
+        yield from _table(scaling.SCALING_COLUMNS, section.rows)
+    projections = scaling.report_projection_rows(data)
+    if projections:
+        yield f"<h3>{escape(scaling.NODE_PROJECTIONS_TITLE)}</h3>"
+        yield f'<p class="lead">{escape(node_projection_note())}</p>'
+        yield from _table(scaling.NODE_PROJECTION_COLUMNS, projections)
+    yield "</section>"
+
+
 def _projections(data: ReportData) -> Iterator[str]:
     rows = projection_rows(data.analysis)
     if not rows:
@@ -502,6 +531,8 @@ def _page(data: ReportData) -> Iterator[str]:
     yield f'<p class="meta">{escape(" · ".join(facts))}</p>'
     links = [("glance", "At a glance")]
     links += [(section.anchor, _nav_name(section)) for section in sections]
+    if data.scaling:
+        links.append(("scaling", "Scaling over nodes"))
     if projection_rows(data.analysis):
         links.append(("projections", "Projections"))
     if data.analysis is not None and data.analysis.warnings:
@@ -512,6 +543,7 @@ def _page(data: ReportData) -> Iterator[str]:
     yield from _glance(data)
     for section in sections:
         yield from _section(data, section, section.workload in plotted)
+    yield from _scaling(data)
     yield from _projections(data)
     yield from _warnings(data)
     yield f'<section class="card" id="backends"><h2>{escape(BACKENDS_TITLE)}</h2>'

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dist_bench.analysis import FindingKind
 from dist_bench.costmodel import AnalysisWarning
 from dist_bench.lessons import WorkloadLesson
+from dist_bench.report import scaling_content as scaling
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
@@ -44,6 +45,7 @@ from dist_bench.report.sentences import (
     lesson_text,
     lesson_verdict,
     never_crossing_note,
+    node_projection_note,
     same_kind_note,
     warning_sentence,
 )
@@ -80,6 +82,7 @@ def _lines(data: ReportData) -> Iterator[str]:
         for group in section.groups:
             yield from _group_lines(group, said)
             said = group.interval_note()
+    yield from _scaling_lines(data)
     projections = projection_rows(data.analysis)
     if projections:
         yield f"## {PROJECTIONS_TITLE}"
@@ -150,6 +153,29 @@ def _group_lines(group: SizeGroup, said: str | None) -> Iterator[str]:
     for backend, remark in group.remarks():
         yield f"- **{backend}** (note): {remark}"
     yield ""
+
+
+def _scaling_lines(data: ReportData) -> Iterator[str]:
+    sections = scaling.scaling_sections(data)
+    if not sections:
+        return
+    yield f"## {scaling.SCALING_TITLE}"
+    yield ""
+    for section in sections:
+        yield f"### {section.title}"
+        yield ""
+        yield section.sentence
+        yield ""
+        yield from table_lines(scaling.SCALING_COLUMNS, section.rows)
+        yield ""
+    projections = scaling.report_projection_rows(data)
+    if projections:
+        yield f"### {scaling.NODE_PROJECTIONS_TITLE}"
+        yield ""
+        yield from table_lines(scaling.NODE_PROJECTION_COLUMNS, projections)
+        yield ""
+        yield f"_{node_projection_note()}_"
+        yield ""
 
 
 def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:

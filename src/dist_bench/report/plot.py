@@ -97,16 +97,22 @@ COLUMNS = 3
 
 
 def _render(data: ReportData, image_format: str) -> bytes:
+    from dist_bench.report.scaling_plot import scaling_panels  # it draws with this module
+
     workloads = plotted_workloads(data)
-    if not workloads:
-        raise UsageError("nothing to plot: no verified measurement with a serial baseline")
+    scaling: list[Panel] = list(scaling_panels(data))
+    if not workloads and not scaling:
+        raise UsageError(
+            "nothing to plot: no verified measurement with a serial baseline, and no node sweep"
+        )
     plt = _pyplot()
     panels = [_panels(workload_summaries(data, workload), data.analysis) for workload in workloads]
+    panels += [scaling] if scaling else []
     heights = [math.ceil(len(drawers) / COLUMNS) for drawers in panels]
     figure = plt.figure(
         figsize=(PANEL_SIZE[0] * COLUMNS, PANEL_SIZE[1] * sum(heights)), layout="constrained"
     )
-    subfigures = figure.subfigures(len(workloads), 1, squeeze=False, height_ratios=heights)
+    subfigures = figure.subfigures(len(panels), 1, squeeze=False, height_ratios=heights)
     for subfigure, drawers, rows in zip(subfigures[:, 0], panels, heights, strict=True):
         axes = subfigure.subplots(rows, COLUMNS, squeeze=False).flatten()
         for axis, draw in zip(axes, drawers, strict=False):

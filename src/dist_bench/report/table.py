@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dist_bench.compare import Basis, Change, Comparison
+from dist_bench.report import scaling_content as scaling
 from dist_bench.report.content import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
@@ -19,6 +20,7 @@ from dist_bench.report.content import (
     answer_text,
     size_title,
 )
+from dist_bench.report.sentences import node_projection_note
 from dist_bench.results import Record, Results
 from dist_bench.stats import median
 from dist_bench.units import format_seconds
@@ -30,7 +32,8 @@ ANSWER_STYLES = {"ok": "green", "WRONG": "bold red", "error": "bold red"}
 def results_tables(results: Results | ReportData) -> RenderableType:
     """All tables for ``results``, grouped by workload and job size in the order measured."""
     data = results if isinstance(results, ReportData) else ReportData(results)
-    tables = [_measurement_table(group) for group in data.groups]
+    tables: list[RenderableType] = [_measurement_table(group) for group in data.groups]
+    tables += scaling_tables(data)
     if data.results.backends:
         tables.append(columns_table(BACKENDS_TITLE, BACKEND_COLUMNS, data.backend_rows()))
     costs = [f"{label}: {text}" for label, text in data.single_thread_costs()]
@@ -72,6 +75,25 @@ def _measurement_table(group: SizeGroup) -> Table:
     table.caption = "\n".join(lines)
     table.caption_justify = "left"
     return table
+
+
+def scaling_tables(data: ReportData) -> list[RenderableType]:
+    """One table per node sweep series, its fit and check said under it; then the projections."""
+    tables: list[RenderableType] = []
+    for section in scaling.scaling_sections(data):
+        table = columns_table(section.title, scaling.SCALING_COLUMNS, section.rows)
+        table.caption = section.sentence
+        table.caption_justify = "left"
+        tables.append(table)
+    projections = scaling.report_projection_rows(data)
+    if projections:
+        table = columns_table(
+            scaling.NODE_PROJECTIONS_TITLE, scaling.NODE_PROJECTION_COLUMNS, projections
+        )
+        table.caption = node_projection_note()
+        table.caption_justify = "left"
+        tables.append(table)
+    return tables
 
 
 #: How each kind of change stands out in the terminal.

@@ -1,0 +1,145 @@
+"""What every report says about node sweeps: one table per series, its fit, its projections.
+
+Like ``content``, the columns (title, meaning, cell text) live here once; the terminal, Markdown
+and HTML lay them out, the CSV carries each record's node count and slice, and the plots draw
+speedup against nodes with the ideal line and the fitted law.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dist_bench.report.content import DASH, Column, ReportData
+from dist_bench.report.sentences import node_slice_text, scaling_sentence
+from dist_bench.scaling import NodeProjection, ScalePoint, ScalingCurve, project_nodes
+from dist_bench.units import format_seconds
+
+SCALING_TITLE = "Scaling over nodes"
+NODE_PROJECTIONS_TITLE = "Projected speedups on more nodes (PROJECTIONS, not measurements)"
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One size of one series, with the fitted law's value there."""
+
+    curve: ScalingCurve
+    point: ScalePoint
+
+
+def _fitted(row: _Row) -> str:
+    fit = row.curve.fit
+    return DASH if fit is None else f"{fit.speedup(row.point.nodes):.2f}x"
+
+
+#: One row per cluster size of a series.
+SCALING_COLUMNS: tuple[Column, ...] = (
+    Column("nodes", "worker containers (nodes) the job ran on", lambda r: str(r.point.nodes)),
+    Column(
+        "slice",
+        "what each node had: CPUs (a fraction is a CFS quota) and memory",
+        lambda r: node_slice_text(r.curve.node_slice.cpus, r.curve.node_slice.memory_bytes),
+        numeric=False,
+    ),
+    Column(
+        "tasks",
+        "tasks in the job (strong: the same on every size; weak: the same per node)",
+        lambda r: str(r.point.tasks),
+    ),
+    Column(
+        "median", "median wall time of the measured jobs", lambda r: format_seconds(r.point.wall_s)
+    ),
+    Column(
+        "speedup",
+        "against the smallest size (weak: scaled, nodes x its time / this time)",
+        lambda r: f"{r.point.speedup:.2f}x",
+    ),
+    Column(
+        "ideal",
+        "linear speedup: nodes over the smallest size",
+        lambda r: f"{r.point.nodes / r.curve.base_nodes:.2f}x",
+    ),
+    Column(
+        "fitted", "the fitted law (Amdahl for strong, Gustafson for weak) at this size", _fitted
+    ),
+    Column(
+        "effic.", "speedup per unit of scale; 100 % is ideal", lambda r: f"{r.point.efficiency:.0%}"
+    ),
+    Column(
+        "Karp-\nFlatt",
+        "experimentally determined serial fraction (strong scaling only)",
+        lambda r: DASH if r.point.karp_flatt is None else f"{r.point.karp_flatt:.3f}",
+    ),
+    Column(
+        "answer",
+        "ok when every job's answer equalled the serial answer",
+        lambda r: "ok" if r.point.verified else "WRONG",
+        numeric=False,
+    ),
+)
+
+
+def scaling_title(curve: ScalingCurve) -> str:
+    """The heading of one series' table."""
+    return f"{curve.workload} on {curve.backend}: {curve.scaling.value} scaling"
+
+
+def scaling_rows(curve: ScalingCurve) -> list[list[str]]:
+    """``SCALING_COLUMNS`` cells of every size of ``curve``."""
+    return [[c.cell(_Row(curve, point)) for c in SCALING_COLUMNS] for point in curve.points]
+
+
+#: One row per PROJECTED node count of a fitted series: never a measurement.
+NODE_PROJECTION_COLUMNS: tuple[Column, ...] = (
+    Column("workload", "the workload", lambda p: p.workload, numeric=False),
+    Column("backend", "the backend", lambda p: p.backend, numeric=False),
+    Column(
+        "scaling", "strong (Amdahl) or weak (Gustafson)", lambda p: p.scaling.value, numeric=False
+    ),
+    Column("nodes", "nodes projected", lambda p: str(p.nodes)),
+    Column(
+        "projected speedup",
+        "the fitted law's value: predicted, not measured",
+        lambda p: f"{p.predicted_speedup:.2f}x",
+    ),
+    Column(
+        "held-out error",
+        "the same law fitted without the largest measured size, against that size's measurement",
+        lambda p: DASH if p.held_out_error is None else f"{p.held_out_error:+.0%}",
+    ),
+)
+
+
+def node_projection_rows(curves: Sequence[ScalingCurve], nodes: Sequence[int]) -> list[list[str]]:
+    """``NODE_PROJECTION_COLUMNS`` cells of every fitted series at each of ``nodes``."""
+    projections: list[NodeProjection] = project_nodes(curves, nodes)
+    return [[c.cell(p) for c in NODE_PROJECTION_COLUMNS] for p in projections]
+
+
+def default_projection_nodes(curves: Sequence[ScalingCurve]) -> list[int]:
+    """Where a report projects when not told: twice and four times the largest size measured."""
+    largest = max((c.points[-1].nodes for c in curves), default=0)
+    return [2 * largest, 4 * largest] if largest else []
+
+
+@dataclass(frozen=True)
+class ScalingSection:
+    """One series, ready to lay out: its heading, its sentence and its table's cells."""
+
+    title: str
+    sentence: str
+    rows: list[list[str]]
+
+
+def scaling_sections(data: ReportData) -> list[ScalingSection]:
+    """Every node sweep series of the report, in a stable order."""
+    return [
+        ScalingSection(scaling_title(c), scaling_sentence(c), scaling_rows(c)) for c in data.scaling
+    ]
+
+
+def report_projection_rows(data: ReportData) -> list[list[str]]:
+    """The node projections a report shows (``--project-nodes``, else 2x and 4x the largest)."""
+    curves = data.scaling
+    nodes = list(data.node_projections) or default_projection_nodes(curves)
+    return node_projection_rows(curves, nodes)

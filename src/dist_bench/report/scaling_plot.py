@@ -1,0 +1,86 @@
+"""Speedup against nodes, one panel per node sweep's workload and backend.
+
+Each series (strong, weak) is drawn as its measured points, with the fitted law through them
+extended (dotted) to the sizes the report projects to, and the ideal line: the picture of how
+speedup bends as nodes are added, beside the line it would follow if nothing stayed serial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import TYPE_CHECKING
+
+from dist_bench.report.content import ReportData
+from dist_bench.report.plot import PANEL_SIZE, _pyplot, _save
+from dist_bench.report.scaling_content import default_projection_nodes
+from dist_bench.scaling import Law, Scaling, ScalingCurve
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+#: Each series' colour and marker: strong and weak are told apart on one panel.
+_STYLE = {Scaling.STRONG: ("#1f77b4", "o"), Scaling.WEAK: ("#d62728", "s")}
+
+
+def scaling_panels(data: ReportData) -> list[partial[None]]:
+    """One drawing per (workload, backend) that has node sweep series."""
+    grouped: dict[tuple[str, str], list[ScalingCurve]] = {}
+    for curve in data.scaling:
+        grouped.setdefault((curve.workload, curve.backend), []).append(curve)
+    projected = list(data.node_projections) or default_projection_nodes(data.scaling)
+    return [partial(_draw, curves=curves, projected=projected) for curves in grouped.values()]
+
+
+def scaling_images(data: ReportData, image_format: str) -> list[bytes]:
+    """Each panel as its own image (the HTML report lays them out)."""
+    plt = _pyplot()
+    images = []
+    for draw in scaling_panels(data):
+        figure = plt.figure(figsize=PANEL_SIZE, layout="constrained")
+        draw(figure.add_subplot())
+        images.append(_save(figure, image_format))
+    return images
+
+
+def _draw(axis: Axes, *, curves: Sequence[ScalingCurve], projected: Sequence[int]) -> None:
+    base = min(c.base_nodes for c in curves)
+    measured_top = max(c.points[-1].nodes for c in curves)
+    top = max([measured_top, *projected])
+    span = [base + (top - base) * step / 64 for step in range(65)]
+    axis.plot(span, [n / base for n in span], color="#bbbbbb", linestyle="--", label="ideal")
+    for curve in curves:
+        colour, marker = _STYLE[curve.scaling]
+        nodes = [p.nodes for p in curve.points]
+        axis.plot(
+            nodes,
+            [p.speedup for p in curve.points],
+            marker=marker,
+            linestyle="none",
+            color=colour,
+            label=f"{curve.scaling.value}: measured",
+        )
+        if curve.fit is None:
+            continue
+        law = "Amdahl" if curve.fit.law is Law.AMDAHL else "Gustafson"
+        inside = [n for n in span if n <= measured_top]
+        beyond = [n for n in span if n >= measured_top]
+        axis.plot(
+            inside,
+            [curve.fit.speedup(n) for n in inside],
+            color=colour,
+            label=f"{curve.scaling.value}: {law}, f={curve.fit.serial_fraction:.3f}",
+        )
+        if len(beyond) > 1:
+            axis.plot(
+                beyond,
+                [curve.fit.speedup(n) for n in beyond],
+                color=colour,
+                linestyle=":",
+                label=f"{curve.scaling.value}: PROJECTION",
+            )
+    first = curves[0]
+    axis.set_xlabel(f"nodes ({first.node_slice.cpus:g} CPU each)")
+    axis.set_ylabel(f"speedup over {base} node(s) (x)")
+    axis.set_title(f"{first.workload} on {first.backend}: speedup vs nodes")
+    axis.legend()
