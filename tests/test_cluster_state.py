@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import dask.config
 import pytest
 
 from dist_bench.cluster import (
@@ -117,6 +119,15 @@ def test_a_client_here_gets_our_clusters_settings_and_no_other(
     for name in wanted:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION", "False")  # the user's own
-    applied = configure_local_client("tls://127.0.0.1:18786")
+    before = set(os.environ)
+    try:
+        applied = configure_local_client("tls://127.0.0.1:18786")
+    finally:
+        # configure_local_client sets variables and re-reads dask's configuration: this
+        # process's later tests (and their child processes) must not keep this cluster's TLS
+        # files, gone with tmp_path, as theirs.
+        for name in set(os.environ) - before:
+            del os.environ[name]
+        dask.config.refresh()
     assert "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION" not in applied
     assert set(applied) == set(wanted) - {"DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION"}
