@@ -131,3 +131,19 @@ def test_a_client_here_gets_our_clusters_settings_and_no_other(
         dask.config.refresh()
     assert "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION" not in applied
     assert set(applied) == set(wanted) - {"DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION"}
+
+
+def test_compose_v1_gets_the_cfs_variables_as_durations_v2_as_integers(tmp_path: Path) -> None:
+    # v1 casts cpu_period/cpu_quota from a variable as a duration ("10000us"); v2 only as an int.
+    state_env = {
+        "DIST_BENCH_WORKER_CPU_PERIOD_US": "10000",
+        "DIST_BENCH_WORKER_CPU_QUOTA_US": "5000",
+    }
+    v1 = Compose(("docker-compose",), tmp_path, "mine", env=state_env)
+    v2 = Compose(("docker", "compose"), tmp_path, "mine", env=state_env)
+    assert v1.process_env()["DIST_BENCH_WORKER_CPU_PERIOD_US"] == "10000us"
+    assert v1.process_env()["DIST_BENCH_WORKER_CPU_QUOTA_US"] == "5000us"
+    assert v2.process_env()["DIST_BENCH_WORKER_CPU_QUOTA_US"] == "5000"
+    # Without a cluster's variables (`down`, `status`), v1 still parses the whole file.
+    bare = Compose(("/usr/bin/docker-compose",), tmp_path, "mine").process_env()
+    assert bare["DIST_BENCH_WORKER_CPU_QUOTA_US"] == "100000us"

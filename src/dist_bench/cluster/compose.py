@@ -92,6 +92,13 @@ def compose_command() -> list[str]:
     )
 
 
+#: docker-compose.yml's CFS variables (microseconds) and their defaults there.
+_CFS_MICROSECONDS = {
+    "DIST_BENCH_WORKER_CPU_PERIOD_US": "100000",
+    "DIST_BENCH_WORKER_CPU_QUOTA_US": "100000",
+}
+
+
 @dataclass(frozen=True)
 class Compose:
     """One compose project in one checkout: every call of compose for it goes through here.
@@ -142,8 +149,18 @@ class Compose:
         ]  # fmt: skip
 
     def process_env(self) -> dict[str, str]:
-        """The environment compose runs in: ours, with the compose variables on top."""
-        return {**os.environ, **self.env}
+        """The environment compose runs in: ours, with the compose variables on top.
+
+        Compose v1 reads ``cpu_period``/``cpu_quota`` as durations (a bare number from a variable
+        fails in it: ``None / 1000``) while v2 takes only integers, so for v1 those variables
+        get their unit, and their defaults are given (v1 parses the whole file for any command).
+        """
+        env = {**os.environ, **self.env}
+        if self.command[0].endswith("docker-compose"):
+            for name, default in _CFS_MICROSECONDS.items():
+                value = env.get(name, default)
+                env[name] = value if value.endswith("us") else f"{value}us"
+        return env
 
     def run(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
         """``compose ARGS`` with its output captured (``tools.run_tool``)."""
