@@ -36,7 +36,7 @@ from dist_bench.cluster.spec import (
 from dist_bench.cluster.state import ClusterState, check_ports, save_state
 from dist_bench.cluster.tools import last_line, run_tool
 from dist_bench.cluster_access import dask_stranger_refused
-from dist_bench.errors import ClusterError, UsageError
+from dist_bench.errors import ClusterError, DistBenchError, UsageError
 from dist_bench.links import LinkCheck
 
 #: Services per engine: the one asked about workers, the scalable workers, the driver.
@@ -228,7 +228,10 @@ def run(
             process.kill()
         run_tool(["docker", "rm", "--force", driver], timeout=60)
     head = SERVICES[engine][0]
-    if code != 0 and head not in compose.running_services():
+    # Exit status 1 is dist-bench's own failed run: the driver has named the fault in its one
+    # line (Dask's "lost the Dask scheduler …"), and a second line would only repeat it. Any
+    # other status (Ray's driver dies with its head, without a word) leaves the naming to us.
+    if code not in (0, DistBenchError.exit_code) and head not in compose.running_services():
         raise ClusterError(
             f"the {engine} {head} stopped during the run (dist-bench exited with {code}); results "
             "measured before it are in the -o file; `dist-bench cluster logs` tells why"
