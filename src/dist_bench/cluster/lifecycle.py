@@ -228,10 +228,12 @@ def run(
             process.kill()
         run_tool(["docker", "rm", "--force", driver], timeout=60)
     head = SERVICES[engine][0]
-    # Exit status 1 is dist-bench's own failed run: the driver has named the fault in its one
-    # line (Dask's "lost the Dask scheduler …"), and a second line would only repeat it. Any
-    # other status (Ray's driver dies with its head, without a word) leaves the naming to us.
-    if code not in (0, DistBenchError.exit_code) and head not in compose.running_services():
+    # A Dask driver that exits with dist-bench's status 1 has named the fault in its one line
+    # ("lost the Dask scheduler …"); a second line would only repeat it. A Ray driver exits 1
+    # without a word when its head is gone (Ray's core worker ends the process once the GCS
+    # stays unreachable), so there the naming is left to us.
+    named_by_driver = engine == "dask" and code == DistBenchError.exit_code
+    if code != 0 and not named_by_driver and head not in compose.running_services():
         raise ClusterError(
             f"the {engine} {head} stopped during the run (dist-bench exited with {code}); results "
             "measured before it are in the -o file; `dist-bench cluster logs` tells why"
