@@ -95,7 +95,7 @@ def test_a_cost_model_projection_carries_the_held_out_error_of_a_sweep_in_the_fi
 
 
 def test_a_serial_fraction_of_zero_caps_nothing_in_words() -> None:
-    from dist_bench.report.sentences import scaling_sentence
+    from dist_bench.report.scaling_sentences import scaling_sentence
     from dist_bench.scaling import Scaling, scaling_curves
     from tests.test_scaling import sweep_records
 

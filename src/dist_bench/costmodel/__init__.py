@@ -26,7 +26,7 @@ One concept per module, each depending only on those before it:
 - ``cutover_analysis``: all of it for a results file (``analyse``).
 
 Everything is computed from a results file's records, so any report regenerates from the JSON
-without rerunning; the words are ``report.sentences``' job.
+without rerunning; the words are the job of ``report``'s ``*_sentences`` modules.
 """
 
 from __future__ import annotations

@@ -26,27 +26,20 @@ from dist_bench.costmodel import (
     Metg,
     Prediction,
 )
-from dist_bench.report.content import (
+from dist_bench.report.axis_text import format_axis, format_location
+from dist_bench.report.content import ReportData
+from dist_bench.report.cutover_content import (
     FIT_TABLE_COLUMNS,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
     PROJECTIONS_TITLE,
-    ReportData,
     WorkloadCutover,
     projection_rows,
     workload_cutover,
 )
-from dist_bench.report.sentences import (
-    LESSONS_HEADING,
-    METG_GRID_TITLE,
-    flag_advice,
-    format_axis,
-    format_location,
-    ladder_cell,
-    lesson_line,
-    metg_cell,
-    reason_label,
-)
+from dist_bench.report.headline_sentences import METG_GRID_TITLE, ladder_cell, metg_cell
+from dist_bench.report.lesson_sentences import LESSONS_HEADING, lesson_line
+from dist_bench.report.sentences import flag_advice, reason_label
 from dist_bench.report.table import columns_table
 from dist_bench.results import Results
 from dist_bench.units import format_bytes, format_seconds

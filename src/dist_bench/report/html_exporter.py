@@ -17,52 +17,45 @@ from html import escape
 from dist_bench import __version__
 from dist_bench.analysis import FindingKind, Summary
 from dist_bench.backends.base import BASELINE
-from dist_bench.decisive import (
-    Contrast,
-    Difference,
-    backend_drifts,
-    contrast,
-    planned_rounds,
-)
+from dist_bench.decisive import Contrast, Difference, backend_drifts, contrast, planned_rounds
 from dist_bench.lessons import WorkloadLesson
 from dist_bench.pooling import PoolKey, pool_key
 from dist_bench.report import scaling_content as scaling
-from dist_bench.report.content import (
+from dist_bench.report.columns import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
+    MEASUREMENT_COLUMNS,
+    Column,
+    answer_text,
+)
+from dist_bench.report.content import ReportData
+from dist_bench.report.cutover_content import (
     CROSSOVER_COLUMNS,
-    FINDING_KINDS,
     FIT_TABLE_COLUMNS,
     FITS_TITLE,
-    GLOSSARY,
-    MEASUREMENT_COLUMNS,
     METG_COLUMNS,
     METG_NOTE,
     METG_TITLE,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
     PROJECTIONS_TITLE,
-    Column,
-    ReportData,
-    Section,
-    SizeGroup,
     WorkloadCutover,
-    answer_text,
-    finding_gloss,
     job_text,
     projection_rows,
     workload_cutover,
 )
-from dist_bench.report.plot import panel_images, plotted_workloads
-from dist_bench.report.scaling_plot import scaling_images
-from dist_bench.report.sentences import (
+from dist_bench.report.glossary import FINDING_KINDS, GLOSSARY, finding_gloss
+from dist_bench.report.lesson_sentences import (
     check_sentence,
     lesson_expected,
     lesson_text,
     lesson_verdict,
-    node_projection_note,
-    warning_sentence,
 )
+from dist_bench.report.plot import panel_images, plotted_workloads
+from dist_bench.report.scaling_plot import scaling_images
+from dist_bench.report.scaling_sentences import node_projection_note
+from dist_bench.report.sections import Section, SizeGroup
+from dist_bench.report.sentences import warning_sentence
 from dist_bench.results import Record, SizeKey
 
 #: Up to this many job sizes per workload are shown open; a longer sweep's are folded.

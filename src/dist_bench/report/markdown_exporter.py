@@ -15,40 +15,35 @@ from dist_bench.analysis import FindingKind
 from dist_bench.costmodel import AnalysisWarning
 from dist_bench.lessons import WorkloadLesson
 from dist_bench.report import scaling_content as scaling
-from dist_bench.report.content import (
-    BACKEND_COLUMNS,
-    BACKENDS_TITLE,
+from dist_bench.report.columns import BACKEND_COLUMNS, BACKENDS_TITLE, MEASUREMENT_COLUMNS, Column
+from dist_bench.report.content import ReportData
+from dist_bench.report.cutover_content import (
     CROSSOVER_COLUMNS,
     FIT_TABLE_COLUMNS,
     FITS_TITLE,
-    GLOSSARY,
-    MEASUREMENT_COLUMNS,
     METG_COLUMNS,
     METG_NOTE,
     METG_TITLE,
     PROJECTION_COLUMNS,
     PROJECTIONS_NOTE,
     PROJECTIONS_TITLE,
-    Column,
-    ReportData,
-    SizeGroup,
     WorkloadCutover,
     projection_rows,
     workload_cutover,
 )
 from dist_bench.report.cutover_table import warning_places
-from dist_bench.report.sentences import (
-    ROW_KINDS,
+from dist_bench.report.glossary import GLOSSARY
+from dist_bench.report.lesson_sentences import (
     TEACHING_NOTE,
     check_sentence,
     lesson_expected,
     lesson_text,
     lesson_verdict,
-    never_crossing_note,
-    node_projection_note,
-    same_kind_note,
-    warning_sentence,
 )
+from dist_bench.report.record_sentences import ROW_KINDS
+from dist_bench.report.scaling_sentences import node_projection_note
+from dist_bench.report.sections import SizeGroup
+from dist_bench.report.sentences import never_crossing_note, same_kind_note, warning_sentence
 
 
 def _escape(text: str) -> str:
