@@ -25,7 +25,7 @@ from dist_bench import runtime_launch
 from dist_bench.analysis import FindingKind, Summary, explain, runtime_serial_speedups, summarize
 from dist_bench.backends import get_backend_spec, split_available
 from dist_bench.backends.threads import ThreadsBackend
-from dist_bench.compare import pair_key
+from dist_bench.comparison import pair_key
 from dist_bench.costmodel import analyse
 from dist_bench.errors import InterpreterError, ResultsFileError, UsageError
 from dist_bench.report.content import ReportData

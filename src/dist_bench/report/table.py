@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dist_bench.compare import Basis, Change, Comparison
+from dist_bench.comparison import Basis, Change, Comparison
 from dist_bench.report import scaling_content as scaling
 from dist_bench.report.columns import (
     BACKEND_COLUMNS,
