@@ -91,7 +91,8 @@ WORKLOAD = Workload(name="squares", summary="squares", make_tasks=make_tasks, ta
 def swept_results() -> Results:
     """A small real run to render: cpu at two grains on serial, threads and processes."""
     from dist_bench.measure import MeasureSettings
-    from dist_bench.results import ResultsWriter, collect_metadata
+    from dist_bench.results import collect_metadata
+    from dist_bench.results_writer import ResultsWriter
     from dist_bench.sweep import SizeGrid, SweepPlan, run_sweep
     from dist_bench.workload import resolve_workloads
 

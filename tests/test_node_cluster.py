@@ -22,7 +22,7 @@ from dist_bench.cluster.spec import CFS_PERIOD_US
 from dist_bench.errors import ClusterError
 from dist_bench.measure import MeasureSettings
 from dist_bench.node_sweep import NodeSweepPlan, run_node_sweep
-from dist_bench.results import ResultsWriter
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.scaling import NodeSlice, Scaling
 from dist_bench.workload import resolve_workloads
 from tests.test_cluster import PORT_VARIABLES, _free_port, docker  # noqa: F401 - a fixture

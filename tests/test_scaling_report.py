@@ -12,7 +12,8 @@ from dist_bench.node_sweep import run_node_sweep
 from dist_bench.report import EXPORTERS
 from dist_bench.report.content import ReportData
 from dist_bench.report.table import results_tables
-from dist_bench.results import Results, ResultsWriter
+from dist_bench.results import Results
+from dist_bench.results_writer import ResultsWriter
 from tests.test_node_sweep import ScriptedPool, plan
 
 

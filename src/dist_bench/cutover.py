@@ -47,7 +47,8 @@ from dist_bench.cutover_search import BackendFactory, CutoverSearch
 from dist_bench.defaults import CUTOVER_BUDGET_S, CUTOVER_REPEATS
 from dist_bench.lesson_shapes import measure_lesson_shapes
 from dist_bench.measure import MeasureSettings
-from dist_bench.results import Results, ResultsWriter
+from dist_bench.results import Results
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.stats import median, median_interval
 from dist_bench.sweep import ProgressCallback, ordered_backends, started_backend
 from dist_bench.versions import VersionCheck

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import Backend
 from dist_bench.measure import PreparedJob, prepare_job
-from dist_bench.results import Record, ResultsWriter
+from dist_bench.results import Record
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.sweep import Progress, ProgressCallback, measure_prepared
 from dist_bench.workload import Job, Workload, started_environment
 

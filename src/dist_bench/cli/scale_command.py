@@ -131,7 +131,8 @@ def scale_command(
     from dist_bench.node_sweep import NodeSweepPlan, run_node_sweep
     from dist_bench.report.content import ReportData
     from dist_bench.report.table import scaling_tables
-    from dist_bench.results import ResultsWriter, collect_metadata
+    from dist_bench.results import collect_metadata
+    from dist_bench.results_writer import ResultsWriter
     from dist_bench.scaling import NodeSlice, Scaling
     from dist_bench.workload import resolve_workloads
 
