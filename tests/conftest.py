@@ -138,6 +138,16 @@ class SocketWatch:
         }
 
 
+def opened_while_started(backend: Backend) -> dict[tuple[str, int], str]:
+    """The sockets ``backend`` listens on while started, here and in its children, then stopped."""
+    watch = SocketWatch()
+    backend.start()
+    try:
+        return watch.opened()
+    finally:
+        backend.shutdown()
+
+
 def off_loopback(sockets: dict[tuple[str, int], str]) -> dict[str, str]:
     """The sockets other machines can reach: bound to anything but loopback ("ip:port": owner).
 

@@ -18,6 +18,7 @@ from dist_bench import __version__
 from dist_bench.analysis import FindingKind
 from dist_bench.backends.base import BASELINE
 from dist_bench.lessons import WorkloadLesson
+from dist_bench.report import cutover_content
 from dist_bench.report import scaling_content as scaling
 from dist_bench.report.columns import (
     BACKEND_COLUMNS,
@@ -27,20 +28,6 @@ from dist_bench.report.columns import (
     answer_text,
 )
 from dist_bench.report.content import ReportData
-from dist_bench.report.cutover_content import (
-    CROSSOVER_COLUMNS,
-    FIT_TABLE_COLUMNS,
-    FITS_TITLE,
-    METG_COLUMNS,
-    METG_NOTE,
-    METG_TITLE,
-    PROJECTION_COLUMNS,
-    PROJECTIONS_NOTE,
-    PROJECTIONS_TITLE,
-    WorkloadCutover,
-    projection_rows,
-    workload_cutover,
-)
 from dist_bench.report.glossary import FINDING_KINDS, GLOSSARY, finding_gloss
 from dist_bench.report.html_glance import glance
 from dist_bench.report.html_style import STYLE
@@ -123,7 +110,7 @@ def _section(data: ReportData, section: Section, plotted: bool) -> Iterator[str]
         yield "</section>"
         return
     workload = section.workload
-    cutover = workload_cutover(data, workload)
+    cutover = cutover_content.workload_cutover(data, workload)
     if cutover is not None and cutover.crossovers:
         yield from _cutover(cutover)
     if plotted:
@@ -160,7 +147,7 @@ def _lesson(item: WorkloadLesson) -> Iterator[str]:
     yield "</div>"
 
 
-def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
+def _cutover(cutover: cutover_content.WorkloadCutover) -> Iterator[str]:
     yield "<h3>Where each step up starts to win</h3>"
     ladder = cutover.ladder_sentences()
     if ladder:
@@ -173,7 +160,9 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
             yield f"<li>{escape(cutover.sentence(crossover))}</li>"
         yield "</ul>"
         yield "<details><summary><h3>The crossovers as a table</h3></summary>"
-        yield from _table(CROSSOVER_COLUMNS, cutover.crossover_rows(reached_only=True))
+        yield from _table(
+            cutover_content.CROSSOVER_COLUMNS, cutover.crossover_rows(reached_only=True)
+        )
         yield "</details>"
     else:
         yield '<p class="lead">No two backends cross inside the measured range.</p>'
@@ -188,15 +177,15 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
             f"<details><summary><h3>{len(rows)} pair(s) not shown crossing in the measured range"
             "</h3><span>· which one won throughout, and why</span></summary>"
         )
-        yield from _table(CROSSOVER_COLUMNS, rows)
+        yield from _table(cutover_content.CROSSOVER_COLUMNS, rows)
         yield "</details>"
-    yield f"<details><summary><h3>{escape(FITS_TITLE)}</h3></summary>"
-    yield from _table(FIT_TABLE_COLUMNS, cutover.fit_rows())
+    yield f"<details><summary><h3>{escape(cutover_content.FITS_TITLE)}</h3></summary>"
+    yield from _table(cutover_content.FIT_TABLE_COLUMNS, cutover.fit_rows())
     yield "</details>"
     if cutover.metgs:
-        yield f"<h3>{escape(METG_TITLE)}</h3>"
-        yield f'<p class="lead">{escape(METG_NOTE)}</p>'
-        yield from _table(METG_COLUMNS, cutover.metg_rows())
+        yield f"<h3>{escape(cutover_content.METG_TITLE)}</h3>"
+        yield f'<p class="lead">{escape(cutover_content.METG_NOTE)}</p>'
+        yield from _table(cutover_content.METG_COLUMNS, cutover.metg_rows())
 
 
 def _scaling(data: ReportData) -> Iterator[str]:
@@ -226,12 +215,13 @@ def _scaling(data: ReportData) -> Iterator[str]:
 
 
 def _projections(data: ReportData) -> Iterator[str]:
-    rows = projection_rows(data.analysis)
+    rows = cutover_content.projection_rows(data.analysis)
     if not rows:
         return
-    yield f'<section class="card projection" id="projections"><h2>{escape(PROJECTIONS_TITLE)}</h2>'
-    yield f'<p class="lead">{escape(PROJECTIONS_NOTE)}</p>'
-    yield from _table(PROJECTION_COLUMNS, rows)
+    title = escape(cutover_content.PROJECTIONS_TITLE)
+    yield f'<section class="card projection" id="projections"><h2>{title}</h2>'
+    yield f'<p class="lead">{escape(cutover_content.PROJECTIONS_NOTE)}</p>'
+    yield from _table(cutover_content.PROJECTION_COLUMNS, rows)
     yield "</section>"
 
 
@@ -271,7 +261,14 @@ def _reading(data: ReportData) -> Iterator[str]:
             "b bytes each in d dispatches; two backends' fitted times meet at most once along a "
             "size: the crossover.</p>"
         )
-        shown = {c.flat_title: c for c in (*CROSSOVER_COLUMNS, *FIT_TABLE_COLUMNS, *METG_COLUMNS)}
+        shown = {
+            c.flat_title: c
+            for c in (
+                *cutover_content.CROSSOVER_COLUMNS,
+                *cutover_content.FIT_TABLE_COLUMNS,
+                *cutover_content.METG_COLUMNS,
+            )
+        }
         yield from _glossary(("", title, c.meaning) for title, c in shown.items())
     yield "<h3>Findings</h3>"
     yield (
@@ -325,7 +322,7 @@ def _page(data: ReportData) -> Iterator[str]:
     links += [(section.anchor, _nav_name(section)) for section in sections]
     if data.scaling:
         links.append(("scaling", "Scaling over nodes"))
-    if projection_rows(data.analysis):
+    if cutover_content.projection_rows(data.analysis):
         links.append(("projections", "Projections"))
     if data.analysis is not None and data.analysis.warnings:
         links.append(("warnings", "Warnings"))
