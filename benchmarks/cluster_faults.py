@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from common import load
+from common import free_port, load
 from dist_bench import cluster
 
 #: The fault, and the compose services whose containers it kills.
@@ -37,13 +36,6 @@ PORTS = {
 }
 JOB = ("run", "cpu", "--tasks", "8", "--grain", "20ms,500ms,1s", "--repeats", "3")
 GIVE_UP_S = 300.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def containers(project: str, service: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""What every benchmark here shares: the tiny task, the machine's load, and how a verdict prints.
+"""What every benchmark here shares: the tiny task, the load, a free port, how a verdict prints.
 
 The benchmarks ship this module to the engines' workers (``backend.start(ship=[common])``), as
 dist-bench ships a user's workload file, so Dask and Ray workers can run ``spin``.
@@ -7,6 +7,7 @@ dist-bench ships a user's workload file, so Dask and Ray workers can run ``spin`
 from __future__ import annotations
 
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -73,6 +74,14 @@ def run_jobs(
     if not record.verified:
         raise RuntimeError(f"{backend.name}: wrong answer")
     return record
+
+
+def free_port() -> int:
+    """A port nothing listens on on loopback (free when asked)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def median(values: list[float]) -> float:

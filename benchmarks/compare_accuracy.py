@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 from common import load, verdict
-from dist_bench.compare import Basis, Change, Comparison, compare
+from dist_bench.compare import compare
+from dist_bench.comparison import Basis, Change, Comparison
 from dist_bench.results import load_results
 from planted_slowdown import SLOWDOWN_VARIABLE
 

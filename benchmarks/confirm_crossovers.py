@@ -32,8 +32,9 @@ from pathlib import Path
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.costmodel import Crossover, analyse, shape_to_ask
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
-from dist_bench.report.sentences import format_axis, format_interval, format_location
-from dist_bench.results import Record, Results, ResultsWriter, load_results
+from dist_bench.report.axis_text import format_axis, format_interval, format_location
+from dist_bench.results import Record, Results, load_results
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.stats import median, median_interval
 from dist_bench.sweep import measure_prepared, started_backend
 from dist_bench.units import format_seconds

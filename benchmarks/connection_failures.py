@@ -21,19 +21,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from common import load, median, verdict
+from common import free_port, load, median, verdict
 
 #: Seconds from the command's start to its exit.
 TARGET_S = 10.0
 JOB = ("run", "cpu", "--tasks", "2", "--grain", "1ms", "--repeats", "1")
-
-
-def free_port() -> int:
-    """A port nothing listens on (free when asked)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -31,7 +31,8 @@ from dist_bench.backends.base import BASELINE
 from dist_bench.costmodel import METG_EFFICIENCY, MetgKind, analyse
 from dist_bench.costmodel.fit import chunk_plan
 from dist_bench.measure import prepare_job
-from dist_bench.results import ResultsWriter, load_results
+from dist_bench.results import load_results
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.sweep import started_backend
 from dist_bench.units import format_seconds
 from dist_bench.workload import Job, resolve_workloads, started_environment

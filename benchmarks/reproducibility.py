@@ -27,7 +27,7 @@ from common import load, verdict
 from confirm_crossovers import confirm
 from cutover_run import TARGET_S, run_default_cutover
 from dist_bench.costmodel import Crossover, CrossoverKind, analyse
-from dist_bench.report.sentences import format_location
+from dist_bench.report.axis_text import format_location
 from dist_bench.results import load_results
 
 #: Share of distinct crossovers every run must report.

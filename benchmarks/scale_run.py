@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import psutil
 
-from common import load, verdict
+from common import free_port, load, verdict
 from cutover_run import tree_pss_bytes
 
 #: Seconds the default sweep may take on the 2-core machine.
@@ -57,12 +56,6 @@ def containers_bytes(project: str) -> int:
     return total
 
 
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
-
-
 def main() -> int:
     """Run one scale sweep, sampling its memory; print the wall time and the peak."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -76,9 +69,9 @@ def main() -> int:
     project = f"dbscale-{os.getpid()}"
     env = {
         **os.environ,
-        "DIST_BENCH_DASK_PORT": _free_port(),
-        "DIST_BENCH_DASK_DASHBOARD_PORT": _free_port(),
-        "DIST_BENCH_RAY_CLIENT_PORT": _free_port(),
+        "DIST_BENCH_DASK_PORT": str(free_port()),
+        "DIST_BENCH_DASK_DASHBOARD_PORT": str(free_port()),
+        "DIST_BENCH_RAY_CLIENT_PORT": str(free_port()),
     }
     script = Path(sys.executable).with_name("dist-bench")
     command = [str(script), "scale", options.workload, "-b", options.backend, "--project",

@@ -91,7 +91,8 @@ WORKLOAD = Workload(name="squares", summary="squares", make_tasks=make_tasks, ta
 def swept_results() -> Results:
     """A small real run to render: cpu at two grains on serial, threads and processes."""
     from dist_bench.measure import MeasureSettings
-    from dist_bench.results import ResultsWriter, collect_metadata
+    from dist_bench.results import collect_metadata
+    from dist_bench.results_writer import ResultsWriter
     from dist_bench.sweep import SizeGrid, SweepPlan, run_sweep
     from dist_bench.workload import resolve_workloads
 
@@ -135,6 +136,16 @@ class SocketWatch:
             for where, owner in listening_sockets([self.driver, *new]).items()
             if where not in self._driver_sockets
         }
+
+
+def opened_while_started(backend: Backend) -> dict[tuple[str, int], str]:
+    """The sockets ``backend`` listens on while started, here and in its children, then stopped."""
+    watch = SocketWatch()
+    backend.start()
+    try:
+        return watch.opened()
+    finally:
+        backend.shutdown()
 
 
 def off_loopback(sockets: dict[tuple[str, int], str]) -> dict[str, str]:

@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from tests.no_dist_bench import BLOCK_DIST_BENCH
+from tests.ports import free_port
 
 #: Polls the GCS until N nodes are alive; run in a child so this process's Ray state is untouched.
 _WAIT_FOR_NODES = """
@@ -40,30 +42,6 @@ while time.monotonic() < deadline:
 print(f"only {alive} of {want} nodes alive", file=sys.stderr)
 sys.exit(1)
 """
-
-
-#: ``sitecustomize`` for the nodes: makes ``import dist_bench`` fail in every Ray process, however
-#: dist-bench is installed here (editable finder, the driver's directory Ray adds to workers'
-#: ``sys.path``), as on a cluster that never installed it.
-_BLOCK_DIST_BENCH = """
-import sys
-
-class _NoDistBench:
-    def find_spec(self, name, path=None, target=None):
-        if name == "dist_bench" or name.startswith("dist_bench."):
-            raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test cluster)")
-        return None
-
-sys.meta_path.insert(0, _NoDistBench())
-"""
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def ray_executable() -> str:
@@ -140,7 +118,7 @@ def start(
     if block_dist_bench:
         site = root / "site"
         site.mkdir()
-        (site / "sitecustomize.py").write_text(_BLOCK_DIST_BENCH)
+        (site / "sitecustomize.py").write_text(BLOCK_DIST_BENCH)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
     port = free_port()
     cluster = RayTestCluster(address=f"127.0.0.1:{port}", token=token, root=root, env=env)

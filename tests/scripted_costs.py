@@ -17,7 +17,8 @@ from dist_bench.costmodel import Crossover, CutoverAnalysis, JobShape, analyse
 from dist_bench.cutover import CutoverPlan, run_cutover
 from dist_bench.measure import MeasureSettings, measure, prepare_job
 from dist_bench.report.sentences import crossover_sentence
-from dist_bench.results import Record, Results, ResultsWriter
+from dist_bench.results import Record, Results
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.workload import Job
 
 NOISE = 0.02

@@ -13,7 +13,7 @@ import pytest
 
 from dist_bench.analysis import summarize
 from dist_bench.costmodel import collect_points
-from dist_bench.report.plot import amdahl_speedup, scaling_points
+from dist_bench.report.workers_panel import amdahl_speedup, scaling_points
 from dist_bench.results import Results
 from dist_bench.stats import amdahl_fraction
 from tests.test_analysis import record

@@ -268,12 +268,26 @@ WORKLOAD = Workload(name="sensitive_{mode}", summary="x", make_tasks=make_tasks,
 """
 
 
-def test_a_wrong_answer_is_a_failure_not_a_speedup(
+SensitiveRun = Callable[[str, str], tuple[int, str, str, Path]]
+
+
+@pytest.fixture
+def run_sensitive(
     run_cli: Runner, write_workload: Callable[..., Path], tmp_path: Path
-) -> None:
-    path = write_workload(THREAD_SENSITIVE.format(mode="wrong"), name="wrong.py")
-    output = tmp_path / "r.json"
-    code, out, err = run_cli("run", str(path), "-b", "threads", *TINY[4:], "-o", str(output))
+) -> SensitiveRun:
+    """Run ``THREAD_SENSITIVE`` in a mode on some backends: (code, stdout, stderr, results)."""
+
+    def run(mode: str, backends: str) -> tuple[int, str, str, Path]:
+        path = write_workload(THREAD_SENSITIVE.format(mode=mode), name=f"{mode}.py")
+        output = tmp_path / "r.json"
+        code, out, err = run_cli("run", str(path), "-b", backends, *TINY[4:], "-o", str(output))
+        return code, out, err, output
+
+    return run
+
+
+def test_a_wrong_answer_is_a_failure_not_a_speedup(run_sensitive: SensitiveRun) -> None:
+    code, out, err, output = run_sensitive("wrong", "threads")
     assert_one_line_error(code, err, 1, "threads", "differs from the serial answer")
     assert "WRONG" in out
     verdicts = {r.backend: r.verified for r in load_results(output).records}
@@ -281,25 +295,17 @@ def test_a_wrong_answer_is_a_failure_not_a_speedup(
 
 
 def test_a_backend_where_tasks_fail_is_recorded_and_the_run_goes_on(
-    run_cli: Runner, write_workload: Callable[..., Path], tmp_path: Path
+    run_sensitive: SensitiveRun,
 ) -> None:
-    path = write_workload(THREAD_SENSITIVE.format(mode="raise"), name="raise.py")
-    output = tmp_path / "r.json"
-    code, _, err = run_cli(
-        "run", str(path), "-b", "threads,processes", *TINY[4:], "-o", str(output)
-    )
+    code, _, err, output = run_sensitive("raise", "threads,processes")
     assert_one_line_error(code, err, 1, "threads", "RuntimeError")
     records = {r.backend: r for r in load_results(output).records}
     assert records["threads"].error is not None
     assert records["processes"].verified, "the run must go on after a failing backend"
 
 
-def test_an_interrupt_keeps_what_was_measured(
-    run_cli: Runner, write_workload: Callable[..., Path], tmp_path: Path
-) -> None:
-    path = write_workload(THREAD_SENSITIVE.format(mode="interrupt"), name="interrupt.py")
-    output = tmp_path / "r.json"
-    code, _, err = run_cli("run", str(path), "-b", "threads", *TINY[4:], "-o", str(output))
+def test_an_interrupt_keeps_what_was_measured(run_sensitive: SensitiveRun) -> None:
+    code, _, err, output = run_sensitive("interrupt", "threads")
     assert_one_line_error(code, err, 130, "interrupted", "1 measurement(s)", str(output))
     assert [r.backend for r in load_results(output).records] == ["serial"]
 

@@ -29,6 +29,7 @@ from dist_bench.cli import driver_command
 from dist_bench.errors import ClusterError
 from dist_bench.versions import client_versions
 from tests.conftest import default_ctrl_c
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -58,18 +59,11 @@ def docker() -> None:
     cluster.build()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _running(engine: str, name: str, **spec: Any) -> Iterator[tuple[str, dict[str, int]]]:
     """A cluster under its own project and free ports; always taken down afterwards."""
     project = f"dbtest-{name}-{os.getpid()}"
-    ports = {variable: _free_port() for variable in PORT_VARIABLES[engine]}
+    ports = {variable: free_port() for variable in PORT_VARIABLES[engine]}
     with pytest.MonkeyPatch.context() as patch:
         for variable, port in ports.items():
             patch.setenv(variable, str(port))
@@ -321,7 +315,7 @@ def test_a_taken_port_is_one_line_with_the_fix(docker: None, tmp_path: Path) -> 
         port = holder.getsockname()[1]
         env = {
             "DIST_BENCH_DASK_PORT": str(port),
-            "DIST_BENCH_DASK_DASHBOARD_PORT": str(_free_port()),
+            "DIST_BENCH_DASK_DASHBOARD_PORT": str(free_port()),
         }
         code, output = _finish(
             _cli("cluster", "up", "--engine", "dask", "--project", "dbtest-taken", cwd=tmp_path,
@@ -530,7 +524,7 @@ def test_ctrl_c_of_a_cluster_run_keeps_results_and_leaves_no_driver(
 
 def test_ctrl_c_during_cluster_up_leaves_nothing_started(docker: None, tmp_path: Path) -> None:
     project = f"dbtest-upint-{os.getpid()}"
-    env = {variable: str(_free_port()) for variable in PORT_VARIABLES["dask"]}
+    env = {variable: str(free_port()) for variable in PORT_VARIABLES["dask"]}
     up = _cli("cluster", "up", "--engine", "dask", "--workers", "1", "--project", project,
               cwd=tmp_path, env=env, session=True)  # fmt: skip
     _wait_until("a container started", lambda: bool(_containers(project)), up)
@@ -676,7 +670,7 @@ def test_the_cli_flow_under_compose_v1(
     # Dask the opt-out of TLS, which the other tests never take.
     monkeypatch.setenv(cluster.COMPOSE_VARIABLE, "v1")
     project = f"dbtest-v1-{engine}-{os.getpid()}"
-    env = {variable: str(_free_port()) for variable in PORT_VARIABLES[engine]}
+    env = {variable: str(free_port()) for variable in PORT_VARIABLES[engine]}
     up = ("up", "--engine", engine, "--workers", "1", "--memory", "1GiB")
     steps = [
         (*up, "--insecure") if insecure else up,

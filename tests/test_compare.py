@@ -22,10 +22,13 @@ from click.testing import CliRunner
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, CostScript, scripted_backend
 from dist_bench.cli import cli, main
-from dist_bench.compare import Basis, Change, benjamini_hochberg, compare, pair_key
+from dist_bench.compare import compare
+from dist_bench.compare_stats import benjamini_hochberg
+from dist_bench.comparison import Basis, Change, pair_key
 from dist_bench.errors import ResultsFileError
 from dist_bench.measure import MeasureSettings, prepare_job
-from dist_bench.results import SCHEMA_VERSION, Record, Results, ResultsWriter, load_results
+from dist_bench.results import SCHEMA_VERSION, Record, Results, load_results
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.sweep import Progress, SizeGrid, SweepPlan, measure_prepared, run_sweep
 from dist_bench.workload import Job, TaskArgs, Workload, resolve_workloads
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dist_bench.costmodel import Crossover, CrossoverKind, CutoverAnalysis, analyse
-from dist_bench.report.sentences import crossover_sentence, format_axis, format_location
+from dist_bench.report.axis_text import format_axis, format_location
+from dist_bench.report.sentences import crossover_sentence
 from dist_bench.results import Results
 from tests.scripted_costs import grain_crossover, grain_sentence, grain_series, true_crossover
 

@@ -16,7 +16,8 @@ from dist_bench.costmodel import JobShape, WarningKind, analyse
 from dist_bench.cutover import CENTRE_TASKS, CutoverPlan, run_cutover
 from dist_bench.measure import MeasureSettings
 from dist_bench.report.sentences import crossover_sentence, warning_sentence
-from dist_bench.results import ResultsWriter, load_results
+from dist_bench.results import load_results
+from dist_bench.results_writer import ResultsWriter
 from tests.scripted_costs import SCRIPTS, WORKLOAD, make_scripted, search, true_crossover
 
 

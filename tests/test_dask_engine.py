@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -38,27 +37,11 @@ from dist_bench.errors import ClusterConnectionError, UsageError  # noqa: E402
 from dist_bench.versions import CHECKED_PACKAGES, check_versions, client_versions  # noqa: E402
 from dist_bench.worker import timed_call  # noqa: E402
 from dist_bench.workload import Job, Workload, load_workload_file  # noqa: E402
-from tests.conftest import SocketWatch, error_when_every_worker_dies, off_loopback  # noqa: E402
+from tests.conftest import error_when_every_worker_dies, off_loopback, opened_while_started  # noqa: E402
+from tests.no_dist_bench import BLOCK_DIST_BENCH  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
-
-# Run as `python -c` before the Dask CLI: makes `import dist_bench` fail in that process, however
-# dist-bench is installed (editable finder, site-packages), as on a machine that never had it.
-BLOCK_DIST_BENCH = textwrap.dedent(
-    """
-    import sys
-
-    class _NoDistBench:
-        def find_spec(self, name, path=None, target=None):
-            if name == "dist_bench" or name.startswith("dist_bench."):
-                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
-            return None
-
-    sys.meta_path.insert(0, _NoDistBench())
-    from distributed.cli.{cli} import main
-    main()
-    """
-)
 
 WORKLOAD_SOURCE = '''
 """A workload the cluster has never seen: it lives only in the test's temporary folder."""
@@ -169,13 +152,6 @@ class ExternalCluster:
                     process.wait(timeout=10)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start_cluster(
     folder: Path,
     workers: int,
@@ -198,7 +174,9 @@ def start_cluster(
 
     def launch(cli: str, args: list[str], log: str) -> subprocess.Popen[bytes]:
         if block_dist_bench:
-            command = [sys.executable, "-c", BLOCK_DIST_BENCH.replace("{cli}", cli), *args]
+            # The blocker runs first in that process, then the Dask CLI.
+            script = f"{BLOCK_DIST_BENCH}from distributed.cli.{cli} import main\nmain()\n"
+            command = [sys.executable, "-c", script, *args]
         else:
             command = [sys.executable, "-m", f"distributed.cli.{cli}", *args]
         with open(folder / log, "wb") as out:
@@ -533,17 +511,10 @@ def test_embedded_cluster_runs_user_code_and_leaves_no_process(workload: Workloa
 
 
 def test_embedded_cluster_listens_on_loopback_only() -> None:
-    watch = SocketWatch()
-    backend = DaskBackend(BackendOptions(workers=1))
-    backend.start()
-    try:
-        sockets = watch.opened()
-    finally:
-        backend.shutdown()
-    # The check sees Dask's servers: the scheduler in this process and the worker's own.
+    sockets = opened_while_started(DaskBackend(BackendOptions(workers=1)))
     owners = set(sockets.values())
     # The check sees Dask's servers: the scheduler's and nanny's in this process, a worker's.
-    assert any(owner.endswith(f"({watch.driver.pid})") for owner in owners), sockets
+    assert any(owner.endswith(f"({os.getpid()})") for owner in owners), sockets
     assert len(owners) >= 2, sockets
     exposed = off_loopback(sockets)
     assert not exposed, f"embedded Dask reachable from other machines: {exposed}"

@@ -22,8 +22,9 @@ from dist_bench.decisive import (
     planned_rounds,
 )
 from dist_bench.report.content import ReportData
+from dist_bench.report.headline_sentences import ladder_sentence
 from dist_bench.report.html_exporter import render as render_html
-from dist_bench.report.sentences import crossover_sentence, ladder_sentence
+from dist_bench.report.sentences import crossover_sentence
 from dist_bench.results import Record, Results
 from tests.scripted_costs import SCRIPTS, measured_rounds, search, true_crossover
 

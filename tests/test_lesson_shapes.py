@@ -10,7 +10,7 @@ from dist_bench.backends.base import Backend
 from dist_bench.backends.scripted import SCRIPTED_WORKLOAD
 from dist_bench.lesson_shapes import LESSON_SHAPES, MANY_SLOTS, measure_lesson_shapes
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
-from dist_bench.results import ResultsWriter
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.workload import Job, Workload
 from tests.scripted_costs import make_scripted
 

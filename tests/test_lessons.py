@@ -11,7 +11,7 @@ import pytest
 from dist_bench.analysis import summarize
 from dist_bench.lessons import Cause, Lesson, Verdict, lessons
 from dist_bench.report.content import ReportData
-from dist_bench.report.sentences import check_sentence, lesson_verdict
+from dist_bench.report.lesson_sentences import check_sentence, lesson_verdict
 from dist_bench.results import Record, Results
 from tests.test_analysis import record as make_record
 

@@ -19,6 +19,7 @@ from dist_bench.links import (
     shape,
 )
 from dist_bench.units import format_rate, parse_rate
+from tests.ports import free_port
 
 
 @pytest.mark.parametrize(
@@ -46,15 +47,6 @@ def test_rates_are_shown_in_decimal_units() -> None:
 def test_the_bucket_holds_4_ms_of_the_rate_and_at_least_one_offloaded_packet() -> None:
     assert burst_bytes(10**10) == 10**10 // 8 // 250
     assert burst_bytes(10**8) == MIN_BURST_BYTES
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def test_a_timed_transfer_counts_every_byte() -> None:

@@ -22,10 +22,11 @@ from dist_bench.cluster.spec import CFS_PERIOD_US
 from dist_bench.errors import ClusterError
 from dist_bench.measure import MeasureSettings
 from dist_bench.node_sweep import NodeSweepPlan, run_node_sweep
-from dist_bench.results import ResultsWriter
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.scaling import NodeSlice, Scaling
 from dist_bench.workload import resolve_workloads
-from tests.test_cluster import PORT_VARIABLES, _free_port, docker  # noqa: F401 - a fixture
+from tests.ports import free_port
+from tests.test_cluster import PORT_VARIABLES, docker  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900), pytest.mark.usefixtures("docker")]
 
@@ -38,7 +39,7 @@ def project(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     name = f"dbnodes-{request.node.name.split('_')[1]}-{os.getpid()}"
     for variables in PORT_VARIABLES.values():
         for variable in variables:
-            monkeypatch.setenv(variable, str(_free_port()))
+            monkeypatch.setenv(variable, str(free_port()))
     try:
         yield name
     finally:

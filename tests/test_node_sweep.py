@@ -13,7 +13,8 @@ from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, CostScript, scripted
 from dist_bench.errors import UsageError
 from dist_bench.measure import MeasureSettings
 from dist_bench.node_sweep import NodeSweepPlan, run_node_sweep
-from dist_bench.results import ResultsWriter, load_results
+from dist_bench.results import load_results
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.scaling import NodeSlice, Scaling, scaling_curves
 
 START_S = 0.05

@@ -40,7 +40,8 @@ from dist_bench.errors import (  # noqa: E402
 )
 from dist_bench.worker import timed_call  # noqa: E402
 from tests import ray_cluster  # noqa: E402
-from tests.conftest import SocketWatch, error_when_every_worker_dies, off_loopback  # noqa: E402
+from tests.conftest import error_when_every_worker_dies, off_loopback, opened_while_started  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -138,17 +139,11 @@ def test_a_second_backend_with_the_same_settings_shares_the_session() -> None:
 
 
 def test_embedded_ray_listens_on_loopback_only() -> None:
-    watch = SocketWatch()
-    backend = RayBackend(BackendOptions(workers=1))
-    backend.start()
-    try:
-        sockets = watch.opened()
-    finally:
-        backend.shutdown()
+    sockets = opened_while_started(RayBackend(BackendOptions(workers=1)))
     owners = " ".join(sockets.values())
     # The check sees Ray's servers: the GCS, the raylet and the driver's own core worker.
     assert "gcs_server" in owners and "raylet" in owners, sockets
-    assert f"({watch.driver.pid})" in owners, sockets
+    assert f"({os.getpid()})" in owners, sockets
     exposed = off_loopback(sockets)
     assert not exposed, f"embedded Ray reachable from other machines: {exposed}"
 
@@ -253,7 +248,7 @@ def test_ray_client_connects_again_after_the_servers_transient_failure(
 
 @pytest.mark.timeout(120)  # a hang fails here; how fast it fails: benchmarks/connection_failures.py
 def test_an_unreachable_address_fails_in_one_line() -> None:
-    address = f"127.0.0.1:{ray_cluster.free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     backend = RayBackend(BackendOptions(address=address))
     with pytest.raises(ClusterConnectionError) as caught:
         backend.start()
@@ -478,7 +473,7 @@ def test_the_gcs_refuses_a_client_without_the_token(cluster: ray_cluster.RayTest
     # What `cluster up` asks on the head before it says "ready"; beside it, an address where no
     # GCS answers is not taken for a refusal.
     assert ray_gcs_refuses_stranger(cluster.address)
-    assert not ray_gcs_refuses_stranger(f"127.0.0.1:{ray_cluster.free_port()}")
+    assert not ray_gcs_refuses_stranger(f"127.0.0.1:{free_port()}")
 
 
 @pytest.mark.timeout(120)  # a hang fails here; how fast it fails: benchmarks/connection_failures.py

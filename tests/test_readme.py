@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from dist_bench.measure import MeasureSettings
-from dist_bench.results import ResultsWriter
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.sweep import SizeGrid, SweepPlan, run_sweep
 from dist_bench.workload import load_workload_file
 

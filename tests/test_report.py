@@ -28,7 +28,9 @@ from dist_bench.report import (
     plan_plot,
     plan_reports_beside,
 )
-from dist_bench.report.content import FINDING_KINDS, MEASUREMENT_COLUMNS, ReportData, finding_gloss
+from dist_bench.report.columns import MEASUREMENT_COLUMNS
+from dist_bench.report.content import ReportData
+from dist_bench.report.glossary import FINDING_KINDS, finding_gloss
 from dist_bench.report.sentences import crossover_sentence
 from dist_bench.results import Results, load_results
 from dist_bench.stats import median

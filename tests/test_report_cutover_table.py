@@ -114,7 +114,7 @@ def test_the_metg_grid_reads_each_kind_and_sits_under_the_ladder(
     golden: tuple[Results, CutoverAnalysis],
 ) -> None:
     from dist_bench.costmodel import MetgKind
-    from dist_bench.report.sentences import METG_GRID_TITLE, metg_cell
+    from dist_bench.report.headline_sentences import METG_GRID_TITLE, metg_cell
 
     results, analysis = golden
     assert analysis.metgs

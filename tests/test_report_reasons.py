@@ -18,7 +18,8 @@ import pytest
 
 from dist_bench.analysis import Summary, summarize
 from dist_bench.costmodel import CutoverAnalysis, analyse
-from dist_bench.report.sentences import crossover_sentence, reason_label, record_finding
+from dist_bench.report.record_sentences import record_finding
+from dist_bench.report.sentences import crossover_sentence, reason_label
 from dist_bench.results import BackendRun, Record, Results, load_results
 
 WORKLOADS = ("cpu", "io", "blas", "data", "wordcount")

@@ -14,9 +14,11 @@ import pytest
 from dist_bench.analysis import summarize
 from dist_bench.costmodel import CostFit
 from dist_bench.pooling import pool_records
-from dist_bench.report.content import FIT_COLUMNS, MEASUREMENT_COLUMNS, ReportData
+from dist_bench.report.columns import MEASUREMENT_COLUMNS
+from dist_bench.report.content import ReportData
+from dist_bench.report.cutover_content import FIT_COLUMNS
 from dist_bench.report.plot import label_groups
-from dist_bench.report.sentences import record_finding
+from dist_bench.report.record_sentences import record_finding
 from dist_bench.results import Record, Results
 from tests.test_analysis import record as make_record
 from tests.test_report import render

@@ -25,19 +25,12 @@ from dist_bench import runtime_launch
 from dist_bench.analysis import FindingKind, Summary, explain, runtime_serial_speedups, summarize
 from dist_bench.backends import get_backend_spec, split_available
 from dist_bench.backends.threads import ThreadsBackend
-from dist_bench.compare import pair_key
+from dist_bench.comparison import pair_key
 from dist_bench.costmodel import analyse
 from dist_bench.errors import InterpreterError, ResultsFileError, UsageError
 from dist_bench.report.content import ReportData
-from dist_bench.results import (
-    BackendRun,
-    Record,
-    Results,
-    ResultsWriter,
-    collect_metadata,
-    load_results,
-    write_atomically,
-)
+from dist_bench.results import BackendRun, Record, Results, collect_metadata, load_results
+from dist_bench.results_writer import ResultsWriter, write_atomically
 from dist_bench.runtime import RuntimeInfo, current_runtime
 from dist_bench.runtime_launch import (
     HOST,

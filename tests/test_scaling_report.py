@@ -12,7 +12,8 @@ from dist_bench.node_sweep import run_node_sweep
 from dist_bench.report import EXPORTERS
 from dist_bench.report.content import ReportData
 from dist_bench.report.table import results_tables
-from dist_bench.results import Results, ResultsWriter
+from dist_bench.results import Results
+from dist_bench.results_writer import ResultsWriter
 from tests.test_node_sweep import ScriptedPool, plan
 
 
@@ -95,7 +96,7 @@ def test_a_cost_model_projection_carries_the_held_out_error_of_a_sweep_in_the_fi
 
 
 def test_a_serial_fraction_of_zero_caps_nothing_in_words() -> None:
-    from dist_bench.report.sentences import scaling_sentence
+    from dist_bench.report.scaling_sentences import scaling_sentence
     from dist_bench.scaling import Scaling, scaling_curves
     from tests.test_scaling import sweep_records
 

@@ -3,7 +3,7 @@
 Everything here is derived from a results file, so an old file re-renders with today's statistics.
 Each summary carries one finding: which effect (the GIL, dispatch overhead, moving bytes,
 parallelism) explains the number, computed from the measurements, never assumed. Findings are
-kinds (``FindingKind``); ``report.sentences`` puts them in words.
+kinds (``FindingKind``); ``report.record_sentences`` puts them in words.
 """
 
 from __future__ import annotations

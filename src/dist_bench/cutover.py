@@ -33,49 +33,30 @@ progress through a callback; never prints.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from types import ModuleType
 
-from dist_bench.backends import CLUSTER_BACKENDS, BackendOptions, create_backend
-from dist_bench.backends.base import BASELINE, Backend
-from dist_bench.costmodel import (
-    AXES,
-    LADDER,
-    Axis,
-    BudgetRanOut,
-    Crossover,
-    CrossoverKind,
-    CutoverAnalysis,
-    JobShape,
-    analyse,
-    shape_to_ask,
-)
+from dist_bench.backends import BackendOptions, create_backend
+from dist_bench.backends.base import Backend
+from dist_bench.costmodel import Axis, BudgetRanOut, CutoverAnalysis, analyse
+from dist_bench.cutover_refine import refine
+from dist_bench.cutover_rounds import replicate
+from dist_bench.cutover_search import BackendFactory, CutoverSearch
 from dist_bench.defaults import CUTOVER_BUDGET_S, CUTOVER_REPEATS
 from dist_bench.lesson_shapes import measure_lesson_shapes
-from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
-from dist_bench.results import Record, Results, ResultsWriter
+from dist_bench.measure import MeasureSettings
+from dist_bench.results import Results
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.stats import median, median_interval
-from dist_bench.sweep import (
-    Progress,
-    ProgressCallback,
-    measure_prepared,
-    ordered_backends,
-    started_backend,
-)
+from dist_bench.sweep import ProgressCallback, ordered_backends, started_backend
 from dist_bench.versions import VersionCheck
-from dist_bench.workload import Job, Workload, started_environment
+from dist_bench.workload import Job, Workload
 
 #: Rounds of a default cutover: the first searches, the second re-measures in new sessions so
 #: the run-to-run drift is measured (two is the least that measures any; more cost budget).
 DEFAULT_ROUNDS = 2
-#: Share of the budget the first round (the search) may use; later rounds share the rest.
-#: Source: a judgement (commit 5a2e715): re-measuring the deciding shapes once took about a
-#: third of the first round's measuring on the 2-core machine.
-FIRST_ROUND_SHARE = 0.7
 #: Tasks per job at the centre of every series, and the tasks series around it.
 CENTRE_TASKS = 16
 TASKS_SERIES = (4, 16, 64)
@@ -90,17 +71,8 @@ BYTES_FRACTIONS = (1 / 64, 1 / 8, 1.0)
 CENTRE_BYTES_INDEX = 1
 #: Points a series needs before it may stop early (two steps of evidence).
 SETTLE_AFTER = 3
-#: A crossover whose interval is narrower than this share of its value needs no more shapes.
-SETTLED_WIDTH = 0.3
-#: Refinement rounds per backend at most (each adds up to 3 shapes per open crossover).
-MAX_REFINE_ROUNDS = 2
 #: Backends that start faster than this fill in the shapes they missed at the end.
 CHEAP_START_S = 1.0
-#: Bootstrap refits while the search runs (the final analysis uses more).
-SEARCH_RESAMPLES = 60
-#: What an engine's start and stop are assumed to cost before it has been started once (embedded
-#: Dask and Ray took 6-7 s each on the 2-core development machine under load).
-ENGINE_START_GUESS_S = 7.0
 
 
 @dataclass(frozen=True)
@@ -138,73 +110,6 @@ def coarse_series(workload: Workload) -> dict[Axis, list[Job]]:
     return series
 
 
-BackendFactory = Callable[[str, BackendOptions], Backend]
-
-
-class _Search:
-    """The state of one cutover search: prepared jobs, the clock, progress."""
-
-    def __init__(
-        self,
-        plan: CutoverPlan,
-        writer: ResultsWriter,
-        on_progress: ProgressCallback,
-        make_backend: BackendFactory,
-    ) -> None:
-        self.plan = plan
-        self.writer = writer
-        self.on_progress = on_progress
-        self.make_backend = make_backend
-        self.started = time.perf_counter()
-        self.prepared: dict[tuple[str, int, float, int], PreparedJob] = {}
-        self.by_name = {w.name: w for w in plan.workloads}
-        #: Seconds each backend's start and stop took (what a fill-in round would cost).
-        self.start_cost: dict[str, float] = {}
-        #: Whether the budget ran out before the coarse series were complete.
-        self.cut_short = False
-        #: Evidence shapes (workload, tasks, grain, bytes) and the pair of backends to compare
-        #: there: the fill-in measures them again for those backends, whatever they have.
-        self.evidence: dict[tuple[str, int, float, int], set[str]] = {}
-        #: The round being measured (each record is marked with it).
-        self.round = 0
-        #: The first round's budget: the search must leave the rest to the later rounds.
-        self.budget_s = plan.budget_s * (FIRST_ROUND_SHARE if plan.rounds > 1 else 1.0)
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.started
-
-    def progress(self, description: str) -> None:
-        elapsed = self.elapsed()
-        total = max(self.plan.budget_s, elapsed + 1.0)
-        if self.plan.rounds > 1:
-            description += f", round {self.round + 1} of {self.plan.rounds}"
-        self.on_progress(Progress(round(elapsed), round(total), description))
-
-    def prepare(self, workload: Workload, job: Job) -> PreparedJob:
-        """Calibrate and answer a shape once, however many backends run it."""
-        key = (workload.name, job.tasks, job.grain_s, job.bytes_per_task)
-        if key not in self.prepared:
-            self.progress(f"calibrating {workload.name}")
-            with started_environment(workload, job) as running:
-                self.prepared[key] = prepare_job(workload, running, self.plan.options.blas_threads)
-        return self.prepared[key]
-
-    def measure(self, backend: Backend, workload: Workload, job: Job) -> Record:
-        prepared = self.prepare(workload, job)
-        self.progress(f"{workload.name} on {backend.name}")
-        record = measure_prepared(backend, prepared, self.plan.settings)
-        record.round = self.round
-        self.writer.add_record(record)
-        return record
-
-    def has(self, backend: str, workload: str, job: Job) -> bool:
-        return any(
-            r.backend == backend
-            and r.size_key() == (workload, job.tasks, job.grain_s, job.bytes_per_task, "")
-            for r in self.writer.results.records
-        )
-
-
 def run_cutover(
     plan: CutoverPlan,
     writer: ResultsWriter,
@@ -223,7 +128,7 @@ def run_cutover(
     """
     order = plan.backend_order()
     backends = [make_backend(name, plan.options) for name in order]  # bad names fail here
-    search = _Search(plan, writer, on_progress, make_backend)
+    search = CutoverSearch(plan, writer, on_progress, make_backend)
     # The analysis judges a shape measured in one round of a run that planned more as one moment
     # of the machine, never decisive, even when the budget ran out before the second round.
     writer.results.metadata["rounds"] = plan.rounds
@@ -233,14 +138,14 @@ def run_cutover(
         with started_backend(backend, modules, writer, on_version_check) as run:
             for workload in plan.workloads:
                 _coarse(search, backend, workload, order[:position])
-            _refine(search, backend, order[:position], order[position + 1 :])
+            refine(search, backend, order[:position], order[position + 1 :])
             search.progress(f"stopping {backend.name}")
         search.start_cost[backend.name] = run.startup_s + (run.shutdown_s or 0.0)
     _fill_in(search, order, modules)
     measure_lesson_shapes(search, order, plan.options, plan.settings, modules, make_backend)
     for round_index in range(1, plan.rounds):
         search.round = round_index
-        _replicate(search, order, modules, on_version_check)
+        replicate(search, order, modules, on_version_check)
     search.progress("analysing")
     analysis = analyse(writer.results, project_nodes=plan.project_nodes)
     repeated = {r.backend for r in writer.results.records if r.round > 0}
@@ -251,7 +156,9 @@ def run_cutover(
     return writer.results, analysis
 
 
-def _coarse(search: _Search, backend: Backend, workload: Workload, earlier: list[str]) -> None:
+def _coarse(
+    search: CutoverSearch, backend: Backend, workload: Workload, earlier: list[str]
+) -> None:
     """Measure the coarse series, stopping each once it is settled against earlier backends."""
     seen: set[tuple[int, float, int]] = set()
     for jobs in coarse_series(workload).values():
@@ -276,7 +183,7 @@ def _coarse(search: _Search, backend: Backend, workload: Workload, earlier: list
 
 
 def _settled(
-    search: _Search, backend: str, workload: str, jobs: list[Job], earlier: list[str]
+    search: CutoverSearch, backend: str, workload: str, jobs: list[Job], earlier: list[str]
 ) -> bool:
     """Whether going further along this series cannot change ``backend``'s order.
 
@@ -315,127 +222,7 @@ def _settled(
     return True
 
 
-def _refine(search: _Search, backend: Backend, earlier: list[str], later: list[str]) -> None:
-    """Add shapes around this backend's open crossovers while its share of the budget lasts."""
-    if not earlier:
-        return
-    for _ in range(MAX_REFINE_ROUNDS):
-        share = _budget_share(search, later)
-        deadline = search.elapsed() + share
-        wanted = _refinement_shapes(search, backend.name, earlier)
-        if not wanted or share <= 0:
-            return
-        for workload_name, job in wanted:
-            if search.elapsed() >= deadline:
-                return
-            search.measure(backend, search.by_name[workload_name], job)
-
-
-def _budget_share(search: _Search, later: list[str]) -> float:
-    """Seconds of refinement for the running backend.
-
-    What is left after reserving the later backends' coarse series (each as long as serial's
-    took, plus a start for the engines), split evenly with them.
-    """
-    serial_s = sum(
-        sum(r.wall_s) + sum(r.warmup_s)
-        for r in search.writer.results.records
-        if r.backend == BASELINE
-    )
-    starts = sum(ENGINE_START_GUESS_S for name in later if name in CLUSTER_BACKENDS)
-    reserve = len(later) * serial_s + starts
-    return (search.budget_s - search.elapsed() - reserve) / (len(later) + 1)
-
-
-def _refinement_shapes(search: _Search, backend: str, earlier: list[str]) -> list[tuple[str, Job]]:
-    """Shapes at the estimate and interval ends of each of ``backend``'s wide crossovers."""
-    current = Results(
-        metadata={},
-        backends=search.writer.results.backends,
-        records=[r for r in search.writer.results.records if r.backend in (backend, *earlier)],
-    )
-    analysis = analyse(current, resamples=SEARCH_RESAMPLES)
-    wanted: list[tuple[str, Job]] = []
-    for crossover in analysis.crossovers:
-        if backend not in crossover.backends:
-            continue
-        if crossover.unshown:
-            wanted += _evidence_shapes(search, crossover)
-            continue
-        if crossover.value is None:
-            continue
-        interval = crossover.interval
-        if interval is not None and interval.high - interval.low <= SETTLED_WIDTH * crossover.value:
-            continue
-        ends = [crossover.value]
-        if interval is not None:
-            ends += [interval.low, interval.high]
-        low, high = crossover.searched
-        for value in ends:
-            value = min(max(value, low), high)
-            job = _job_at(shape_to_ask(search.writer.results, crossover, value))
-            if _near_measured(search, backend, crossover.workload, crossover.axis, job):
-                continue
-            wanted.append((crossover.workload, job))
-    unique = {(w, j.tasks, j.grain_s, j.bytes_per_task): (w, j) for w, j in wanted}
-    return list(unique.values())
-
-
-def _evidence_shapes(search: _Search, crossover: Crossover) -> list[tuple[str, Job]]:
-    """Shapes to measure again where a model crossover lacks a measured clear winner.
-
-    The end of the series on each side that lacks one (both when the measured winners
-    disagree): two costs linear along the axis differ most, relatively, at the ends, so that is
-    where more samples most likely part the two medians' intervals. Measured again, the shape's
-    samples pool with the earlier ones; marked so the other backend of the pair measures it again
-    too (in the fill-in).
-    """
-    axis = crossover.axis
-    on_line = sorted(
-        float(getattr(r, axis))
-        for r in search.writer.results.records
-        if r.workload == crossover.workload
-        and r.backend in crossover.backends
-        and all(float(getattr(r, a)) == crossover.line.value(a) for a in AXES if a != axis)
-    )
-    if crossover.model_value is None or not on_line:
-        return []
-    disagree = crossover.evidence_below is not None and crossover.evidence_above is not None
-    ends = []
-    if crossover.evidence_below is None or disagree:
-        ends.append(on_line[0])
-    if crossover.evidence_above is None or disagree:
-        ends.append(on_line[-1])
-    wanted = []
-    for value in ends:
-        shape = crossover.line.along(axis, value)
-        job = Job(shape.tasks, shape.grain_s, shape.bytes_per_task)
-        key = (crossover.workload, job.tasks, job.grain_s, job.bytes_per_task)
-        search.evidence.setdefault(key, set()).update(crossover.backends)
-        wanted.append((crossover.workload, job))
-    return wanted
-
-
-def _job_at(shape: JobShape) -> Job:
-    """The job to run for ``shape`` (as asked for), its grain rounded."""
-    # Round so nearby refinements reuse one calibrated shape instead of three almost-equal ones.
-    grain = float(f"{shape.grain_s:.2g}")
-    return Job(shape.tasks, grain, shape.bytes_per_task)
-
-
-def _near_measured(search: _Search, backend: str, workload: str, axis: Axis, job: Job) -> bool:
-    """Whether ``backend`` already has a shape within 10 % of ``job`` on ``axis``."""
-    for record in search.writer.results.records:
-        if record.backend != backend or record.workload != workload:
-            continue
-        others_equal = all(getattr(record, a) == getattr(job, a) for a in AXES if a != axis)
-        mine, theirs = float(getattr(job, axis)), float(getattr(record, axis))
-        if others_equal and math.isclose(mine, theirs, rel_tol=0.1):
-            return True
-    return False
-
-
-def _fill_in(search: _Search, order: Sequence[str], modules: list[ModuleType]) -> None:
+def _fill_in(search: CutoverSearch, order: Sequence[str], modules: list[ModuleType]) -> None:
     """Cheap backends run the refinement shapes they missed, while the budget lasts.
 
     Coarse points a series skipped once settled stay skipped: they could not change the order.
@@ -466,105 +253,3 @@ def _fill_in(search: _Search, order: Sequence[str], modules: list[ModuleType]) -
                 if search.elapsed() >= search.budget_s:
                     break
                 search.measure(backend, search.by_name[workload_name], job)
-
-
-def _replicate(
-    search: _Search,
-    order: Sequence[str],
-    modules: list[ModuleType],
-    on_version_check: Callable[[str, VersionCheck], None],
-) -> None:
-    """One more round: every backend started again, all at once, measures the deciding shapes.
-
-    Each shape is measured on the backends of its pairs one right after another, so the two
-    backends of a pair see nearly the same moment of the machine (in the first round minutes
-    apart); each is a new session, so the spread between rounds includes the drift between
-    engine sessions. Shapes go in order of importance (pairs with a crossover first, then
-    about-equal and model-only ones, then the ladder's other pairs), until the budget is spent.
-    """
-    search.progress("analysing the first round")
-    wanted = _deciding_shapes(search)
-    names = [name for name in order if any(name in backends for _, _, backends in wanted)]
-    starts = sum(search.start_cost.get(name, ENGINE_START_GUESS_S) for name in names)
-    if search.plan.budget_s - search.elapsed() <= starts:
-        return
-    with ExitStack() as stack:
-        running: dict[str, Backend] = {}
-        for name in names:
-            search.progress(f"starting {name}")
-            backend = search.make_backend(name, search.plan.options)
-            stack.enter_context(started_backend(backend, modules, search.writer, on_version_check))
-            running[name] = backend
-        for workload_name, job, backends in wanted:
-            if search.elapsed() >= search.plan.budget_s:
-                break
-            for name in names:
-                if name in backends:
-                    search.measure(running[name], search.by_name[workload_name], job)
-
-
-#: Which findings' shapes a later round measures first: the answers given as points first.
-_DECIDING_ORDER = (
-    CrossoverKind.REACHED,
-    CrossoverKind.BRACKETED,
-    CrossoverKind.ABOUT_EQUAL,
-    CrossoverKind.UNSHOWN,
-)
-#: Shapes per pair and side a later round measures again: on each side (where one backend, then
-#: where the other was faster), those where the two ran closest: the ones that bracket a
-#: crossing, or the end of the range nearest one, which decide the answer.
-DECIDING_SHAPES = 2
-
-
-def _deciding_shapes(search: _Search) -> list[tuple[str, Job, set[str]]]:
-    """The first round's shapes that decide an answer, most important first, with their backends."""
-    # Judged as one round (as the search did): which shapes decide is what is asked here.
-    first_round = replace(search.writer.results, metadata={})
-    analysis = analyse(first_round, resamples=SEARCH_RESAMPLES)
-
-    def priority(crossover: Crossover) -> int:
-        if crossover.kind in _DECIDING_ORDER:
-            return _DECIDING_ORDER.index(crossover.kind)
-        ladder = crossover.axis == "grain_s" and any(
-            set(crossover.backends) == set(step) for step in LADDER
-        )
-        return len(_DECIDING_ORDER) if ladder else -1
-
-    ranked = sorted((c for c in analysis.crossovers if priority(c) >= 0), key=priority)
-    wanted: dict[tuple[str, int, float, int], tuple[str, Job, set[str]]] = {}
-    for crossover in ranked:
-        for job in _closest_shapes(search, crossover):
-            key = (crossover.workload, job.tasks, job.grain_s, job.bytes_per_task)
-            wanted.setdefault(key, (crossover.workload, job, set()))[2].update(crossover.backends)
-    return list(wanted.values())
-
-
-def _closest_shapes(search: _Search, crossover: Crossover) -> list[Job]:
-    """On the crossover's line, per faster backend, the ``DECIDING_SHAPES`` closest shapes."""
-    medians: dict[tuple[int, float, int], dict[str, float]] = {}
-    for record in search.writer.results.records:
-        on_line = all(
-            float(getattr(record, axis)) == crossover.line.value(axis)
-            for axis in AXES
-            if axis != crossover.axis
-        )
-        if (
-            on_line
-            and record.round == 0
-            and record.workload == crossover.workload
-            and record.backend in crossover.backends
-            and record.error is None
-            and record.wall_s
-        ):
-            shape = (record.tasks, record.grain_s, record.bytes_per_task)
-            medians.setdefault(shape, {})[record.backend] = median(record.wall_s)
-    first, second = crossover.backends
-    gaps = [
-        (math.log(times[second] / times[first]), shape)
-        for shape, times in medians.items()
-        if len(times) == 2
-    ]
-    first_faster = sorted((gap, shape) for gap, shape in gaps if gap > 0)
-    second_faster = sorted((-gap, shape) for gap, shape in gaps if gap <= 0)
-    chosen = first_faster[:DECIDING_SHAPES] + second_faster[:DECIDING_SHAPES]
-    return [Job(*shape) for _, shape in chosen]

@@ -20,7 +20,8 @@ from typing import Protocol
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.measure import MeasureSettings, PreparedJob
-from dist_bench.results import Record, ResultsWriter
+from dist_bench.results import Record
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.sweep import measure_prepared, started_backend
 from dist_bench.units import AUTO, ChunkMode
 from dist_bench.workload import Job, Workload

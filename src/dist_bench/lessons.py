@@ -5,7 +5,7 @@ moving data, Amdahl's serial part). Each lesson expects a pattern: backends that
 ones that should not, ones that should lose to another. ``lessons`` checks each expectation
 against the measured speedup and its interval, and says whether it matches, differs (with the
 likeliest cause, read off the row's own measurements) or is not shown either way. Data only;
-``report.sentences`` words it.
+``report.lesson_sentences`` words it.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dist_bench.errors import InterpreterError, UsageError
-from dist_bench.results import Results, ResultsWriter, load_results
+from dist_bench.results import Results, load_results
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.runtime import RuntimeInfo, current_runtime
 from dist_bench.workload import Workload
 

@@ -30,7 +30,8 @@ from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.chunking import measure_dispatch_s
 from dist_bench.errors import TaskFailedError, UsageError
 from dist_bench.measure import MeasureSettings, PreparedJob, measure, new_record, prepare_job
-from dist_bench.results import BackendRun, Record, Results, ResultsWriter
+from dist_bench.results import BackendRun, Record, Results
+from dist_bench.results_writer import ResultsWriter
 from dist_bench.units import AUTO, ChunkMode, format_bytes
 from dist_bench.versions import VersionCheck, check_versions, client_versions
 from dist_bench.workload import Job, Workload, started_environment

@@ -187,7 +187,8 @@ def run_command(
     """  # noqa: D301 - not raw: click's no-rewrap marker is a real backspace ("\b")
     from dist_bench.backends import BackendOptions, split_available
     from dist_bench.measure import MeasureSettings
-    from dist_bench.results import ResultsWriter, collect_metadata
+    from dist_bench.results import collect_metadata
+    from dist_bench.results_writer import ResultsWriter
     from dist_bench.runtime_launch import measure_other_runtimes, parse_runtimes, resolve_runtime
     from dist_bench.sweep import SizeGrid, SweepPlan, run_sweep
     from dist_bench.workload import resolve_workloads
@@ -318,7 +319,8 @@ def cutover_command(
     from dist_bench.measure import MeasureSettings
     from dist_bench.report.content import ReportData
     from dist_bench.report.cutover_table import cutover_summary
-    from dist_bench.results import ResultsWriter, collect_metadata
+    from dist_bench.results import collect_metadata
+    from dist_bench.results_writer import ResultsWriter
     from dist_bench.workload import resolve_workloads
 
     chosen = resolve_workloads([n for arg in workloads or ("all",) for n in split_names(arg)])

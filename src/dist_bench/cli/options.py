@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from dist_bench import defaults
-from dist_bench.cli.params import CommaList
+from dist_bench.cli.params import CommaList, OneValue
 from dist_bench.units import MAX_REPEATS, MAX_WORKERS, parse_count
 
 #: What ``click.option`` returns: it adds the option to the command it decorates.
@@ -40,8 +40,21 @@ def list_option(
 
     ``name`` is the parameter's name, when not the flag's.
     """
+    return _parsed_option(flag, name, CommaList(parse, kind), settings)
+
+
+def value_option(
+    flag: str, parse: Callable[[str], Any], kind: str, name: str | None = None, **settings: Any
+) -> Decorator:
+    """One ``kind`` of value (``duration``, ``size``), parsed by ``parse``; ``name`` as above."""
+    return _parsed_option(flag, name, OneValue(parse, kind), settings)
+
+
+def _parsed_option(
+    flag: str, name: str | None, parameter: CommaList | OneValue, settings: dict[str, Any]
+) -> Decorator:
     declarations = [flag] if name is None else [flag, name]
-    return click.option(*declarations, type=CommaList(parse, kind), **settings)
+    return click.option(*declarations, type=parameter, **settings)
 
 
 def plot_option(what: str) -> Decorator:

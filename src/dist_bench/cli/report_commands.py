@@ -8,8 +8,8 @@ import click
 from rich.table import Table
 
 from dist_bench import defaults
-from dist_bench.cli.options import plot_option, project_nodes_option
-from dist_bench.cli.params import FiniteFloatRange, OneValue
+from dist_bench.cli.options import plot_option, project_nodes_option, value_option
+from dist_bench.cli.params import FiniteFloatRange
 from dist_bench.cli.render import EXIT_FAILED, export, fail, render, stdout, warn
 from dist_bench.errors import UsageError
 from dist_bench.report import EXPORTERS, formats_for_output, parse_formats, plan_outputs, plan_plot
@@ -175,17 +175,19 @@ def compare_command(before: Path, after: Path, threshold: float, model: bool) ->
 
 
 @click.command("advise")
-@click.option("--tasks", type=OneValue(parse_count, "count"), required=True, help="Tasks per job.")
-@click.option(
+@value_option("--tasks", parse_count, "count", required=True, help="Tasks per job.")
+@value_option(
     "--grain",
-    type=OneValue(parse_grain, "duration"),
+    parse_grain,
+    "duration",
     required=True,
     help="Serial work per task (e.g. 5ms; at most 1 hour).",
 )
-@click.option(
+@value_option(
     "--bytes",
+    parse_bytes,
+    "size",
     "bytes_per_task",
-    type=OneValue(parse_bytes, "size"),
     default=0,
     help="Data each task moves (e.g. 1MB). Default: none.",
 )

@@ -14,11 +14,11 @@ from pathlib import Path
 import click
 
 from dist_bench.cli.cluster_commands import project_option
-from dist_bench.cli.options import project_nodes_option
-from dist_bench.cli.params import CommaList, FiniteFloatRange, OneValue
+from dist_bench.cli.options import bounded_option, list_option, project_nodes_option, value_option
+from dist_bench.cli.params import FiniteFloatRange
 from dist_bench.cli.render import EXIT_INTERRUPTED, fail, fail_on_failed, progress_bar, stdout
 from dist_bench.errors import UsageError
-from dist_bench.units import MAX_REPEATS, parse_bytes, parse_count, parse_grain, parse_rate
+from dist_bench.units import parse_bytes, parse_count, parse_grain, parse_rate
 
 DEFAULT_SCALE_FILE = Path("results/scale.json")
 
@@ -26,9 +26,10 @@ DEFAULT_SCALE_FILE = Path("results/scale.json")
 @click.command("scale")
 @click.argument("workload")
 @click.option("-b", "--backend", type=click.Choice(["dask", "ray"]), required=True)
-@click.option(
+@list_option(
     "--nodes",
-    type=CommaList(parse_count, "counts"),
+    parse_count,
+    "counts",
     default="1,2,4",
     show_default=True,
     help="Cluster sizes, each measured in turn (smallest first).",
@@ -41,24 +42,26 @@ DEFAULT_SCALE_FILE = Path("results/scale.json")
     "a fraction is a CFS quota).",
 )
 @click.option("--memory", default="1GiB", show_default=True, help="Memory per node.")
-@click.option(
+@bounded_option(
     "--tasks-per-node",
-    type=click.IntRange(min=1, max=10**6),
+    low=1,
+    high=10**6,
     default=8,
-    show_default=True,
     help="Weak scaling: tasks per node. Strong scaling runs the largest size's total on all.",
 )
-@click.option(
+@value_option(
     "--grain",
-    type=OneValue(parse_grain, "duration"),
+    parse_grain,
+    "duration",
     default="50ms",
     show_default=True,
     help="Serial work per task.",
 )
-@click.option(
+@value_option(
     "--bytes",
+    parse_bytes,
+    "size",
     "bytes_per_task",
-    type=OneValue(parse_bytes, "size"),
     help="Bytes per task (workloads that move bytes).",
 )
 @click.option(
@@ -68,16 +71,16 @@ DEFAULT_SCALE_FILE = Path("results/scale.json")
     show_default=True,
     help="Strong: the same total work on every size; weak: the same work per node.",
 )
-@click.option(
+@bounded_option(
     "--repeats",
-    type=click.IntRange(min=1, max=MAX_REPEATS),
+    low=1,
     default=5,
-    show_default=True,
     help="Measured jobs per size and series (one warm-up before them).",
 )
-@click.option(
+@value_option(
     "--link-rate",
-    type=OneValue(parse_rate, "rate"),
+    parse_rate,
+    "rate",
     help="Shape every node's link to this rate (tbf), e.g. 1gbit, 100mbit.",
 )
 @project_nodes_option(
@@ -131,7 +134,8 @@ def scale_command(
     from dist_bench.node_sweep import NodeSweepPlan, run_node_sweep
     from dist_bench.report.content import ReportData
     from dist_bench.report.table import scaling_tables
-    from dist_bench.results import ResultsWriter, collect_metadata
+    from dist_bench.results import collect_metadata
+    from dist_bench.results_writer import ResultsWriter
     from dist_bench.scaling import NodeSlice, Scaling
     from dist_bench.workload import resolve_workloads
 

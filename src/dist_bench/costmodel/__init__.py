@@ -15,6 +15,8 @@ One concept per module, each depending only on those before it:
 - ``shapes``: job shapes, the three axes, records reduced to points;
 - ``fit``: the NNLS fit of one backend's costs, its held-out error;
 - ``series``: lines of records along one axis, and what to run to extend one;
+- ``evidence``: the measured shapes where one backend was decisively faster;
+- ``reasons``: the cost that decides a crossover (``Reason``);
 - ``crossovers``: where two fits meet along a series, shown by the measurements, and why;
 - ``resampling``: the bootstrap over rounds and samples behind crossover intervals;
 - ``ladder``: the article's steps up (serial → threads/asyncio → processes → Dask/Ray) answered;
@@ -26,25 +28,20 @@ One concept per module, each depending only on those before it:
 - ``cutover_analysis``: all of it for a results file (``analyse``).
 
 Everything is computed from a results file's records, so any report regenerates from the JSON
-without rerunning; the words are ``report.sentences``' job.
+without rerunning; the words are the job of ``report``'s ``*_sentences`` modules.
 """
 
 from __future__ import annotations
 
 from dist_bench.costmodel.advice import Prediction, advise
-from dist_bench.costmodel.crossovers import (
-    CONFIDENCE,
-    Crossover,
-    CrossoverKind,
-    Evidence,
-    Reason,
-    crossover,
-)
+from dist_bench.costmodel.crossovers import CONFIDENCE, Crossover, CrossoverKind, crossover
 from dist_bench.costmodel.cutover_analysis import CROSSOVER_RESAMPLES, CutoverAnalysis, analyse
+from dist_bench.costmodel.evidence import Evidence
 from dist_bench.costmodel.fit import POOR_FIT_ERROR, CostFit, fit_all, fit_costs
 from dist_bench.costmodel.ladder import LADDER, LadderStep, StepAnswer
 from dist_bench.costmodel.metg import METG_EFFICIENCY, EfficiencyPoint, Metg, MetgKind, metg
 from dist_bench.costmodel.projection import Projection, node_count, project
+from dist_bench.costmodel.reasons import Reason
 from dist_bench.costmodel.series import Series, find_series, shape_to_ask
 from dist_bench.costmodel.shapes import AXES, AXIS_NAMES, Axis, JobShape, Point, collect_points
 from dist_bench.costmodel.warnings import WIDE_INTERVAL, AnalysisWarning, BudgetRanOut, WarningKind

@@ -15,23 +15,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from dist_bench.costmodel.evidence import Evidence, bracket, contrasts, in_order
 from dist_bench.costmodel.fit import POOR_FIT_ERROR, CostFit, cost_vector
-from dist_bench.costmodel.series import Series, on_series
+from dist_bench.costmodel.reasons import Reason, decisive_cost
+from dist_bench.costmodel.series import Series
 from dist_bench.costmodel.shapes import Axis, JobShape, Point
-from dist_bench.decisive import PRACTICAL_MARGIN, Contrast, Difference, Drift, contrast
+from dist_bench.decisive import PRACTICAL_MARGIN, Difference, Drift
 from dist_bench.stats import Interval
-
-#: Why one backend overtakes another: the cost that decides it.
-Reason = Literal["GIL", "pickling", "dispatch overhead", "bandwidth", "start-up", "parallelism"]
 
 #: Confidence of every crossover interval.
 CONFIDENCE = 0.95
-#: Threads with a useful parallelism below this, though they had more workers, were held by the GIL.
-GIL_BOUND_PARALLELISM = 1.5
 #: Share of bootstrap refits that must put the crossover inside the searched range for it to
 #: count. Source: a majority, chosen with PRACTICAL_MARGIN (commit c7a5030), not tuned.
 MOST_REFITS = 0.5
@@ -54,36 +51,6 @@ class CrossoverKind(Enum):
     LEVEL = "level"
     #: No crossover: one backend wins all the way.
     NOT_REACHED = "not reached"
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A measured shape on a crossover's series where one backend was decisively faster.
-
-    Decisively: by ``dist_bench.decisive``'s rule (medians' order-statistics intervals apart, a
-    ratio above the run-to-run drift and the practical margin, steady across rounds). Records of
-    one backend at one asked shape are pooled first (the search may measure a shape again, and
-    every round measures it once).
-
-    Attributes:
-        value: Where on the series' axis (the serially measured grain for grains).
-        faster: The backend that won there.
-        faster_s: Its median wall time, seconds.
-        slower_s: The other backend's median wall time, seconds.
-        floor: The relative difference it had to pass (drift or margin).
-        rounds: Rounds both backends measured there.
-    """
-
-    value: float
-    faster: str
-    faster_s: float
-    slower_s: float
-    floor: float = PRACTICAL_MARGIN
-    rounds: int = 1
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return dict(vars(self))
 
 
 @dataclass(frozen=True)
@@ -260,17 +227,17 @@ def crossover(
         values = [_meeting_point(a, b, series) for a, b in resampled]
         within = [v for v in values if v is not None and series.low <= v <= series.high]
         share = len(within) / len(values)
-    judged = _contrasts(series, *measured, drifts or {}, rounds)
+    judged = contrasts(series, *measured, drifts or {}, rounds)
     decisive = [(v, c) for v, c in judged if c.difference is Difference.DECISIVE]
-    evidence_below, evidence_above = _bracket(decisive, below.backend, above.backend)
-    shown = _in_order(evidence_below, evidence_above)
+    evidence_below, evidence_above = bracket(decisive, below.backend, above.backend)
+    shown = in_order(evidence_below, evidence_above)
     if not crosses and decisive and decisive[0][1].faster != decisive[-1][1].faster:
         # The fitted lines meet outside the range, yet the measurements show the order change
         # decisively: the measurements win, and the crossover is placed between them.
         by_name = {first.backend: first, second.backend: second}
         low_fit, high_fit = by_name[decisive[0][1].faster], by_name[decisive[-1][1].faster]
-        evidence_below, evidence_above = _bracket(decisive, low_fit.backend, high_fit.backend)
-        shown = crosses = _in_order(evidence_below, evidence_above)
+        evidence_below, evidence_above = bracket(decisive, low_fit.backend, high_fit.backend)
+        shown = crosses = in_order(evidence_below, evidence_above)
         if shown:
             below, above = low_fit, high_fit
     value = interval = model_value = equal_span = None
@@ -296,7 +263,7 @@ def crossover(
         above = below
         evidence_below = evidence_above = None
     loser_below = second if below is first else first
-    reason = _reason(below, loser_below, series.axis, series.at)
+    reason = decisive_cost(below, loser_below, series.axis, series.at)
     rough = any(
         fit.holdout_error is not None and fit.holdout_error > POOR_FIT_ERROR
         for fit in (first, second)
@@ -339,50 +306,6 @@ def _interval(values: Sequence[float | None], low: float, high: float) -> Interv
     return Interval(float(ends[0]), float(ends[1]), CONFIDENCE)
 
 
-def _bracket(
-    decisive: Sequence[tuple[float, Contrast]], low_winner: str, high_winner: str
-) -> tuple[Evidence | None, Evidence | None]:
-    """The decisive wins nearest a crossing: ``low_winner``'s highest, ``high_winner``'s lowest."""
-    below = _evidence(max(((v, c) for v, c in decisive if c.faster == low_winner), default=None))
-    above = _evidence(min(((v, c) for v, c in decisive if c.faster == high_winner), default=None))
-    return below, above
-
-
-def _in_order(below: Evidence | None, above: Evidence | None) -> bool:
-    """Whether both evidence shapes exist, the low end's winner's below the high end's."""
-    return below is not None and above is not None and below.value < above.value
-
-
-def _evidence(judged: tuple[float, Contrast] | None) -> Evidence | None:
-    if judged is None:
-        return None
-    value, verdict = judged
-    return Evidence(
-        value, verdict.faster, verdict.faster_s, verdict.slower_s, verdict.floor, verdict.rounds
-    )
-
-
-def _contrasts(
-    series: Series,
-    first: Sequence[Point],
-    second: Sequence[Point],
-    drifts: Mapping[str, Drift],
-    rounds: int,
-) -> list[tuple[float, Contrast]]:
-    """Every shape on the series both backends measured, judged by the decisive rule."""
-    mine, theirs = on_series(series, first), on_series(series, second)
-    judged = []
-    for asked in sorted(mine.keys() & theirs.keys()):
-        group = mine[asked] + theirs[asked]
-        verdict = contrast(
-            [p.record for p in mine[asked]], [p.record for p in theirs[asked]], drifts, rounds
-        )
-        if verdict is not None:
-            value = float(np.median([p.shape.value(series.axis) for p in group]))
-            judged.append((value, verdict))
-    return judged
-
-
 def _margin(first: CostFit, second: CostFit, shape: JobShape) -> float:
     """How much faster the faster of the two is at ``shape``, as a share of the slower's time."""
     args = (shape.tasks, shape.grain_s, shape.bytes_per_task)
@@ -393,33 +316,3 @@ def _margin(first: CostFit, second: CostFit, shape: JobShape) -> float:
 def _faster(first: CostFit, second: CostFit, shape: JobShape) -> CostFit:
     args = (shape.tasks, shape.grain_s, shape.bytes_per_task)
     return first if first.predict(*args) <= second.predict(*args) else second
-
-
-def _reason(light: CostFit, heavy: CostFit, axis: Axis, at: JobShape) -> Reason:
-    """The cost that makes ``light`` (faster at the small end of ``axis``) beat ``heavy`` there."""
-    if axis == "bytes_per_task":
-        # Along bytes the per-byte cost decides: the one paying more of it loses above.
-        return "bandwidth" if light.remote or heavy.remote else "pickling"
-    gil_bound = (
-        light.shares_memory
-        and light.workers > 1
-        and light.effective_parallelism < GIL_BOUND_PARALLELISM
-    )
-    if gil_bound and axis == "grain_s":
-        return "GIL"
-    # Otherwise the largest of heavy's extra fixed costs at this shape is what work must repay.
-    extra: dict[Reason, float] = {
-        "start-up": heavy.startup_s - light.startup_s,
-        "dispatch overhead": at.tasks * (heavy.per_task_overhead_s - light.per_task_overhead_s),
-        ("bandwidth" if heavy.remote else "pickling"): at.tasks
-        * at.bytes_per_task
-        * (_per_byte(heavy) - _per_byte(light)),
-    }
-    reason, cost = max(extra.items(), key=lambda item: item[1])
-    if cost <= 0:
-        return "GIL" if gil_bound else "parallelism"
-    return reason
-
-
-def _per_byte(fit: CostFit) -> float:
-    return 1.0 / fit.bandwidth_bytes_per_s if fit.bandwidth_bytes_per_s else 0.0

@@ -30,7 +30,7 @@ CROSSOVER_RESAMPLES = 200
 
 @dataclass(frozen=True)
 class CutoverAnalysis:
-    """Everything the cutover reports, as data: ``report.sentences`` puts it in words.
+    """Everything the cutover reports, as data: the ``report`` package puts it in words.
 
     Attributes:
         fits: One per (workload, backend) with enough points.

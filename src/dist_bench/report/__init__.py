@@ -321,7 +321,7 @@ def write_outputs(rendered: Sequence[tuple[Output, bytes]]) -> None:
     Raises:
         SaveError: a file could not be written (disk full); it is as it was before.
     """
-    from dist_bench.results import replace_file
+    from dist_bench.results_writer import replace_file
 
     for item, content in rendered:
         if item.path is None:

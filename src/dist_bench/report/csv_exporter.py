@@ -12,8 +12,9 @@ import math
 from collections.abc import Callable
 
 from dist_bench.analysis import Summary
-from dist_bench.report.content import ReportData, answer_text
-from dist_bench.report.sentences import record_finding, record_warning
+from dist_bench.report.columns import answer_text
+from dist_bench.report.content import ReportData
+from dist_bench.report.record_sentences import record_finding, record_warning
 from dist_bench.stats import Interval
 
 

@@ -26,27 +26,12 @@ from dist_bench.costmodel import (
     Metg,
     Prediction,
 )
-from dist_bench.report.content import (
-    FIT_TABLE_COLUMNS,
-    PROJECTION_COLUMNS,
-    PROJECTIONS_NOTE,
-    PROJECTIONS_TITLE,
-    ReportData,
-    WorkloadCutover,
-    projection_rows,
-    workload_cutover,
-)
-from dist_bench.report.sentences import (
-    LESSONS_HEADING,
-    METG_GRID_TITLE,
-    flag_advice,
-    format_axis,
-    format_location,
-    ladder_cell,
-    lesson_line,
-    metg_cell,
-    reason_label,
-)
+from dist_bench.report import cutover_content
+from dist_bench.report.axis_text import format_axis, format_location
+from dist_bench.report.content import ReportData
+from dist_bench.report.headline_sentences import METG_GRID_TITLE, ladder_cell, metg_cell
+from dist_bench.report.lesson_sentences import LESSONS_HEADING, lesson_line
+from dist_bench.report.sentences import flag_advice, reason_label
 from dist_bench.report.table import columns_table
 from dist_bench.results import Results
 from dist_bench.units import format_bytes, format_seconds
@@ -74,19 +59,25 @@ def cutover_summary(results: Results, analysis: CutoverAnalysis) -> RenderableTy
         parts.append(_metg_table(analysis.metgs))
     fitted = set(fit.workload for fit in analysis.fits)
     for workload in (w for w in data.workloads() if w in fitted):
-        cutover = workload_cutover(data, workload)
+        cutover = cutover_content.workload_cutover(data, workload)
         assert cutover is not None  # the workload has fits
         parts.append(_crossover_table(workload, cutover))
         parts.append(
             _compact(
-                columns_table(f"{workload}: fitted costs", FIT_TABLE_COLUMNS, cutover.fit_rows())
+                columns_table(
+                    f"{workload}: fitted costs",
+                    cutover_content.FIT_TABLE_COLUMNS,
+                    cutover.fit_rows(),
+                )
             )
         )
-    projections = projection_rows(analysis)
+    projections = cutover_content.projection_rows(analysis)
     if projections:
-        table = columns_table(PROJECTIONS_TITLE, PROJECTION_COLUMNS, projections)
+        table = columns_table(
+            cutover_content.PROJECTIONS_TITLE, cutover_content.PROJECTION_COLUMNS, projections
+        )
         table.header_style = "bold yellow"
-        table.caption = PROJECTIONS_NOTE
+        table.caption = cutover_content.PROJECTIONS_NOTE
         table.caption_justify = "left"
         parts.append(_compact(table))
     parts.extend(warning_lines(analysis.warnings))
@@ -143,7 +134,7 @@ def _compact(table: Table) -> Table:
     return table
 
 
-def _crossover_table(workload: str, cutover: WorkloadCutover) -> RenderableType:
+def _crossover_table(workload: str, cutover: cutover_content.WorkloadCutover) -> RenderableType:
     """The crossovers reached, then those only the model has; the others counted on one line."""
     shown = (cutover.reached + cutover.unshown)[:CROSSOVER_ROWS]
     left = len(cutover.crossovers) - len(shown)

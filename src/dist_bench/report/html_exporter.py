@@ -15,153 +15,36 @@ from collections.abc import Iterator, Sequence
 from html import escape
 
 from dist_bench import __version__
-from dist_bench.analysis import FindingKind, Summary
+from dist_bench.analysis import FindingKind
 from dist_bench.backends.base import BASELINE
-from dist_bench.decisive import (
-    Contrast,
-    Difference,
-    backend_drifts,
-    contrast,
-    planned_rounds,
-)
 from dist_bench.lessons import WorkloadLesson
-from dist_bench.pooling import PoolKey, pool_key
+from dist_bench.report import cutover_content
 from dist_bench.report import scaling_content as scaling
-from dist_bench.report.content import (
+from dist_bench.report.columns import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
-    CROSSOVER_COLUMNS,
-    FINDING_KINDS,
-    FIT_TABLE_COLUMNS,
-    FITS_TITLE,
-    GLOSSARY,
     MEASUREMENT_COLUMNS,
-    METG_COLUMNS,
-    METG_NOTE,
-    METG_TITLE,
-    PROJECTION_COLUMNS,
-    PROJECTIONS_NOTE,
-    PROJECTIONS_TITLE,
     Column,
-    ReportData,
-    Section,
-    SizeGroup,
-    WorkloadCutover,
     answer_text,
-    finding_gloss,
-    job_text,
-    projection_rows,
-    workload_cutover,
 )
-from dist_bench.report.plot import panel_images, plotted_workloads
-from dist_bench.report.scaling_plot import scaling_images
-from dist_bench.report.sentences import (
+from dist_bench.report.content import ReportData
+from dist_bench.report.glossary import FINDING_KINDS, GLOSSARY, finding_gloss
+from dist_bench.report.html_glance import glance
+from dist_bench.report.html_style import STYLE
+from dist_bench.report.lesson_sentences import (
     check_sentence,
     lesson_expected,
     lesson_text,
     lesson_verdict,
-    node_projection_note,
-    warning_sentence,
 )
-from dist_bench.results import Record, SizeKey
+from dist_bench.report.plot import panel_images, plotted_workloads
+from dist_bench.report.scaling_plot import scaling_images
+from dist_bench.report.scaling_sentences import node_projection_note
+from dist_bench.report.sections import Section, SizeGroup
+from dist_bench.report.sentences import warning_sentence
 
 #: Up to this many job sizes per workload are shown open; a longer sweep's are folded.
 OPEN_GROUPS = 3
-
-STYLE = """
-:root {
-  --ink: #1d2433; --muted: #5b6478; --line: #e3e6ee; --paper: #ffffff; --wash: #f6f7fb;
-  --accent: #3451b2; --win: #1a7f37; --win-bg: #e6f4ea; --loss: #b42318; --loss-bg: #fdecea;
-  --even-bg: #f0f1f5; --warn: #8a5a00; --warn-bg: #fff6e0;
-}
-* { box-sizing: border-box; }
-html { background: var(--wash); }
-body {
-  margin: 0; color: var(--ink); line-height: 1.5; font-size: 15px;
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-    "Noto Sans", "DejaVu Sans", sans-serif;
-}
-header.top { background: var(--ink); color: #fff; padding: 28px 0 18px; }
-.wrap { max-width: 1240px; margin: 0 auto; padding: 0 28px; }
-.eyebrow { margin: 0; text-transform: uppercase; letter-spacing: .08em; font-size: 12px;
-  color: #aab4d4; font-weight: 600; }
-h1 { margin: 4px 0 6px; font-size: 28px; line-height: 1.25; font-weight: 700; }
-header .meta { margin: 0; color: #cdd3e6; font-size: 14px; }
-nav { margin-top: 14px; display: flex; flex-wrap: wrap; gap: 6px; }
-nav a { color: #fff; text-decoration: none; font-size: 13px; padding: 3px 10px;
-  border: 1px solid #4a5570; border-radius: 999px; }
-nav a:hover { background: #2e3850; }
-main { padding: 8px 0 40px; }
-section.card { background: var(--paper); border: 1px solid var(--line); border-radius: 10px;
-  padding: 6px 26px 22px; margin: 22px 0; }
-h2 { font-size: 21px; margin: 18px 0 8px; }
-h3 { font-size: 16px; margin: 24px 0 8px; }
-p.lead { color: var(--muted); margin: 0 0 14px; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; margin: 6px 0 4px; }
-th, td { padding: 6px 9px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { text-align: left; font-weight: 600; color: var(--muted); font-size: 12.5px;
-  background: var(--wash); border-bottom: 1px solid #cfd4e0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tbody tr:hover { background: #fafbfe; }
-td.backend { font-weight: 600; white-space: nowrap; }
-.table-scroll { overflow-x: auto; }
-.ok { color: var(--win); font-weight: 600; }
-.bad { color: var(--loss); font-weight: 700; }
-td.win { background: var(--win-bg); color: var(--win); }
-td.loss { background: var(--loss-bg); color: var(--loss); }
-td.even { background: var(--even-bg); }
-th.size { text-align: center; }
-td.glance { text-align: center; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.glance small { display: block; color: var(--muted); font-size: 11.5px; }
-.legend { font-size: 13px; color: var(--muted); margin: 8px 0 0; }
-.swatch { display: inline-block; width: 11px; height: 11px; border-radius: 3px;
-  vertical-align: -1px; margin: 0 4px 0 10px; }
-figure { margin: 10px 0 6px; }
-.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 12px; }
-.plots img { width: 100%; height: auto; border: 1px solid var(--line); border-radius: 8px;
-  background: #fff; }
-a { color: var(--accent); }
-figcaption { font-size: 13px; color: var(--muted); margin-top: 6px; }
-ul.findings { list-style: none; padding: 0; margin: 8px 0 0; }
-ul.findings li { padding: 5px 0 5px 0; border-bottom: 1px dashed var(--line); }
-ul.findings li:last-child { border-bottom: 0; }
-ul.crossovers li { font-weight: 600; border-left: 3px solid var(--accent); padding-left: 10px;
-  border-bottom: 0; margin: 4px 0; }
-section.projection h2 { color: var(--warn); }
-.tag { display: inline-block; font-size: 11.5px; font-weight: 600; padding: 1px 8px;
-  border-radius: 999px; background: #e8ecf8; color: var(--accent); text-decoration: none;
-  margin-right: 6px; white-space: nowrap; }
-.who { font-weight: 600; margin-right: 4px; }
-li.row-group { color: var(--muted); font-size: 12.5px; font-weight: 600; padding-top: 10px; }
-div.lesson { background: var(--wash); border-left: 4px solid var(--accent); padding: 4px 14px;
-  margin: 10px 0 14px; border-radius: 6px; }
-ul.checks { list-style: none; padding: 0; margin: 4px 0 8px; }
-ul.checks li { padding: 3px 8px; margin: 3px 0; border-radius: 4px; }
-ul.checks li.matches { background: var(--win-bg); }
-ul.checks li.differs { background: var(--loss-bg); }
-ul.checks li.not_shown { background: var(--even-bg); }
-li.remark { color: var(--warn); background: var(--warn-bg); padding-left: 8px;
-  border-radius: 6px; border-bottom: 0; margin-top: 3px; }
-details { margin: 4px 0; }
-details > summary { cursor: pointer; list-style: none; padding: 8px 0 4px;
-  border-top: 1px solid var(--line); }
-details > summary::-webkit-details-marker { display: none; }
-details > summary::before { content: "▸"; color: var(--muted); display: inline-block;
-  width: 16px; }
-details[open] > summary::before { content: "▾"; }
-details > summary h3 { display: inline; margin: 0; }
-details > summary span { color: var(--muted); font-size: 13.5px; margin-left: 6px; }
-p.note { font-size: 12.5px; color: var(--muted); margin: 4px 0 0; }
-dl.glossary { display: grid; grid-template-columns: minmax(150px, max-content) 1fr;
-  gap: 6px 18px; margin: 8px 0; font-size: 14px; }
-dl.glossary dt { font-weight: 600; }
-dl.glossary dd { margin: 0; color: #333a4d; }
-code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono",
-  monospace; font-size: 13px; background: var(--wash); padding: 1px 4px; border-radius: 4px; }
-footer { color: var(--muted); font-size: 13px; padding: 0 0 30px; }
-@media print { html { background: #fff; } section.card { border: 0; padding: 0; }
-  header.top { background: #fff; color: var(--ink); } nav { display: none; } }
-"""
 
 
 def _cell(text: str, column: Column) -> str:
@@ -217,110 +100,6 @@ def _group(group: SizeGroup, opened: bool) -> Iterator[str]:
     yield "</ul></details>"
 
 
-def _glance_class(summary: Summary, verdict: Contrast | None) -> str:
-    """Win / loss: decisively faster / slower than serial (``dist_bench.decisive``); else even.
-
-    The rule a reported crossover's evidence passes: the medians' intervals apart, by more than
-    the run-to-run drift (at least 5 %), steady across rounds; a speedup interval above 1x alone
-    is not enough (a slow serial baseline at 3 repeats would colour threads green on ``cpu``).
-    """
-    if summary.record.error or not summary.record.verified:
-        return "loss"
-    if verdict is None or verdict.difference is not Difference.DECISIVE:
-        return "even"
-    return "loss" if verdict.faster == BASELINE else "win"
-
-
-def _glance(data: ReportData) -> Iterator[str]:
-    yield '<section class="card" id="glance"><h2>At a glance</h2>'
-    yield (
-        '<p class="lead">Speedup over serial of every backend at every job size, with its 95 % '
-        "interval; a column per job size, tasks x serial work per task (x bytes per task). "
-        "Green: decisively faster than serial (the medians' intervals apart, by more than the "
-        "run-to-run drift and at least 5 %, in every round); red: decisively slower (or wrong); "
-        "grey: no decisive difference.</p>"
-    )
-    drifts = backend_drifts(data.results)
-    rounds = planned_rounds(data.results)
-    # Each round's records apart (not pooled as the rows are): the rule tests across rounds.
-    serial: dict[SizeKey, list[Record]] = {}
-    by_key: dict[PoolKey, list[Record]] = {}
-    for record in data.results.records:
-        by_key.setdefault(pool_key(record), []).append(record)
-        if record.backend == BASELINE:
-            serial.setdefault(record.size_key(), []).append(record)
-    for workload, every_group in data.workloads().items():
-        # Sizes with no speedup (a search measures some only to place a crossover between two
-        # other backends, without serial) would be columns of dashes here; the tables list them.
-        groups = [g for g in every_group if any(_has_speedup(s) for s in g.summaries)]
-        backends = list(
-            dict.fromkeys(
-                s.record.backend
-                for g in groups
-                for s in g.summaries
-                if s.record.backend != BASELINE
-            )
-        )
-        if not backends:
-            continue
-        yield f'<h3><a href="#workload-{escape(workload)}">{escape(workload)}</a></h3>'
-        left_out = len(every_group) - len(groups)
-        if left_out:
-            yield (
-                f'<p class="note">{left_out} more job size(s) measured without a serial '
-                "baseline (to place a crossover between two other backends): in the tables "
-                "below.</p>"
-            )
-        yield '<div class="table-scroll"><table><thead><tr><th>backend</th>'
-        for group in groups:
-            first = group.summaries[0].record
-            size = job_text(first.tasks, first.grain_s, first.bytes_per_task)
-            yield f'<th class="size">{escape(size)}</th>'
-        yield "</tr></thead><tbody>"
-        for backend in backends:
-            cells = [f'<td class="backend">{escape(backend)}</td>']
-            for group in groups:
-                summary = next((s for s in group.summaries if s.record.backend == backend), None)
-                verdict = None
-                if summary is not None:
-                    verdict = contrast(
-                        serial.get(summary.record.size_key(), []),
-                        by_key.get(pool_key(summary.record), [summary.record]),
-                        drifts,
-                        rounds,
-                    )
-                cells.append(_glance_cell(summary, verdict))
-            yield f"<tr>{''.join(cells)}</tr>"
-        yield "</tbody></table></div>"
-    yield (
-        '<p class="legend">'
-        '<span class="swatch" style="background:var(--win-bg)"></span>decisively faster than serial'
-        '<span class="swatch" style="background:var(--even-bg)"></span>no decisive difference'
-        '<span class="swatch" style="background:var(--loss-bg)"></span>slower, failed or wrong'
-        "</p>"
-    )
-    yield "</section>"
-
-
-def _has_speedup(summary: Summary) -> bool:
-    return summary.record.backend != BASELINE and summary.speedup is not None
-
-
-def _glance_cell(summary: Summary | None, verdict: Contrast | None) -> str:
-    if summary is None:
-        return '<td class="glance">-</td>'
-    if summary.record.error or not summary.record.verified:
-        label = "error" if summary.record.error else "WRONG"
-        return f'<td class="glance loss">{label}</td>'
-    interval = summary.speedup_interval
-    if summary.speedup is None or interval is None:
-        return '<td class="glance even">no baseline</td>'
-    return (
-        f'<td class="glance {_glance_class(summary, verdict)}">{summary.speedup:.2f}x'
-        f"<small>{interval.low:.2f}-{interval.high:.2f}</small></td>"
-    )
-
-
 def _section(data: ReportData, section: Section, plotted: bool) -> Iterator[str]:
     """A lesson and its workload's crossovers, plots and tables (a lesson alone for tiny tasks)."""
     yield f'<section class="card" id="{escape(section.anchor)}"><h2>{escape(section.title)}</h2>'
@@ -331,7 +110,7 @@ def _section(data: ReportData, section: Section, plotted: bool) -> Iterator[str]
         yield "</section>"
         return
     workload = section.workload
-    cutover = workload_cutover(data, workload)
+    cutover = cutover_content.workload_cutover(data, workload)
     if cutover is not None and cutover.crossovers:
         yield from _cutover(cutover)
     if plotted:
@@ -368,7 +147,7 @@ def _lesson(item: WorkloadLesson) -> Iterator[str]:
     yield "</div>"
 
 
-def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
+def _cutover(cutover: cutover_content.WorkloadCutover) -> Iterator[str]:
     yield "<h3>Where each step up starts to win</h3>"
     ladder = cutover.ladder_sentences()
     if ladder:
@@ -381,7 +160,9 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
             yield f"<li>{escape(cutover.sentence(crossover))}</li>"
         yield "</ul>"
         yield "<details><summary><h3>The crossovers as a table</h3></summary>"
-        yield from _table(CROSSOVER_COLUMNS, cutover.crossover_rows(reached_only=True))
+        yield from _table(
+            cutover_content.CROSSOVER_COLUMNS, cutover.crossover_rows(reached_only=True)
+        )
         yield "</details>"
     else:
         yield '<p class="lead">No two backends cross inside the measured range.</p>'
@@ -396,15 +177,15 @@ def _cutover(cutover: WorkloadCutover) -> Iterator[str]:
             f"<details><summary><h3>{len(rows)} pair(s) not shown crossing in the measured range"
             "</h3><span>· which one won throughout, and why</span></summary>"
         )
-        yield from _table(CROSSOVER_COLUMNS, rows)
+        yield from _table(cutover_content.CROSSOVER_COLUMNS, rows)
         yield "</details>"
-    yield f"<details><summary><h3>{escape(FITS_TITLE)}</h3></summary>"
-    yield from _table(FIT_TABLE_COLUMNS, cutover.fit_rows())
+    yield f"<details><summary><h3>{escape(cutover_content.FITS_TITLE)}</h3></summary>"
+    yield from _table(cutover_content.FIT_TABLE_COLUMNS, cutover.fit_rows())
     yield "</details>"
     if cutover.metgs:
-        yield f"<h3>{escape(METG_TITLE)}</h3>"
-        yield f'<p class="lead">{escape(METG_NOTE)}</p>'
-        yield from _table(METG_COLUMNS, cutover.metg_rows())
+        yield f"<h3>{escape(cutover_content.METG_TITLE)}</h3>"
+        yield f'<p class="lead">{escape(cutover_content.METG_NOTE)}</p>'
+        yield from _table(cutover_content.METG_COLUMNS, cutover.metg_rows())
 
 
 def _scaling(data: ReportData) -> Iterator[str]:
@@ -434,12 +215,13 @@ def _scaling(data: ReportData) -> Iterator[str]:
 
 
 def _projections(data: ReportData) -> Iterator[str]:
-    rows = projection_rows(data.analysis)
+    rows = cutover_content.projection_rows(data.analysis)
     if not rows:
         return
-    yield f'<section class="card projection" id="projections"><h2>{escape(PROJECTIONS_TITLE)}</h2>'
-    yield f'<p class="lead">{escape(PROJECTIONS_NOTE)}</p>'
-    yield from _table(PROJECTION_COLUMNS, rows)
+    title = escape(cutover_content.PROJECTIONS_TITLE)
+    yield f'<section class="card projection" id="projections"><h2>{title}</h2>'
+    yield f'<p class="lead">{escape(cutover_content.PROJECTIONS_NOTE)}</p>'
+    yield from _table(cutover_content.PROJECTION_COLUMNS, rows)
     yield "</section>"
 
 
@@ -479,7 +261,14 @@ def _reading(data: ReportData) -> Iterator[str]:
             "b bytes each in d dispatches; two backends' fitted times meet at most once along a "
             "size: the crossover.</p>"
         )
-        shown = {c.flat_title: c for c in (*CROSSOVER_COLUMNS, *FIT_TABLE_COLUMNS, *METG_COLUMNS)}
+        shown = {
+            c.flat_title: c
+            for c in (
+                *cutover_content.CROSSOVER_COLUMNS,
+                *cutover_content.FIT_TABLE_COLUMNS,
+                *cutover_content.METG_COLUMNS,
+            )
+        }
         yield from _glossary(("", title, c.meaning) for title, c in shown.items())
     yield "<h3>Findings</h3>"
     yield (
@@ -533,14 +322,14 @@ def _page(data: ReportData) -> Iterator[str]:
     links += [(section.anchor, _nav_name(section)) for section in sections]
     if data.scaling:
         links.append(("scaling", "Scaling over nodes"))
-    if projection_rows(data.analysis):
+    if cutover_content.projection_rows(data.analysis):
         links.append(("projections", "Projections"))
     if data.analysis is not None and data.analysis.warnings:
         links.append(("warnings", "Warnings"))
     links += [("backends", "Backends"), ("reading", "How to read"), ("metadata", "Metadata")]
     yield "<nav>" + "".join(f'<a href="#{escape(a)}">{escape(t)}</a>' for a, t in links) + "</nav>"
     yield '</div></header><main><div class="wrap">'
-    yield from _glance(data)
+    yield from glance(data)
     for section in sections:
         yield from _section(data, section, section.workload in plotted)
     yield from _scaling(data)

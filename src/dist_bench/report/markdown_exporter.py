@@ -14,41 +14,23 @@ from collections.abc import Iterator, Sequence
 from dist_bench.analysis import FindingKind
 from dist_bench.costmodel import AnalysisWarning
 from dist_bench.lessons import WorkloadLesson
+from dist_bench.report import cutover_content
 from dist_bench.report import scaling_content as scaling
-from dist_bench.report.content import (
-    BACKEND_COLUMNS,
-    BACKENDS_TITLE,
-    CROSSOVER_COLUMNS,
-    FIT_TABLE_COLUMNS,
-    FITS_TITLE,
-    GLOSSARY,
-    MEASUREMENT_COLUMNS,
-    METG_COLUMNS,
-    METG_NOTE,
-    METG_TITLE,
-    PROJECTION_COLUMNS,
-    PROJECTIONS_NOTE,
-    PROJECTIONS_TITLE,
-    Column,
-    ReportData,
-    SizeGroup,
-    WorkloadCutover,
-    projection_rows,
-    workload_cutover,
-)
+from dist_bench.report.columns import BACKEND_COLUMNS, BACKENDS_TITLE, MEASUREMENT_COLUMNS, Column
+from dist_bench.report.content import ReportData
 from dist_bench.report.cutover_table import warning_places
-from dist_bench.report.sentences import (
-    ROW_KINDS,
+from dist_bench.report.glossary import GLOSSARY
+from dist_bench.report.lesson_sentences import (
     TEACHING_NOTE,
     check_sentence,
     lesson_expected,
     lesson_text,
     lesson_verdict,
-    never_crossing_note,
-    node_projection_note,
-    same_kind_note,
-    warning_sentence,
 )
+from dist_bench.report.record_sentences import ROW_KINDS
+from dist_bench.report.scaling_sentences import node_projection_note
+from dist_bench.report.sections import SizeGroup
+from dist_bench.report.sentences import never_crossing_note, same_kind_note, warning_sentence
 
 
 def _escape(text: str) -> str:
@@ -76,20 +58,20 @@ def _lines(data: ReportData) -> Iterator[str]:
         if section.lesson is not None:
             yield from _lesson_lines(section.lesson)
         yield from _cutover_lines(
-            workload_cutover(data, section.workload) if section.groups else None
+            cutover_content.workload_cutover(data, section.workload) if section.groups else None
         )
         said = None
         for group in section.groups:
             yield from _group_lines(group, said)
             said = group.interval_note()
     yield from _scaling_lines(data)
-    projections = projection_rows(data.analysis)
+    projections = cutover_content.projection_rows(data.analysis)
     if projections:
-        yield f"## {PROJECTIONS_TITLE}"
+        yield f"## {cutover_content.PROJECTIONS_TITLE}"
         yield ""
-        yield from table_lines(PROJECTION_COLUMNS, projections)
+        yield from table_lines(cutover_content.PROJECTION_COLUMNS, projections)
         yield ""
-        yield f"_{PROJECTIONS_NOTE}_"
+        yield f"_{cutover_content.PROJECTIONS_NOTE}_"
         yield ""
     if data.analysis is not None and data.analysis.warnings:
         yield "## Warnings"
@@ -178,7 +160,7 @@ def _scaling_lines(data: ReportData) -> Iterator[str]:
         yield ""
 
 
-def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
+def _cutover_lines(cutover: cutover_content.WorkloadCutover | None) -> Iterator[str]:
     if cutover is None or not cutover.crossovers:
         return
     yield "### Where each step up starts to win"
@@ -194,22 +176,24 @@ def _cutover_lines(cutover: WorkloadCutover | None) -> Iterator[str]:
     if cutover.reached:
         yield ""
     if cutover.reached or cutover.unshown:
-        yield from table_lines(CROSSOVER_COLUMNS, cutover.crossover_rows(shown_only=True))
+        yield from table_lines(
+            cutover_content.CROSSOVER_COLUMNS, cutover.crossover_rows(shown_only=True)
+        )
         yield ""
     never = len(cutover.crossovers) - len(cutover.reached) - len(cutover.unshown)
     if never:
         yield f"_{never_crossing_note(never)}_"
         yield ""
-    yield f"### {FITS_TITLE}"
+    yield f"### {cutover_content.FITS_TITLE}"
     yield ""
-    yield from table_lines(FIT_TABLE_COLUMNS, cutover.fit_rows())
+    yield from table_lines(cutover_content.FIT_TABLE_COLUMNS, cutover.fit_rows())
     yield ""
     if cutover.metgs:
-        yield f"### {METG_TITLE}"
+        yield f"### {cutover_content.METG_TITLE}"
         yield ""
-        yield from table_lines(METG_COLUMNS, cutover.metg_rows())
+        yield from table_lines(cutover_content.METG_COLUMNS, cutover.metg_rows())
         yield ""
-        yield f"_{METG_NOTE}_"
+        yield f"_{cutover_content.METG_NOTE}_"
         yield ""
 
 

@@ -15,43 +15,40 @@ One row of panels per workload:
 - **efficiency vs grain** (with a cutover analysis): each backend's efficiency along the grain
   series, the 50 % line, and where each backend's METG(50 %) lies, with its interval.
 
-matplotlib is imported only here, and only when a plot is drawn, so ``--help`` stays instant.
+This module lays the panels out and draws the first two; ``workers_panel`` and
+``efficiency_panel`` draw the others. matplotlib is imported (``figures``) only when a plot
+is drawn, so ``--help`` stays instant.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dist_bench.analysis import Summary
 from dist_bench.backends.base import BASELINE
 from dist_bench.errors import UsageError
 from dist_bench.report.content import ReportData
-from dist_bench.stats import amdahl_fraction
+from dist_bench.report.efficiency_panel import draw_efficiency
+from dist_bench.report.figures import (
+    PANEL_SIZE,
+    colour,
+    error_bar,
+    pyplot,
+    save_figure,
+    tick_formatter,
+)
+from dist_bench.report.workers_panel import draw_workers
 from dist_bench.units import format_bytes, format_seconds
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
-    from dist_bench.costmodel import CutoverAnalysis, Metg
+    from dist_bench.costmodel import CutoverAnalysis
 
-#: One colour per backend in every panel and every plot (matplotlib's tab10, in a fixed order).
-BACKEND_COLOURS = {
-    "serial": "#7f7f7f",
-    "threads": "#1f77b4",
-    "asyncio": "#17becf",
-    "processes": "#ff7f0e",
-    "dask": "#2ca02c",
-    "ray": "#d62728",
-}
-_OTHER_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#bcbd22")
-#: Sizes a panel is drawn at, in inches; three panels side by side fill a wide page.
-PANEL_SIZE = (5.0, 3.6)
 #: An axis label longer than this (characters) is wider than its panel at the default font.
 MAX_LABEL_CHARS = 60
 #: Crossover lines closer than this ratio along the log axis share one label place (rotated
@@ -64,13 +61,6 @@ SWEPT_SIZES = (
     ("tasks", "tasks per job"),
     ("bytes_per_task", "bytes per task"),
 )
-
-
-def colour(backend: str) -> str:
-    """The backend's colour, stable across panels and plots."""
-    if backend in BACKEND_COLOURS:
-        return BACKEND_COLOURS[backend]
-    return _OTHER_COLOURS[sum(map(ord, backend)) % len(_OTHER_COLOURS)]
 
 
 def render_png(data: ReportData) -> bytes:
@@ -105,7 +95,7 @@ def _render(data: ReportData, image_format: str) -> bytes:
         raise UsageError(
             "nothing to plot: no verified measurement with a serial baseline, and no node sweep"
         )
-    plt = _pyplot()
+    plt = pyplot()
     panels = [_panels(workload_summaries(data, workload), data.analysis) for workload in workloads]
     panels += [scaling] if scaling else []
     heights = [math.ceil(len(drawers) / COLUMNS) for drawers in panels]
@@ -119,17 +109,17 @@ def _render(data: ReportData, image_format: str) -> bytes:
             draw(axis)
         for axis in axes[len(drawers) :]:
             axis.set_visible(False)
-    return _save(figure, image_format)
+    return save_figure(figure, image_format)
 
 
 def panel_images(data: ReportData, workload: str, image_format: str) -> list[bytes]:
     """Each of one workload's panels as its own image (the HTML report lays them out)."""
-    plt = _pyplot()
+    plt = pyplot()
     images = []
     for draw in _panels(workload_summaries(data, workload), data.analysis):
         figure = plt.figure(figsize=PANEL_SIZE, layout="constrained")
         draw(figure.add_subplot())
-        images.append(_save(figure, image_format))
+        images.append(save_figure(figure, image_format))
     return images
 
 
@@ -145,39 +135,6 @@ def workload_summaries(data: ReportData, workload: str) -> list[Summary]:
         for s in data.summaries
         if s.record.workload == workload and s.speedup is not None and s.median_s is not None
     ]
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed; must precede pyplot
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(
-        {
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "axes.grid": True,
-            "grid.color": "#e5e5e5",
-            "axes.titlesize": "medium",
-            "axes.titleweight": "bold",
-            "legend.fontsize": "small",
-            "legend.frameon": False,
-            "svg.fonttype": "none",  # text stays text in SVG: smaller, selectable, searchable
-        }
-    )
-    return plt
-
-
-def _save(figure: Figure, image_format: str) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    # Fixed metadata, so the same results always give the same bytes.
-    metadata = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
-    figure.savefig(buffer, format=image_format, dpi=110, metadata=metadata[image_format])
-    plt.close(figure)
-    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -221,17 +178,17 @@ def _panels(summaries: list[Summary], analysis: CutoverAnalysis | None) -> list[
     workload = summaries[0].record.workload
     swept = lines(summaries)
     metgs = [m for m in analysis.metgs if m.workload == workload] if analysis else []
-    efficiency = [partial(_draw_efficiency, workload=workload, metgs=metgs)] if metgs else []
+    efficiency = [partial(draw_efficiency, workload=workload, metgs=metgs)] if metgs else []
     if not swept:
         return [
             partial(_draw_speedup_bars, workload=workload, summaries=summaries),
-            partial(_draw_scaling, workload=workload, summaries=summaries, analysis=analysis),
+            partial(draw_workers, workload=workload, summaries=summaries, analysis=analysis),
             *efficiency,
         ]
     return [
         *(partial(_draw_times, workload=workload, line=line, analysis=analysis) for line in swept),
         partial(_draw_speedup_lines, workload=workload, line=swept[0]),
-        partial(_draw_scaling, workload=workload, summaries=summaries, analysis=analysis),
+        partial(draw_workers, workload=workload, summaries=summaries, analysis=analysis),
         *efficiency,
     ]
 
@@ -253,7 +210,7 @@ def _size_axis(axis: Axes, line: Line) -> None:
     # many close sizes, whose labels would overlap: then the decades are labelled instead.
     if len(measured) <= MAX_LABELLED_SIZES:
         axis.set_xticks(measured)
-    axis.xaxis.set_major_formatter(FuncFormatter(_tick_formatter(line.attribute)))
+    axis.xaxis.set_major_formatter(FuncFormatter(tick_formatter(line.attribute)))
     axis.xaxis.set_minor_formatter(NullFormatter())
 
 
@@ -356,7 +313,7 @@ def _draw_speedup_bars(axis: Axes, *, workload: str, summaries: list[Summary]) -
     axis.bar(
         [s.record.backend for s in shown],
         [s.speedup or 0.0 for s in shown],
-        yerr=list(zip(*map(_error_bar, shown), strict=True)) if shown else None,
+        yerr=list(zip(*map(error_bar, shown), strict=True)) if shown else None,
         capsize=4,
         color=[colour(s.record.backend) for s in shown],
     )
@@ -365,155 +322,6 @@ def _draw_speedup_bars(axis: Axes, *, workload: str, summaries: list[Summary]) -
     axis.set_title(
         f"{workload}: {first.tasks} tasks x {format_seconds(first.grain_s)}, speedup (95 % CI)"
     )
-
-
-def amdahl_speedup(serial_fraction: float, workers: float) -> float:
-    """Amdahl's law: the speedup on ``workers`` when ``serial_fraction`` of the work is serial."""
-    return 1.0 / (serial_fraction + (1.0 - serial_fraction) / workers)
-
-
-def _draw_scaling(
-    axis: Axes, *, workload: str, summaries: list[Summary], analysis: CutoverAnalysis | None
-) -> None:
-    from matplotlib.ticker import FuncFormatter
-
-    swept = scaling_points(summaries)
-    projected = projection_points(analysis, workload)
-    widest = max(
-        [
-            16,
-            *(2 * s.parallel_slots for points in swept.values() for s in points),
-            *(p for _, p, _ in projected),
-        ]
-    )
-    workers = [1.0 * 2 ** (step / 4) for step in range(int(4 * widest.bit_length()) + 1)]
-    workers = [w for w in workers if w <= widest]
-    axis.plot(workers, workers, color="#bbbbbb", linestyle="--", linewidth=1, label="ideal")
-    for backend, points in swept.items():
-        slots = [float(s.parallel_slots) for s in points]
-        fraction = amdahl_fraction([(s.parallel_slots, s.speedup or 0.0) for s in points])
-        if fraction is not None:
-            # Solid across the worker counts measured, dashed beyond: a projection.
-            inside = [w for w in workers if min(slots) <= w <= max(slots)]
-            for part, style in ((inside, "-"), ([w for w in workers if w >= max(slots)], "--")):
-                axis.plot(
-                    part,
-                    [amdahl_speedup(fraction, w) for w in part],
-                    color=colour(backend),
-                    linestyle=style,
-                    linewidth=1,
-                    alpha=0.7,
-                )
-        errors = [_error_bar(s) for s in points]
-        axis.errorbar(
-            slots,
-            [s.speedup or 0.0 for s in points],
-            yerr=[[low for low, _ in errors], [high for _, high in errors]],
-            fmt="o",
-            capsize=3,
-            color=colour(backend),
-            label=_scaling_label(backend, fraction, len(points)),
-        )
-    for backend in dict.fromkeys(name for name, _, _ in projected):
-        predicted = sorted((n, speedup) for name, n, speedup in projected if name == backend)
-        axis.plot(
-            *zip(*predicted, strict=True),
-            marker="o",
-            markerfacecolor="white",
-            linestyle=":",
-            color=colour(backend),
-            label=f"{backend}: PROJECTION",
-        )
-
-    axis.set_xscale("log", base=2)
-    axis.set_yscale("log", base=2)
-    for scale in (axis.xaxis, axis.yaxis):
-        scale.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    axis.set_xlabel("parallel workers")
-    axis.set_ylabel("speedup over serial (x)")
-    axis.set_title(f"{workload}: speedup vs workers, Amdahl fit\n(dashed: projected)")
-    axis.legend()
-
-
-def scaling_points(summaries: Sequence[Summary]) -> dict[str, list[Summary]]:
-    """Per backend, its rows at its largest job (most serial work), one per worker count.
-
-    Where fixed costs weigh least, so the Amdahl curve through them is the most favourable honest
-    one; a worker-count sweep (``run -w 1,2``, the cutover's Amdahl shapes) gives several points.
-    Batched rows are left out: they describe the batching, not the workers.
-    """
-    rows = [
-        s
-        for s in summaries
-        if s.record.backend != BASELINE and s.speedup is not None and s.record.chunk == 1
-    ]
-    largest: dict[str, Summary] = {}
-    for summary in rows:
-        kept = largest.get(summary.record.backend)
-        if kept is None or _serial_work(kept) < _serial_work(summary):
-            largest[summary.record.backend] = summary
-    return {
-        backend: sorted(
-            (s for s in rows if s.record.backend == backend and _same_job(s, top)),
-            key=lambda s: s.parallel_slots,
-        )
-        for backend, top in largest.items()
-    }
-
-
-def _same_job(summary: Summary, other: Summary) -> bool:
-    return summary.record.size_key() == other.record.size_key()
-
-
-def _scaling_label(backend: str, fraction: float | None, points: int) -> str:
-    if fraction is None:
-        return f"{backend} (no Amdahl fit: one worker count)"
-    return f"{backend}: f={fraction:.2f}, {points} point{'s' if points > 1 else ''}"
-
-
-def _draw_efficiency(axis: Axes, *, workload: str, metgs: list[Metg]) -> None:
-    """Each backend's efficiency along the grain, the 50 % line, and each METG with its band."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
-
-    from dist_bench.costmodel import METG_EFFICIENCY
-
-    axis.axhline(METG_EFFICIENCY, color="grey", linewidth=0.8, linestyle="--", label="50 %")
-    for item in metgs:
-        grains = [p.grain_s for p in item.points]
-        axis.plot(
-            grains,
-            [p.efficiency for p in item.points],
-            marker="o",
-            label=item.backend,
-            color=colour(item.backend),
-        )
-        if item.grain_s is None:
-            continue
-        low, high = item.interval
-        axis.axvspan(
-            low if low is not None else grains[0],
-            high if high is not None else grains[-1],
-            color=colour(item.backend),
-            alpha=0.1,
-            linewidth=0,
-        )
-        axis.plot([item.grain_s], [METG_EFFICIENCY], marker="D", color=colour(item.backend))
-    axis.set_xscale("log")
-    # 1-2-5 steps: a grain series often spans about a decade, where decade ticks say little.
-    axis.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.xaxis.set_major_formatter(FuncFormatter(_tick_formatter("grain_s")))
-    axis.xaxis.set_minor_formatter(NullFormatter())
-    axis.yaxis.set_major_formatter(PercentFormatter(1.0))
-    axis.set_ylim(bottom=0.0)
-    axis.set_xlabel(f"grain: serial seconds of work per task (at {metgs[0].tasks} tasks)")
-    axis.set_ylabel("efficiency: serial / (wall x slots)")
-    axis.set_title(f"{workload}: efficiency vs grain, METG(50 %) marked")
-    axis.legend()
-
-
-def _serial_work(summary: Summary) -> tuple[float, int]:
-    record = summary.record
-    return (record.tasks * record.grain_s, record.bytes_per_task)
 
 
 def label_groups(marks: Sequence[tuple[float, float, float, str]]) -> list[tuple[float, list[str]]]:
@@ -545,33 +353,3 @@ def crossover_marks(
         low, high = (item.interval.low, item.interval.high) if item.interval else (item.value,) * 2
         marks.append((low, item.value, high, f"{item.winner_below} → {item.winner_above}"))
     return marks
-
-
-def projection_points(
-    analysis: CutoverAnalysis | None, workload: str
-) -> list[tuple[str, int, float]]:
-    """(backend, workers, PROJECTED speedup) of each projection for ``workload``."""
-    if analysis is None:
-        return []
-    return [
-        (item.backend, item.workers, item.predicted_speedup)
-        for item in analysis.projections
-        if item.workload == workload
-    ]
-
-
-def _tick_formatter(attribute: str) -> Callable[[float, object], str]:
-    if attribute == "grain_s":
-        return lambda value, _: format_seconds(value)
-    if attribute == "bytes_per_task":
-        return lambda value, _: format_bytes(int(value))
-    return lambda value, _: f"{value:g}"
-
-
-def _error_bar(summary: Summary) -> tuple[float, float]:
-    if summary.speedup is None or summary.speedup_interval is None:
-        return (0.0, 0.0)
-    return (
-        max(0.0, summary.speedup - summary.speedup_interval.low),
-        max(0.0, summary.speedup_interval.high - summary.speedup),
-    )

@@ -1,6 +1,6 @@
 """What every report says about node sweeps: one table per series, its fit, its projections.
 
-Like ``content``, the columns (title, meaning, cell text) live here once; the terminal, Markdown
+Like ``columns``, the columns (title, meaning, cell text) live here once; the terminal, Markdown
 and HTML lay them out, the CSV carries each record's node count and slice, and the plots draw
 speedup against nodes with the ideal line and the fitted law.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dist_bench.report.content import DASH, Column, ReportData
-from dist_bench.report.sentences import node_slice_text, scaling_sentence
+from dist_bench.report.columns import DASH, Column
+from dist_bench.report.content import ReportData
+from dist_bench.report.scaling_sentences import node_slice_text, scaling_sentence
 from dist_bench.scaling import NodeProjection, ScalePoint, ScalingCurve, project_nodes
 from dist_bench.units import format_seconds
 

@@ -12,7 +12,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from dist_bench.report.content import ReportData
-from dist_bench.report.plot import PANEL_SIZE, _pyplot, _save
+from dist_bench.report.figures import PANEL_SIZE, pyplot, save_figure
 from dist_bench.report.scaling_content import default_projection_nodes
 from dist_bench.scaling import Law, Scaling, ScalingCurve
 
@@ -34,12 +34,12 @@ def scaling_panels(data: ReportData) -> list[partial[None]]:
 
 def scaling_images(data: ReportData, image_format: str) -> list[bytes]:
     """Each panel as its own image (the HTML report lays them out)."""
-    plt = _pyplot()
+    plt = pyplot()
     images = []
     for draw in scaling_panels(data):
         figure = plt.figure(figsize=PANEL_SIZE, layout="constrained")
         draw(figure.add_subplot())
-        images.append(_save(figure, image_format))
+        images.append(save_figure(figure, image_format))
     return images
 
 

@@ -8,19 +8,19 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dist_bench.compare import Basis, Change, Comparison
+from dist_bench.comparison import Basis, Change, Comparison
 from dist_bench.report import scaling_content as scaling
-from dist_bench.report.content import (
+from dist_bench.report.columns import (
     BACKEND_COLUMNS,
     BACKENDS_TITLE,
     MEASUREMENT_COLUMNS,
     Column,
-    ReportData,
-    SizeGroup,
     answer_text,
     size_title,
 )
-from dist_bench.report.sentences import node_projection_note
+from dist_bench.report.content import ReportData
+from dist_bench.report.scaling_sentences import node_projection_note
+from dist_bench.report.sections import SizeGroup
 from dist_bench.results import Record, Results
 from dist_bench.stats import median
 from dist_bench.units import format_seconds
