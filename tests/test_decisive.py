@@ -114,6 +114,49 @@ def test_drift_between_sessions_is_measured_and_raises_the_bar() -> None:
     assert shaky.difference is not Difference.DECISIVE
 
 
+def test_two_rounds_are_judged_with_the_pooled_drift_not_one_degree_of_freedom() -> None:
+    # Twin takes 0.6 of serial's time at every grain, sessions drift 3 %: a difference far above
+    # the drift at every shape. Two rounds give each shape's log ratio one degree of freedom;
+    # judged on that alone (t needs 12.7 standard errors) a shape whose two rounds happen to
+    # spread more than the pool would not be decisive. The pool's degrees of freedom decide.
+    scripts = {"serial": (SERIAL, True), "threads": (_twin(0.6, 0.0), True)}
+    results = measured_rounds(scripts, GRAINS, rounds=2, drift=0.03)
+    drifts = backend_drifts(results)
+    assert drifts["serial"].df == len(GRAINS)
+    for grain in GRAINS:
+        at = [r for r in results.records if r.grain_s == grain]
+        verdict = contrast(
+            [r for r in at if r.backend == "serial"],
+            [r for r in at if r.backend == "threads"],
+            drifts,
+            rounds=2,
+        )
+        assert verdict is not None and verdict.rounds == 2
+        assert verdict.faster == "threads" and verdict.difference is Difference.DECISIVE, grain
+
+
+def test_a_difference_within_the_drift_is_not_decisive_however_many_rounds() -> None:
+    # 12 % apart, sessions drifting 15 %: with 8 rounds the difference may pass Student's t,
+    # but the next session's drift can undo it, so it is not reported as decisive.
+    scripts = {"serial": (SERIAL, True), "threads": (_twin(1 / 1.12, 0.0), True)}
+    results = measured_rounds(scripts, GRAINS, rounds=8, drift=0.15)
+    drifts = backend_drifts(results)
+    within = []
+    for grain in GRAINS:
+        at = [r for r in results.records if r.grain_s == grain]
+        verdict = contrast(
+            [r for r in at if r.backend == "serial"],
+            [r for r in at if r.backend == "threads"],
+            drifts,
+            rounds=8,
+        )
+        assert verdict is not None
+        if verdict.ratio <= 1.0 + verdict.floor:
+            within.append(verdict)
+    assert within, "no shape measured within the drift: the script no longer tests the rule"
+    assert all(verdict.difference is not Difference.DECISIVE for verdict in within)
+
+
 def test_the_interval_bootstraps_over_rounds_so_drift_widens_it() -> None:
     scripts = {"serial": (SERIAL, True), "processes": SCRIPTS["processes"]}
     results = measured_rounds(scripts, GRAINS, rounds=4, drift=0.08)

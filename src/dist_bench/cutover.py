@@ -142,10 +142,14 @@ def run_cutover(
             search.progress(f"stopping {backend.name}")
         search.start_cost[backend.name] = run.startup_s + (run.shutdown_s or 0.0)
     _fill_in(search, order, modules)
-    measure_lesson_shapes(search, order, plan.options, plan.settings, modules, make_backend)
+    # The later rounds before the lesson shapes: they decide which crossovers hold, and the
+    # budget is theirs; the lesson shapes are fixed and cheap (about 10 s of jobs), measured
+    # after them whatever is left, as part of the first round.
     for round_index in range(1, plan.rounds):
         search.round = round_index
         replicate(search, order, modules, on_version_check)
+    search.round = 0
+    measure_lesson_shapes(search, order, plan.options, plan.settings, modules, make_backend)
     search.progress("analysing")
     analysis = analyse(writer.results, project_nodes=plan.project_nodes)
     repeated = {r.backend for r in writer.results.records if r.round > 0}

@@ -65,7 +65,7 @@ def _refinement_shapes(
         backends=search.writer.results.backends,
         records=[r for r in search.writer.results.records if r.backend in (backend, *earlier)],
     )
-    analysis = analyse(current, resamples=SEARCH_RESAMPLES)
+    analysis = analyse(current, resamples=SEARCH_RESAMPLES, with_metg=False)
     wanted: list[tuple[str, Job]] = []
     for crossover in analysis.crossovers:
         if backend not in crossover.backends:

@@ -73,7 +73,7 @@ def _deciding_shapes(search: CutoverSearch) -> list[tuple[str, Job, set[str]]]:
     """The first round's shapes that decide an answer, most important first, with their backends."""
     # Judged as one round (as the search did): which shapes decide is what is asked here.
     first_round = replace(search.writer.results, metadata={})
-    analysis = analyse(first_round, resamples=SEARCH_RESAMPLES)
+    analysis = analyse(first_round, resamples=SEARCH_RESAMPLES, with_metg=False)
 
     def priority(crossover: Crossover) -> int:
         if crossover.kind in _DECIDING_ORDER:

@@ -11,9 +11,9 @@ holds up"):
   the run-to-run drift measured between rounds (one standard deviation of the two backends'
   round-to-round log times, rule 7: report variation between runs, not only within one);
 - **the same across rounds**: where the run measured rounds, the shape was measured in two or
-  more, and Student's t on the rounds' log ratios (their variance at least the pooled drift's,
-  its degrees of freedom) excludes no difference (rule 12: compare with a test that accounts for
-  the variation).
+  more, and Student's t on the rounds' log ratios (the pooled drift's variance and degrees of
+  freedom, or the shape's own where an F test finds it larger) excludes no difference (rule 12:
+  compare with a test that accounts for the variation).
 
 A difference no larger than the floor (capped at ``EQUAL_CAP``), each median known to within it,
 is *about equal* (two nearly parallel lines); any other is *unclear*: more repeats or rounds, or a
@@ -195,11 +195,14 @@ def contrast(
     if log_ratio <= math.log1p(equal_floor):
         return verdict if precise else replace(verdict, difference=Difference.UNCLEAR)
     separated = fast_interval.high < slow_interval.low
+    # Larger than the drift, not only beyond chance: a difference the next session's drift can
+    # undo is not the answer a user's next run gets (Hoefler & Belli's practical significance).
+    above_floor = log_ratio > math.log1p(floor)
     steady = _steady_across_rounds([slow_levels[r] - fast_levels[r] for r in common], drift)
     # Where the run measured rounds, one round at this shape is one moment of the machine: on a
     # shared machine another program's load can make either backend look decisively faster then.
     repeated = rounds < 2 or len(common) >= 2
-    decisive = separated and steady and repeated
+    decisive = separated and above_floor and steady and repeated
     return Contrast(
         verdict.faster,
         Difference.DECISIVE if decisive else Difference.UNCLEAR,
@@ -213,15 +216,22 @@ def contrast(
 def _steady_across_rounds(log_ratios: Sequence[float], drift: Drift) -> bool:
     """Student's t across rounds: their mean log ratio is above 0 beyond the drift.
 
-    The variance is the larger of the rounds' own and the pooled drift (a shape whose two rounds
-    agree by chance does not look precise); its degrees of freedom are the drift's when that is
-    used. Fewer than two rounds here cannot be tested: the drift floor already applied.
+    The variance is the pooled drift, with its degrees of freedom: it is estimated from every
+    shape both backends measured in several rounds, this one's included, so it is far steadier
+    than this shape's own rounds (two rounds give one degree of freedom, and Student's t at one
+    degree of freedom needs a mean 12.7 standard errors from 0: used whenever a shape's own two
+    rounds happened to spread more than the pool, about half the time, it made almost no shape
+    decisive). The shape's own variance replaces it only where it is larger beyond chance (an F
+    test at the same confidence), or where no drift was pooled. Fewer than two rounds here
+    cannot be tested: the drift floor already applied.
     """
     values = np.asarray(log_ratios, dtype=float)
     if len(values) < 2:
         return True
-    own = float(values.var(ddof=1))
-    variance, df = (own, len(values) - 1) if own >= drift.variance else (drift.variance, drift.df)
+    own, own_df = float(values.var(ddof=1)), len(values) - 1
+    variance, df = drift.variance, drift.df
+    if df == 0 or own > variance * float(scipy_stats.f.ppf(CONFIDENCE, own_df, df)):
+        variance, df = own, own_df
     if variance == 0.0:
         return bool(values.mean() > 0)
     critical = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2.0, max(1, df)))

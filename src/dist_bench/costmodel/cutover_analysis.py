@@ -78,11 +78,14 @@ def analyse(
     project_nodes: Sequence[int] = (),
     resamples: int = CROSSOVER_RESAMPLES,
     seed: int = 0,
+    with_metg: bool = True,
 ) -> CutoverAnalysis:
     """Fit every (workload, backend), find every crossover and what makes any of it shaky.
 
     Computed from the records alone, so a saved file regenerates the same analysis (the bootstrap
     seed is fixed). ``project_nodes`` adds projections for backends that can use more nodes.
+    ``with_metg=False`` leaves out the METGs, whose bootstrap is most of the analysis's time
+    (the cutover's search, which looks only at crossovers, analyses after every backend).
     The model is of one interpreter's costs: the file's own (other ones' records, from
     ``run --python``, have their own speeds and serial runs).
     """
@@ -139,7 +142,7 @@ def analyse(
         warnings=warnings,
         projections=_with_track_record(projections, results),
         ladder=ladder(analysis_crossovers),
-        metgs=metg_all(grouped, series_of, seed=seed),
+        metgs=metg_all(grouped, series_of, seed=seed) if with_metg else [],
     )
 
 
