@@ -310,7 +310,8 @@ def test_an_interrupt_keeps_what_was_measured(run_sensitive: SensitiveRun) -> No
     assert [r.backend for r in load_results(output).records] == ["serial"]
 
 
-def test_ctrl_c_from_outside_exits_130_and_keeps_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("as_runtime", [False, True], ids=["run", "a runtime's run"])
+def test_ctrl_c_from_outside_exits_130_and_keeps_the_file(tmp_path: Path, as_runtime: bool) -> None:
     output = tmp_path / "r.json"
     command = [
         sys.executable,
@@ -328,6 +329,8 @@ def test_ctrl_c_from_outside_exits_130_and_keeps_the_file(tmp_path: Path) -> Non
         "50",
         "-o",
         str(output),
+        # As another interpreter's run for `run --python`: its host reads the file and deletes it.
+        *(["--as-runtime"] if as_runtime else []),
     ]
     process = subprocess.Popen(
         command,
@@ -348,6 +351,9 @@ def test_ctrl_c_from_outside_exits_130_and_keeps_the_file(tmp_path: Path) -> Non
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
+    [said] = [line for line in err.splitlines() if line.startswith("error:")]
+    kept = "" if as_runtime else f"; kept in {output}"
+    assert said == f"error: interrupted: 1 measurement(s) finished{kept}"
     assert [r.backend for r in load_results(output).records] == ["serial"]
     assert not [p for p in _children_named("dist_bench") if p != os.getpid()]
 

@@ -27,9 +27,11 @@ from dist_bench.compare_stats import benjamini_hochberg
 from dist_bench.comparison import Basis, Change, pair_key
 from dist_bench.errors import ResultsFileError
 from dist_bench.measure import MeasureSettings, prepare_job
+from dist_bench.report.table import comparison_table
 from dist_bench.results import SCHEMA_VERSION, Record, Results, load_results
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.sweep import Progress, SizeGrid, SweepPlan, measure_prepared, run_sweep
+from dist_bench.units import format_seconds
 from dist_bench.workload import Job, TaskArgs, Workload, resolve_workloads
 
 #: Spread of each job's time on the scripted backends (3 %, multiplicative).
@@ -319,3 +321,17 @@ def test_the_progress_count_runs_on_through_the_rounds() -> None:
     assert [e.done for e in measuring] == sorted(e.done for e in measuring)
     assert measuring[-1].done == 12
     assert any("calibrating" in e.description for e in measuring)  # rounds 2 and 3
+
+
+def test_the_table_shows_each_sides_median_in_one_job_length() -> None:
+    # Two rounds calibrated apart (the second to twice the units, its jobs twice as long) at
+    # one speed per unit: the median shown is of one job length, the first round's.
+    rounds = [
+        Record(
+            "w", "serial", 4, 0.01, 0, 100 * r, 1, wall_s=[0.1 * r] * 3, verified=True, round=r - 1
+        )
+        for r in (1, 2)
+    ]
+    table = comparison_table(compare(Results({}, [], rounds), Results({}, [], rounds)))
+    [before, after] = (list(column.cells) for column in table.columns[2:4])
+    assert before == after == [format_seconds(0.1)]

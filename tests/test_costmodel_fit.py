@@ -8,11 +8,12 @@ import pytest
 
 from dist_bench.backends import BackendOptions
 from dist_bench.chunking import auto_chunk_size
-from dist_bench.costmodel import CutoverAnalysis, JobShape, advise, analyse
+from dist_bench.costmodel import CutoverAnalysis, JobShape, advise, analyse, collect_points
 from dist_bench.measure import MeasureSettings, measure, prepare_job
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.workload import Job
 from tests.scripted_costs import NOISE, REPEATS, SCRIPTS, WORKLOAD, make_scripted
+from tests.test_analysis import record as make_record
 
 
 @pytest.mark.parametrize("backend", ["processes", "dask"])
@@ -117,3 +118,15 @@ def test_advise_sizes_auto_chunks_from_the_measured_dispatch_cost() -> None:
     fitted = Results({}, [BackendRun("dask", 1.0, dispatch_s=1e-2)], _chunked_records("dask", (1,)))
     (prediction,) = advise(fitted, JobShape(1024, 0.002, 0))["scripted"]
     assert prediction.chunk == auto_chunk_size(1e-2, 0.002, 2, 1024)
+
+
+def test_a_points_grain_is_serials_time_per_unit_times_its_own_units() -> None:
+    # Serial ran round 0 only, calibrated to 100 units a task (10 ms a task); processes ran
+    # round 1 too, calibrated there to 200 units: each of its tasks carried twice the work.
+    serial = make_record("serial", 0.1, 0.1, workers=1, units=100)
+    processes = [
+        make_record("processes", 0.06, 0.1, units=100),
+        make_record("processes", 0.12, 0.2, units=200, round=1),
+    ]
+    points = collect_points(Results({}, [], [serial, *processes]))[("w", "processes")]
+    assert [p.shape.grain_s for p in points] == pytest.approx([0.01, 0.02])

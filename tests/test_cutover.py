@@ -12,12 +12,14 @@ from dist_bench import cutover
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import Backend
 from dist_bench.backends.scripted import scripted_backend
-from dist_bench.costmodel import JobShape, WarningKind, analyse
+from dist_bench.chunking import auto_chunk_size
+from dist_bench.costmodel import CutoverAnalysis, JobShape, WarningKind, analyse
 from dist_bench.cutover import CENTRE_TASKS, CutoverPlan, run_cutover
 from dist_bench.measure import MeasureSettings
 from dist_bench.report.sentences import crossover_sentence, warning_sentence
-from dist_bench.results import load_results
+from dist_bench.results import Results, load_results
 from dist_bench.results_writer import ResultsWriter
+from dist_bench.units import AUTO
 from tests.scripted_costs import SCRIPTS, WORKLOAD, make_scripted, search, true_crossover
 
 
@@ -113,3 +115,24 @@ def test_the_search_measures_both_sides_again_when_the_model_crossover_is_not_sh
     assert found.model_value is not None
     sentence = crossover_sentence(found, analysis.fits)
     assert ("not shown by the measurements" in sentence) == found.unshown
+
+
+def test_each_backends_first_start_probes_its_dispatch_cost_for_advise(
+    searched: tuple[Results, CutoverAnalysis],
+) -> None:
+    results, analysis = searched
+    probes: dict[str, list[float]] = {}
+    for run in results.backends:
+        if run.dispatch_s is not None:
+            probes.setdefault(run.backend, []).append(run.dispatch_s)
+    # Once per backend, as `run` probes it: the scripted cost of one dispatch.
+    assert sorted(probes) == sorted(SCRIPTS)
+    for name, (script, _) in SCRIPTS.items():
+        [probed] = probes[name]
+        assert probed == pytest.approx(script.per_task_overhead_s, abs=1e-12)
+        # The fit keeps it: `advise` sizes --chunk auto's chunks from it, as `run` would.
+        fit = analysis.fit_for("scripted", name)
+        assert fit is not None and fit.dispatch_s == probed
+        assert fit.chunk_size(1024, 0.002, AUTO) == auto_chunk_size(
+            probed, 0.002, fit.workers, 1024
+        )

@@ -6,6 +6,8 @@ the shape the lesson looks at; the verdict and the cause must follow from the nu
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from dist_bench.analysis import summarize
@@ -166,3 +168,14 @@ def test_sections_follow_the_teaching_order_whatever_was_measured_first() -> Non
 def test_a_lesson_without_the_rows_it_needs_says_so() -> None:
     item = next(iter(lessons(summarize(Results({}, [], [rec("io", "serial")])))))
     assert item.checks == () and "not checked" in lesson_verdict(item)
+
+
+def test_a_check_divides_times_per_unit_when_serial_was_calibrated_apart() -> None:
+    # Serial's row was first measured in a round calibrated to half the units of processes'
+    # (jobs half as long): per unit of work, processes is still 1.8x.
+    serial = rec("cpu", "serial")
+    serial = replace(serial, units=50, wall_s=[t / 2 for t in serial.wall_s])
+    processes = replace(rec("cpu", "processes", 1.8), units=100)
+    check = only_check([serial, processes], Lesson.GIL, "processes")
+    assert check.ratio == pytest.approx(1.8)
+    assert check.verdict is Verdict.MATCHES

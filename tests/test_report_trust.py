@@ -177,3 +177,43 @@ def test_markdown_findings_name_each_rows_kind_in_table_order() -> None:
         "- **processes** _(an interpreter per worker)_",
     ]
     assert not any(line.startswith("- **serial**") for line in findings)
+
+
+def _calibrated(backend: str, units: int, per_unit_s: float, round_index: int) -> Record:
+    """``backend``'s job of ``units`` units of work (1 ms each in its tasks), ``per_unit_s`` of
+    wall time per unit."""
+    job_s, work_s = per_unit_s * units, 1e-3 * units
+    return record(
+        backend,
+        [job_s * f for f in (0.99, 1.0, 1.01)],
+        units=units,
+        round=round_index,
+        warmup_s=[2 * job_s],
+        task_s=[work_s] * 3,
+        task_cpu_s=[work_s] * 3,
+    )
+
+
+def test_rounds_calibrated_apart_pool_per_unit_of_work() -> None:
+    # Round 1 calibrated 1.5x the units of round 0 (a quieter moment); the machine's speed per
+    # unit did not change, so neither did the measurement: one job length, no spread.
+    first, second = _calibrated("serial", 100, 1e-3, 0), _calibrated("serial", 150, 1e-3, 1)
+    [pooled] = pool_records([first, second])
+    assert pooled.units == first.units
+    assert pooled.wall_s == pytest.approx(first.wall_s * 2)
+    assert pooled.warmup_s == pytest.approx(first.warmup_s * 2)
+    assert pooled.task_s == pytest.approx(first.task_s * 2)
+    assert pooled.task_cpu_s == pytest.approx(first.task_cpu_s * 2)
+
+
+def test_a_speedup_divides_times_per_unit_when_the_baseline_was_calibrated_apart() -> None:
+    # processes (2x serial's speed per unit) failed in round 0 and ran in round 1 only, where
+    # the calibration gave 1.5x the units: serial's pooled row holds round 0's job length.
+    serial = [_calibrated("serial", 100, 1e-3, 0), _calibrated("serial", 150, 1e-3, 1)]
+    failed = replace(_calibrated("processes", 100, 5e-4, 0), error="boom", wall_s=[])
+    processes = _calibrated("processes", 150, 5e-4, 1)
+    summaries = summarize(Results({}, [], [*serial, failed, processes]))
+    [measured] = [s for s in summaries if s.record.backend == "processes" and s.record.wall_s]
+    assert measured.speedup == pytest.approx(2.0)
+    assert measured.task_time_ratio == pytest.approx(1.0)
+    assert measured.task_cpu_ratio == pytest.approx(1.0)

@@ -413,7 +413,10 @@ def test_on_3_14_a_numpy_workload_skips_interpreters_with_the_reason(
 
 
 def test_ctrl_c_lets_the_runtimes_run_stop_and_leaves_nothing_running(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_leftover_children: None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    no_leftover_children: None,
 ) -> None:
     # Only this process is interrupted (no terminal): the runtime's run is sent the Ctrl-C.
     monkeypatch.setattr(runtime_launch, "STOP_WAIT_S", 2.0)
@@ -436,6 +439,10 @@ def test_ctrl_c_lets_the_runtimes_run_stop_and_leaves_nothing_running(
     assert stopped.value.results is not None
     saved = len(stopped.value.results.records)
     assert [r.runtime for r in writer.results.records] == [current_runtime().label] * saved
+    # What the runtime's run said on this terminal names no file: its own went with its
+    # temporary folder, and the host says where the records are kept. (Its "interrupted" line
+    # is there unless it took over STOP_WAIT_S to stop and was terminated: test_cli checks it.)
+    assert "kept in" not in capfd.readouterr().err
 
 
 def test_describing_the_runtime_fixes_no_start_method() -> None:

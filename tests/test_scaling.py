@@ -115,3 +115,17 @@ def test_records_outside_a_sweep_and_failed_ones_make_no_curve() -> None:
     plain = dataclasses.replace(sweep_records(Scaling.STRONG, 0.1)[0], nodes=None, scaling=None)
     failed = [dataclasses.replace(r, error="boom") for r in sweep_records(Scaling.WEAK, 0.1)]
     assert scaling_curves([plain, *failed]) == []
+
+
+def test_a_sweep_appended_with_another_calibration_pools_per_unit_of_work() -> None:
+    # A second sweep of the same series, calibrated to twice the units (its jobs twice as
+    # long), appended to the file; only its largest size is kept, so it moves one median only.
+    first = sweep_records(Scaling.STRONG, 0.1)
+    second = [
+        dataclasses.replace(r, units=2 * r.units, wall_s=[2 * t for t in r.wall_s])
+        for r in first[-1:]
+    ]
+    [alone] = scaling_curves(first)
+    [appended] = scaling_curves(first + second)
+    assert [p.speedup for p in appended.points] == pytest.approx([p.speedup for p in alone.points])
+    assert [p.wall_s for p in appended.points] == pytest.approx([p.wall_s for p in alone.points])

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from dist_bench.backends.base import BASELINE
-from dist_bench.pooling import pool_records
+from dist_bench.pooling import at_units, pool_records
 from dist_bench.results import BackendRun, Record, Results, SizeKey
 from dist_bench.stats import (
     SHORTEST_TRUSTED_S,
@@ -201,7 +201,8 @@ def summarize(results: Results) -> list[Summary]:
     """Summarise every shape each backend ran, in the order first measured.
 
     A shape measured more than once is one summary of all its samples (``pool_records``). Each
-    interpreter's records are divided by its own serial record (the size key holds it).
+    interpreter's records are divided by its own serial record (the size key holds it), in the
+    record's units of work (a round of its own may have calibrated another number).
     """
     records = pool_records(results.records)
     baselines = {
@@ -238,6 +239,7 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
     speedup = speedup_interval = efficiency = fraction = task_ratio = cpu_share = None
     cpu_ratio = None
     if baseline is not None:
+        baseline = at_units(baseline, record.units)
         if baseline.task_cpu_s and median(baseline.task_s) > 0:
             cpu_share = median(baseline.task_cpu_s) / median(baseline.task_s)
         speedup = median(baseline.wall_s) / median_s

@@ -135,7 +135,11 @@ def run_cutover(
     modules = [w.module for w in plan.workloads if w.module is not None]
     for position, backend in enumerate(backends):
         search.progress(f"starting {backend.name}")
-        with started_backend(backend, modules, writer, on_version_check) as run:
+        # The dispatch cost probed as `run` probes it, so `advise` sizes --chunk auto's chunks
+        # from what run would measure rather than from the fitted o (a few tenths of a second).
+        with started_backend(
+            backend, modules, writer, on_version_check, probe_dispatch=True
+        ) as run:
             for workload in plan.workloads:
                 _coarse(search, backend, workload, order[:position])
             refine(search, backend, order[:position], order[position + 1 :])

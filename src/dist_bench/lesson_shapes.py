@@ -112,7 +112,9 @@ def measure_lesson_shapes(
     for (name, workers), shapes in starts.items():
         asked = workers if workers is not None else options.workers
         backend = make_backend(name, dataclasses.replace(options, workers=asked))
-        with started_backend(backend, modules, search.writer):
+        # Probed and recorded as the search's starts are, for the --chunk auto shapes.
+        probe = any(shape.chunk == AUTO for shape in shapes)
+        with started_backend(backend, modules, search.writer, probe_dispatch=probe):
             for shape in shapes:
                 workload = search.by_name[shape.workload]
                 prepared = search.prepare(workload, shape.job)

@@ -16,6 +16,7 @@ from enum import Enum
 
 from dist_bench.analysis import FindingKind, RecordWarningKind, Summary
 from dist_bench.backends.base import BASELINE
+from dist_bench.pooling import at_units
 from dist_bench.stats import Interval, median, ratio_interval
 
 
@@ -239,8 +240,10 @@ def _pair(
 
 
 def _check(expectation: Expectation, row: Summary, against: Summary) -> Check:
-    ratio = median(against.record.wall_s) / median(row.record.wall_s)
-    interval = ratio_interval(against.record.wall_s, row.record.wall_s)
+    # In the row's units of work: the two may be first measured in rounds calibrated apart.
+    reference = at_units(against.record, row.record.units).wall_s
+    ratio = median(reference) / median(row.record.wall_s)
+    interval = ratio_interval(reference, row.record.wall_s)
     slots = row.parallel_slots
     if expectation.reference == BASELINE and interval.low > slots:
         # Faster than serial by more than its slots, beyond doubt: no lesson is shown by a

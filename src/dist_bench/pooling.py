@@ -4,6 +4,12 @@ The cutover search measures some shapes again (for evidence on both sides of a c
 the fill-in), and ``run --rounds`` measures the whole grid several times. Two rows of one shape
 that disagree (1.26x and 1.79x) leave a reader to pick one, and a fit that keeps either throws
 the other's samples away; their samples together are the measurement.
+
+Each round (and each run appended to a file) calibrates its units of work per task anew, so two
+measurements of one shape may be jobs of different lengths (1.5x the units after a calibration
+at a quieter moment). They are pooled per unit of work, as ``compare`` and ``decisive`` compare
+them: a later measurement's times are scaled to the first one's units (``at_units``) before its
+samples join, and a speedup divides times of the same units.
 """
 
 from __future__ import annotations
@@ -41,8 +47,9 @@ def pool_key(record: Record) -> PoolKey:
 def pool_records(records: Iterable[Record], by_round: bool = False) -> list[Record]:
     """The records with each shape's repeated measurements merged, in first-measured order.
 
-    Merged: the samples of every measurement side by side (the warm-ups too: the first is still
-    the cold job), the answer verified only if every one was, the engine's notes of each. A
+    Merged: the samples of every measurement side by side, in the first one's units of work
+    (``at_units``; the warm-ups too: the first is still the cold job), the answer verified only
+    if every one was, the engine's notes of each. A
     failed measurement stays a row of its own: its reason is not a sample. With ``by_round``,
     only measurements of one round merge: the cost model keeps the rounds apart, their spread
     being the run-to-run drift (``dist_bench.decisive``).
@@ -58,7 +65,29 @@ def pool_records(records: Iterable[Record], by_round: bool = False) -> list[Reco
     return list(pooled.values())
 
 
+def at_units(record: Record, units: int) -> Record:
+    """``record`` with its times scaled to ``units`` units of work per task (time per unit × units).
+
+    The whole of each time is scaled, its fixed part (start-up, dispatch, moving bytes) too: exact
+    for the work, off by that part's share times the units' ratio minus one (a few per cent for
+    calibrations a few per cent apart). Placement is not scaled: it moves bytes, not units. The
+    same record when the units already agree.
+    """
+    if units == record.units:
+        return record
+    factor = units / max(1, record.units)
+    return dataclasses.replace(
+        record,
+        units=units,
+        wall_s=[value * factor for value in record.wall_s],
+        warmup_s=[value * factor for value in record.warmup_s],
+        task_s=[value * factor for value in record.task_s],
+        task_cpu_s=[value * factor for value in record.task_cpu_s],
+    )
+
+
 def _merged(first: Record, second: Record) -> Record:
+    second = at_units(second, first.units)
     return dataclasses.replace(
         first,
         wall_s=first.wall_s + second.wall_s,

@@ -288,8 +288,9 @@ def keep_runtime_results(writer: ResultsWriter, results: Results) -> str:
 
 
 #: The hidden ``run`` flag each other runtime's run gets: measure the backends it has, skip the
-#: rest (``interpreters`` before 3.14) instead of failing.
-SKIP_UNAVAILABLE = "--skip-unavailable"
+#: rest (``interpreters`` before 3.14) instead of failing; interrupted, name no results file (its
+#: own is a temporary one, deleted once read: the host says where the records are kept).
+AS_RUNTIME = "--as-runtime"
 
 
 def measure_other_runtimes(
@@ -305,7 +306,7 @@ def measure_other_runtimes(
     the folders of the user's own workload files are readable in a runtime image. Returns the
     runtimes' labels, in order.
     """
-    child = [*runtime_argv(argv), SKIP_UNAVAILABLE]
+    child = [*runtime_argv(argv), AS_RUNTIME]
     mounts = [
         Path(workload.module.__file__).parent
         for workload in workloads

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize
 
+from dist_bench.pooling import at_units
 from dist_bench.results import Record
 from dist_bench.stats import karp_flatt, median
 
@@ -218,7 +219,10 @@ def _curve(key: _SeriesKey, by_nodes: dict[int, list[Record]]) -> ScalingCurve:
     scaling = Scaling(key.scaling)
     sizes = sorted(by_nodes)
     base = sizes[0]
-    walls = {n: median([s for r in by_nodes[n] for s in r.wall_s]) for n in sizes}
+    # One sweep calibrates once for every size; another appended to the file may not have:
+    # every size's samples in the first record's units of work.
+    units = by_nodes[base][0].units
+    walls = {n: median([s for r in by_nodes[n] for s in at_units(r, units).wall_s]) for n in sizes}
     points = []
     for nodes in sizes:
         scale = nodes / base

@@ -8,9 +8,11 @@ exactly
 
 seconds on a virtual clock, d being the job's dispatches (one per task, or one per chunk when
 ``--chunk`` groups them) (``clock()``), from a ``CostScript``; optional noise is drawn from a
-seeded generator, so a test is deterministic. The tasks still run for real (they are trivial), so
-answers are computed and verified like on any backend. It is not in the backend registry: tests
-build it with ``scripted_backend(name, script)``.
+seeded generator, so a test is deterministic. The dispatch probe's no-op tasks
+(``chunking.probe_dispatch_s``) cost only their dispatch, without noise: the probe reads o. The
+tasks still run for real (they are trivial), so answers are computed and verified like on any
+backend. It is not in the backend registry: tests build it with ``scripted_backend(name,
+script)``.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class ScriptedBackend(Backend):
         results: list[Any] = []
         total_bytes = 0
         grains: list[float] = []
+        probing = all(not task for args in argument_tuples for task in _tasks_of(args))
         for index, args in enumerate(argument_tuples):
             try:
                 declared = [declared_cost(task) for task in _tasks_of(args)]
@@ -117,7 +120,11 @@ class ScriptedBackend(Backend):
         seconds = self.script.job_seconds(
             tasks, sum(grains) / max(1, tasks), total_bytes // max(1, tasks), len(argument_tuples)
         )
-        noise = math.exp(self.script.noise * float(self._noise.standard_normal()))
+        # The dispatch probe's no-op jobs are charged exactly and draw no noise, so the jobs
+        # measured after a probe see the same draws as they would without one.
+        noise = (
+            1.0 if probing else math.exp(self.script.noise * float(self._noise.standard_normal()))
+        )
         self._now += seconds * self._session * noise
         return results
 
@@ -146,11 +153,16 @@ def _tasks_of(args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
 
 
 def declared_cost(args: TaskArgs) -> tuple[float, int]:
-    """The grain and bytes a ``SCRIPTED_WORKLOAD`` task declares.
+    """The grain and bytes a ``SCRIPTED_WORKLOAD`` task declares; none for a no-op task.
+
+    The no-op tasks without arguments are the dispatch probe's (``chunking.probe_dispatch_s``):
+    they cost only their dispatch, so the probe measures the scripted o.
 
     Raises:
-        TypeError: the task is not one of ``SCRIPTED_WORKLOAD``'s.
+        TypeError: the task is not one of ``SCRIPTED_WORKLOAD``'s, nor a no-op.
     """
+    if not args:
+        return 0.0, 0
     if len(args) != 3 or not isinstance(args[1], float) or not isinstance(args[2], int):
         raise TypeError("the scripted backend runs only the scripted workload's tasks")
     return args[1], args[2]

@@ -148,10 +148,11 @@ def resolve_backends(text: str, address: str | None) -> list[str]:
     "Default: host only.",
 )
 @click.option(
-    "--skip-unavailable",
+    "--as-runtime",
     is_flag=True,
     hidden=True,
-    help="Skip the backends this interpreter lacks, saying why (each --python run gets it).",
+    help="Run as one interpreter of another run's --python: skip the backends this one lacks, "
+    "saying why; an interruption names no file (that run keeps the records and says where).",
 )
 def run_command(
     workloads: tuple[str, ...],
@@ -171,7 +172,7 @@ def run_command(
     output: Path | None,
     plot: Path | None,
     python: str | None,
-    skip_unavailable: bool,
+    as_runtime: bool,
 ) -> None:
     """Run WORKLOADS (built-in names, 'all', or paths to .py files) on the chosen backends.
 
@@ -196,7 +197,7 @@ def run_command(
     chosen_workloads = resolve_workloads([n for arg in workloads for n in split_names(arg)])
     runtimes = parse_runtimes(python) if python else [resolve_runtime("host")]
     chosen_backends = resolve_backends(backends, address)
-    if skip_unavailable or len(runtimes) > 1:
+    if as_runtime or len(runtimes) > 1:
         chosen_backends, skipped = split_available(chosen_backends)
         for name, reason in skipped.items():
             warn(f"{name} skipped on this interpreter: {reason}")
@@ -225,7 +226,8 @@ def run_command(
         results = writer.results
     except KeyboardInterrupt:
         render(writer.results, fail_on_errors=False)
-        kept = f"; kept in {output}" if output else ""
+        # A runtime's own file is a temporary one its host reads and deletes.
+        kept = f"; kept in {output}" if output and not as_runtime else ""
         fail(
             f"interrupted: {len(writer.results.records)} measurement(s) finished{kept}",
             EXIT_INTERRUPTED,

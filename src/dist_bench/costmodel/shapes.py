@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dist_bench.backends.base import BASELINE
-from dist_bench.pooling import pool_records
+from dist_bench.pooling import at_units, pool_records
 from dist_bench.results import Record, Results, SizeKey
 from dist_bench.stats import median
 
@@ -61,7 +61,8 @@ def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
 
     The grain of a shape is what one task took in the serial run at that size (the calibration
     aims at the asked grain but cannot always hit it, e.g. when one pass over a large array
-    already takes longer); without a serial record the asked grain is used. A shape measured
+    already takes longer), per unit of work times the record's own units (a round may calibrate
+    anew); without a serial record the asked grain is used. A shape measured
     more than once in a round is one point with all its samples (``pool_records``); each round
     its own point, so the rounds' spread stays visible to the bootstrap and the decisive rule.
 
@@ -72,17 +73,22 @@ def collect_points(results: Results) -> dict[tuple[str, str], list[Point]]:
     records = [r for r in pool_records(results.records, by_round=True) if r.chunk == 1]
     usual = _usual_workers(records)
     records = [r for r in records if r.workers == usual[(r.workload, r.backend)]]
-    serial_grain: dict[SizeKey, float] = {}
+    serial: dict[SizeKey, Record] = {}
     for record in records:
         if record.backend == BASELINE and record.verified and record.task_s:
-            serial_grain[record.size_key()] = median(record.task_s) / record.tasks
+            serial[record.size_key()] = record
     grouped: dict[tuple[str, str], list[Point]] = {}
     for record in records:
         if record.error is not None or not record.verified or not record.wall_s:
             continue
         if record.nodes is not None:
             continue  # a node sweep's sizes are clusters of their own (``scaling`` fits them)
-        grain = serial_grain.get(record.size_key(), record.grain_s)
+        baseline = serial.get(record.size_key())
+        grain = (
+            median(at_units(baseline, record.units).task_s) / record.tasks
+            if baseline is not None
+            else record.grain_s
+        )
         shape = JobShape(record.tasks, grain, record.bytes_per_task)
         point = Point(record, shape, tuple(record.wall_s))
         grouped.setdefault((record.workload, record.backend), []).append(point)

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dist_bench.comparison import Basis, Change, Comparison
+from dist_bench.pooling import at_units
 from dist_bench.report import scaling_content as scaling
 from dist_bench.report.columns import (
     BACKEND_COLUMNS,
@@ -180,4 +181,6 @@ def _median_of(records: Sequence[Record]) -> str:
         return "error"
     if not all(record.verified and record.wall_s for record in records):
         return "WRONG"
-    return format_seconds(median([t for record in records for t in record.wall_s]))
+    # In the first one's units of work: rounds (and appended runs) calibrate anew.
+    units = records[0].units
+    return format_seconds(median([t for r in records for t in at_units(r, units).wall_s]))
