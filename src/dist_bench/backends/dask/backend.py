@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +19,6 @@ from typing import Any
 
 import dask
 import distributed
-from distributed import client as distributed_client
 
 from dist_bench.backends.base import Backend, BackendOptions, TaskFuture, collect_in_order
 from dist_bench.backends.dask import session as sessions
@@ -39,11 +39,7 @@ _CLIENT_LOG = logging.getLogger("distributed.client")
 #: (benchmarks/cluster_faults.py).
 NO_WORKER_GRACE_S = 5.0
 
-# The coroutine behind ``distributed.wait``, which would look for a default client (ours is not
-# one: set_as_default=False keeps a user's own client the default in their process).
-_wait_for_futures: Any = distributed_client._wait
-
-#: How often a job still waiting for results looks at how many workers are left.
+#: How often a watchdog looks at how many workers are left while a job's results are gathered.
 _WORKER_CHECK_S = 0.5
 
 
@@ -162,8 +158,7 @@ class DaskBackend(Backend):
             else:  # tasks without arguments: client.map needs at least one column to map over
                 futures = [client.submit(task, pure=False) for _ in argument_tuples]
         try:
-            self._wait_while_workers_remain(futures)
-            results: list[Any] = client.gather(futures, direct=True)
+            results = self._gather_while_workers_remain(futures)
         except ClusterConnectionError:
             raise
         except Exception as exc:
@@ -173,33 +168,56 @@ class DaskBackend(Backend):
             return collect_in_order(futures)
         return results
 
-    def _wait_while_workers_remain(self, futures: Sequence[Any]) -> None:
-        """Wait until every future is done, or fail once the cluster stays without workers.
+    def _gather_while_workers_remain(self, futures: Sequence[Any]) -> list[Any]:
+        """Gather the results, while a watchdog thread checks that the cluster keeps a worker.
+
+        The watchdog asks the scheduler for its workers every ``_WORKER_CHECK_S``, off the job's
+        path (waiting on the futures in slices instead re-awaited every one of them each time:
+        a cost per task, measured by benchmarks/dispatch_overhead.py). Without a worker for
+        ``NO_WORKER_GRACE_S`` it cancels the futures, which ends the gather.
 
         Raises:
-            ClusterConnectionError: no worker for ``NO_WORKER_GRACE_S`` (the futures cancelled),
-                or the scheduler itself was lost.
+            ClusterConnectionError: no worker for ``NO_WORKER_GRACE_S`` (the futures cancelled).
         """
-        alone_since: float | None = None
-        while True:
-            try:
-                self.client.sync(_wait_for_futures, futures, timeout=_WORKER_CHECK_S)
-                return
-            except TimeoutError:
-                pass
-            self._raise_if_scheduler_lost()
-            if self.client.nthreads():
-                alone_since = None
-                continue
-            now = time.monotonic()
-            alone_since = now if alone_since is None else alone_since
-            if now - alone_since >= NO_WORKER_GRACE_S:
-                self.client.cancel(list(futures))
-                raise ClusterConnectionError(
-                    f"every worker of the Dask cluster at {self.address or 'the embedded cluster'} "
-                    f"left during the run and none joined within {NO_WORKER_GRACE_S:.0f} s; "
-                    "results measured before it are kept"
-                )
+        finished = threading.Event()
+        gave_up: list[ClusterConnectionError] = []
+
+        def watch() -> None:
+            alone_since: float | None = None
+            while not finished.wait(_WORKER_CHECK_S):
+                try:
+                    if self.client.nthreads():
+                        alone_since = None
+                        continue
+                except Exception:
+                    return  # no scheduler to ask: the gather raises, and map names why
+                now = time.monotonic()
+                alone_since = now if alone_since is None else alone_since
+                if now - alone_since >= NO_WORKER_GRACE_S and not finished.is_set():
+                    gave_up.append(
+                        ClusterConnectionError(
+                            f"every worker of the Dask cluster at "
+                            f"{self.address or 'the embedded cluster'} left during the run and "
+                            f"none joined within {NO_WORKER_GRACE_S:.0f} s; results measured "
+                            "before it are kept"
+                        )
+                    )
+                    with contextlib.suppress(Exception):
+                        self.client.cancel(list(futures))
+                    return
+
+        watchdog = threading.Thread(target=watch, name="dist-bench-dask-watchdog", daemon=True)
+        watchdog.start()
+        try:
+            results: list[Any] = self.client.gather(futures, direct=True)
+            return results
+        except BaseException:
+            # A cancelled future's error is asyncio's CancelledError, a BaseException.
+            if gave_up:
+                raise gave_up[0] from None
+            raise
+        finally:
+            finished.set()
 
     def _raise_if_scheduler_lost(self, exc: BaseException | None = None) -> None:
         """A client that lost its scheduler cancels every future: say so, not "a task failed".
