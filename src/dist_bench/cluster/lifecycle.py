@@ -36,7 +36,7 @@ from dist_bench.cluster.spec import (
 from dist_bench.cluster.state import ClusterState, check_ports, save_state
 from dist_bench.cluster.tools import last_line, run_tool
 from dist_bench.cluster_access import dask_stranger_refused
-from dist_bench.errors import ClusterError, UsageError
+from dist_bench.errors import ClusterError, DistBenchError, UsageError
 from dist_bench.links import LinkCheck
 
 #: Services per engine: the one asked about workers, the scalable workers, the driver.
@@ -228,7 +228,12 @@ def run(
             process.kill()
         run_tool(["docker", "rm", "--force", driver], timeout=60)
     head = SERVICES[engine][0]
-    if code != 0 and head not in compose.running_services():
+    # A Dask driver that exits with dist-bench's status 1 has named the fault in its one line
+    # ("lost the Dask scheduler …"); a second line would only repeat it. A Ray driver exits 1
+    # without a word when its head is gone (Ray's core worker ends the process once the GCS
+    # stays unreachable), so there the naming is left to us.
+    named_by_driver = engine == "dask" and code == DistBenchError.exit_code
+    if code != 0 and not named_by_driver and head not in compose.running_services():
         raise ClusterError(
             f"the {engine} {head} stopped during the run (dist-bench exited with {code}); results "
             "measured before it are in the -o file; `dist-bench cluster logs` tells why"
