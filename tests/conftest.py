@@ -51,6 +51,14 @@ def write_workload(tmp_path: Path) -> Callable[[str, str], Path]:
 _INTERPRETER_SINGLETONS = ("forkserver", "resource_tracker")
 
 
+def alive(process: psutil.Process) -> bool:
+    """Whether ``process`` still runs (a zombie, or one gone meanwhile, does not)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 @pytest.fixture
 def no_leftover_children() -> object:
     """Fail the test if it leaves child processes of this process behind."""
@@ -60,8 +68,7 @@ def no_leftover_children() -> object:
         p
         for p in psutil.Process().children(recursive=True)
         if p.pid not in before
-        and p.is_running()
-        and p.status() != psutil.STATUS_ZOMBIE
+        and alive(p)
         # The stdlib's forkserver and resource tracker are per-interpreter singletons that live
         # until the driver exits, by design; pool workers are what must be gone.
         and not any(part in " ".join(p.cmdline()) for part in _INTERPRETER_SINGLETONS)
@@ -188,16 +195,20 @@ def tiny_disk(tmp_path: Path) -> TinyDisk:
 
 
 def error_when_every_worker_dies(backend: Backend, process_group: int, after_s: float) -> str:
-    """Run a job of long tasks on a started ``backend`` and SIGKILL ``process_group`` (the
-    cluster's only worker) ``after_s`` seconds in; return the one-line error the job ended with.
+    """Start ``backend``, run a job of long tasks and SIGKILL ``process_group`` (the cluster's
+    only worker) ``after_s`` seconds in; shut it down; return the one-line error the job ended with.
     """
-    killer = threading.Timer(after_s, os.killpg, (process_group, signal.SIGKILL))
-    killer.start()
     try:
-        with pytest.raises(ClusterConnectionError) as caught:
-            backend.map(timed_call, [(time.sleep, 1, 120.0)] * 2)
+        backend.start()
+        killer = threading.Timer(after_s, os.killpg, (process_group, signal.SIGKILL))
+        killer.start()
+        try:
+            with pytest.raises(ClusterConnectionError) as caught:
+                backend.map(timed_call, [(time.sleep, 1, 120.0)] * 2)
+        finally:
+            killer.join()
     finally:
-        killer.join()
+        backend.shutdown()
     message = str(caught.value)
     assert "results measured before it are kept" in message
     assert "\n" not in message

@@ -451,10 +451,8 @@ def test_a_job_whose_every_worker_is_lost_fails_in_one_line(tmp_path: Path) -> N
     cluster = start_cluster(tmp_path / "cluster", 1, nanny=False, block_dist_bench=False)
     backend = DaskBackend(BackendOptions(address=cluster.address))
     try:
-        backend.start()
         message = error_when_every_worker_dies(backend, cluster.processes[1].pid, after_s=1.0)
     finally:
-        backend.shutdown()
         cluster.stop()
     assert "every worker of the Dask cluster" in message and cluster.address in message
 

@@ -40,7 +40,7 @@ from dist_bench.errors import (  # noqa: E402
 )
 from dist_bench.worker import timed_call  # noqa: E402
 from tests import ray_cluster  # noqa: E402
-from tests.conftest import error_when_every_worker_dies, off_loopback, opened_while_started  # noqa: E402
+from tests.conftest import alive, error_when_every_worker_dies, off_loopback, opened_while_started  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -67,13 +67,6 @@ def _is_ray_process(process: psutil.Process) -> bool:
         return any(name.startswith(prefix) for prefix in RAY_PROCESS_NAMES) or (
             "ray" in " ".join(process.cmdline()[:3])
         )
-    except psutil.Error:
-        return False
-
-
-def _alive(process: psutil.Process) -> bool:
-    try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
 
@@ -107,12 +100,12 @@ def test_embedded_runs_tasks_and_shutdown_leaves_no_ray_process() -> None:
         backend.shutdown()
         stop_s = time.perf_counter() - stopped
     print(f"embedded ray: start {start_s:.2f} s, shutdown {stop_s:.2f} s")
-    left = [p for p in ours if _alive(p)]
+    left = [p for p in ours if alive(p)]
     assert not left, f"Ray processes left behind: {[(p.pid, p.name()) for p in left]}"
     new_ray = [
         p
         for p in psutil.Process().children(recursive=True)
-        if p.pid not in before and _alive(p) and _is_ray_process(p)
+        if p.pid not in before and alive(p) and _is_ray_process(p)
     ]
     assert not new_ray, [(p.pid, p.name()) for p in new_ray]
     # ray.init turns token mode on in os.environ; shutdown puts the environment back.
@@ -281,10 +274,8 @@ def test_a_job_whose_every_worker_node_is_lost_fails_in_one_line(
     monkeypatch.setenv("RAY_AUTH_TOKEN", cluster.token)
     backend = RayBackend(BackendOptions(address=cluster.address))
     try:
-        backend.start()
         message = error_when_every_worker_dies(backend, cluster.processes[1].pid, after_s=2.0)
     finally:
-        backend.shutdown()
         ray_cluster.stop(cluster)
     assert "every worker node of the Ray cluster" in message and cluster.address in message
 

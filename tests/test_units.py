@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from dist_bench.units import (
@@ -29,21 +31,35 @@ def test_durations_in_every_unit(text: str, seconds: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("parse", "text", "message"),
     [
-        ("1e400", "too long: at most 86400 s"),  # float("1e400") is infinity
-        ("25h", "unknown time unit 'h'"),
-        ("1441min", "too long"),
-        ("0", "above zero"),
-        ("1e-400", "above zero"),  # rounds to 0.0
-        ("inf", "not a duration"),
-        ("nan", "not a duration"),
-        ("fast", "not a duration"),
+        (parse_duration, "1e400", "too long: at most 86400 s"),  # float("1e400") is infinity
+        (parse_duration, "25h", "unknown time unit 'h'"),
+        (parse_duration, "1441min", "too long"),
+        (parse_duration, "0", "above zero"),
+        (parse_duration, "1e-400", "above zero"),  # rounds to 0.0
+        (parse_duration, "inf", "not a duration"),
+        (parse_duration, "nan", "not a duration"),
+        (parse_duration, "fast", "not a duration"),
+        (parse_bytes, "1e400", "too large: at most 1.0 TiB"),  # was OverflowError from int(inf)
+        (parse_bytes, "1e30", "too large"),
+        (parse_bytes, "1025GiB", "too large"),
+        (parse_bytes, "0.5", "at least 1 byte"),
+        (parse_bytes, "-1", "not a byte size"),
+        (parse_bytes, "4 parsecs", "unknown size unit"),
+        (parse_count, "0", "must be 1 or more"),
+        (parse_count, "-3", "must be 1 or more"),
+        (parse_count, str(MAX_COUNT + 1), "too large: at most 100,000,000"),
+        (parse_count, "1e9", "not a whole number"),
+        (parse_count, "1_000", "not a whole number"),  # int() reads it; no other number here does
+        (parse_count, "١٦", "not a whole number"),  # Arabic-Indic digits: int() reads them too
+        (parse_count, "²", "not a whole number"),  # isdigit() says yes, int() raises
+        (parse_count, "many", "not a whole number"),
     ],
 )
-def test_durations_refused(text: str, message: str) -> None:
+def test_refused_saying_why(parse: Callable[[str], float], text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        parse_duration(text)
+        parse(text)
 
 
 def test_the_duration_bound_is_inclusive_and_a_grain_has_its_own() -> None:
@@ -63,44 +79,10 @@ def test_byte_sizes(text: str, count: int) -> None:
     assert parse_bytes(text) == count
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("1e400", "too large: at most 1.0 TiB"),  # was OverflowError from int(inf)
-        ("1e30", "too large"),
-        ("1025GiB", "too large"),
-        ("0.5", "at least 1 byte"),
-        ("-1", "not a byte size"),
-        ("4 parsecs", "unknown size unit"),
-    ],
-)
-def test_byte_sizes_refused(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_bytes(text)
-
-
 def test_counts() -> None:
     assert parse_count("16") == 16
     assert parse_count(" 16 ") == 16
     assert parse_count(str(MAX_COUNT)) == MAX_COUNT
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("0", "must be 1 or more"),
-        ("-3", "must be 1 or more"),
-        (str(MAX_COUNT + 1), "too large: at most 100,000,000"),
-        ("1e9", "not a whole number"),
-        ("1_000", "not a whole number"),  # int() reads it; no other number here does
-        ("١٦", "not a whole number"),  # Arabic-Indic digits: int() reads them too
-        ("²", "not a whole number"),  # isdigit() says yes, int() raises
-        ("many", "not a whole number"),
-    ],
-)
-def test_counts_refused(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_count(text)
 
 
 def test_ports() -> None:

@@ -277,55 +277,64 @@ def flag_advice(kind: WarningKind) -> str:
 
 def warning_sentence(warning: AnalysisWarning) -> str:
     """The warning in one sentence: what is shaky, by how much, and the flag to change."""
+    if isinstance(warning, ParallelismAboveWorkers):
+        return _parallelism_sentence(warning)
+    advice = flag_advice(warning.kind)
+    if isinstance(warning, Outliers):
+        return (
+            f"{warning.where}: {warning.count} outlier run(s) (far from the others: another "
+            f"program likely interfered); medians resist them, but {advice} to be sure"
+        )
+    # Drift between runs is the machine's as much as the backend's: a quiet machine helps too.
+    drift = isinstance(warning, Unstable) or (
+        isinstance(warning, BudgetRanOut) and bool(warning.unrepeated)
+    )
+    quiet = ", or measure when the machine is quiet" if drift else ""
+    return f"{_shaky(warning)}: {advice}{quiet}"
+
+
+def _shaky(warning: AnalysisWarning) -> str:
+    """What a warning with a flag to change says is shaky, and by how much."""
     if isinstance(warning, BudgetRanOut) and warning.unrepeated:
         return (
             f"the budget of {warning.budget_s:.0f} s ran out before a second round measured "
             f"{', '.join(warning.unrepeated)} again: their run-to-run drift is unknown, and "
             "shapes measured in one round are never decisive, so no crossover involving them "
-            f"is reported: {flag_advice(warning.kind)}, or measure when the machine is quiet"
+            "is reported"
         )
     if isinstance(warning, BudgetRanOut):
         return (
             f"the budget of {warning.budget_s:.0f} s ran out before every series was measured "
-            f"(the most expensive points were skipped): {flag_advice(warning.kind)}"
+            "(the most expensive points were skipped)"
         )
     if isinstance(warning, PoorFit):
         return (
             f"{warning.where}: the cost model misses held-out points by "
-            f"{warning.holdout_error:.0%} (median); its crossovers are rough: "
-            f"{flag_advice(warning.kind)}"
+            f"{warning.holdout_error:.0%} (median); its crossovers are rough"
         )
-    if isinstance(warning, ParallelismAboveWorkers):
-        lead = (
-            f"{warning.where}: P_eff {warning.parallelism:.2f} exceeds its "
-            f"{warning.workers} workers"
-        )
-        if warning.faster_share is not None:
-            return (
-                f"{lead}: its tasks ran {warning.faster_share:.0%} faster there than in the "
-                f"serial run (median over {warning.shapes} shapes), so that much of its speedup "
-                "is the difference between the driver and the workers, not parallelism"
-            )
-        return f"{lead}: the linear model is stretched here; read P_eff as a fitted value"
     if isinstance(warning, WideInterval):
         return (
             f"{warning.workload}: the {'/'.join(warning.pair)} crossover along "
-            f"{AXIS_NAMES[warning.axis]} is uncertain (interval {warning.width:.0%} of its "
-            f"value): {flag_advice(warning.kind)}"
-        )
-    if isinstance(warning, Outliers):
-        return (
-            f"{warning.where}: {warning.count} outlier run(s) (far from the others: another "
-            f"program likely interfered); medians resist them, but {flag_advice(warning.kind)} to "
-            "be sure"
+            f"{AXIS_NAMES[warning.axis]} is uncertain (interval {warning.width:.0%} of its value)"
         )
     if isinstance(warning, Unstable):
         return (
             f"{warning.where}: {warning.varying} of {warning.shapes} shapes vary by more than "
-            f"{warning.threshold:.0%} between runs (up to {warning.worst:.0%}): "
-            f"{flag_advice(warning.kind)}, or measure when the machine is quiet"
+            f"{warning.threshold:.0%} between runs (up to {warning.worst:.0%})"
         )
     raise TypeError(f"no sentence for {type(warning).__name__}")
+
+
+def _parallelism_sentence(warning: ParallelismAboveWorkers) -> str:
+    """A fitted P_eff above the workers: the measured cause, or the model stretched."""
+    lead = f"{warning.where}: P_eff {warning.parallelism:.2f} exceeds its {warning.workers} workers"
+    if warning.faster_share is not None:
+        return (
+            f"{lead}: its tasks ran {warning.faster_share:.0%} faster there than in the "
+            f"serial run (median over {warning.shapes} shapes), so that much of its speedup "
+            "is the difference between the driver and the workers, not parallelism"
+        )
+    return f"{lead}: the linear model is stretched here; read P_eff as a fitted value"
 
 
 def never_crossing_note(count: int) -> str:
