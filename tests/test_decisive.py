@@ -16,6 +16,7 @@ from dist_bench.backends.scripted import CostScript
 from dist_bench.costmodel import CrossoverKind, StepAnswer, analyse
 from dist_bench.decisive import (
     PRACTICAL_MARGIN,
+    Contrast,
     Difference,
     backend_drifts,
     contrast,
@@ -114,6 +115,19 @@ def test_drift_between_sessions_is_measured_and_raises_the_bar() -> None:
     assert shaky.difference is not Difference.DECISIVE
 
 
+def _serial_against_threads(results: Results, rounds: int) -> dict[float, Contrast]:
+    """Serial against threads at each grain, judged with the run's own drifts."""
+    drifts = backend_drifts(results)
+    judged = {}
+    for grain in GRAINS:
+        at = [r for r in results.records if r.grain_s == grain]
+        by = {name: [r for r in at if r.backend == name] for name in ("serial", "threads")}
+        verdict = contrast(by["serial"], by["threads"], drifts, rounds=rounds)
+        assert verdict is not None
+        judged[grain] = verdict
+    return judged
+
+
 def test_two_rounds_are_judged_with_the_pooled_drift_not_one_degree_of_freedom() -> None:
     # Twin takes 0.6 of serial's time at every grain, sessions drift 3 %: a difference far above
     # the drift at every shape. Two rounds give each shape's log ratio one degree of freedom;
@@ -121,17 +135,9 @@ def test_two_rounds_are_judged_with_the_pooled_drift_not_one_degree_of_freedom()
     # spread more than the pool would not be decisive. The pool's degrees of freedom decide.
     scripts = {"serial": (SERIAL, True), "threads": (_twin(0.6, 0.0), True)}
     results = measured_rounds(scripts, GRAINS, rounds=2, drift=0.03)
-    drifts = backend_drifts(results)
-    assert drifts["serial"].df == len(GRAINS)
-    for grain in GRAINS:
-        at = [r for r in results.records if r.grain_s == grain]
-        verdict = contrast(
-            [r for r in at if r.backend == "serial"],
-            [r for r in at if r.backend == "threads"],
-            drifts,
-            rounds=2,
-        )
-        assert verdict is not None and verdict.rounds == 2
+    assert backend_drifts(results)["serial"].df == len(GRAINS)
+    for grain, verdict in _serial_against_threads(results, rounds=2).items():
+        assert verdict.rounds == 2
         assert verdict.faster == "threads" and verdict.difference is Difference.DECISIVE, grain
 
 
@@ -140,19 +146,8 @@ def test_a_difference_within_the_drift_is_not_decisive_however_many_rounds() -> 
     # but the next session's drift can undo it, so it is not reported as decisive.
     scripts = {"serial": (SERIAL, True), "threads": (_twin(1 / 1.12, 0.0), True)}
     results = measured_rounds(scripts, GRAINS, rounds=8, drift=0.15)
-    drifts = backend_drifts(results)
-    within = []
-    for grain in GRAINS:
-        at = [r for r in results.records if r.grain_s == grain]
-        verdict = contrast(
-            [r for r in at if r.backend == "serial"],
-            [r for r in at if r.backend == "threads"],
-            drifts,
-            rounds=8,
-        )
-        assert verdict is not None
-        if verdict.ratio <= 1.0 + verdict.floor:
-            within.append(verdict)
+    judged = _serial_against_threads(results, rounds=8).values()
+    within = [verdict for verdict in judged if verdict.ratio <= 1.0 + verdict.floor]
     assert within, "no shape measured within the drift: the script no longer tests the rule"
     assert all(verdict.difference is not Difference.DECISIVE for verdict in within)
 
