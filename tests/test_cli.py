@@ -89,6 +89,21 @@ def test_chunk_modes_are_measured_side_by_side(run_cli: Runner, tmp_path: Path) 
     assert "chunk" in out and "auto" in out  # the column, and the automatic rows
 
 
+def test_a_weak_worker_sweep_grows_the_tasks_with_the_workers(
+    run_cli: Runner, tmp_path: Path
+) -> None:
+    output = tmp_path / "weak.json"
+    code, out, err = run_cli(
+        "run", "cpu", "-b", "threads", "-w", "1,2", "--weak", *TINY, "-o", str(output)
+    )
+    assert code == 0, err
+    records = load_results(output).records
+    threads = sorted((r.workers, r.tasks, r.scaling) for r in records if r.backend == "threads")
+    assert threads == [(1, 4, "weak"), (2, 8, "weak")]
+    assert sorted(r.tasks for r in records if r.backend == "serial") == [4, 8]
+    assert "threads: weak scaling" in out
+
+
 def test_an_existing_results_file_is_appended_to(run_cli: Runner, tmp_path: Path) -> None:
     output = tmp_path / "r.json"
     for _ in range(2):
@@ -138,7 +153,7 @@ NO_CLUSTER = ["cluster", "up", "--engine", "dask", "--project", "Not-A-Project"]
         ([*NO_CLUSTER, "--cpus", "inf"], ["'inf' is not a finite"]),
         (["compare", "a.json", "b.json", "--threshold", "inf"], ["'inf' is not a finite"]),
         # Process pools start every worker at once: a typo must not fork a thousand processes.
-        (["run", "cpu", "-w", "100000"], ["1<=x<=1024"]),
+        (["run", "cpu", "-w", "100000"], ["'100000' is too many workers: at most 1,024"]),
         (["run", "cpu", "--repeats", "1" + "0" * 400], ["1<=x<=10000"]),  # was OverflowError
         ([*NO_CLUSTER, "--workers", "5000"], ["1<=x<=1024"]),
         (["report"], ["RESULTS_FILE"]),
@@ -151,6 +166,29 @@ def test_bad_input_is_one_line_and_exit_2(
     code, out, err = run_cli(*args)
     assert_one_line_error(code, err, 2, *fragments)
     assert out == "", "bad input must fail before anything is measured or planned"
+
+
+#: Bad worker sweeps (after ``run cpu``), each with the words its one line must say. Weak scaling
+#: needs a curve: two worker counts, one task count, a backend besides serial to sweep.
+BAD_WORKER_SWEEPS = {
+    "-w 1,2000": "'2000' is too many workers",
+    "-w 0,2": "'0' must be 1 or more",
+    "-w 2,two": "'two' is not a whole number",
+    "-w 1,1": "each worker count once",
+    "--weak": "--weak needs at least 2 worker counts",
+    "-w 2 --weak": "--weak needs at least 2 worker counts",
+    "-w 1,2 --weak --tasks 4,8": "one --tasks",
+    "-b serial -w 1,2 --weak": "besides serial",
+}
+
+
+@pytest.mark.parametrize(("args", "fragment"), BAD_WORKER_SWEEPS.items())
+def test_a_bad_worker_sweep_is_one_line_and_exit_2(
+    run_cli: Runner, args: str, fragment: str
+) -> None:
+    code, out, err = run_cli("run", "cpu", *args.split())
+    assert_one_line_error(code, err, 2, fragment)
+    assert out == ""
 
 
 def test_an_unwritable_output_fails_before_measuring(run_cli: Runner, tmp_path: Path) -> None:

@@ -4,15 +4,16 @@ per backend and worker count, only for the workloads and backends the search has
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import Backend
-from dist_bench.backends.scripted import SCRIPTED_WORKLOAD
+from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, scripted_backend
 from dist_bench.lesson_shapes import LESSON_SHAPES, MANY_SLOTS, measure_lesson_shapes
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.workload import Job, Workload
-from tests.scripted_costs import make_scripted
+from tests.scripted_costs import SCRIPTS, make_scripted
 
 
 class _Search:
@@ -84,3 +85,30 @@ def test_a_shape_the_search_measured_already_is_not_measured_again() -> None:
         search, ["serial"], BackendOptions(), MeasureSettings(2, 0), [], make_scripted
     )
     assert len(first) == 1 and again == []
+
+
+def test_the_many_waits_shapes_keep_their_memory_and_the_others_do_not() -> None:
+    search = _Search(["io", "wordcount"])
+    records = measure_lesson_shapes(
+        search,
+        ["serial", "threads", "asyncio", "processes"],
+        BackendOptions(),
+        MeasureSettings(2, 0),
+        [],
+        make_scripted_any,
+    )
+    kept = {
+        (r.workload, r.backend, r.workers) for r in records if r.peak_rss_growth_bytes is not None
+    }
+    # Where the platform has a resettable peak (Linux); elsewhere nothing is kept.
+    if sys.platform.startswith("linux"):
+        assert kept == {("io", "serial", 1), ("io", "threads", 4), ("io", "asyncio", 4)}
+    assert all(r.workload == "io" for r in records if r.peak_rss_growth_bytes is not None)
+
+
+def make_scripted_any(name: str, options: BackendOptions) -> Backend:
+    """``make_scripted``, with asyncio scripted like threads (the scripts have no asyncio)."""
+    if name == "asyncio":
+        script, shares_memory = SCRIPTS["threads"]
+        return scripted_backend(name, script, shares_memory)(options)
+    return make_scripted(name, options)

@@ -60,7 +60,7 @@ def test_whole_numbers_are_accepted_where_floats_are_expected(tmp_path: Path) ->
         ({"version": [1]}, "version is [1], not a whole number"),  # was TypeError: unhashable
         ({"version": True}, "version is true"),  # true == 1 to Python
         ({"version": "1"}, 'version is "1"'),
-        ({"version": 4}, "version 4; this dist-bench reads versions 1, 2, 3: upgrade"),
+        ({"version": 5}, "version 5; this dist-bench reads versions 1, 2, 3, 4: upgrade"),
         ({"metadata": {"host": "here", "appended_runs": 5}}, "metadata.appended_runs is 5"),
         ({"metadata": ["host"]}, 'metadata is ["host"], not an object'),
         ({"records": {"0": {}}}, "records is"),
@@ -148,4 +148,28 @@ def test_a_node_sweep_record_keeps_its_size_and_slice_and_version_2_cannot_hold_
         item.pop("runtime", None)  # version 3's other addition: this file lacks only that
     path.write_text(json.dumps(document))
     with pytest.raises(ResultsFileError, match="no node sweeps"):
+        load_results(path)
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"peak_rss_growth_bytes": 3 << 20}, "no memory figures"),
+        ({"workers": 2, "scaling": "weak"}, "no worker sweeps"),
+    ],
+)
+def test_version_4_keeps_memory_and_worker_sweeps_which_version_3_cannot_hold(
+    tmp_path: Path, changes: dict[str, Any], fragment: str
+) -> None:
+    record = Record("cpu", "threads", 8, 0.01, 0, 10, 1, wall_s=[1.0], verified=True)
+    for name, value in changes.items():
+        setattr(record, name, value)
+    path = tmp_path / "r.json"
+    write_atomically(path, Results({"host": "h"}, [], [record]))
+    (loaded,) = load_results(path).records
+    assert {name: getattr(loaded, name) for name in changes} == changes
+    document = json.loads(path.read_text())
+    document["version"] = 3
+    path.write_text(json.dumps(document))
+    with pytest.raises(ResultsFileError, match=fragment):
         load_results(path)

@@ -5,8 +5,9 @@ shape. Three lessons need more: tiny tasks sent one per dispatch against batched
 auto``); Amdahl's law fitted through several worker counts (a backend restarted with fewer
 workers: processes on 1 and 2, threads on 1 beside their default pool); and a wait-bound job on
 a hundred coroutines beside threads (asyncio given its own slot count, not the threads'
-default). Each is a fixed, cheap shape on a backend that starts in well under a second, measured
-with serial at the same shape so every row has its baseline.
+default), with the memory each side's slots held (``memory.peak_growth``). Each is a fixed,
+cheap shape on a backend that starts in well under a second, measured with serial at the same
+shape so every row has its baseline.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Protocol
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.measure import MeasureSettings, PreparedJob
+from dist_bench.memory import peak_growth
 from dist_bench.results import Record
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.sweep import measure_prepared, started_backend
@@ -43,7 +45,8 @@ MANY_SLOTS = 100
 class LessonShape:
     """One extra measurement: a workload's job on a backend, with its own workers and chunking.
 
-    ``workers`` ``None`` is the backend's default.
+    ``workers`` ``None`` is the backend's default. ``memory``: the record keeps how far the
+    driver's peak memory rose over the measurement (``Record.peak_rss_growth_bytes``).
     """
 
     workload: str
@@ -51,6 +54,7 @@ class LessonShape:
     backend: str
     workers: int | None = None
     chunk: ChunkMode = 1
+    memory: bool = False
 
 
 LESSON_SHAPES: tuple[LessonShape, ...] = (
@@ -62,10 +66,13 @@ LESSON_SHAPES: tuple[LessonShape, ...] = (
     LessonShape("wordcount", AMDAHL_JOB, "processes", workers=2),
     # Threads: 1 worker here and their default pool in the search, enough to show no gain.
     LessonShape("wordcount", AMDAHL_JOB, "threads", workers=1),
-    LessonShape("io", MANY_WAITS_JOB, BASELINE),
+    # Serial's memory: the job's own (one wait at a time), which both sides below pay too.
+    LessonShape("io", MANY_WAITS_JOB, BASELINE, memory=True),
     LessonShape("io", MANY_WAITS_JOB, "threads"),
-    LessonShape("io", MANY_WAITS_JOB, "threads", workers=MANY_SLOTS),
-    LessonShape("io", MANY_WAITS_JOB, "asyncio", workers=MANY_SLOTS),
+    # Coroutines before threads: a pool's threads free their stacks and frames at shutdown, and
+    # what is measured after reuses them (memory.py): measured first, the coroutines get no help.
+    LessonShape("io", MANY_WAITS_JOB, "asyncio", workers=MANY_SLOTS, memory=True),
+    LessonShape("io", MANY_WAITS_JOB, "threads", workers=MANY_SLOTS, memory=True),
 )
 
 
@@ -119,9 +126,14 @@ def measure_lesson_shapes(
                 workload = search.by_name[shape.workload]
                 prepared = search.prepare(workload, shape.job)
                 search.progress(f"lesson: {workload.name} on {name}")
-                record = measure_prepared(
-                    backend, prepared, dataclasses.replace(settings, chunk=shape.chunk)
-                )
+                # From after the start: the pool or the loop's thread is the backend's fixed
+                # cost; the slots are what grows while the jobs run.
+                with peak_growth() as growth:
+                    record = measure_prepared(
+                        backend, prepared, dataclasses.replace(settings, chunk=shape.chunk)
+                    )
+                if shape.memory:
+                    record.peak_rss_growth_bytes = growth.bytes
                 search.writer.add_record(record)
                 records.append(record)
     return records

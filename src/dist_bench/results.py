@@ -2,7 +2,7 @@
 
 Layout (schema ``dist-bench/results``, version ``SCHEMA_VERSION``)::
 
-    {"schema": "dist-bench/results", "version": 3,
+    {"schema": "dist-bench/results", "version": 4,
      "metadata": {...host, cores, versions, command, "runtime": {...}, "runtimes": {...}...},
      "backends": [{"backend": ..., "startup_s": ..., "shutdown_s": ..., "topology": {...}}],
      "records":  [{"workload": ..., "backend": ..., "runtime": "", "wall_s": [...], ...}]}
@@ -39,7 +39,7 @@ from dist_bench.errors import ResultsFileError
 from dist_bench.runtime import current_runtime
 
 SCHEMA = "dist-bench/results"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Workload, tasks, grain, bytes per task, runtime: records with one key are compared.
 SizeKey = tuple[str, int, float, int, str]
@@ -73,7 +73,11 @@ class Record:
         node_cpus: Each node's CPU slice in that sweep (0.5: a CFS quota of half a core).
         node_memory_bytes: Each node's memory limit in that sweep.
         scaling: ``strong`` (the same total work on every size) or ``weak`` (the same work per
-            node), for a node sweep; None otherwise.
+            node), for a node sweep; ``weak`` for a weak worker sweep (``run -w 1,2 --weak``,
+            ``nodes`` None: its size is ``workers``); None otherwise.
+        peak_rss_growth_bytes: How far the driver's peak resident memory rose over the
+            measurement, from after the backend's start (``dist_bench.memory``): what the slots of
+            a backend in the driver held at once (threads, coroutines); None when not measured.
     """
 
     workload: str
@@ -100,6 +104,7 @@ class Record:
     node_cpus: float | None = None
     node_memory_bytes: int | None = None
     scaling: str | None = None
+    peak_rss_growth_bytes: int | None = None
 
     @property
     def on_runtime(self) -> str:
@@ -274,6 +279,21 @@ _NODE_FIELDS = ("nodes", "node_cpus", "node_memory_bytes", "scaling")
 
 
 def _load_v3(document: dict[str, Any]) -> Results:
+    # Version 3 had no memory figures (each record's is None) and no worker sweeps (a scaling
+    # belonged to a node sweep, with its node count).
+    records = document.get("records")
+    if isinstance(records, list):
+        for index, item in enumerate(records):
+            if not isinstance(item, dict):
+                continue
+            if item.get("peak_rss_growth_bytes") is not None:
+                raise ValueError(f"a version 3 file has no memory figures (records[{index}])")
+            if item.get("scaling") is not None and item.get("nodes") is None:
+                raise ValueError(f"a version 3 file has no worker sweeps (records[{index}])")
+    return _load_v4(document)
+
+
+def _load_v4(document: dict[str, Any]) -> Results:
     metadata = document.get("metadata")
     if not isinstance(metadata, dict):
         raise ValueError(f"metadata is {_shown(metadata)}, not an object")
@@ -354,4 +374,4 @@ def _shown(value: Any) -> str:
 
 
 #: One loader per schema version, so files written by older releases still open.
-_LOADERS = {1: _load_v1, 2: _load_v2, 3: _load_v3}
+_LOADERS = {1: _load_v1, 2: _load_v2, 3: _load_v3, 4: _load_v4}

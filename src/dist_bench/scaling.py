@@ -1,7 +1,9 @@
-"""Scaling over node counts: speedup, efficiency, Karp–Flatt, Amdahl and Gustafson fits, checked.
+"""Scaling over node or worker counts: speedup, efficiency, Karp–Flatt, Amdahl and Gustafson fits.
 
 A node sweep (``node_sweep.run_node_sweep``) measures one job shape on clusters of several sizes,
-every node the same slice (CPUs and memory). Two series:
+every node the same slice (CPUs and memory); a weak worker sweep (``run -w 1,2 --weak``) measures
+a local backend started with several worker counts, the tasks growing with the workers. The size
+of a series is its node count, or its worker count (``ScaleAxis``). Two series:
 
 * **strong** scaling: the same total work on every size. Speedup S(N) = T(n₀) / T(N), against the
   smallest size measured (n₀, usually one node); Amdahl's law S(p) = 1 / (f + (1 − f) / p) with
@@ -37,6 +39,13 @@ class Scaling(StrEnum):
 
     STRONG = "strong"  # the total work
     WEAK = "weak"  # the work per node
+
+
+class ScaleAxis(StrEnum):
+    """What a series' sizes count."""
+
+    NODES = "nodes"  # cluster nodes (``scale``), every node the same slice
+    WORKERS = "workers"  # a local backend's workers (``run -w 1,2 --weak``), on one machine
 
 
 class Law(StrEnum):
@@ -148,6 +157,9 @@ class ScalingCurve:
     workload: str
     backend: str
     scaling: Scaling
+    #: Each size's node count or worker count.
+    axis: ScaleAxis
+    #: What each node had (a worker sweep's: none given).
     node_slice: NodeSlice
     grain_s: float
     bytes_per_task: int
@@ -183,6 +195,7 @@ class _SeriesKey(NamedTuple):
     workload: str
     backend: str
     scaling: str
+    axis: ScaleAxis
     node_cpus: float | None
     node_memory_bytes: int | None
     grain_s: float
@@ -190,29 +203,30 @@ class _SeriesKey(NamedTuple):
 
 
 def scaling_curves(records: Iterable[Record]) -> list[ScalingCurve]:
-    """Every node-sweep series in ``records`` (those with a ``scaling``), in a stable order.
+    """Every node-sweep and worker-sweep series in ``records`` (those with a ``scaling``).
 
-    Records of one series share workload, backend, scaling, slice and grain; several records at
-    one size (rounds, appended runs) pool their samples. Failed records are left out.
+    Records of one series share workload, backend, scaling, axis, slice and grain; several
+    records at one size (rounds, appended runs) pool their samples. A record's size is its node
+    count (a node sweep) or else its worker count. Failed records are left out. In a stable order.
     """
     groups: dict[_SeriesKey, dict[int, list[Record]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
-        if record.scaling is None or record.nodes is None or record.error is not None:
+        if record.scaling is None or record.error is not None or not record.wall_s:
             continue
-        if not record.wall_s:
-            continue
+        axis = ScaleAxis.WORKERS if record.nodes is None else ScaleAxis.NODES
         key = _SeriesKey(
             record.workload,
             record.backend,
             record.scaling,
+            axis,
             record.node_cpus,
             record.node_memory_bytes,
             record.grain_s,
             record.bytes_per_task,
         )
-        groups[key][record.nodes].append(record)
-    curves = [_curve(key, by_nodes) for key, by_nodes in groups.items()]
-    return sorted(curves, key=lambda c: (c.workload, c.backend, c.scaling.value))
+        groups[key][record.workers if record.nodes is None else record.nodes].append(record)
+    curves = [_curve(key, by_size) for key, by_size in groups.items()]
+    return sorted(curves, key=lambda c: (c.workload, c.backend, c.axis.value, c.scaling.value))
 
 
 def _curve(key: _SeriesKey, by_nodes: dict[int, list[Record]]) -> ScalingCurve:
@@ -251,6 +265,7 @@ def _curve(key: _SeriesKey, by_nodes: dict[int, list[Record]]) -> ScalingCurve:
         workload=key.workload,
         backend=key.backend,
         scaling=scaling,
+        axis=key.axis,
         node_slice=NodeSlice(key.node_cpus or 0.0, key.node_memory_bytes),
         grain_s=key.grain_s,
         bytes_per_task=key.bytes_per_task,

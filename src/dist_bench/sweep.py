@@ -32,6 +32,7 @@ from dist_bench.errors import TaskFailedError, UsageError
 from dist_bench.measure import MeasureSettings, PreparedJob, measure, new_record, prepare_job
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.results_writer import ResultsWriter
+from dist_bench.scaling import MIN_FIT_SIZES, Scaling
 from dist_bench.units import AUTO, ChunkMode, format_bytes
 from dist_bench.versions import VersionCheck, check_versions, client_versions
 from dist_bench.workload import Job, Workload, started_environment
@@ -61,6 +62,14 @@ class SizeGrid:
 
 
 @dataclass(frozen=True)
+class Start:
+    """One start of a backend in a run: its name and worker count (None: the backend's own)."""
+
+    backend: str
+    workers: int | None
+
+
+@dataclass(frozen=True)
 class SweepPlan:
     """What to run: workloads, backend names, sizes and how to measure."""
 
@@ -73,6 +82,57 @@ class SweepPlan:
     chunks: Sequence[ChunkMode] = (AUTO,)
     #: Passes over the whole grid, interleaved (each record carries its ``round``).
     rounds: int = 1
+    #: Worker counts to start every backend but serial with, one start each (``run -w 1,2``):
+    #: a worker-count sweep; empty, one start with ``options.workers``.
+    worker_counts: Sequence[int] = ()
+    #: Weak scaling over ``worker_counts`` (``run --weak``): each count runs ``tasks`` tasks per
+    #: worker, the same work per worker, and its records say so (``Record.scaling``), for
+    #: Gustafson's law (``scaling.scaling_curves``). Serial runs every count's job.
+    weak: bool = False
+
+    def __post_init__(self) -> None:
+        """Refuse a worker sweep that cannot make a curve.
+
+        Raises:
+            UsageError: a worker count given twice; ``weak`` with fewer than two worker counts,
+                with several task counts (each would be its own series on the same sizes), or
+                with serial alone.
+        """
+        if len(set(self.worker_counts)) != len(self.worker_counts):
+            raise UsageError("-w: each worker count once")
+        if self.weak and len(self.worker_counts) < MIN_FIT_SIZES:
+            raise UsageError(
+                f"--weak needs at least {MIN_FIT_SIZES} worker counts to fit Gustafson's law "
+                "(e.g. -w 1,2)"
+            )
+        if self.weak and len(self.sizes.tasks or ()) > 1:
+            raise UsageError("--weak takes one --tasks: the tasks per worker")
+        if self.weak and all(name == BASELINE for name in self.backends):
+            raise UsageError("--weak sweeps the workers of a backend besides serial (-b processes)")
+
+    def starts(self) -> list[Start]:
+        """Every backend start of one round, in run order (``backend_order``).
+
+        Serial starts once (one worker is what it is); every other backend once per worker count.
+        """
+        counts: Sequence[int | None] = self.worker_counts or [self.options.workers]
+        return [
+            Start(name, None) if name == BASELINE else Start(name, workers)
+            for name in self.backend_order()
+            for workers in ([None] if name == BASELINE else counts)
+        ]
+
+    def jobs_for(self, workload: Workload, start: Start | None = None) -> list[Job]:
+        """The jobs ``start`` runs of ``workload`` (None: every job of the run, to prepare).
+
+        With ``weak``, a backend on W workers runs W times the tasks; serial, the baseline of
+        every one of them, runs them all.
+        """
+        jobs = self.sizes.jobs_for(workload)
+        if not self.weak:
+            return jobs
+        counts = self.worker_counts if start is None or start.workers is None else [start.workers]
+        return [replace(job, tasks=job.tasks * count) for count in counts for job in jobs]
 
     def chunk_modes(self, backend: str) -> list[ChunkMode]:
         """The chunk modes ``backend`` runs.
@@ -89,23 +149,26 @@ class SweepPlan:
     def estimate(self) -> WorkEstimate:
         """How long the work takes if it all ran serially: what a plan says before it starts."""
         reference_s = sum(
-            job.tasks * job.grain_s for w in self.workloads for job in self.sizes.jobs_for(w)
+            job.tasks * job.grain_s for w in self.workloads for job in self.jobs_for(w)
         )
-        jobs_per_size = sum(
-            len(self.chunk_modes(name)) * (self.settings.warmup + self.settings.repeats)
-            for name in self.backend_order()
+        runs = self.settings.warmup + self.settings.repeats
+        measured_s = sum(
+            len(self.chunk_modes(start.backend)) * runs * job.tasks * job.grain_s
+            for start in self.starts()
+            for w in self.workloads
+            for job in self.jobs_for(w, start)
         )
         driver_bytes = max(
             (
                 DRIVER_COPIES * job.tasks * job.bytes_per_task
                 for w in self.workloads
                 if w.moves_bytes
-                for job in self.sizes.jobs_for(w)
+                for job in self.jobs_for(w)
             ),
             default=0,
         )
         # Every round computes the reference again (it calibrates anew) and runs every job.
-        total_s = self.rounds * reference_s * (1 + jobs_per_size)
+        total_s = self.rounds * (reference_s + measured_s)
         return WorkEstimate(reference_s, total_s, driver_bytes)
 
     def backend_order(self) -> list[str]:
@@ -169,12 +232,24 @@ def check_memory(estimate: WorkEstimate) -> None:
         )
 
 
-def validate_backends(plan: SweepPlan) -> list[Backend]:
-    """Build every backend without starting it.
+#: How ``run_sweep`` builds a backend: the registry's ``create_backend``, or a test's scripted one.
+BackendFactory = Callable[[str, BackendOptions], Backend]
+
+
+def validate_backends(
+    plan: SweepPlan, make_backend: BackendFactory = create_backend
+) -> list[tuple[Start, Backend]]:
+    """Build the backend of every start without starting it.
 
     Unknown names, missing engines and bad options so fail before anything is measured.
     """
-    return [create_backend(name, plan.options) for name in plan.backend_order()]
+    built = []
+    for start in plan.starts():
+        options = (
+            plan.options if start.workers is None else replace(plan.options, workers=start.workers)
+        )
+        built.append((start, make_backend(start.backend, options)))
+    return built
 
 
 def runs_on(workload: Workload, backend: Backend) -> bool:
@@ -189,6 +264,7 @@ def run_sweep(
     on_version_check: Callable[[str, VersionCheck], None] = lambda backend, check: None,
     on_plan: Callable[[WorkEstimate], None] = lambda estimate: None,
     on_skip: Callable[[Workload, Backend], None] = lambda workload, backend: None,
+    make_backend: BackendFactory = create_backend,
 ) -> Results:
     """Measure every prepared job on every backend; return this run's results.
 
@@ -196,25 +272,28 @@ def run_sweep(
     job's data within memory), its estimate goes to ``on_plan``, before any work. Before
     measuring on a remote cluster, its versions are compared with this client's and handed to
     ``on_version_check``; a hard mismatch stops the run. A workload a backend cannot run
-    (``runs_on``) is not measured there, and handed to ``on_skip`` first.
+    (``runs_on``) is not measured there, and handed to ``on_skip`` first (once per backend,
+    however many worker counts it starts with).
 
     Raises:
         UsageError, TaskFailedError, ClusterConnectionError: before measuring (bad input, a
             failing serial reference) or while starting a backend. Task errors on a backend are
             recorded, not raised.
     """
-    backends = validate_backends(plan)
+    starts = validate_backends(plan, make_backend)
     estimate = plan.estimate()
     check_memory(estimate)
     on_plan(estimate)
-    for backend in backends:
+    skipped: set[tuple[str, str]] = set()
+    for _, backend in starts:
         for workload in plan.workloads:
-            if not runs_on(workload, backend):
+            if not runs_on(workload, backend) and (workload.name, backend.name) not in skipped:
+                skipped.add((workload.name, backend.name))
                 on_skip(workload, backend)
     runs_per_job = plan.settings.warmup + plan.settings.repeats
     total = plan.rounds * sum(
-        len(plan.sizes.jobs_for(w)) * runs_per_job * len(plan.chunk_modes(b.name))
-        for b in backends
+        len(plan.jobs_for(w, start)) * runs_per_job * len(plan.chunk_modes(b.name))
+        for start, b in starts
         for w in plan.workloads
         if runs_on(w, b)
     )
@@ -237,15 +316,17 @@ def run_sweep(
         # Each round calibrates anew, as a separate run would: the calibration's own noise is
         # then part of the spread between rounds instead of hidden in one shared choice.
         prepared_jobs = _prepare_all(plan, keep_count if round_index else on_progress)
-        for backend in backends:
-            on_progress(Progress(done, total, f"starting {backend.name}"))
+        for start, backend in starts:
+            on_progress(Progress(done, total, f"starting {_start_name(plan, start)}"))
             probe = AUTO in plan.chunk_modes(backend.name)
             with started_backend(backend, modules, writer, on_version_check, probe_dispatch=probe):
                 for workload, jobs in prepared_jobs:
                     if not runs_on(workload, backend):
                         continue
-                    for prepared, chunk in itertools.product(jobs, plan.chunk_modes(backend.name)):
-                        description = f"{workload.name} on {backend.name}"
+                    wanted = [_shape(job) for job in plan.jobs_for(workload, start)]
+                    mine = [p for p in jobs if _shape(p.job) in wanted]
+                    for prepared, chunk in itertools.product(mine, plan.chunk_modes(backend.name)):
+                        description = f"{workload.name} on {_start_name(plan, start)}"
                         if plan.rounds > 1:
                             description += f", round {round_index + 1} of {plan.rounds}"
                         settings = replace(plan.settings, chunk=chunk)
@@ -253,13 +334,27 @@ def run_sweep(
                             backend, prepared, settings, job_done(description)
                         )
                         record.round = round_index
+                        if plan.weak and start.backend != BASELINE:
+                            record.scaling = Scaling.WEAK.value
                         writer.add_record(record)
                         if record.error is not None:
                             # Skip this record's remaining runs in the progress count.
-                            skipped = plan.settings.warmup + plan.settings.repeats
-                            done += skipped - len(record.wall_s) - len(record.warmup_s)
+                            skipped_runs = plan.settings.warmup + plan.settings.repeats
+                            done += skipped_runs - len(record.wall_s) - len(record.warmup_s)
                 on_progress(Progress(done, total, f"stopping {backend.name}"))
     return writer.results
+
+
+def _start_name(plan: SweepPlan, start: Start) -> str:
+    """A start as progress names it: the backend, and its workers in a worker sweep."""
+    if plan.worker_counts and start.workers is not None:
+        return f"{start.backend} on {start.workers} worker(s)"
+    return start.backend
+
+
+def _shape(job: Job) -> tuple[int, float, int]:
+    """What tells a run's jobs apart (tasks, grain, bytes): not the units calibration adds."""
+    return (job.tasks, job.grain_s, job.bytes_per_task)
 
 
 @contextmanager
@@ -313,7 +408,7 @@ def _prepare_all(
 ) -> list[tuple[Workload, list[PreparedJob]]]:
     prepared: list[tuple[Workload, list[PreparedJob]]] = []
     for workload in plan.workloads:
-        jobs = plan.sizes.jobs_for(workload)
+        jobs = plan.jobs_for(workload)
         on_progress(Progress(0, 1, f"calibrating {workload.name}"))
         answered = []
 
@@ -355,8 +450,10 @@ def measure_prepared(
 
 
 __all__ = [
+    "BackendFactory",
     "Progress",
     "SizeGrid",
+    "Start",
     "SweepPlan",
     "WorkEstimate",
     "measure_prepared",

@@ -146,6 +146,18 @@ def parse_count(text: str) -> int:
     return count
 
 
+def parse_workers(text: str) -> int:
+    """A worker count from 1 to ``MAX_WORKERS`` (``"2"``).
+
+    Raises:
+        ValueError: not a whole number, or out of range.
+    """
+    count = parse_count(text)
+    if count > MAX_WORKERS:
+        raise ValueError(f"{text!r} is too many workers: at most {MAX_WORKERS:,}")
+    return count
+
+
 def parse_port(text: str) -> int:
     """A TCP port number, 1 to 65535, in ASCII digits (``"8786"``).
 

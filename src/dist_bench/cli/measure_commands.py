@@ -17,6 +17,7 @@ from dist_bench.cli.options import (
     list_option,
     plot_option,
     project_nodes_option,
+    worker_counts_option,
     workers_option,
 )
 from dist_bench.cli.params import KeepsArguments, OneValue, split_names
@@ -105,7 +106,14 @@ def resolve_backends(text: str, address: str | None) -> list[str]:
     "round); their spread is the run-to-run drift 'compare' needs (2 at least; 3 or more "
     "give its test power).",
 )
-@workers_option
+@worker_counts_option
+@click.option(
+    "--weak",
+    is_flag=True,
+    help="With -w 1,2,...: weak scaling. Each count runs --tasks tasks per worker (the same "
+    "work per worker), serial runs every count's job, and the report fits Gustafson's law "
+    "through the counts.",
+)
 @click.option(
     "--start-method",
     type=click.Choice(["fork", "forkserver", "spawn"]),
@@ -163,7 +171,8 @@ def run_command(
     repeats: int,
     warmup: int,
     rounds: int,
-    workers: int | None,
+    workers: list[int] | None,
+    weak: bool,
     start_method: str | None,
     chunks: list[ChunkMode],
     address: str | None,
@@ -183,6 +192,8 @@ def run_command(
       dist-bench run cpu --tasks 20000 --grain 10us -b processes --chunk 1,auto
       dist-bench run all -o results.json
       dist-bench run cpu io --rounds 3 -o before.json       # ready for 'compare'
+      dist-bench run wordcount -b processes -w 1,2 --rounds 3   # Amdahl through 1 and 2
+      dist-bench run cpu -b processes -w 1,2 --weak          # Gustafson: work grows with workers
       dist-bench run my_workload.py -b dask --address tcp://127.0.0.1:8786
       dist-bench run cpu -b threads,interpreters,processes --python host,3.14
     """  # noqa: D301 - not raw: click's no-rewrap marker is a real backspace ("\b")
@@ -206,9 +217,16 @@ def run_command(
         backends=chosen_backends,
         sizes=SizeGrid(tasks=tasks, grain_s=grain, bytes_per_task=bytes_per_task),
         settings=MeasureSettings(repeats=repeats, warmup=warmup, place_inputs=not no_place),
-        options=BackendOptions(workers, start_method, address, blas_threads),
+        options=BackendOptions(
+            workers[0] if workers and len(workers) == 1 else None,
+            start_method,
+            address,
+            blas_threads,
+        ),
         chunks=chunks,
         rounds=rounds,
+        worker_counts=workers if workers and len(workers) > 1 else (),
+        weak=weak,
     )
     plot_output = plan_plot(plot) if plot is not None else None
     writer = ResultsWriter(output, collect_metadata(sys.argv))

@@ -14,7 +14,7 @@ import click
 
 from dist_bench import defaults
 from dist_bench.cli.params import CommaList, OneValue
-from dist_bench.units import MAX_REPEATS, MAX_WORKERS, parse_count
+from dist_bench.units import MAX_REPEATS, MAX_WORKERS, parse_count, parse_workers
 
 #: What ``click.option`` returns: it adds the option to the command it decorates.
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -91,6 +91,15 @@ workers_option = click.option(
     "--workers",
     type=click.IntRange(min=1, max=MAX_WORKERS),
     help="Parallel slots for every backend (default: each backend's own).",
+)
+
+worker_counts_option = click.option(
+    "-w",
+    "--workers",
+    type=CommaList(parse_workers, "counts"),
+    help="Parallel slots for every backend (default: each backend's own); a comma list (1,2) "
+    "starts each backend once per count: a worker-count sweep, through which the report fits "
+    "Amdahl's law (Gustafson's with --weak).",
 )
 
 blas_threads_option = bounded_option(
