@@ -43,14 +43,14 @@ from dist_bench.backends.base import Backend
 from dist_bench.costmodel import Axis, BudgetRanOut, CutoverAnalysis, analyse
 from dist_bench.cutover_refine import refine
 from dist_bench.cutover_rounds import replicate
-from dist_bench.cutover_search import BackendFactory, CutoverSearch
+from dist_bench.cutover_search import CutoverSearch
 from dist_bench.defaults import CUTOVER_BUDGET_S, CUTOVER_REPEATS
 from dist_bench.lesson_shapes import measure_lesson_shapes
 from dist_bench.measure import MeasureSettings
 from dist_bench.results import Results
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.stats import median, median_interval
-from dist_bench.sweep import ProgressCallback, ordered_backends, started_backend
+from dist_bench.sweep import BackendFactory, ProgressCallback, ordered_backends, started_backend
 from dist_bench.versions import VersionCheck
 from dist_bench.workload import Job, Workload
 

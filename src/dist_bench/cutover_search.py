@@ -8,15 +8,13 @@ round and handed to the results writer as it is measured.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import Backend
 from dist_bench.measure import PreparedJob, prepare_job
 from dist_bench.results import Record
 from dist_bench.results_writer import ResultsWriter
-from dist_bench.sweep import Progress, ProgressCallback, measure_prepared
+from dist_bench.sweep import BackendFactory, Progress, ProgressCallback, measure_prepared
 from dist_bench.workload import Job, Workload, started_environment
 
 if TYPE_CHECKING:
@@ -32,9 +30,6 @@ SEARCH_RESAMPLES = 60
 #: What an engine's start and stop are assumed to cost before it has been started once (embedded
 #: Dask and Ray took 6-7 s each on the 2-core development machine under load).
 ENGINE_START_GUESS_S = 7.0
-
-
-BackendFactory = Callable[[str, BackendOptions], Backend]
 
 
 class CutoverSearch:

@@ -13,18 +13,18 @@ shape so every row has its baseline.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Protocol
 
 from dist_bench.backends import BackendOptions
-from dist_bench.backends.base import BASELINE, Backend
+from dist_bench.backends.base import BASELINE
 from dist_bench.measure import MeasureSettings, PreparedJob
 from dist_bench.memory import peak_growth
 from dist_bench.results import Record
 from dist_bench.results_writer import ResultsWriter
-from dist_bench.sweep import measure_prepared, started_backend
+from dist_bench.sweep import BackendFactory, measure_prepared, started_backend
 from dist_bench.units import AUTO, ChunkMode
 from dist_bench.workload import Job, Workload
 
@@ -97,7 +97,7 @@ def measure_lesson_shapes(
     options: BackendOptions,
     settings: MeasureSettings,
     modules: list[ModuleType],
-    make_backend: Callable[[str, BackendOptions], Backend],
+    make_backend: BackendFactory,
 ) -> list[Record]:
     """Measure every lesson shape whose workload and backend the search has, one start each.
 
