@@ -67,16 +67,16 @@ def test_a_fit_needs_two_sizes() -> None:
 
 def test_strong_scaling_points_karp_flatt_and_a_perfect_held_out_check() -> None:
     (curve,) = scaling_curves(sweep_records(Scaling.STRONG, 0.1))
-    assert [p.nodes for p in curve.points] == list(NODES)
+    assert [p.size for p in curve.points] == list(NODES)
     assert curve.points[0].speedup == 1.0 and curve.points[0].karp_flatt is None
     for point in curve.points[1:]:
-        expected = 1 / (0.1 + 0.9 / point.nodes)
+        expected = 1 / (0.1 + 0.9 / point.size)
         assert point.speedup == pytest.approx(expected)
-        assert point.efficiency == pytest.approx(expected / point.nodes)
+        assert point.efficiency == pytest.approx(expected / point.size)
         # Karp–Flatt of data that follows Amdahl is Amdahl's serial fraction at every size.
         assert point.karp_flatt == pytest.approx(0.1)
     assert curve.fit is not None and curve.fit.serial_fraction == pytest.approx(0.1, abs=1e-6)
-    assert curve.held_out is not None and curve.held_out.nodes == 8
+    assert curve.held_out is not None and curve.held_out.size == 8
     assert curve.held_out.error == pytest.approx(0.0, abs=1e-6)
     assert curve.node_slice.cpus == 0.5 and curve.node_slice.memory_bytes == 1 << 30
 

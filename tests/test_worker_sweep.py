@@ -3,13 +3,21 @@ Gustafson's law fitted through a weak sweep with the fit node sweeps use (``scal
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
+from dist_bench.analysis import summarize
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import BASELINE, Backend
 from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, CostScript, scripted_backend
 from dist_bench.errors import UsageError
 from dist_bench.measure import MeasureSettings
+from dist_bench.report import EXPORTERS
+from dist_bench.report.content import ReportData
+from dist_bench.report.table import results_tables
+from dist_bench.report.workers_panel import scaling_points
 from dist_bench.results import Results
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.scaling import Law, ScaleAxis, Scaling, scaling_curves
@@ -61,7 +69,7 @@ def test_a_known_serial_fraction_gives_back_its_gustafson_fit(serial_fraction: f
         Scaling.WEAK,
         ScaleAxis.WORKERS,
     )
-    assert [p.nodes for p in curve.points] == [1, 2, 4]
+    assert [p.size for p in curve.points] == [1, 2, 4]
     assert [p.tasks for p in curve.points] == [TASKS_PER_WORKER * w for w in (1, 2, 4)]
     assert curve.fit is not None and curve.fit.law is Law.GUSTAFSON
     assert curve.fit.serial_fraction == pytest.approx(serial_fraction, abs=1e-6)
@@ -135,3 +143,50 @@ def test_a_sweep_that_cannot_make_a_curve_is_refused(
     full: dict[str, object] = {"workloads": [SCRIPTED_WORKLOAD], "backends": ["processes"]}
     with pytest.raises(UsageError, match=fragment):
         SweepPlan(**{**full, **settings})  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def weak() -> Results:
+    return weak_sweep(0.25)
+
+
+@pytest.mark.parametrize("name", ["md", "html"])
+def test_the_text_reports_show_the_weak_sweep_its_gustafson_fit_and_check(
+    weak: Results, name: str
+) -> None:
+    text = EXPORTERS[name].load()(ReportData(weak)).decode()
+    assert "Scaling over workers" in text and "Scaling over nodes" not in text
+    assert "scripted on processes: weak scaling over workers" in text
+    assert "law fits a serial fraction of 0.250" in text  # Gustafson's (an apostrophe in HTML)
+    assert "Fitted without 4 workers, it predicted" in text
+    # One machine: no node slice column, and more nodes are not projected from it.
+    assert "| slice |" not in text and ">slice</th>" not in text
+    assert "Projected speedups on more nodes" not in text
+
+
+def test_the_terminal_shows_the_weak_sweep_table(weak: Results) -> None:
+    from rich.console import Console
+
+    console = Console(width=160, record=True)
+    console.print(results_tables(ReportData(weak)))
+    text = console.export_text()
+    assert "scripted on processes: weak scaling over workers" in text
+    assert "workers" in text and "Gustafson" in text
+
+
+def test_the_csv_carries_each_rows_workers_and_scaling(weak: Results) -> None:
+    rows = list(csv.DictReader(io.StringIO(EXPORTERS["csv"].load()(ReportData(weak)).decode())))
+    swept = [(r["workers"], r["tasks"], r["scaling"]) for r in rows if r["backend"] != BASELINE]
+    assert sorted(swept) == [("1", "4", "weak"), ("2", "8", "weak"), ("4", "16", "weak")]
+
+
+def test_the_plot_draws_the_sweep_against_workers_with_its_projection_labelled(
+    weak: Results,
+) -> None:
+    pytest.importorskip("matplotlib")
+    image = EXPORTERS["svg"].load()(ReportData(weak))
+    assert b"speedup vs workers" in image and b"PROJECTION" in image and b"Gustafson" in image
+
+
+def test_the_amdahl_panel_leaves_a_weak_sweep_to_its_own(weak: Results) -> None:
+    assert scaling_points(summarize(weak)) == {}

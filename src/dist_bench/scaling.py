@@ -65,7 +65,7 @@ MIN_CHECK_SIZES = MIN_FIT_SIZES + 1
 
 
 def law_speedup(law: Law, serial_fraction: float, scale: float | np.ndarray) -> float | np.ndarray:
-    """The law's speedup on ``scale`` times the base's nodes, given its serial fraction."""
+    """The law's speedup on ``scale`` times the base's size, given its serial fraction."""
     if law is Law.AMDAHL:
         return 1.0 / (serial_fraction + (1.0 - serial_fraction) / scale)
     return scale - serial_fraction * (scale - 1.0)
@@ -77,16 +77,16 @@ class LawFit:
 
     law: Law
     serial_fraction: float
-    #: Node counts whose measurements the fit used.
+    #: Sizes (node or worker counts) whose measurements the fit used.
     fitted_on: tuple[int, ...]
-    base_nodes: int
+    base_size: int
 
-    def speedup(self, nodes: float) -> float:
-        """The fitted speedup on ``nodes`` nodes (against the base size)."""
-        return float(law_speedup(self.law, self.serial_fraction, nodes / self.base_nodes))
+    def speedup(self, size: float) -> float:
+        """The fitted speedup on ``size`` nodes or workers (against the base size)."""
+        return float(law_speedup(self.law, self.serial_fraction, size / self.base_size))
 
 
-def fit_law(law: Law, base_nodes: int, nodes: Sequence[int], speedups: Sequence[float]) -> LawFit:
+def fit_law(law: Law, base_size: int, sizes: Sequence[int], speedups: Sequence[float]) -> LawFit:
     """Least squares on relative errors for the serial fraction in [0, 1].
 
     Relative errors, so a speedup of 1.9 missed by 0.1 weighs as much as one of 3.8 missed by
@@ -95,12 +95,12 @@ def fit_law(law: Law, base_nodes: int, nodes: Sequence[int], speedups: Sequence[
     Raises:
         ValueError: fewer than ``MIN_FIT_SIZES`` sizes, or a size that is not positive.
     """
-    if len(nodes) < MIN_FIT_SIZES or len(nodes) != len(speedups):
+    if len(sizes) < MIN_FIT_SIZES or len(sizes) != len(speedups):
         raise ValueError(f"a fit needs {MIN_FIT_SIZES} sizes with a speedup each")
-    scale = np.asarray(nodes, dtype=float) / base_nodes
+    scale = np.asarray(sizes, dtype=float) / base_size
     measured = np.asarray(speedups, dtype=float)
     if np.any(scale <= 0) or np.any(measured <= 0):
-        raise ValueError("node counts and speedups must be positive")
+        raise ValueError("sizes and speedups must be positive")
 
     def cost(fraction: float) -> float:
         predicted = np.asarray(law_speedup(law, fraction, scale), dtype=float)
@@ -110,18 +110,21 @@ def fit_law(law: Law, base_nodes: int, nodes: Sequence[int], speedups: Sequence[
     solved = optimize.minimize_scalar(
         cost, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-10}
     )
-    return LawFit(law, float(solved.x), tuple(int(n) for n in nodes), base_nodes)
+    return LawFit(law, float(solved.x), tuple(int(n) for n in sizes), base_size)
 
 
 @dataclass(frozen=True)
 class ScalePoint:
-    """One cluster size of a series: its median time and what follows from it."""
+    """One size of a series: its median time and what follows from it.
 
-    nodes: int
+    ``size``: its node count (a node sweep) or worker count (a worker sweep).
+    """
+
+    size: int
     tasks: int
     wall_s: float
     speedup: float
-    #: Speedup per unit of scale (1: every added node pulled its full weight).
+    #: Speedup per unit of scale (1: every added node or worker pulled its full weight).
     efficiency: float
     #: Karp–Flatt's experimentally determined serial fraction (strong scaling; None at the base).
     karp_flatt: float | None
@@ -132,7 +135,7 @@ class ScalePoint:
 class HeldOutCheck:
     """The fit on the smaller sizes against the largest size's measurement."""
 
-    nodes: int
+    size: int
     predicted_speedup: float
     measured_speedup: float
 
@@ -168,9 +171,9 @@ class ScalingCurve:
     held_out: HeldOutCheck | None
 
     @property
-    def base_nodes(self) -> int:
+    def base_size(self) -> int:
         """The size every speedup is measured against (the smallest)."""
-        return self.points[0].nodes
+        return self.points[0].size
 
 
 @dataclass(frozen=True)
@@ -229,28 +232,28 @@ def scaling_curves(records: Iterable[Record]) -> list[ScalingCurve]:
     return sorted(curves, key=lambda c: (c.workload, c.backend, c.axis.value, c.scaling.value))
 
 
-def _curve(key: _SeriesKey, by_nodes: dict[int, list[Record]]) -> ScalingCurve:
+def _curve(key: _SeriesKey, by_size: dict[int, list[Record]]) -> ScalingCurve:
     scaling = Scaling(key.scaling)
-    sizes = sorted(by_nodes)
+    sizes = sorted(by_size)
     base = sizes[0]
     # One sweep calibrates once for every size; another appended to the file may not have:
     # every size's samples in the first record's units of work.
-    units = by_nodes[base][0].units
-    walls = {n: median([s for r in by_nodes[n] for s in at_units(r, units).wall_s]) for n in sizes}
+    units = by_size[base][0].units
+    walls = {n: median([s for r in by_size[n] for s in at_units(r, units).wall_s]) for n in sizes}
     points = []
-    for nodes in sizes:
-        scale = nodes / base
-        ratio = walls[base] / walls[nodes]
+    for size in sizes:
+        scale = size / base
+        ratio = walls[base] / walls[size]
         speedup = ratio if scaling is Scaling.STRONG else scale * ratio
         points.append(
             ScalePoint(
-                nodes=nodes,
-                tasks=min(r.tasks for r in by_nodes[nodes]),
-                wall_s=walls[nodes],
+                size=size,
+                tasks=min(r.tasks for r in by_size[size]),
+                wall_s=walls[size],
                 speedup=speedup,
                 efficiency=speedup / scale,
                 karp_flatt=karp_flatt(speedup, scale) if scaling is Scaling.STRONG else None,
-                verified=all(r.verified for r in by_nodes[nodes]),
+                verified=all(r.verified for r in by_size[size]),
             )
         )
     law = LAW_OF[scaling]
@@ -260,7 +263,7 @@ def _curve(key: _SeriesKey, by_nodes: dict[int, list[Record]]) -> ScalingCurve:
         smaller = _fit_points(law, base, points[:-1])
         if smaller is not None:
             largest = points[-1]
-            held_out = HeldOutCheck(largest.nodes, smaller.speedup(largest.nodes), largest.speedup)
+            held_out = HeldOutCheck(largest.size, smaller.speedup(largest.size), largest.speedup)
     return ScalingCurve(
         workload=key.workload,
         backend=key.backend,
@@ -278,11 +281,14 @@ def _curve(key: _SeriesKey, by_nodes: dict[int, list[Record]]) -> ScalingCurve:
 def _fit_points(law: Law, base: int, points: Sequence[ScalePoint]) -> LawFit | None:
     if len(points) < MIN_FIT_SIZES:
         return None
-    return fit_law(law, base, [p.nodes for p in points], [p.speedup for p in points])
+    return fit_law(law, base, [p.size for p in points], [p.speedup for p in points])
 
 
 def project_nodes(curves: Iterable[ScalingCurve], nodes: Sequence[int]) -> list[NodeProjection]:
-    """PROJECTED speedups of every fitted curve on ``nodes``, each with its held-out error."""
+    """PROJECTED speedups of every fitted node-sweep curve on ``nodes``, with its held-out error.
+
+    A worker sweep's curve is one machine's: more nodes are not its to predict.
+    """
     return [
         NodeProjection(
             workload=curve.workload,
@@ -293,7 +299,7 @@ def project_nodes(curves: Iterable[ScalingCurve], nodes: Sequence[int]) -> list[
             held_out_error=None if curve.held_out is None else curve.held_out.error,
         )
         for curve in curves
-        if curve.fit is not None
+        if curve.fit is not None and curve.axis is ScaleAxis.NODES
         for count in nodes
     ]
 

@@ -192,20 +192,23 @@ def _scaling(data: ReportData) -> Iterator[str]:
     sections = scaling.scaling_sections(data)
     if not sections:
         return
-    yield f'<section class="card" id="scaling"><h2>{escape(scaling.SCALING_TITLE)}</h2>'
+    heading = scaling.scaling_heading(data.scaling)
+    yield f'<section class="card" id="scaling"><h2>{escape(heading)}</h2>'
     yield '<figure><div class="plots">'
     for image in scaling_images(data, "svg"):
         encoded = base64.b64encode(image).decode()
-        yield f'<img alt="speedup against nodes" src="data:image/svg+xml;base64,{encoded}">'
+        alt = "speedup against nodes or workers"
+        yield f'<img alt="{alt}" src="data:image/svg+xml;base64,{encoded}">'
     yield (
-        "</div><figcaption>Speedup against nodes for each series: measured points, the ideal "
-        "line, and the fitted law (Amdahl for strong scaling, Gustafson for weak) extended to "
-        "the projected sizes.</figcaption></figure>"
+        "</div><figcaption>Speedup against nodes or workers for each series: measured points, "
+        "the ideal line, and the fitted law (Amdahl for strong scaling, Gustafson for weak), "
+        "solid across the sizes measured and dashed beyond them: a PROJECTION."
+        "</figcaption></figure>"
     )
     for section in sections:
         yield f"<h3>{escape(section.title)}</h3>"
         yield f'<p class="lead">{escape(section.sentence)}</p>'
-        yield from _table(scaling.SCALING_COLUMNS, section.rows)
+        yield from _table(section.columns, section.rows)
     projections = scaling.report_projection_rows(data)
     if projections:
         yield f"<h3>{escape(scaling.NODE_PROJECTIONS_TITLE)}</h3>"
@@ -321,7 +324,7 @@ def _page(data: ReportData) -> Iterator[str]:
     links = [("glance", "At a glance")]
     links += [(section.anchor, _nav_name(section)) for section in sections]
     if data.scaling:
-        links.append(("scaling", "Scaling over nodes"))
+        links.append(("scaling", scaling.scaling_heading(data.scaling)))
     if cutover_content.projection_rows(data.analysis):
         links.append(("projections", "Projections"))
     if data.analysis is not None and data.analysis.warnings:

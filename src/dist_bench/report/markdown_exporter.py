@@ -141,14 +141,14 @@ def _scaling_lines(data: ReportData) -> Iterator[str]:
     sections = scaling.scaling_sections(data)
     if not sections:
         return
-    yield f"## {scaling.SCALING_TITLE}"
+    yield f"## {scaling.scaling_heading(data.scaling)}"
     yield ""
     for section in sections:
         yield f"### {section.title}"
         yield ""
         yield section.sentence
         yield ""
-        yield from table_lines(scaling.SCALING_COLUMNS, section.rows)
+        yield from table_lines(section.columns, section.rows)
         yield ""
     projections = scaling.report_projection_rows(data)
     if projections:

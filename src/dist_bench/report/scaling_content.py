@@ -1,8 +1,8 @@
-"""What every report says about node sweeps: one table per series, its fit, its projections.
+"""What every report says about node and worker sweeps: a table per series, its fit, projections.
 
 Like ``columns``, the columns (title, meaning, cell text) live here once; the terminal, Markdown
-and HTML lay them out, the CSV carries each record's node count and slice, and the plots draw
-speedup against nodes with the ideal line and the fitted law.
+and HTML lay them out, the CSV carries each record's node count, slice, workers and scaling, and
+the plots draw speedup against nodes or workers with the ideal line and the fitted law.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 from dist_bench.report.columns import DASH, Column
 from dist_bench.report.content import ReportData
-from dist_bench.report.scaling_sentences import node_slice_text, scaling_sentence
-from dist_bench.scaling import NodeProjection, ScalePoint, ScalingCurve, project_nodes
+from dist_bench.report.scaling_sentences import SIZE_WORDS, node_slice_text, scaling_sentence
+from dist_bench.scaling import NodeProjection, ScaleAxis, ScalePoint, ScalingCurve, project_nodes
 from dist_bench.units import format_seconds
 
-SCALING_TITLE = "Scaling over nodes"
 NODE_PROJECTIONS_TITLE = "Projected speedups on more nodes (PROJECTIONS, not measurements)"
 
 
@@ -30,64 +29,85 @@ class _Row:
 
 def _fitted(row: _Row) -> str:
     fit = row.curve.fit
-    return DASH if fit is None else f"{fit.speedup(row.point.nodes):.2f}x"
+    return DASH if fit is None else f"{fit.speedup(row.point.size):.2f}x"
 
 
-#: One row per cluster size of a series.
-SCALING_COLUMNS: tuple[Column, ...] = (
-    Column("nodes", "worker containers (nodes) the job ran on", lambda r: str(r.point.nodes)),
-    Column(
+def scaling_columns(axis: ScaleAxis) -> tuple[Column, ...]:
+    """One row per size of a series: of a node sweep (with each node's slice) or a worker sweep."""
+    one, several = SIZE_WORDS[axis]
+    size = Column(
+        several,
+        "worker containers (nodes) the job ran on"
+        if axis is ScaleAxis.NODES
+        else "workers the backend was started with, on this machine",
+        lambda r: str(r.point.size),
+    )
+    node_slice = Column(
         "slice",
         "what each node had: CPUs (a fraction is a CFS quota) and memory",
         lambda r: node_slice_text(r.curve.node_slice.cpus, r.curve.node_slice.memory_bytes),
         numeric=False,
-    ),
-    Column(
-        "tasks",
-        "tasks in the job (strong: the same on every size; weak: the same per node)",
-        lambda r: str(r.point.tasks),
-    ),
-    Column(
-        "median", "median wall time of the measured jobs", lambda r: format_seconds(r.point.wall_s)
-    ),
-    Column(
-        "speedup",
-        "against the smallest size (weak: scaled, nodes x its time / this time)",
-        lambda r: f"{r.point.speedup:.2f}x",
-    ),
-    Column(
-        "ideal",
-        "linear speedup: nodes over the smallest size",
-        lambda r: f"{r.point.nodes / r.curve.base_nodes:.2f}x",
-    ),
-    Column(
-        "fitted", "the fitted law (Amdahl for strong, Gustafson for weak) at this size", _fitted
-    ),
-    Column(
-        "effic.", "speedup per unit of scale; 100 % is ideal", lambda r: f"{r.point.efficiency:.0%}"
-    ),
-    Column(
-        "Karp-\nFlatt",
-        "experimentally determined serial fraction (strong scaling only)",
-        lambda r: DASH if r.point.karp_flatt is None else f"{r.point.karp_flatt:.3f}",
-    ),
-    Column(
-        "answer",
-        "ok when every job's answer equalled the serial answer",
-        lambda r: "ok" if r.point.verified else "WRONG",
-        numeric=False,
-    ),
-)
+    )
+    return (
+        size,
+        *([node_slice] if axis is ScaleAxis.NODES else []),
+        Column(
+            "tasks",
+            f"tasks in the job (strong: the same on every size; weak: the same per {one})",
+            lambda r: str(r.point.tasks),
+        ),
+        Column(
+            "median",
+            "median wall time of the measured jobs",
+            lambda r: format_seconds(r.point.wall_s),
+        ),
+        Column(
+            "speedup",
+            f"against the smallest size (weak: scaled, {several} x its time / this time)",
+            lambda r: f"{r.point.speedup:.2f}x",
+        ),
+        Column(
+            "ideal",
+            f"linear speedup: {several} over the smallest size",
+            lambda r: f"{r.point.size / r.curve.base_size:.2f}x",
+        ),
+        Column(
+            "fitted", "the fitted law (Amdahl for strong, Gustafson for weak) at this size", _fitted
+        ),
+        Column(
+            "effic.",
+            "speedup per unit of scale; 100 % is ideal",
+            lambda r: f"{r.point.efficiency:.0%}",
+        ),
+        Column(
+            "Karp-\nFlatt",
+            "experimentally determined serial fraction (strong scaling only)",
+            lambda r: DASH if r.point.karp_flatt is None else f"{r.point.karp_flatt:.3f}",
+        ),
+        Column(
+            "answer",
+            "ok when every job's answer equalled the serial answer",
+            lambda r: "ok" if r.point.verified else "WRONG",
+            numeric=False,
+        ),
+    )
 
 
 def scaling_title(curve: ScalingCurve) -> str:
-    """The heading of one series' table."""
-    return f"{curve.workload} on {curve.backend}: {curve.scaling.value} scaling"
+    """The heading of one series' table: ``cpu on processes: weak scaling over workers``."""
+    return f"{curve.workload} on {curve.backend}: {curve.scaling.value} scaling over {curve.axis}"
+
+
+def scaling_heading(curves: Sequence[ScalingCurve]) -> str:
+    """The heading over every series: ``Scaling over nodes``, ``... over nodes and workers``."""
+    axes = [axis.value for axis in ScaleAxis if any(c.axis is axis for c in curves)]
+    return "Scaling over " + " and ".join(axes)
 
 
 def scaling_rows(curve: ScalingCurve) -> list[list[str]]:
-    """``SCALING_COLUMNS`` cells of every size of ``curve``."""
-    return [[c.cell(_Row(curve, point)) for c in SCALING_COLUMNS] for point in curve.points]
+    """``scaling_columns`` cells of every size of ``curve``."""
+    columns = scaling_columns(curve.axis)
+    return [[c.cell(_Row(curve, point)) for c in columns] for point in curve.points]
 
 
 #: One row per PROJECTED node count of a fitted series: never a measurement.
@@ -117,30 +137,34 @@ def node_projection_rows(curves: Sequence[ScalingCurve], nodes: Sequence[int]) -
     return [[c.cell(p) for c in NODE_PROJECTION_COLUMNS] for p in projections]
 
 
-def default_projection_nodes(curves: Sequence[ScalingCurve]) -> list[int]:
-    """Where a report projects when not told: twice and four times the largest size measured."""
-    largest = max((c.points[-1].nodes for c in curves), default=0)
+def default_projection_sizes(curves: Sequence[ScalingCurve], axis: ScaleAxis) -> list[int]:
+    """Where ``axis``'s curves are projected when not told: 2x and 4x the largest size measured."""
+    largest = max((c.points[-1].size for c in curves if c.axis is axis), default=0)
     return [2 * largest, 4 * largest] if largest else []
 
 
 @dataclass(frozen=True)
 class ScalingSection:
-    """One series, ready to lay out: its heading, its sentence and its table's cells."""
+    """One series, ready to lay out: its heading, sentence, columns and their cells."""
 
     title: str
     sentence: str
+    columns: tuple[Column, ...]
     rows: list[list[str]]
 
 
 def scaling_sections(data: ReportData) -> list[ScalingSection]:
-    """Every node sweep series of the report, in a stable order."""
+    """Every node and worker sweep series of the report, in a stable order."""
     return [
-        ScalingSection(scaling_title(c), scaling_sentence(c), scaling_rows(c)) for c in data.scaling
+        ScalingSection(
+            scaling_title(c), scaling_sentence(c), scaling_columns(c.axis), scaling_rows(c)
+        )
+        for c in data.scaling
     ]
 
 
 def report_projection_rows(data: ReportData) -> list[list[str]]:
     """The node projections a report shows (``--project-nodes``, else 2x and 4x the largest)."""
     curves = data.scaling
-    nodes = list(data.node_projections) or default_projection_nodes(curves)
+    nodes = list(data.node_projections) or default_projection_sizes(curves, ScaleAxis.NODES)
     return node_projection_rows(curves, nodes)

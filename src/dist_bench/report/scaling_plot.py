@@ -1,8 +1,9 @@
-"""Speedup against nodes, one panel per node sweep's workload and backend.
+"""Speedup against nodes or workers, one panel per sweep's workload, backend and axis.
 
 Each series (strong, weak) is drawn as its measured points, with the fitted law through them
-extended (dotted) to the sizes the report projects to, and the ideal line: the picture of how
-speedup bends as nodes are added, beside the line it would follow if nothing stayed serial.
+solid across the sizes measured and dashed (a PROJECTION, so labelled) to the sizes the report
+projects to, and the ideal line: the picture of how speedup bends as nodes or workers are added,
+beside the line it would follow if nothing stayed serial.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from dist_bench.report.content import ReportData
 from dist_bench.report.figures import PANEL_SIZE, pyplot, save_figure
-from dist_bench.report.scaling_content import default_projection_nodes
-from dist_bench.scaling import Law, Scaling, ScalingCurve
+from dist_bench.report.scaling_content import default_projection_sizes
+from dist_bench.report.scaling_sentences import SIZE_WORDS
+from dist_bench.scaling import Law, ScaleAxis, Scaling, ScalingCurve
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -24,12 +26,21 @@ _STYLE = {Scaling.STRONG: ("#1f77b4", "o"), Scaling.WEAK: ("#d62728", "s")}
 
 
 def scaling_panels(data: ReportData) -> list[partial[None]]:
-    """One drawing per (workload, backend) that has node sweep series."""
-    grouped: dict[tuple[str, str], list[ScalingCurve]] = {}
+    """One drawing per (workload, backend, axis) that has node or worker sweep series.
+
+    Node sweeps are projected to ``--project-nodes`` (else twice and four times their largest
+    size), worker sweeps to twice and four times their most workers.
+    """
+    grouped: dict[tuple[str, str, ScaleAxis], list[ScalingCurve]] = {}
     for curve in data.scaling:
-        grouped.setdefault((curve.workload, curve.backend), []).append(curve)
-    projected = list(data.node_projections) or default_projection_nodes(data.scaling)
-    return [partial(_draw, curves=curves, projected=projected) for curves in grouped.values()]
+        grouped.setdefault((curve.workload, curve.backend, curve.axis), []).append(curve)
+    projected = {axis: default_projection_sizes(data.scaling, axis) for axis in ScaleAxis}
+    if data.node_projections:
+        projected[ScaleAxis.NODES] = list(data.node_projections)
+    return [
+        partial(_draw, curves=curves, projected=projected[axis])
+        for (_, _, axis), curves in grouped.items()
+    ]
 
 
 def scaling_images(data: ReportData, image_format: str) -> list[bytes]:
@@ -44,16 +55,17 @@ def scaling_images(data: ReportData, image_format: str) -> list[bytes]:
 
 
 def _draw(axis: Axes, *, curves: Sequence[ScalingCurve], projected: Sequence[int]) -> None:
-    base = min(c.base_nodes for c in curves)
-    measured_top = max(c.points[-1].nodes for c in curves)
+    base = min(c.base_size for c in curves)
+    measured_top = max(c.points[-1].size for c in curves)
     top = max([measured_top, *projected])
     span = [base + (top - base) * step / 64 for step in range(65)]
-    axis.plot(span, [n / base for n in span], color="#bbbbbb", linestyle="--", label="ideal")
+    # Dotted: the dashes are the projections'.
+    axis.plot(span, [n / base for n in span], color="#bbbbbb", linestyle=":", label="ideal")
     for curve in curves:
         colour, marker = _STYLE[curve.scaling]
-        nodes = [p.nodes for p in curve.points]
+        sizes = [p.size for p in curve.points]
         axis.plot(
-            nodes,
+            sizes,
             [p.speedup for p in curve.points],
             marker=marker,
             linestyle="none",
@@ -76,11 +88,17 @@ def _draw(axis: Axes, *, curves: Sequence[ScalingCurve], projected: Sequence[int
                 beyond,
                 [curve.fit.speedup(n) for n in beyond],
                 color=colour,
-                linestyle=":",
+                linestyle="--",
                 label=f"{curve.scaling.value}: PROJECTION",
             )
     first = curves[0]
-    axis.set_xlabel(f"nodes ({first.node_slice.cpus:g} CPU each)")
-    axis.set_ylabel(f"speedup over {base} node(s) (x)")
-    axis.set_title(f"{first.workload} on {first.backend}: speedup vs nodes")
+    _, several = SIZE_WORDS[first.axis]
+    where = (
+        f"{first.node_slice.cpus:g} CPU each"
+        if first.axis is ScaleAxis.NODES
+        else "on this machine"
+    )
+    axis.set_xlabel(f"{several} ({where})")
+    axis.set_ylabel(f"speedup over {base} {several if base > 1 else SIZE_WORDS[first.axis][0]} (x)")
+    axis.set_title(f"{first.workload} on {first.backend}: speedup vs {several}")
     axis.legend()

@@ -82,7 +82,7 @@ def scaling_tables(data: ReportData) -> list[RenderableType]:
     """One table per node sweep series, its fit and check said under it; then the projections."""
     tables: list[RenderableType] = []
     for section in scaling.scaling_sections(data):
-        table = columns_table(section.title, scaling.SCALING_COLUMNS, section.rows)
+        table = columns_table(section.title, section.columns, section.rows)
         table.caption = section.sentence
         table.caption_justify = "left"
         tables.append(table)

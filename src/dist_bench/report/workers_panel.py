@@ -95,12 +95,17 @@ def scaling_points(summaries: Sequence[Summary]) -> dict[str, list[Summary]]:
 
     Where fixed costs weigh least, so the Amdahl curve through them is the most favourable honest
     one; a worker-count sweep (``run -w 1,2``, the cutover's Amdahl shapes) gives several points.
-    Batched rows are left out: they describe the batching, not the workers.
+    Batched rows are left out: they describe the batching, not the workers; so are node and weak
+    worker sweeps' rows, each with its own panel (``scaling_plot``).
     """
     rows = [
         s
         for s in summaries
-        if s.record.backend != BASELINE and s.speedup is not None and s.record.chunk == 1
+        if s.record.backend != BASELINE
+        and s.speedup is not None
+        and s.record.chunk == 1
+        # A weak sweep's rows grow with the workers: Gustafson's, drawn with the sweeps.
+        and s.record.scaling is None
     ]
     largest: dict[str, Summary] = {}
     for summary in rows:
