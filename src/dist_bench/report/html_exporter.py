@@ -36,6 +36,7 @@ from dist_bench.report.lesson_sentences import (
     lesson_expected,
     lesson_text,
     lesson_verdict,
+    memory_sentence,
 )
 from dist_bench.report.plot import panel_images, plotted_workloads
 from dist_bench.report.scaling_plot import scaling_images
@@ -144,6 +145,9 @@ def _lesson(item: WorkloadLesson) -> Iterator[str]:
         for check in item.checks:
             yield f'<li class="{check.verdict.name.lower()}">{escape(check_sentence(check))}</li>'
         yield "</ul>"
+    memory = memory_sentence(item)
+    if memory is not None:
+        yield f'<p class="memory">{escape(memory)}</p>'
     yield "</div>"
 
 

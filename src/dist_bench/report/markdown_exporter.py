@@ -26,6 +26,7 @@ from dist_bench.report.lesson_sentences import (
     lesson_expected,
     lesson_text,
     lesson_verdict,
+    memory_sentence,
 )
 from dist_bench.report.record_sentences import ROW_KINDS
 from dist_bench.report.scaling_sentences import node_projection_note
@@ -113,6 +114,10 @@ def _lesson_lines(item: WorkloadLesson) -> Iterator[str]:
     yield ""
     yield from (f"- {check_sentence(check)}" for check in item.checks)
     if item.checks:
+        yield ""
+    memory = memory_sentence(item)
+    if memory is not None:
+        yield memory
         yield ""
 
 
