@@ -192,7 +192,7 @@ def test_the_slots_memory_is_each_sides_growth_beyond_serials_per_slot() -> None
         for item in lessons(summarize(Results({}, [], [serial, threads, coroutines, unmeasured])))
         if item.lesson is Lesson.CONCURRENCY
     ]
-    assert [(m.row.record.backend, m.slots) for m in io.memory] == [
+    assert [(m.row.record.backend, m.row.parallel_slots) for m in io.memory] == [
         ("asyncio", 16),
         ("threads", 16),
     ]

@@ -176,14 +176,9 @@ class SlotMemory:
     beyond_serial_bytes: int
 
     @property
-    def slots(self) -> int:
-        """Tasks in flight at once: the row's workers, no more than its tasks."""
-        return self.row.parallel_slots
-
-    @property
     def per_slot_bytes(self) -> float:
-        """The growth beyond serial's, per slot."""
-        return self.beyond_serial_bytes / self.slots
+        """The growth beyond serial's, per slot (per task in flight at once)."""
+        return self.beyond_serial_bytes / self.row.parallel_slots
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,9 @@ class Record:
         task_cpu_s: Per measured job, the CPU seconds of those tasks, summed (NaN for coroutines,
             whose CPU time cannot be told apart from the other coroutines').
         placement_s: Time to place large inputs on the workers once (Dask scatter, Ray put).
+        peak_rss_growth_bytes: How far the driver's peak resident memory rose over the
+            measurement, from after the backend's start (``dist_bench.memory``): what the slots of
+            a backend in the driver held at once (threads, coroutines); None when not measured.
         chunk: Tasks per dispatch (the largest chunk; 1: each task sent on its own). Each task of
             a chunk is credited an equal share of the chunk's time in ``task_s`` and ``task_cpu_s``.
         chunk_auto: ``chunk`` was chosen by ``--chunk auto`` from the measured dispatch cost.
@@ -75,9 +78,6 @@ class Record:
         scaling: ``strong`` (the same total work on every size) or ``weak`` (the same work per
             node), for a node sweep; ``weak`` for a weak worker sweep (``run -w 1,2 --weak``,
             ``nodes`` None: its size is ``workers``); None otherwise.
-        peak_rss_growth_bytes: How far the driver's peak resident memory rose over the
-            measurement, from after the backend's start (``dist_bench.memory``): what the slots of
-            a backend in the driver held at once (threads, coroutines); None when not measured.
     """
 
     workload: str
@@ -93,6 +93,7 @@ class Record:
     task_cpu_s: list[float] = field(default_factory=list)
     distinct_workers: int = 0
     placement_s: float | None = None
+    peak_rss_growth_bytes: int | None = None
     chunk: int = 1
     chunk_auto: bool = False
     verified: bool = False
@@ -104,7 +105,6 @@ class Record:
     node_cpus: float | None = None
     node_memory_bytes: int | None = None
     scaling: str | None = None
-    peak_rss_growth_bytes: int | None = None
 
     @property
     def on_runtime(self) -> str:

@@ -179,7 +179,7 @@ def _slot(memory: SlotMemory) -> str:
 
 def _slots(memory: SlotMemory) -> str:
     """``100 coroutines``."""
-    return f"{memory.slots} {_slot(memory)}s"
+    return f"{memory.row.parallel_slots} {_slot(memory)}s"
 
 
 def memory_sentence(item: WorkloadLesson) -> str | None:
