@@ -1,4 +1,4 @@
-"""Running the grid: workloads x job sizes x backends.
+"""Running the grid: workloads x job sizes x backends (x worker counts).
 
 Returns data and reports progress through a callback; never prints.
 
@@ -6,7 +6,9 @@ Order of work:
 
 1. every (workload, size) is calibrated and answered serially in the driver, once per round;
 2. each backend is started once (its cold start-up timed), runs every prepared job, and is shut
-   down (timed) before the next starts, so backends never compete for the cores;
+   down (timed) before the next starts, so backends never compete for the cores; a worker-count
+   sweep (``-w 1,2``) starts every backend but serial once per count, and with ``--weak`` a count
+   runs its own job (the tasks times the workers), serial every count's;
 3. with several rounds (``--rounds``), steps 1 and 2 are repeated, every backend once per round:
    the rounds are interleaved so the machine's drift over the run (other programs' load)
    reaches every backend alike, and their spread is the run-to-run noise ``compare`` needs;
