@@ -51,7 +51,6 @@ READ = Workload(
     summary="read every byte of a large input",
     make_tasks=make_tasks,
     task=read_all,
-    combine=list,
     calibrated=False,
     moves_bytes=True,
     large_inputs=True,

@@ -108,16 +108,12 @@ def grain_series(spread: float, bends: tuple[float, ...] = (1.0,) * 6) -> Result
     stays the scripted one).
     """
     records: list[Record] = []
+    grains = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016)
     for name in ("serial", "processes"):
         script, shares_memory = SCRIPTS[name]
-        backend = scripted_backend(name, dataclasses.replace(script, noise=0.0), shares_memory)(
-            BackendOptions()
-        )
-        backend.start()
-        for index, grain in enumerate((0.0005, 0.001, 0.002, 0.004, 0.008, 0.016)):
-            prepared = prepare_job(WORKLOAD, Job(16, grain, 0))
-            settings = MeasureSettings(repeats=1, warmup=0)
-            record = measure(backend, prepared, WORKLOAD.make_tasks(prepared.job), settings)
+        noise_free = dataclasses.replace(script, noise=0.0)
+        measured = _along_grain(name, noise_free, shares_memory, grains, repeats=1)
+        for index, record in enumerate(measured):
             (m,) = record.wall_s
             if name == "processes":
                 m *= bends[index]
@@ -127,15 +123,18 @@ def grain_series(spread: float, bends: tuple[float, ...] = (1.0,) * 6) -> Result
 
 
 def grain_crossover(results: Results) -> Crossover:
-    (found,) = [c for c in analyse(results).crossovers if c.axis == "grain_s"]
-    return found
+    return _the_grain_crossover(analyse(results))
 
 
 def grain_sentence(results: Results) -> str:
     """The grain crossover of ``results`` in words."""
     analysis = analyse(results)
+    return crossover_sentence(_the_grain_crossover(analysis), analysis.fits)
+
+
+def _the_grain_crossover(analysis: CutoverAnalysis) -> Crossover:
     (found,) = [c for c in analysis.crossovers if c.axis == "grain_s"]
-    return crossover_sentence(found, analysis.fits)
+    return found
 
 
 def measured_rounds(
@@ -156,12 +155,21 @@ def measured_rounds(
             session = dataclasses.replace(
                 script, drift=drift, seed=script.seed + 1000 * (round_index + 1)
             )
-            backend = scripted_backend(name, session, shares_memory)(BackendOptions())
-            backend.start()
-            for grain in grains:
-                prepared = prepare_job(WORKLOAD, Job(16, grain, 0))
-                settings = MeasureSettings(repeats=repeats, warmup=0)
-                record = measure(backend, prepared, WORKLOAD.make_tasks(prepared.job), settings)
+            for record in _along_grain(name, session, shares_memory, grains, repeats):
                 record.round = round_index
                 records.append(record)
     return Results({}, [], records)
+
+
+def _along_grain(
+    name: str, script: CostScript, shares_memory: bool, grains: tuple[float, ...], repeats: int
+) -> list[Record]:
+    """``script`` started as backend ``name`` (a session of its own), measured at each grain."""
+    backend = scripted_backend(name, script, shares_memory)(BackendOptions())
+    backend.start()
+    settings = MeasureSettings(repeats=repeats, warmup=0)
+    records = []
+    for grain in grains:
+        prepared = prepare_job(WORKLOAD, Job(16, grain, 0))
+        records.append(measure(backend, prepared, WORKLOAD.make_tasks(prepared.job), settings))
+    return records

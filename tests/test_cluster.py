@@ -82,13 +82,12 @@ def _containers(project: str, service: str | None = None, *, every: bool = True)
     filters = ["--filter", f"label=com.docker.compose.project={project}"]
     if service is not None:
         filters += ["--filter", f"label=com.docker.compose.service={service}"]
-    listed = subprocess.run(
-        ["docker", "ps", "--quiet", *(["--all"] if every else []), *filters],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return listed.stdout.split()
+    return _docker("ps", "--quiet", *(["--all"] if every else []), *filters).split()
+
+
+def _docker(*args: str) -> str:
+    """What a ``docker`` command printed; it must succeed."""
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
 
 
 def _cli(
@@ -385,25 +384,45 @@ def test_a_run_gets_the_clusters_address_and_engine_unless_given() -> None:
     assert cluster.with_cluster_address(_inside("list"), "dask", "tls://s:8786") == ["list"]
 
 
+# -- Dask and Ray: one cluster of two workers per engine, shared by its tests ----------------------
+
+
+def _two_workers(engine: str) -> Any:
+    """A module-scoped fixture: ``engine``'s cluster of two workers, as (project, ports)."""
+
+    @pytest.fixture(scope="module")
+    def running_cluster(docker: None) -> Iterator[tuple[str, dict[str, int]]]:
+        """The engine's cluster of two workers, taken down after the module's last test."""
+        with _running(engine, engine, workers=2) as running:
+            yield running
+
+    return running_cluster
+
+
+dask_cluster = _two_workers("dask")
+ray_cluster = _two_workers("ray")
+
+
+def _status_of_two_workers(project: str, package: str) -> cluster.ClusterReport:
+    """``status`` of a cluster that ``up`` waited for: two one-core workers, each running the
+    client's version of the engine's ``package``."""
+    report = cluster.status(project)
+    assert len(report.workers) == 2
+    for worker in report.workers:
+        assert worker.cores == 1
+        assert worker.versions[package] == client_versions()[package]
+    return report
+
+
 # -- Dask ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def dask_cluster(docker: None) -> Iterator[tuple[str, dict[str, int]]]:
-    with _running("dask", "dask", workers=2) as running:
-        yield running
 
 
 def test_dask_up_waits_for_every_worker_and_status_asks_the_scheduler(
     dask_cluster: tuple[str, dict[str, int]],
 ) -> None:
     project, ports = dask_cluster
-    report = cluster.status(project)
-    assert len(report.workers) == 2
-    for worker in report.workers:
-        assert worker.cores == 1
-        assert worker.memory_bytes == 1024**3
-        assert worker.versions["distributed"] == client_versions()["distributed"]
+    report = _status_of_two_workers(project, "distributed")
+    assert all(worker.memory_bytes == 1024**3 for worker in report.workers)
     assert report.addresses["from this host"] == f"tls://127.0.0.1:{ports['DIST_BENCH_DASK_PORT']}"
     assert not report.open_to_local_users
     # Secure by default: a client without the certificate is turned away by the scheduler.
@@ -415,15 +434,9 @@ def test_dask_up_waits_for_every_worker_and_status_asks_the_scheduler(
     # The engines run as an unprivileged user, in containers that Docker itself holds to it.
     for service in ("scheduler", "dask-worker"):
         [container] = _containers(project, service, every=False)[:1]
-        uid = subprocess.run(
-            ["docker", "exec", container, "id", "-u"], capture_output=True, text=True, check=True
-        )
-        assert uid.stdout.strip() == str(cluster.container_user()[0])
-        [inspected] = json.loads(
-            subprocess.run(
-                ["docker", "inspect", container], capture_output=True, text=True, check=True
-            ).stdout
-        )
+        uid = _docker("exec", container, "id", "-u")
+        assert uid.strip() == str(cluster.container_user()[0])
+        [inspected] = json.loads(_docker("inspect", container))
         host = inspected["HostConfig"]
         assert host["CapDrop"] == ["ALL"] or host["CapDrop"] == ["all"]
         assert host["ReadonlyRootfs"] and host["Init"] and host["PidsLimit"] > 0
@@ -499,7 +512,7 @@ def test_dask_run_survives_a_killed_worker_container(
     run = _cli("cluster", "run", "--project", project, "--", "run", *LONG_JOB, cwd=tmp_path)
     _wait_until("the job ran", lambda: _dask_job_running(project), run)
     # Both workers hold tasks until the job's last half second: the kill lands on one mid-job.
-    subprocess.run(["docker", "kill", victim], check=True, capture_output=True)
+    _docker("kill", victim)
     code, output = _finish(run)
     assert code == 0, output
     [record] = [r for r in _records(tmp_path / "lost.json") if r["backend"] == "dask"]
@@ -538,62 +551,22 @@ def test_ctrl_c_during_cluster_up_leaves_nothing_started(docker: None, tmp_path:
         cluster.down(project)
 
 
-def test_dask_killed_scheduler_is_one_clear_error_and_keeps_results(
-    dask_cluster: tuple[str, dict[str, int]], tmp_path: Path
-) -> None:
-    project, _ = dask_cluster
-    results = tmp_path / "head.json"
-    run = _measuring("dask", project, results)
-    [scheduler] = _containers(project, "scheduler", every=False)
-    subprocess.run(["docker", "kill", scheduler], check=True, capture_output=True)
-    code, output = _finish(run)
-    assert code != 0
-    assert "Traceback" not in output, output
-    # One line naming the fault: the driver's own (`cluster run` adds none after exit 1).
-    errors = [line for line in output.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and errors[0].startswith("error: lost the Dask scheduler"), output
-    [kept, *_] = _records(results)
-    assert kept["backend"] == "dask" and kept["verified"]
-
-
 # -- Ray -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ray_cluster(docker: None) -> Iterator[tuple[str, dict[str, int]]]:
-    with _running("ray", "ray", workers=2) as running:
-        yield running
 
 
 def test_ray_up_waits_for_every_worker_and_the_token_stays_out_of_the_image(
     ray_cluster: tuple[str, dict[str, int]],
 ) -> None:
     project, _ = ray_cluster
-    report = cluster.status(project)
-    assert len(report.workers) == 2
-    assert all(worker.cores == 1 for worker in report.workers)
-    assert all(w.versions["ray"] == client_versions()["ray"] for w in report.workers)
+    report = _status_of_two_workers(project, "ray")
     assert report.stranger_refused is True  # asked on the head, as `up` does before "ready"
     token = Path(report.client_env["RAY_AUTH_TOKEN_PATH"]).read_text().strip()
     assert len(token) >= 32
     # The cluster runs this user's own image tag, which another user's build cannot move.
-    images = subprocess.run(
-        ["docker", "inspect", "--format", "{{.Config.Image}}", *_containers(project)],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+    images = _docker("inspect", "--format", "{{.Config.Image}}", *_containers(project)).split()
     assert set(images) == {cluster.own_image()}
-    inspected = subprocess.run(
-        ["docker", "image", "inspect", cluster.own_image()],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    history = subprocess.run(
-        ["docker", "history", "--no-trunc", cluster.own_image()],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    inspected = _docker("image", "inspect", cluster.own_image())
+    history = _docker("history", "--no-trunc", cluster.own_image())
     assert token not in inspected and token not in history
 
 
@@ -619,28 +592,12 @@ def test_ray_run_survives_a_killed_worker_container(
     _wait_until("tasks ran", a_worker_runs_tasks, run)
     # The busy one: Ray then retries its running task at once, instead of noticing the node is
     # gone only after its health checks time out.
-    subprocess.run(["docker", "kill", busy[0]], check=True, capture_output=True)
+    _docker("kill", busy[0])
     code, output = _finish(run)
     assert code == 0, output
     [record] = [r for r in _records(tmp_path / "lost.json") if r["backend"] == "ray"]
     assert record["verified"]
     assert any("died" in note or "lost" in note for note in record["notes"]), record["notes"]
-
-
-def test_ray_killed_head_is_one_clear_error_and_keeps_results(
-    ray_cluster: tuple[str, dict[str, int]], tmp_path: Path
-) -> None:
-    project, _ = ray_cluster
-    results = tmp_path / "head.json"
-    run = _measuring("ray", project, results)
-    [head] = _containers(project, "head", every=False)
-    subprocess.run(["docker", "kill", head], check=True, capture_output=True)
-    code, output = _finish(run)
-    assert code != 0
-    assert "error: the ray head stopped during the run" in output
-    assert sum(line.startswith("error:") for line in output.splitlines()) == 1, output
-    [kept, *_] = _records(results)
-    assert kept["backend"] == "ray" and kept["verified"]
 
 
 def test_ray_from_the_host_through_ray_client(docker: None, tmp_path: Path) -> None:
@@ -656,6 +613,39 @@ def test_ray_from_the_host_through_ray_client(docker: None, tmp_path: Path) -> N
         code, output = _finish(_cli(*args, "-o", "host.json", cwd=tmp_path))
         assert code == 0, output
         assert all(r["verified"] for r in _records(tmp_path / "host.json"))
+
+
+# -- Both engines: a killed head (after every other test of the engine: it breaks the cluster) -----
+
+
+@pytest.mark.parametrize(
+    ("engine", "head", "error"),
+    [
+        # The driver's own line (`cluster run` adds none after its exit 1).
+        ("dask", "scheduler", "error: lost the Dask scheduler"),
+        # Ray's driver exits without a word: `cluster run` names the fault.
+        ("ray", "head", "error: the ray head stopped during the run"),
+    ],
+    ids=["dask", "ray"],
+)
+def test_a_killed_head_is_one_clear_error_and_keeps_results(
+    engine: str, head: str, error: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    project, _ = request.getfixturevalue(f"{engine}_cluster")
+    results = tmp_path / "head.json"
+    run = _measuring(engine, project, results)
+    [container] = _containers(project, head, every=False)
+    _docker("kill", container)
+    code, output = _finish(run)
+    assert code != 0
+    if engine == "dask":
+        # Dask's driver handles the loss itself (a traceback would be dist-bench's own); Ray's
+        # core worker ends its driver.
+        assert "Traceback" not in output, output
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(error), output
+    [kept, *_] = _records(results)
+    assert kept["backend"] == engine and kept["verified"]
 
 
 # -- Compose v1 ------------------------------------------------------------------------------------

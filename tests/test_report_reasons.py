@@ -104,6 +104,18 @@ class Rule:
     present: bool = False
 
 
+#: Workloads whose tasks compute (none waits), and backends that run an interpreter per worker.
+COMPUTING = ("cpu", "blas", "wordcount")
+INTERPRETER_PER_WORKER = ("processes", "dask")
+
+
+def _computing_apart(scenario: str) -> Callable[[str, str, str], bool]:
+    """Picks the rows of a computing workload on an interpreter per worker, in ``scenario``."""
+    return lambda workload, backend, row_scenario: (
+        workload in COMPUTING and backend in INTERPRETER_PER_WORKER and row_scenario == scenario
+    )
+
+
 RULES = (
     Rule(
         "no GIL on code that releases it",
@@ -122,7 +134,7 @@ RULES = (
     ),
     Rule(
         "no GIL or switch interval on processes and engines",
-        lambda workload, backend, scenario: backend in ("processes", "dask"),
+        lambda workload, backend, scenario: backend in INTERPRETER_PER_WORKER,
         ("holds the GIL", "switch interval", "the GIL only caps"),
     ),
     Rule(
@@ -143,21 +155,13 @@ RULES = (
     ),
     Rule(
         "a win on computing workloads with an interpreter per worker is parallelism",
-        lambda workload, backend, scenario: (
-            workload in ("cpu", "blas", "wordcount")
-            and backend in ("processes", "dask")
-            and scenario == "win"
-        ),
+        _computing_apart("win"),
         ("parallelism",),
         present=True,
     ),
     Rule(
         "computing tasks slowed on processes still ran in parallel, capped by the cores",
-        lambda workload, backend, scenario: (
-            workload in ("cpu", "blas", "wordcount")
-            and backend in ("processes", "dask")
-            and scenario == "contended"
-        ),
+        _computing_apart("contended"),
         (r"parallelism, capped by the cores",),
         present=True,
     ),
