@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dist_bench.costmodel import Crossover, CrossoverKind, CutoverAnalysis, analyse
+from dist_bench.costmodel import Crossover, CrossoverKind, CutoverAnalysis, StepAnswer, analyse
+from dist_bench.costmodel.ladder import ladder
 from dist_bench.report.axis_text import format_axis, format_location
+from dist_bench.report.headline_sentences import ladder_sentence
 from dist_bench.report.sentences import crossover_sentence
 from dist_bench.results import Results
 from tests.scripted_costs import grain_crossover, grain_sentence, grain_series, true_crossover
@@ -125,3 +127,47 @@ def test_a_model_crossing_on_a_shape_measured_the_other_way_is_bracketed_not_giv
     assert crossing.model_outside and crossing.bracketed_only
     assert "where the measurements show the other order" in bracketed_sentence(measured)
     assert format_location(crossing) == f"{bracket(crossing)} (measured; model outside)"
+
+
+def _from(results: Results, grain: float, drop: tuple[str, float] | None = None) -> Results:
+    """The records at ``grain`` and above, less one backend's record at one grain."""
+    kept = [
+        r
+        for r in results.records
+        if r.grain_s >= grain and (drop is None or (r.backend, r.grain_s) != drop)
+    ]
+    return Results({}, [], kept)
+
+
+def test_one_backend_faster_throughout_is_claimed_only_over_the_shapes_both_measured() -> None:
+    # Above the scripted crossing processes wins everywhere; processes' largest grain dropped,
+    # so serial alone reaches 16 ms: "all the way" may only cover what both measured.
+    results = _from(grain_series(spread=1.01), 0.002, drop=("processes", 0.016))
+    found = grain_crossover(results)
+    assert found.kind is CrossoverKind.NOT_REACHED
+    assert found.winner_below == found.winner_above == "processes"
+    assert found.compared is not None
+    assert found.compared[1] == pytest.approx(0.008, rel=0.01)
+    assert found.compared[1] < found.searched[1]
+    sentence = grain_sentence(results)
+    assert f"to {format_axis('grain_s', found.compared[1])}" in sentence
+    assert format_axis("grain_s", found.searched[1]) not in sentence
+
+
+@pytest.mark.parametrize("slower", [1.6, 3.0])
+def test_no_winner_throughout_is_claimed_where_a_shape_measured_the_other_way(
+    slower: float,
+) -> None:
+    # The same shapes with processes made ``slower`` times slower at 4 ms only: the fitted lines
+    # still do not cross in the range, but serial's median is the lower there.
+    bends = (1.0, 1.0, 1.0, slower, 1.0, 1.0)
+    results = _from(grain_series(spread=1.01, bends=bends), 0.002)
+    found = grain_crossover(results)
+    assert found.kind is CrossoverKind.UNSETTLED
+    assert found.unsettled and found.split
+    sentence = grain_sentence(results)
+    assert "all the way" in sentence and "do not show either faster" in sentence
+    assert "beats" not in sentence
+    steps = [s for s in ladder([found]) if (s.lower, s.upper) == ("serial", "processes")]
+    assert [s.answer for s in steps] == [StepAnswer.UNCLEAR]
+    assert "neither faster throughout" in ladder_sentence(steps[0])

@@ -89,7 +89,8 @@ def test_the_crossovers_shown_come_first_and_the_rest_are_counted(
     assert lines[ladder + 1].split() == [
         "workload", "serial", "→", "threads", "serial", "→", "processes",
     ]  # fmt: skip
-    assert lines[ladder + 3].split()[:2] == ["blas", "level"]
+    # blas: serial's median was the lower at some grains, threads' at others (unsettled).
+    assert lines[ladder + 3].split()[:2] == ["blas", "unclear"]
     assert lines.index(next(x for x in lines if x.startswith("lessons:"))) < ladder
     # A workload where nothing crosses says so in one line, before its fits.
     blas = lines.index(next(x for x in lines if x.startswith("blas: no step up wins")))

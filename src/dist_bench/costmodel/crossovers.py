@@ -8,6 +8,9 @@ decisively (one measured shape on each side where that side's winner is faster c
 than the run-to-run drift, ``dist_bench.decisive``), and the crossover is placed between those two.
 Where the lines cross but the measurements around the crossing differ by no more than the drift
 (two nearly parallel lines), the two are *about equal* over that stretch: no point is reported.
+Where the lines do not cross, "one backend wins throughout" is a claim about the measurements
+too: it stands only where that backend's median was the lower at every shape both measured
+(ties within the floor aside), over the range both measured; otherwise the pair is *unsettled*.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ class CrossoverKind(Enum):
     LEVEL = "level"
     #: No crossover: one backend wins all the way.
     NOT_REACHED = "not reached"
+    #: No crossover in the model, but the measurements do not show one backend faster all the
+    #: way: each was the faster at some shape both measured, or they share no shape.
+    UNSETTLED = "unsettled"
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,10 @@ class Crossover:
             parallel): for a pair not reached, which side of the range its crossover lies on.
         equal_span: For ``ABOUT_EQUAL``, the measured shapes (lowest, highest on the axis) where
             the two differed by no more than the drift.
+        compared: The range of the axis where both backends were measured at the same shapes
+            (``None``: no such shape): what a claim about the measurements covers.
+        split: Where the model does not cross, whether each backend's median was the lower at
+            some shape both measured (beyond a tie): no winner throughout is shown.
     """
 
     workload: str
@@ -110,6 +120,8 @@ class Crossover:
     level_above: bool = False
     meets_at: float | None = None
     equal_span: tuple[float, float] | None = None
+    compared: tuple[float, float] | None = None
+    split: bool = False
 
     @property
     def kind(self) -> CrossoverKind:
@@ -118,9 +130,21 @@ class Crossover:
             return CrossoverKind.ABOUT_EQUAL
         if self.unshown:
             return CrossoverKind.UNSHOWN
+        if self.value is None and (self.split or self.compared is None):
+            return CrossoverKind.UNSETTLED
         if self.value is None:
             return CrossoverKind.LEVEL if self.level_above else CrossoverKind.NOT_REACHED
         return CrossoverKind.BRACKETED if self.bracketed_only else CrossoverKind.REACHED
+
+    @property
+    def unsettled(self) -> bool:
+        """Whether no crossing is modelled and the measurements show no winner throughout."""
+        return self.kind is CrossoverKind.UNSETTLED
+
+    @property
+    def shown_range(self) -> tuple[float, float]:
+        """The range a claim about the measurements covers: where both were measured, if known."""
+        return self.compared or self.searched
 
     @property
     def reached(self) -> bool:
@@ -170,6 +194,8 @@ class Crossover:
             "level_above": self.level_above,
             "meets_at": self.meets_at,
             "equal_span": None if self.equal_span is None else list(self.equal_span),
+            "compared": None if self.compared is None else list(self.compared),
+            "split": self.split,
             "kind": self.kind.value,
         }
 
@@ -258,8 +284,15 @@ def crossover(
             equal_span = (min(equal), max(equal))
         elif model_crosses and share >= MOST_REFITS:
             model_value = meets_at
+    faster = {c.faster for _, c in judged if c.difference is not Difference.EQUAL}
+    split = False
     if model_value is None and equal_span is None:
-        # Nothing crosses in the range: one backend wins throughout, no evidence of a change.
+        # Nothing crosses in the range: one backend wins throughout, no evidence of a change. Who
+        # wins is what the measurements show where they show an order, not the model's word.
+        if len(faster) == 1:
+            below = first if first.backend in faster else second
+        # Each the faster somewhere, or tied everywhere: no winner throughout is shown.
+        split = bool(judged) and len(faster) != 1
         above = below
         evidence_below = evidence_above = None
     loser_below = second if below is first else first
@@ -289,6 +322,8 @@ def crossover(
         level_above=_margin(below, loser_below, high_shape) < PRACTICAL_MARGIN,
         meets_at=meets_at,
         equal_span=equal_span,
+        compared=(min(v for v, _ in judged), max(v for v, _ in judged)) if judged else None,
+        split=split,
     )
 
 

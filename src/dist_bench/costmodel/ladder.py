@@ -38,7 +38,8 @@ class StepAnswer(enum.Enum):
     PAYS_THROUGHOUT = "pays throughout"
     #: The lower backend wins at every measured grain: the step would pay above it, or never.
     NEVER_PAYS = "never pays"
-    #: The lines cross in the range but the measurements do not show it decisively.
+    #: The lines cross in the range but the measurements do not show it decisively, or they do
+    #: not cross and the measurements show no winner throughout.
     UNCLEAR = "unclear"
     #: The two only differ inside the margin at the top of the range.
     LEVEL = "level"
@@ -65,7 +66,7 @@ class LadderStep:
     def beyond(self) -> float | None:
         """Where the fitted lines meet outside the measured range (an extrapolation), if they do."""
         meets = self.crossover.meets_at
-        low, high = self.crossover.searched
+        low, high = self.crossover.shown_range
         if self.answer is StepAnswer.PAYS_THROUGHOUT and meets is not None and 0 < meets < low:
             return meets
         if self.answer is StepAnswer.NEVER_PAYS and meets is not None and meets > high:
@@ -112,7 +113,7 @@ def _answer(crossover: Crossover, upper: str) -> StepAnswer:
         return StepAnswer.PAYS_FROM
     if kind is CrossoverKind.ABOUT_EQUAL:
         return StepAnswer.ABOUT_EQUAL
-    if kind is CrossoverKind.UNSHOWN:
+    if kind in (CrossoverKind.UNSHOWN, CrossoverKind.UNSETTLED):
         return StepAnswer.UNCLEAR
     if kind is CrossoverKind.LEVEL:
         return StepAnswer.LEVEL

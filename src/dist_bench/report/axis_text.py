@@ -54,3 +54,13 @@ def format_span(axis: Axis, span: tuple[float, float]) -> str:
     """``from 1.0 ms to 5.0 ms``, or ``at 1.0 ms`` for a single measured shape."""
     low, high = (format_axis(axis, v) for v in span)
     return f"at {low}" if low == high else f"from {low} to {high}"
+
+
+def unsettled_text(crossover: Crossover) -> str:
+    """An unsettled pair in a few words: neither measured the faster throughout, or never both."""
+    if crossover.compared is None:
+        return "not measured by both at the same shapes"
+    low, high = (format_axis(crossover.axis, v) for v in crossover.compared)
+    if low == high:
+        return f"neither faster beyond a tie at {low}, the one shape both measured"
+    return f"neither faster throughout between {low} and {high}, where both were measured"

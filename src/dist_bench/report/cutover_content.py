@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dist_bench.analysis import Summary
 from dist_bench.backends.base import BASELINE
-from dist_bench.report.axis_text import format_axis, format_location
+from dist_bench.report.axis_text import format_axis, format_location, unsettled_text
 from dist_bench.report.columns import DASH, MEASUREMENT_COLUMNS, Column
 from dist_bench.report.content import ReportData
 from dist_bench.report.headline_sentences import efficiency_text, ladder_sentence, metg_text
@@ -54,7 +54,10 @@ def _crossover_value(item: Crossover) -> str:
         return f"not shown by the measurements between {low} and {high} (model: {model})"
     if item.equal_span is not None:
         return format_location(item)
+    if item.unsettled:
+        return unsettled_text(item)
     if item.value is None:
+        low, high = (format_axis(item.axis, end) for end in item.shown_range)
         return f"not reached between {low} and {high}"
     return format_location(item)
 
@@ -112,6 +115,8 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
             if c.equal_span is not None
             else f"{c.winner_below} → {c.winner_above} (model only)"
             if c.unshown
+            else "neither throughout"
+            if c.unsettled
             else f"{c.winner_below} throughout"
         ),
         numeric=False,
@@ -322,8 +327,8 @@ class WorkloadCutover:
 
     @property
     def unshown(self) -> list[Crossover]:
-        """Crossings in the range not claimed as a point: about equal there, or model only."""
-        return [c for c in self.crossovers if c.unshown or c.equal_span is not None]
+        """Pairs with no answer claimed: about equal, model only, or unsettled when measured."""
+        return [c for c in self.crossovers if c.unshown or c.equal_span is not None or c.unsettled]
 
     def crossover_rows(
         self, reached_only: bool = False, shown_only: bool = False

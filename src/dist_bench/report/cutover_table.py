@@ -136,7 +136,8 @@ def _compact(table: Table) -> Table:
 
 def _crossover_table(workload: str, cutover: cutover_content.WorkloadCutover) -> RenderableType:
     """The crossovers reached, then those only the model has; the others counted on one line."""
-    shown = (cutover.reached + cutover.unshown)[:CROSSOVER_ROWS]
+    # Unsettled pairs (no winner throughout shown) are counted, not listed: no answer to read.
+    shown = (cutover.reached + [c for c in cutover.unshown if not c.unsettled])[:CROSSOVER_ROWS]
     left = len(cutover.crossovers) - len(shown)
     rest = f"{left} more pair(s) and axes never cross or are not shown: the reports say each"
     if not shown:

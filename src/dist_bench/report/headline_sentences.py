@@ -8,7 +8,12 @@ backend runs at half its ideal efficiency.
 from __future__ import annotations
 
 from dist_bench.costmodel import PRACTICAL_MARGIN, LadderStep, Metg, MetgKind, StepAnswer
-from dist_bench.report.axis_text import format_axis, format_location, format_span
+from dist_bench.report.axis_text import (
+    format_axis,
+    format_location,
+    format_span,
+    unsettled_text,
+)
 from dist_bench.report.sentences import missing_evidence, reason_label
 from dist_bench.units import format_seconds
 
@@ -16,7 +21,7 @@ from dist_bench.units import format_seconds
 def ladder_cell(step: LadderStep) -> str:
     """A step's answer in a few words, for a table cell (``from 1.2 ms``, ``always``)."""
     crossover = step.crossover
-    low, high = (format_axis("grain_s", v) for v in crossover.searched)
+    low, high = (format_axis("grain_s", v) for v in crossover.shown_range)
     if step.answer is StepAnswer.PAYS_FROM:
         below, above = crossover.evidence_below, crossover.evidence_above
         pays = crossover.winner_above == step.upper
@@ -37,7 +42,7 @@ def ladder_cell(step: LadderStep) -> str:
 def ladder_sentence(step: LadderStep) -> str:
     """One step up of the ladder answered in a sentence: where it pays, or why not in range."""
     crossover = step.crossover
-    low, high = (format_axis("grain_s", v) for v in crossover.searched)
+    low, high = (format_axis("grain_s", v) for v in crossover.shown_range)
     head = f"{step.workload}, {step.lower} → {step.upper}:"
     beyond = "" if step.beyond is None else " (the fitted lines meet near "
     if step.beyond is not None:
@@ -66,6 +71,9 @@ def ladder_sentence(step: LadderStep) -> str:
             f"{head} {crossover.winner_below} wins at the small grains and by {high} the two "
             f"run level (within {PRACTICAL_MARGIN:.0%})."
         )
+    if crossover.unsettled:
+        return f"{head} {unsettled_text(crossover)}: raise --repeats or --budget."
+    low, high = (format_axis("grain_s", v) for v in crossover.searched)
     return (
         f"{head} the fitted lines cross between {low} and {high}, but the measurements do not "
         f"show it decisively: {missing_evidence(crossover)}; raise --budget."

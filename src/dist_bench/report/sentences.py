@@ -33,7 +33,12 @@ from dist_bench.costmodel.warnings import (
     Unstable,
     WideInterval,
 )
-from dist_bench.report.axis_text import format_axis, format_interval, format_span
+from dist_bench.report.axis_text import (
+    format_axis,
+    format_interval,
+    format_span,
+    unsettled_text,
+)
 from dist_bench.units import format_bytes, format_seconds
 from dist_bench.workload import TaskNature, declared_workload
 
@@ -70,6 +75,14 @@ def crossover_sentence(crossover: Crossover, fits: Sequence[CostFit]) -> str:
             f"({at}), but this is not shown by the measurements between {low} and {high}: "
             f"{missing_evidence(crossover)}; raise --repeats or --budget."
         )
+    if kind is CrossoverKind.UNSETTLED:
+        first, second = crossover.backends
+        return (
+            f"{crossover.workload}: the cost model has no crossover between {first} and "
+            f"{second} from {low} to {high} ({at}), but the measurements do not show either "
+            f"faster all the way: {unsettled_text(crossover)}; raise --repeats or --budget."
+        )
+    low, high = (format_axis(axis, v) for v in crossover.shown_range)
     if kind is CrossoverKind.LEVEL:
         return (
             f"{crossover.workload}: {light.backend} beats {heavy.backend} at {low} "
