@@ -214,7 +214,7 @@ def test_a_workload_slower_on_every_backend_is_found_where_its_pairs_alone_miss_
     has no regression of a pair or a workload (a backend's shift is left aside: the scripted
     drift is common to all backends, so a chance shift would show on all of them together).
     """
-    by_workload = by_pair = false_alarms = only_by_workload = 0
+    by_workload = by_pair = false_alarms = only_by_workload = other_pairs = 0
     for seed in range(10):
         runs = noisy_runs(seed, 6, (1.0, 1.2, 1.0))
         slowed, same = compare(runs[0], runs[1]), compare(runs[0], runs[2])
@@ -224,7 +224,8 @@ def test_a_workload_slower_on_every_backend_is_found_where_its_pairs_alone_miss_
         by_workload += [w.workload for w in slowed.slower_workloads] == [PLANTED]
         by_pair += pair_found
         false_alarms += bool(same.regressions or same.slower_workloads)
-        if not pair_found and slowed.slower_workloads:
+        other_pairs += sum(p.key[0] != PLANTED for p in slowed.regressions)
+        if not slowed.regressions and slowed.slower_workloads:
             only_by_workload += 1
             # Only the workload test found it: that is the failure compare reports first.
             message = failure_message(slowed) or ""
@@ -233,6 +234,9 @@ def test_a_workload_slower_on_every_backend_is_found_where_its_pairs_alone_miss_
     assert by_workload >= 8
     assert by_pair <= 5 and only_by_workload >= 3
     assert false_alarms <= 1
+    # Benjamini-Hochberg bounds the share of false discoveries, not their number: with the
+    # planted ones found, another pair may be called too (seen once in these ten).
+    assert other_pairs <= 2
 
 
 def test_a_change_smaller_than_one_rounds_drift_is_found_with_enough_rounds() -> None:
@@ -250,7 +254,9 @@ def test_a_change_smaller_than_one_rounds_drift_is_found_with_enough_rounds() ->
         drift = min(s.residual_drift.relative for s in comparison.shifts)
         found += [(w.ratio, drift) for w in comparison.slower_workloads if w.workload == PLANTED]
     assert len(found) >= 3
-    assert all(1.05 < ratio < 1.0 + drift for ratio, drift in found)
+    assert all(1.05 < ratio < 1.25 for ratio, _ in found)
+    # Some were called although smaller than one round's drift: a floor there dropped them.
+    assert any(ratio < 1.0 + drift for ratio, drift in found)
 
 
 def test_one_round_changes_are_marked_drift_unknown_and_never_fail() -> None:

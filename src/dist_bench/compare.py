@@ -25,8 +25,9 @@ relative to its own level) and the pair's **residual** (docs/concepts.md, "Compa
   workload, the difference averaged over the backends, the variance at least that of any
   workload's per-round mean on those backends. With 6 rounds a side on 3 backends it rests on 18
   rounds a side where a pair rests on 6. It assumes, like the pairs, that most workloads did not
-  change: one of three made 20 % slower moves its backends' median speed by a few per cent, which
-  shrinks its own change by that much and shows the others as that much faster;
+  change; a workload is judged against its backends' other workloads (leave one out), and one
+  found changed is left out of every speed and all is tested again (the most changed first,
+  while fewer than half are left out), so that it does not pull the others' reference;
 - a backend's **shift** (all its measurements together) is judged against how much its speed
   moved between rounds: Student's t on the speeds of the rounds.
 
@@ -54,6 +55,7 @@ from collections.abc import Sequence
 from dist_bench.analysis import parallel_slots
 from dist_bench.compare_stats import (
     RatioTest,
+    RoundTests,
     ShiftTest,
     WorkloadTest,
     benjamini_hochberg,
@@ -114,11 +116,37 @@ def compare(
     old, new = _rounds(before), _rounds(after)
     both = [key for key in old if key in new and _usable(old[key]) and _usable(new[key])]
     with_rounds = [key for key in both if len(old[key]) >= 2 and len(new[key]) >= 2]
-    rounds = round_tests(old, new, with_rounds)
-    tests = dict(rounds.pairs)
-    tests |= {key: repeats_test(old[key], new[key]) for key in both if key not in tests}
-    groups = [t.test for t in rounds.shifts] + [t.test for t in rounds.workloads]
-    significant = benjamini_hochberg([t.p_value for t in [*tests.values(), *groups]], fdr)
+    one_round = {key: repeats_test(old[key], new[key]) for key in both if key not in with_rounds}
+
+    def tested(changed: frozenset[str]) -> tuple[RoundTests, dict[PairKey, RatioTest], list[bool]]:
+        rounds = round_tests(old, new, with_rounds, changed)
+        tests = rounds.pairs | one_round
+        groups = [t.test for t in rounds.shifts] + [t.test for t in rounds.workloads]
+        significant = benjamini_hochberg([t.p_value for t in [*tests.values(), *groups]], fdr)
+        return rounds, tests, significant
+
+    # A workload found changed pulls the speeds the others are judged against, so the most
+    # changed one is left out of every backend's speed and all is tested again, one workload at
+    # a time while fewer than half are left out (the method assumes most did not change).
+    changed: frozenset[str] = frozenset()
+    rounds, tests, significant = tested(changed)
+    workloads_tested = len({key[0] for key in with_rounds})
+    while 2 * (len(changed) + 1) < workloads_tested:
+        found = [
+            test
+            for test, significant_here in zip(
+                rounds.workloads,
+                significant[len(significant) - len(rounds.workloads) :],
+                strict=True,
+            )
+            if significant_here
+            and test.workload not in changed
+            and abs(test.test.log_ratio) > math.log1p(threshold)
+        ]
+        if not found:
+            break
+        changed |= {max(found, key=lambda test: abs(test.test.log_ratio)).workload}
+        rounds, tests, significant = tested(changed)
     pair_significant = dict(zip(tests, significant, strict=False))
     shift_significant = significant[len(tests) : len(tests) + len(rounds.shifts)]
     workload_significant = significant[len(tests) + len(rounds.shifts) :]

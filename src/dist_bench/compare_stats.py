@@ -75,24 +75,30 @@ def round_tests(
     old: dict[PairKey, tuple[Record, ...]],
     new: dict[PairKey, tuple[Record, ...]],
     keys: Sequence[PairKey],
+    changed: frozenset[str] = frozenset(),
 ) -> RoundTests:
     """Per backend its speed per round, pairs' and shift's tests; per workload, its pairs'.
 
     A pair's residual in a round is its level less its own mean level before and less its
-    backend's speed in that round.
+    backend's speed in that round. ``changed``: workloads already found changed, left out of
+    every speed (where a backend has others), so that they do not pull the reference of the rest.
     """
     tests: dict[PairKey, RatioTest] = {}
     shifts = []
-    residuals: tuple[Residuals, Residuals] = ({}, {})
+    levels = (
+        {key: round_levels(old[key]) for key in keys},
+        {key: round_levels(new[key]) for key in keys},
+    )
+    # Each pair's own level (its mean over BEFORE's rounds), so pairs of any size line up.
+    reference = {key: float(np.mean(list(levels[0][key].values()))) for key in keys}
     for backend in dict.fromkeys(key[1] for key in keys):
         mine = [key for key in keys if key[1] == backend]
-        levels = [{key: round_levels(side[key]) for key in mine} for side in (old, new)]
-        # Each pair's own level (its mean over BEFORE's rounds), so pairs of any size line up.
-        reference = {key: float(np.mean(list(levels[0][key].values()))) for key in mine}
-        speeds = [_speeds(side, reference) for side in levels]
-        for side, speed, found in zip(levels, speeds, residuals, strict=True):
-            for key in mine:
-                found[key] = {r: v - reference[key] - speed[r] for r, v in side[key].items()}
+        steady = [key for key in mine if key[0] not in changed] or mine
+        speeds = [_speeds({key: side[key] for key in steady}, reference) for side in levels]
+        residuals = [
+            _residuals(side, mine, reference, speed)
+            for side, speed in zip(levels, speeds, strict=True)
+        ]
         arrays = [{key: _values(side[key]) for key in mine} for side in residuals]
         speed_drift = pooled_drift([_values(speed) for speed in speeds])
         residual_drift = pooled_drift([side[key] for side in arrays for key in mine])
@@ -102,7 +108,20 @@ def round_tests(
             tests[key] = RatioTest(test.log_ratio, test.p_value, test.interval, Basis.ROUNDS, total)
         speed_test = _student([(_values(speeds[0]), _values(speeds[1]))], speed_drift)
         shifts.append(ShiftTest(backend, speed_test, speed_drift, residual_drift))
-    return RoundTests(tests, shifts, _workload_tests(residuals, keys))
+    return RoundTests(tests, shifts, _workload_tests(levels, reference, keys, changed))
+
+
+def _residuals(
+    levels: dict[PairKey, dict[int, float]],
+    keys: Sequence[PairKey],
+    reference: dict[PairKey, float],
+    speed: dict[int, float],
+) -> Residuals:
+    """Each pair's level per round less its own level before and the round's speed."""
+    return {
+        key: {r: v - reference[key] - speed[r] for r, v in levels[key].items() if r in speed}
+        for key in keys
+    }
 
 
 def _values(by_round: dict[int, float]) -> np.ndarray:
@@ -110,34 +129,51 @@ def _values(by_round: dict[int, float]) -> np.ndarray:
 
 
 def _workload_tests(
-    residuals: tuple[Residuals, Residuals], keys: Sequence[PairKey]
+    levels: tuple[dict[PairKey, dict[int, float]], dict[PairKey, dict[int, float]]],
+    reference: dict[PairKey, float],
+    keys: Sequence[PairKey],
+    changed: frozenset[str],
 ) -> list[WorkloadTest]:
     """Per workload with two pairs or more: its mean residual per (backend, round), tested.
 
     A change to a workload's code slows it on every backend, so its pairs together see it with
-    more rounds than any one of them. One value per backend and round (the mean over the
-    workload's shapes there), since the shapes of one round share that round's moment; the
+    more rounds than any one of them. Its residuals here are against the speed of the backend's
+    *other* workloads in the round (leave one out): a slowed workload would otherwise pull its
+    own reference (the median over few workloads) towards itself, reading smaller than it is
+    and making the unchanged ones read faster. One value per backend and round (the mean over
+    the workload's shapes there), since the shapes of one round share that round's moment; the
     difference is the mean over backends of each backend's difference, so every backend counts
-    alike however many shapes or rounds it has.
+    alike however many shapes or rounds it has. A backend with no other workload is left out:
+    there the machine's drift and a change cannot be told apart. Workloads in ``changed`` are
+    left out of the others' speed too (where that leaves any).
     """
     # (workload, backend) -> each side's per-round mean residual over the workload's shapes.
     means: dict[tuple[str, str], list[np.ndarray]] = {}
     for workload, backend in dict.fromkeys(key[:2] for key in keys):
         shapes = [key for key in keys if key[:2] == (workload, backend)]
-        means[workload, backend] = [
-            np.array(
-                [
-                    np.mean([side[key][r] for key in shapes if r in side[key]])
-                    for r in sorted({r for key in shapes for r in side[key]})
-                ]
+        others = [key for key in keys if key[1] == backend and key[0] != workload]
+        others = [key for key in others if key[0] not in changed] or others
+        if not others:
+            continue
+        sides = []
+        for side in levels:
+            speed = _speeds({key: side[key] for key in others}, reference)
+            residuals = _residuals(side, shapes, reference, speed)
+            rounds = sorted({r for key in shapes for r in residuals[key]})
+            sides.append(
+                np.array(
+                    [
+                        np.mean([residuals[k][r] for k in shapes if r in residuals[k]])
+                        for r in rounds
+                    ]
+                )
             )
-            for side in residuals
-        ]
+        means[workload, backend] = sides
     workload_tests = []
     for workload in dict.fromkeys(key[0] for key in keys):
-        if sum(1 for key in keys if key[0] == workload) < 2:
-            continue  # one pair: its own test already says it all
         backends = tuple(b for w, b in means if w == workload)
+        if sum(1 for key in keys if key[0] == workload and key[1] in backends) < 2:
+            continue  # one pair: its own test already says it all
         # The floor: how much one round's mean residual of any workload moves, on these
         # backends (as a pair's floor pools every pair of its backend).
         floor = pooled_drift(s for (_, b), sides in means.items() if b in backends for s in sides)
