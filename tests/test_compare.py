@@ -26,6 +26,7 @@ from dist_bench.compare import compare
 from dist_bench.comparison import Basis, Change, pair_key
 from dist_bench.errors import ResultsFileError
 from dist_bench.measure import MeasureSettings, prepare_job
+from dist_bench.report.compare_sentences import failure_message, workload_sentence
 from dist_bench.report.table import comparison_table
 from dist_bench.results import SCHEMA_VERSION, Record, Results, load_results
 from dist_bench.results_writer import ResultsWriter
@@ -64,6 +65,8 @@ def scripted_run(
     slowdown: float = 1.0,
     shapes: Sequence[Job] = SHAPES,
     scaled: dict[str, float] | None = None,
+    scripts: dict[str, CostScript] = SCRIPTS,
+    repeats: int = 6,
 ) -> Results:
     """Every workload and shape on every scripted backend, one round per drift factor.
 
@@ -72,7 +75,7 @@ def scripted_run(
     """
     records: list[Record] = []
     for round_index, drift in enumerate(drifts):
-        for number, (name, script) in enumerate(SCRIPTS.items()):
+        for number, (name, script) in enumerate(scripts.items()):
             factor = drift * (scaled or {}).get(name, 1.0)
             drifted = dataclasses.replace(
                 script,
@@ -88,7 +91,7 @@ def scripted_run(
                     workload = planted(workload, slowdown)
                 for job in shapes:
                     prepared = prepare_job(workload, job)
-                    settings = MeasureSettings(repeats=6, warmup=0)
+                    settings = MeasureSettings(repeats=repeats, warmup=0)
                     record = measure_prepared(backend, prepared, settings)
                     record.round = round_index
                     records.append(record)
@@ -117,6 +120,8 @@ def test_the_same_code_under_drift_calls_nothing(before: Results, same_code: Res
     assert {p.change for p in comparison.pairs} == {Change.SAME}
     assert {p.basis for p in comparison.pairs} == {Basis.ROUNDS}
     assert not comparison.regressions and not comparison.slower_backends
+    assert {w.change for w in comparison.workloads} == {Change.SAME}
+    assert not comparison.failed
     # The drift is large, yet each pair's level against the rest of its rounds barely moves.
     assert all(p.relative == pytest.approx(1.0, abs=0.05) for p in comparison.pairs)
     assert any(abs(p.ratio - 1.0) > 0.05 for p in comparison.pairs if p.ratio is not None)
@@ -144,9 +149,13 @@ def test_a_planted_slowdown_is_found_only_where_planted(before: Results, slowed:
         else:
             assert pair.change is Change.SAME
     assert len(comparison.regressions) == len(SHAPES) * len(SCRIPTS)
+    # Its pairs on every backend together are a regression of the workload too; the others not.
+    assert [w.workload for w in comparison.slower_workloads] == [PLANTED]
+    assert {w.change for w in comparison.workloads if w.workload != PLANTED} == {Change.SAME}
     among_called, uncorrected = comparison.expected_by_chance()
-    assert among_called == pytest.approx(0.05 * len(comparison.regressions))
-    assert uncorrected == pytest.approx(0.05 * (len(comparison.tested) + len(SCRIPTS)))
+    assert among_called == pytest.approx(0.05 * (len(comparison.regressions) + 1))
+    tests = len(comparison.tested) + len(SCRIPTS) + len(WORKLOADS)
+    assert uncorrected == pytest.approx(0.05 * tests)
 
 
 def test_a_backend_slower_as_a_whole_is_a_shift_beyond_its_drift() -> None:
@@ -158,8 +167,96 @@ def test_a_backend_slower_as_a_whole_is_a_shift_beyond_its_drift() -> None:
     assert shift.backend == "processes" and shift.change is Change.SLOWER
     assert shift.ratio == pytest.approx(1.5, rel=0.05)
     assert [s.backend for s in slower.slower_backends] == ["processes"]
-    # Against the rest of its backend no single measurement changed.
+    # Against the rest of its backend no single measurement changed, nor any workload.
     assert {p.change for p in slower.pairs} == {Change.SAME}
+    assert {w.change for w in slower.workloads} == {Change.SAME}
+
+
+#: Three backends whose every job is 12 % noisy (one repeat a round, so the noise is the drift
+#: of one measurement between rounds), their overheads small beside 5 ms tasks.
+NOISY = {
+    "serial": CostScript(per_task_overhead_s=1e-5, noise=0.12),
+    "threads": CostScript(startup_s=1e-4, per_task_overhead_s=2e-5, noise=0.12),
+    "processes": CostScript(
+        startup_s=5e-4, per_task_overhead_s=5e-5, effective_parallelism=1.9, workers=2, noise=0.12
+    ),
+}
+
+
+def noisy_runs(seed: int, rounds: int, slowdowns: Sequence[float]) -> list[Results]:
+    """One run per slowdown of ``NOISY``'s backends, 2 shapes, each round 20 % drift apart."""
+    draws = np.random.default_rng(seed)
+    return [
+        scripted_run(
+            tuple(np.exp(0.2 * draws.standard_normal(rounds))),
+            seed=10 * seed + side,
+            slowdown=slowdown,
+            shapes=[Job(8, 0.005, 0), Job(32, 0.005, 0)],
+            scripts=NOISY,
+            repeats=1,
+        )
+        for side, slowdown in enumerate(slowdowns)
+    ]
+
+
+def test_a_workload_slower_on_every_backend_is_found_where_its_pairs_alone_miss_it() -> None:
+    """A 20 % slowdown of one workload of three, 3 backends, 6 rounds a side, ~12 % drift.
+
+    Power: one round's residual of a pair drifts about 12 % (0.11 in log), so the mean of a
+    workload's 2 shapes in a round about 0.08, and a difference of 18 such rounds a side (3
+    backends × 6) has a standard error of 0.08·√(2/18) ≈ 0.027. The change tested is log 1.2 =
+    0.18 less the median speed's move (the planted workload is one of three: about 0.04), so
+    about 5 standard errors; Benjamini-Hochberg over the 24 tests asks about 3.4 (p ≤ 0.05/24)
+    of the first, so the workload test finds it with probability about 0.9 (a simulation of this
+    design: 90 % of 1000 draws). A pair alone has 6 rounds a side of one shape: a standard error
+    of 0.11·√(2/6) ≈ 0.065, under 2.2 standard errors, found about one time in five. Ten seeds:
+    the workload test finds most, the pairs far fewer, and an A/A under the same noise and drift
+    has no regression of a pair or a workload (a backend's shift is left aside: the scripted
+    drift is common to all backends, so a chance shift would show on all of them together).
+    """
+    by_workload = by_pair = false_alarms = only_by_workload = other_pairs = 0
+    for seed in range(10):
+        runs = noisy_runs(seed, 6, (1.0, 1.2, 1.0))
+        slowed, same = compare(runs[0], runs[1]), compare(runs[0], runs[2])
+        assert {w.workload for w in slowed.workloads} == {w.name for w in WORKLOADS}
+        assert all(0.09 < s.residual_drift.relative < 0.17 for s in slowed.shifts)
+        pair_found = any(p.key[0] == PLANTED for p in slowed.regressions)
+        by_workload += [w.workload for w in slowed.slower_workloads] == [PLANTED]
+        by_pair += pair_found
+        false_alarms += bool(same.regressions or same.slower_workloads)
+        other_pairs += sum(p.key[0] != PLANTED for p in slowed.regressions)
+        if not slowed.regressions and slowed.slower_workloads:
+            only_by_workload += 1
+            # Only the workload test found it: that is the failure compare reports first.
+            message = failure_message(slowed) or ""
+            assert message.endswith(f"first: {workload_sentence(slowed.slower_workloads[0])}")
+            assert "workload c: slower on every backend (serial, threads, processes)" in message
+    assert by_workload >= 8
+    assert by_pair <= 5 and only_by_workload >= 3
+    assert false_alarms <= 1
+    # Benjamini-Hochberg bounds the share of false discoveries, not their number: with the
+    # planted ones found, another pair may be called too (seen once in these ten).
+    assert other_pairs <= 2
+
+
+def test_a_change_smaller_than_one_rounds_drift_is_found_with_enough_rounds() -> None:
+    """10 % planted under a 12 % drift between rounds, 12 rounds a side: no floor at the drift.
+
+    The drift is in the tests' variance; the mean of 12 rounds knows a change far better than
+    one round's drift, so a change below that drift is called (a floor of one round's drift
+    dropped every one of these). The workload test: 3 backends × 12 rounds a side of the mean
+    of 2 shapes, a standard error of about 0.08·√(2/36) ≈ 0.019 against a change of about
+    0.07 (0.095 less the median's move): found in most seeds, not all.
+    """
+    found = []
+    for seed in range(6):
+        comparison = compare(*noisy_runs(seed, 12, (1.0, 1.1)))
+        drift = min(s.residual_drift.relative for s in comparison.shifts)
+        found += [(w.ratio, drift) for w in comparison.slower_workloads if w.workload == PLANTED]
+    assert len(found) >= 3
+    assert all(1.05 < ratio < 1.25 for ratio, _ in found)
+    # Some were called although smaller than one round's drift: a floor there dropped them.
+    assert any(ratio < 1.0 + drift for ratio, drift in found)
 
 
 def test_one_round_changes_are_marked_drift_unknown_and_never_fail() -> None:
@@ -167,7 +264,7 @@ def test_one_round_changes_are_marked_drift_unknown_and_never_fail() -> None:
     planted_pairs = [p for p in comparison.pairs if p.key[0] == PLANTED]
     assert {p.basis for p in comparison.pairs} == {Basis.ONE_ROUND}
     assert {p.change for p in planted_pairs} == {Change.SLOWER}
-    assert not comparison.regressions and not comparison.shifts
+    assert not comparison.regressions and not comparison.shifts and not comparison.workloads
     assert any(
         note.startswith("one round: run-to-run drift unknown; use --rounds N")
         for note in comparison.notes
@@ -234,6 +331,7 @@ def test_compare_command_exit_codes(
     regression = runner.invoke(cli, ["compare", str(a), str(c)])
     assert regression.exit_code == 1
     assert "slower" in regression.output and "regression" in regression.output
+    assert f"workload {PLANTED}: slower on every backend (serial, processes)" in regression.output
     # A threshold above the 20 % lets it pass.
     passed = runner.invoke(cli, ["compare", str(a), str(c), "--threshold", "30"])
     assert passed.exit_code == 0, passed.output

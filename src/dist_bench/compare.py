@@ -20,6 +20,14 @@ relative to its own level) and the pair's **residual** (docs/concepts.md, "Compa
   in both files, so a pair whose few rounds agree by chance does not look precise). This finds a
   change of some measurements against the others measured in the same rounds, assuming that most
   did not change;
+- a **workload** changed when its residuals on every backend together moved (a change to its
+  code slows it everywhere): Student's t on each backend's per-round mean residual of the
+  workload, the difference averaged over the backends, the variance at least that of any
+  workload's per-round mean on those backends. With 6 rounds a side on 3 backends it rests on 18
+  rounds a side where a pair rests on 6. It assumes, like the pairs, that most workloads did not
+  change; a workload is judged against its backends' other workloads (leave one out), and one
+  found changed is left out of every speed and all is tested again (the most changed first,
+  while fewer than half are left out), so that it does not pull the others' reference;
 - a backend's **shift** (all its measurements together) is judged against how much its speed
   moved between rounds: Student's t on the speeds of the rounds.
 
@@ -27,8 +35,13 @@ A pair with **one round** on a side gets Mann–Whitney U on the repeats instead
 is unknown, so a change found this way is marked so and never fails ``compare``.
 
 Benjamini–Hochberg then controls the false discovery rate over all those tests, and a change
-must also pass a practical threshold: the larger of ``--threshold`` and the drift measured
-between rounds (a change smaller than the drift is no change).
+must also pass a practical threshold, ``--threshold``: the smallest change worth reporting. The
+drift between rounds is already in each test's variance, so it is not a floor too: with six
+rounds a side a difference is known to √(2/6) ≈ 0.58 of one round's drift, and a floor of one
+round's drift threw away changes the rounds had measured. A backend's shift is the
+exception: its floor is also its speed's drift between rounds, since the machine's load, what
+moves that speed, stays for minutes, so the two files' runs (minutes apart) differ in it by more
+than rounds interleaved within one file show.
 
 This module pairs the records and gives the verdicts; the tests are ``compare_stats``', the
 verdicts' types ``comparison``'s.
@@ -42,7 +55,9 @@ from collections.abc import Sequence
 from dist_bench.analysis import parallel_slots
 from dist_bench.compare_stats import (
     RatioTest,
+    RoundTests,
     ShiftTest,
+    WorkloadTest,
     benjamini_hochberg,
     repeats_test,
     round_tests,
@@ -55,10 +70,11 @@ from dist_bench.comparison import (
     Comparison,
     PairKey,
     Shift,
+    WorkloadChange,
     pair_key,
 )
 from dist_bench.results import Record, Results
-from dist_bench.stats import median
+from dist_bench.stats import Interval, median
 
 #: Default smallest change worth reporting: 5 % slower or faster.
 DEFAULT_THRESHOLD = 0.05
@@ -91,8 +107,8 @@ def compare(
     Args:
         before: The reference (older) results.
         after: The results to judge against it.
-        threshold: Smallest relative change reported (0.05: 5 % slower, or 1/1.05 faster);
-            where the drift measured between rounds is larger, a change must pass the drift.
+        threshold: Smallest relative change reported (0.05: 5 % slower, or 1/1.05 faster); a
+            backend's shift must also pass its speed's drift between rounds.
         fdr: False discovery rate held over all tests (Benjamini–Hochberg).
         model: Judge shapes measured in AFTER only against BEFORE's fitted cost model
             (labelled model-based; never a regression).
@@ -100,20 +116,45 @@ def compare(
     old, new = _rounds(before), _rounds(after)
     both = [key for key in old if key in new and _usable(old[key]) and _usable(new[key])]
     with_rounds = [key for key in both if len(old[key]) >= 2 and len(new[key]) >= 2]
-    tests, shift_tests = round_tests(old, new, with_rounds)
-    tests |= {key: repeats_test(old[key], new[key]) for key in both if key not in tests}
-    significant = benjamini_hochberg(
-        [t.p_value for t in tests.values()] + [t.test.p_value for t in shift_tests], fdr
-    )
+    one_round = {key: repeats_test(old[key], new[key]) for key in both if key not in with_rounds}
+
+    def tested(changed: frozenset[str]) -> tuple[RoundTests, dict[PairKey, RatioTest], list[bool]]:
+        rounds = round_tests(old, new, with_rounds, changed)
+        tests = rounds.pairs | one_round
+        groups = [t.test for t in rounds.shifts] + [t.test for t in rounds.workloads]
+        significant = benjamini_hochberg([t.p_value for t in [*tests.values(), *groups]], fdr)
+        return rounds, tests, significant
+
+    # A workload found changed pulls the speeds the others are judged against, so the most
+    # changed one is left out of every backend's speed and all is tested again, one workload at
+    # a time while fewer than half are left out (the method assumes most did not change).
+    changed: frozenset[str] = frozenset()
+    rounds, tests, significant = tested(changed)
+    workloads_tested = len({key[0] for key in with_rounds})
+    while 2 * (len(changed) + 1) < workloads_tested:
+        found = [
+            test
+            for test, significant_here in zip(
+                rounds.workloads,
+                significant[len(significant) - len(rounds.workloads) :],
+                strict=True,
+            )
+            if significant_here
+            and test.workload not in changed
+            and abs(test.test.log_ratio) > math.log1p(threshold)
+        ]
+        if not found:
+            break
+        changed |= {max(found, key=lambda test: abs(test.test.log_ratio)).workload}
+        rounds, tests, significant = tested(changed)
     pair_significant = dict(zip(tests, significant, strict=False))
-    shift_significant = significant[len(tests) :]
-    residual = {t.backend: t.residual_drift for t in shift_tests}
+    shift_significant = significant[len(tests) : len(tests) + len(rounds.shifts)]
+    workload_significant = significant[len(tests) + len(rounds.shifts) :]
     pairs = []
     for key in old:
         if key in tests:
-            floor = max(threshold, residual[key[1]].relative) if key[1] in residual else threshold
             pairs.append(
-                _verdict(key, old[key], new[key], tests[key], pair_significant[key], floor)
+                _verdict(key, old[key], new[key], tests[key], pair_significant[key], threshold)
             )
         else:
             pairs.append(_untested(key, old[key], new.get(key, ())))
@@ -125,15 +166,20 @@ def compare(
     pairs.sort(key=lambda pair: (workloads.index(pair.key[0]), *pair.key[2:]))
     shifts = [
         _shift(test, significant, threshold)
-        for test, significant in zip(shift_tests, shift_significant, strict=True)
+        for test, significant in zip(rounds.shifts, shift_significant, strict=True)
+    ]
+    by_workload = [
+        _workload(test, significant, threshold)
+        for test, significant in zip(rounds.workloads, workload_significant, strict=True)
     ]
     return Comparison(
         pairs,
         threshold,
         fdr,
         shifts,
+        by_workload,
         _caveats(before, after, old, new),
-        _notes(pairs, shifts, threshold, model),
+        _notes(pairs, shifts, model),
     )
 
 
@@ -167,17 +213,23 @@ def _verdict(
     )
 
 
+def _judged(
+    test: RatioTest, significant: bool, floor: float
+) -> tuple[Change, float, Interval, float]:
+    """A group's test as its verdict's fields: change, ratio, interval, p-value."""
+    change = _direction(test.log_ratio, significant, floor)
+    return change, math.exp(test.log_ratio), test.interval, test.p_value
+
+
 def _shift(test: ShiftTest, significant: bool, threshold: float) -> Shift:
     floor = max(threshold, test.speed_drift.relative)
-    return Shift(
-        test.backend,
-        _direction(test.test.log_ratio, significant, floor),
-        math.exp(test.test.log_ratio),
-        test.test.interval,
-        test.test.p_value,
-        test.speed_drift,
-        test.residual_drift,
-    )
+    verdict = _judged(test.test, significant, floor)
+    return Shift(test.backend, *verdict, test.speed_drift, test.residual_drift)
+
+
+def _workload(test: WorkloadTest, significant: bool, threshold: float) -> WorkloadChange:
+    verdict = _judged(test.test, significant, threshold)
+    return WorkloadChange(test.workload, test.backends, *verdict, test.residual_drift)
 
 
 def _untested(key: PairKey, before: tuple[Record, ...], after: tuple[Record, ...]) -> ComparedPair:
@@ -225,9 +277,7 @@ def _match_by_model(
     return matched
 
 
-def _notes(
-    pairs: list[ComparedPair], shifts: list[Shift], threshold: float, model: bool
-) -> list[str]:
+def _notes(pairs: list[ComparedPair], shifts: list[Shift], model: bool) -> list[str]:
     """How to read the verdicts: which rest on rounds, which on one round, which on a model."""
     notes = []
     one_round = [p for p in pairs if p.basis is Basis.ONE_ROUND]
@@ -243,8 +293,8 @@ def _notes(
             f"{shift.backend}: all its measurements x{shift.ratio:.2f} "
             f"({shift.interval.low:.2f}-{shift.interval.high:.2f}): {shift.change.value} "
             f"against its speed's drift between rounds ({shift.speed_drift.relative:.1%}); one "
-            f"measurement against the others drifts {shift.residual_drift.relative:.1%}, so it "
-            f"changed only beyond {max(threshold, shift.residual_drift.relative):.1%}"
+            f"measurement against the others drifts {shift.residual_drift.relative:.1%} from "
+            "round to round (in its test's noise)"
         )
     unmatched = {
         change: [p for p in pairs if p.change is change] for change in (Change.NEW, Change.MISSING)

@@ -1,8 +1,9 @@
 """The tests behind ``compare``: rounds split into a backend's speed and each pair's residual.
 
 With rounds on both sides, Student's t on the residuals (a pair against the others of its
-rounds) and on the speeds (a backend's shift), the variance at least the pooled drift; with
-one round, Mann–Whitney U on the repeats; Benjamini–Hochberg over all of them.
+rounds; a workload's pairs on every backend together) and on the speeds (a backend's shift), the
+variance at least the pooled drift; with one round, Mann–Whitney U on the repeats;
+Benjamini–Hochberg over all of them.
 """
 
 from __future__ import annotations
@@ -37,6 +38,30 @@ class RatioTest:
 
 
 @dataclass(frozen=True)
+class WorkloadTest:
+    """A workload's pairs on every backend tested together: its test and the backends in it."""
+
+    workload: str
+    backends: tuple[str, ...]
+    test: RatioTest
+    #: The pooled drift of one round's mean residual of a workload, on those backends.
+    residual_drift: Drift
+
+
+@dataclass(frozen=True)
+class RoundTests:
+    """Every test that rests on rounds: per pair, per backend's shift, per workload."""
+
+    pairs: dict[PairKey, RatioTest]
+    shifts: list[ShiftTest]
+    workloads: list[WorkloadTest]
+
+
+#: One round's residual of each pair, in log time about the pair's own level before.
+Residuals = dict[PairKey, dict[int, float]]
+
+
+@dataclass(frozen=True)
 class ShiftTest:
     """A backend's shift tested: its speeds' test and the drifts it was judged against."""
 
@@ -50,30 +75,111 @@ def round_tests(
     old: dict[PairKey, tuple[Record, ...]],
     new: dict[PairKey, tuple[Record, ...]],
     keys: Sequence[PairKey],
-) -> tuple[dict[PairKey, RatioTest], list[ShiftTest]]:
-    """Per backend: its speed per round, each pair's residual test, and its shift's test."""
+    changed: frozenset[str] = frozenset(),
+) -> RoundTests:
+    """Per backend its speed per round, pairs' and shift's tests; per workload, its pairs'.
+
+    A pair's residual in a round is its level less its own mean level before and less its
+    backend's speed in that round. ``changed``: workloads already found changed, left out of
+    every speed (where a backend has others), so that they do not pull the reference of the rest.
+    """
     tests: dict[PairKey, RatioTest] = {}
     shifts = []
+    levels = (
+        {key: round_levels(old[key]) for key in keys},
+        {key: round_levels(new[key]) for key in keys},
+    )
+    # Each pair's own level (its mean over BEFORE's rounds), so pairs of any size line up.
+    reference = {key: float(np.mean(list(levels[0][key].values()))) for key in keys}
     for backend in dict.fromkeys(key[1] for key in keys):
         mine = [key for key in keys if key[1] == backend]
-        levels = [{key: round_levels(side[key]) for key in mine} for side in (old, new)]
-        # Each pair's own level (its mean over BEFORE's rounds), so pairs of any size line up.
-        reference = {key: float(np.mean(list(levels[0][key].values()))) for key in mine}
-        speeds = [_speeds(side, reference) for side in levels]
+        steady = [key for key in mine if key[0] not in changed] or mine
+        speeds = [_speeds({key: side[key] for key in steady}, reference) for side in levels]
         residuals = [
-            {key: np.array([v - speed[r] for r, v in side[key].items()]) for key in mine}
+            _residuals(side, mine, reference, speed)
             for side, speed in zip(levels, speeds, strict=True)
         ]
-        speed_drift = pooled_drift([np.array(list(speed.values())) for speed in speeds])
-        residual_drift = pooled_drift([side[key] for side in residuals for key in mine])
+        arrays = [{key: _values(side[key]) for key in mine} for side in residuals]
+        speed_drift = pooled_drift([_values(speed) for speed in speeds])
+        residual_drift = pooled_drift([side[key] for side in arrays for key in mine])
         for key in mine:
-            test = _student(residuals[0][key], residuals[1][key], residual_drift)
+            test = _student([(arrays[0][key], arrays[1][key])], residual_drift)
             total = float(np.mean(list(levels[1][key].values()))) - reference[key]
             tests[key] = RatioTest(test.log_ratio, test.p_value, test.interval, Basis.ROUNDS, total)
-        before_speeds, after_speeds = (np.array(list(speed.values())) for speed in speeds)
-        speed_test = _student(before_speeds, after_speeds, speed_drift)
+        speed_test = _student([(_values(speeds[0]), _values(speeds[1]))], speed_drift)
         shifts.append(ShiftTest(backend, speed_test, speed_drift, residual_drift))
-    return tests, shifts
+    return RoundTests(tests, shifts, _workload_tests(levels, reference, keys, changed))
+
+
+def _residuals(
+    levels: dict[PairKey, dict[int, float]],
+    keys: Sequence[PairKey],
+    reference: dict[PairKey, float],
+    speed: dict[int, float],
+) -> Residuals:
+    """Each pair's level per round less its own level before and the round's speed."""
+    return {
+        key: {r: v - reference[key] - speed[r] for r, v in levels[key].items() if r in speed}
+        for key in keys
+    }
+
+
+def _values(by_round: dict[int, float]) -> np.ndarray:
+    return np.array(list(by_round.values()))
+
+
+def _workload_tests(
+    levels: tuple[dict[PairKey, dict[int, float]], dict[PairKey, dict[int, float]]],
+    reference: dict[PairKey, float],
+    keys: Sequence[PairKey],
+    changed: frozenset[str],
+) -> list[WorkloadTest]:
+    """Per workload with two pairs or more: its mean residual per (backend, round), tested.
+
+    A change to a workload's code slows it on every backend, so its pairs together see it with
+    more rounds than any one of them. Its residuals here are against the speed of the backend's
+    *other* workloads in the round (leave one out): a slowed workload would otherwise pull its
+    own reference (the median over few workloads) towards itself, reading smaller than it is
+    and making the unchanged ones read faster. One value per backend and round (the mean over
+    the workload's shapes there), since the shapes of one round share that round's moment; the
+    difference is the mean over backends of each backend's difference, so every backend counts
+    alike however many shapes or rounds it has. A backend with no other workload is left out:
+    there the machine's drift and a change cannot be told apart. Workloads in ``changed`` are
+    left out of the others' speed too (where that leaves any).
+    """
+    # (workload, backend) -> each side's per-round mean residual over the workload's shapes.
+    means: dict[tuple[str, str], list[np.ndarray]] = {}
+    for workload, backend in dict.fromkeys(key[:2] for key in keys):
+        shapes = [key for key in keys if key[:2] == (workload, backend)]
+        others = [key for key in keys if key[1] == backend and key[0] != workload]
+        others = [key for key in others if key[0] not in changed] or others
+        if not others:
+            continue
+        sides = []
+        for side in levels:
+            speed = _speeds({key: side[key] for key in others}, reference)
+            residuals = _residuals(side, shapes, reference, speed)
+            rounds = sorted({r for key in shapes for r in residuals[key]})
+            sides.append(
+                np.array(
+                    [
+                        np.mean([residuals[k][r] for k in shapes if r in residuals[k]])
+                        for r in rounds
+                    ]
+                )
+            )
+        means[workload, backend] = sides
+    workload_tests = []
+    for workload in dict.fromkeys(key[0] for key in keys):
+        backends = tuple(b for w, b in means if w == workload)
+        if sum(1 for key in keys if key[0] == workload and key[1] in backends) < 2:
+            continue  # one pair: its own test already says it all
+        # The floor: how much one round's mean residual of any workload moves, on these
+        # backends (as a pair's floor pools every pair of its backend).
+        floor = pooled_drift(s for (_, b), sides in means.items() if b in backends for s in sides)
+        blocks = [(means[workload, b][0], means[workload, b][1]) for b in backends]
+        workload_tests.append(WorkloadTest(workload, backends, _student(blocks, floor), floor))
+    return workload_tests
 
 
 def _speeds(
@@ -90,13 +196,20 @@ def _speeds(
     }
 
 
-def _student(before: np.ndarray, after: np.ndarray, floor: Drift) -> RatioTest:
-    """Student's t for a difference of means, the variance at least ``floor``'s."""
-    df = len(before) + len(after) - 2
-    own = (np.sum((before - before.mean()) ** 2) + np.sum((after - after.mean()) ** 2)) / df
-    variance = max(float(own), floor.variance)
-    se = math.sqrt(variance * (1.0 / len(before) + 1.0 / len(after)))
-    difference = float(after.mean() - before.mean())
+def _student(blocks: Sequence[tuple[np.ndarray, np.ndarray]], floor: Drift) -> RatioTest:
+    """Student's t for the mean over blocks of their differences of means (after - before).
+
+    The variance is pooled within every block's sides, and at least ``floor``'s. One block is
+    the plain two-sample t; several (a workload's backends) share one variance, and each
+    block's difference has its own sizes' weight in the standard error.
+    """
+    sides = [side for block in blocks for side in block]
+    df = sum(len(side) for side in sides) - len(sides)
+    own = sum(float(np.sum((side - side.mean()) ** 2)) for side in sides) / df
+    variance = max(own, floor.variance)
+    sizes = sum(1.0 / len(before) + 1.0 / len(after) for before, after in blocks)
+    se = math.sqrt(variance * sizes) / len(blocks)
+    difference = float(np.mean([after.mean() - before.mean() for before, after in blocks]))
     if se == 0.0:
         # No noise at all (a scripted backend without noise): any difference is real.
         p_value = 1.0 if difference == 0.0 else 0.0

@@ -1,4 +1,4 @@
-"""What ``compare`` returns: each pair's verdict and what it rests on, backends' shifts.
+"""What ``compare`` returns: each pair's verdict and what it rests on, backends' and workloads'.
 
 Data only: ``compare`` judges (its module says how), ``report.table`` lays it out.
 """
@@ -101,6 +101,30 @@ class Shift:
 
 
 @dataclass(frozen=True)
+class WorkloadChange:
+    """One workload's measurements on every backend together, against the rest of each backend.
+
+    A change to a workload's code moves all its pairs alike; tested together, its rounds on every
+    backend are the replicates (rounds on both sides).
+
+    Attributes:
+        backends: The backends whose pairs were tested together (in the order they ran).
+        ratio: The mean over those backends of the workload's after / before against the rest of
+            each backend's measurements (above 1 is slower).
+        residual_drift: How much one round's mean of a workload's measurements moved beyond its
+            backend's speed (pooled over every workload of those backends).
+    """
+
+    workload: str
+    backends: tuple[str, ...]
+    change: Change
+    ratio: float
+    interval: Interval
+    p_value: float
+    residual_drift: Drift
+
+
+@dataclass(frozen=True)
 class Comparison:
     """Every pair, in the order of the first file then the second's new ones, and caveats.
 
@@ -108,6 +132,7 @@ class Comparison:
         threshold: The ``--threshold`` asked for (a larger drift raises it).
         fdr: The false discovery rate Benjamini–Hochberg held.
         shifts: Per backend with rounds on both sides, its common shift and drifts.
+        workloads: Per workload with two pairs or more with rounds, all its pairs together.
         warnings: What makes the files less comparable than they look.
         notes: How to read the verdicts (rounds, shapes measured in one file only).
     """
@@ -116,6 +141,7 @@ class Comparison:
     threshold: float
     fdr: float = DEFAULT_FDR
     shifts: list[Shift] = field(default_factory=list)
+    workloads: list[WorkloadChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -143,6 +169,22 @@ class Comparison:
         """Backends all of whose measurements got slower together, beyond their drift."""
         return [shift for shift in self.shifts if shift.change is Change.SLOWER]
 
+    @property
+    def slower_workloads(self) -> list[WorkloadChange]:
+        """Workloads slower beyond noise on all their backends together (a regression)."""
+        return [found for found in self.workloads if found.change is Change.SLOWER]
+
+    @property
+    def failed(self) -> bool:
+        """Whether ``compare`` exits 1: a regression of a pair, a backend or a workload."""
+        return bool(self.regressions or self.slower_backends or self.slower_workloads)
+
+    @property
+    def called(self) -> int:
+        """Changes called: tested pairs, backends' shifts and workloads slower or faster."""
+        changes = [s.change for s in self.shifts] + [w.change for w in self.workloads]
+        return len(self.changed) + sum(change is not Change.SAME for change in changes)
+
     def expected_by_chance(self) -> tuple[float, float]:
         """False "changed" verdicts to expect: (among those called, with no correction at all).
 
@@ -150,8 +192,8 @@ class Comparison:
         ``fdr`` at most; testing every pair alone at the same level would expect ``fdr`` of all
         the pairs tested by chance, however many really changed.
         """
-        called = len(self.changed) + sum(s.change is not Change.SAME for s in self.shifts)
-        return self.fdr * called, self.fdr * (len(self.tested) + len(self.shifts))
+        tests = len(self.tested) + len(self.shifts) + len(self.workloads)
+        return self.fdr * self.called, self.fdr * tests
 
 
 def pair_key(record: Record) -> PairKey:

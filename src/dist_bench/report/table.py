@@ -165,10 +165,11 @@ def comparison_table(comparison: Comparison) -> Table:
     )
     table.caption = (
         f"{counts}. Ratios are of the time per unit of work.{rounds} A change must be significant "
-        f"after Benjamini-Hochberg over the {len(comparison.tested)} pairs and "
-        f"{len(comparison.shifts)} backend shifts tested, and pass the threshold: of the "
-        f"{len(comparison.changed)} called, about {among_called:.1f} may be chance (testing each "
-        f"pair alone at {comparison.fdr:.0%} would expect {uncorrected:.1f} false alarms)."
+        f"after Benjamini-Hochberg over the {len(comparison.tested)} pairs, "
+        f"{len(comparison.shifts)} backend shifts and {len(comparison.workloads)} workloads "
+        f"tested, and pass the threshold: of the {comparison.called} called, "
+        f"about {among_called:.1f} may be chance (testing each alone at {comparison.fdr:.0%} "
+        f"would expect {uncorrected:.1f} false alarms)."
     )
     table.caption_justify = "left"
     return table
