@@ -15,6 +15,7 @@ from types import ModuleType
 from dist_bench.backends.base import Backend
 from dist_bench.costmodel import AXES, LADDER, Crossover, CrossoverKind, analyse
 from dist_bench.cutover_search import ENGINE_START_GUESS_S, SEARCH_RESAMPLES, CutoverSearch
+from dist_bench.decisive import Drift, least_decisive_ratio
 from dist_bench.stats import median
 from dist_bench.sweep import started_backend
 from dist_bench.versions import VersionCheck
@@ -63,10 +64,25 @@ _DECIDING_ORDER = (
     CrossoverKind.ABOUT_EQUAL,
     CrossoverKind.UNSHOWN,
 )
-#: Shapes per pair and side a later round measures again: on each side (where one backend, then
-#: where the other was faster), those where the two ran closest: the ones that bracket a
-#: crossing, or the end of the range nearest one, which decide the answer.
-DECIDING_SHAPES = 2
+#: The run-to-run drift a later round is expected to measure, per backend, before any is measured
+#: (the first round is one session per backend): one standard deviation, 25 %. Source: the second
+#: rounds of three default cutovers at load about 2 on the 2-core machine measured 10-49 % and
+#: 10-31 % per backend (benchmarks/RESULTS.md, f1fea0e); 25 % is about the middle.
+EXPECTED_DRIFT = 0.25
+#: Degrees of freedom of that drift, pooled over a backend's shapes measured in two rounds: about
+#: the deciding shapes one backend measures again (two to four per pair and workload, its ladder
+#: pairs on three workloads).
+EXPECTED_DRIFT_DF = 10
+
+
+def deciding_ratio(rounds: int) -> float:
+    """The first-round ratio at which a shape is expected to be decisive after ``rounds`` rounds.
+
+    The decisive rule's least ratio (``decisive.least_decisive_ratio``) for a pair of backends
+    each drifting ``EXPECTED_DRIFT``: about 1.6 for two rounds, 1.5 for three.
+    """
+    one = Drift(math.log1p(EXPECTED_DRIFT) ** 2, EXPECTED_DRIFT_DF)
+    return least_decisive_ratio(one + one, rounds)
 
 
 def _deciding_shapes(search: CutoverSearch) -> list[tuple[str, Job, set[str]]]:
@@ -85,15 +101,24 @@ def _deciding_shapes(search: CutoverSearch) -> list[tuple[str, Job, set[str]]]:
 
     ranked = sorted((c for c in analysis.crossovers if priority(c) >= 0), key=priority)
     wanted: dict[tuple[str, int, float, int], tuple[str, Job, set[str]]] = {}
+    least_gap = math.log(deciding_ratio(search.plan.rounds))
     for crossover in ranked:
-        for job in _closest_shapes(search, crossover):
+        for job in _shapes_to_repeat(search, crossover, least_gap):
             key = (crossover.workload, job.tasks, job.grain_s, job.bytes_per_task)
             wanted.setdefault(key, (crossover.workload, job, set()))[2].update(crossover.backends)
     return list(wanted.values())
 
 
-def _closest_shapes(search: CutoverSearch, crossover: Crossover) -> list[Job]:
-    """On the crossover's line, per faster backend, the ``DECIDING_SHAPES`` closest shapes."""
+def _shapes_to_repeat(search: CutoverSearch, crossover: Crossover, least_gap: float) -> list[Job]:
+    """On the crossover's line, per side, the shape likely to decide it and the closest shape.
+
+    A side is where one backend of the pair was faster in the first round. Its deciding shape
+    is the closest one whose log gap reached ``least_gap`` (the largest gap when none did): the
+    rule needs a shape measured in two rounds, clearly and beyond the drift faster, on each side,
+    and the closest shapes, where the gap is smallest by construction, almost never are. The
+    closest shape brackets the crossing as tightly as the first round can. The deciding shapes
+    come first: without them, nothing is reported.
+    """
     medians: dict[tuple[int, float, int], dict[str, float]] = {}
     for record in search.writer.results.records:
         on_line = all(
@@ -117,7 +142,14 @@ def _closest_shapes(search: CutoverSearch, crossover: Crossover) -> list[Job]:
         for shape, times in medians.items()
         if len(times) == 2
     ]
-    first_faster = sorted((gap, shape) for gap, shape in gaps if gap > 0)
-    second_faster = sorted((-gap, shape) for gap, shape in gaps if gap <= 0)
-    chosen = first_faster[:DECIDING_SHAPES] + second_faster[:DECIDING_SHAPES]
-    return [Job(*shape) for _, shape in chosen]
+    sides = [
+        sorted((gap, shape) for gap, shape in gaps if gap > 0),
+        sorted((-gap, shape) for gap, shape in gaps if gap <= 0),
+    ]
+    deciding = [
+        next((shape for gap, shape in side if gap >= least_gap), side[-1][1])
+        for side in sides
+        if side
+    ]
+    closest = [side[0][1] for side in sides if side]
+    return [Job(*shape) for shape in dict.fromkeys(deciding + closest)]

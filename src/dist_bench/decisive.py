@@ -213,6 +213,20 @@ def contrast(
     )
 
 
+def least_decisive_ratio(drift: Drift, rounds: int) -> float:
+    """The smallest ratio of medians the rule can call decisive at a shape ``rounds`` measured.
+
+    ``drift`` is the pair's (the two backends' added): the ratio must pass the floor and, on
+    rounds as steady as that drift, Student's t across them (their mean log ratio ``critical``
+    standard errors above 0, a standard error being the drift over √rounds). What the samples
+    within a round show (clear) comes on top: this is the least the rounds allow.
+    """
+    floor = math.log1p(max(PRACTICAL_MARGIN, drift.relative))
+    if rounds < 2 or drift.df == 0:
+        return math.exp(floor)
+    return math.exp(max(floor, _t_bar(drift.variance, drift.df, rounds)))
+
+
 def _steady_across_rounds(log_ratios: Sequence[float], drift: Drift) -> bool:
     """Student's t across rounds: their mean log ratio is above 0 beyond the drift.
 
@@ -232,7 +246,10 @@ def _steady_across_rounds(log_ratios: Sequence[float], drift: Drift) -> bool:
     variance, df = drift.variance, drift.df
     if df == 0 or own > variance * float(scipy_stats.f.ppf(CONFIDENCE, own_df, df)):
         variance, df = own, own_df
-    if variance == 0.0:
-        return bool(values.mean() > 0)
+    return bool(values.mean() > _t_bar(variance, df, len(values)))
+
+
+def _t_bar(variance: float, df: int, count: int) -> float:
+    """How far above 0 a mean of ``count`` log ratios must lie for Student's t to call it so."""
     critical = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2.0, max(1, df)))
-    return bool(values.mean() > critical * math.sqrt(variance / len(values)))
+    return critical * math.sqrt(variance / count)
