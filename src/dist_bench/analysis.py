@@ -142,6 +142,8 @@ class Summary:
     baseline_cpu_share: float | None = None
     #: CPU time of a task on the workers over its CPU time alone (high: the work itself slowed).
     task_cpu_ratio: float | None = None
+    #: The work per task the serial run measured, in this record's units (``measured_grain_s``).
+    serial_grain_s: float | None = None
     finding: FindingKind = FindingKind.FAILED
     #: The workers' MALLOC_TRIM_THRESHOLD_ as the engine set it (a cause of slower work).
     malloc_trim_threshold: str | None = None
@@ -159,6 +161,37 @@ class Summary:
     def parallel_slots(self) -> int:
         """Workers that could be busy at once: no more than there are tasks."""
         return parallel_slots(self.record)
+
+    @property
+    def grain_s(self) -> float:
+        """The work per task: the serial run's measured grain (the heading's), else the asked.
+
+        What was asked is only the calibration's target: on ``io`` a "40 µs" task waits 1.5 ms.
+        """
+        return self.serial_grain_s if self.serial_grain_s is not None else self.record.grain_s
+
+    @property
+    def blocks_loop(self) -> bool:
+        """Whether the tasks block the event loop they run on: declared, and they never wait.
+
+        Such coroutines run one after another, each to its end: they cannot take turns.
+        """
+        return (
+            self.execution is Execution.EVENT_LOOP
+            and self.nature is not None
+            and self.nature is not TaskNature.WAITS
+        )
+
+    @property
+    def dispatch_outweighs_work(self) -> bool:
+        """Whether dispatch costs at least what the workers save on each task.
+
+        On P slots a task of grain g saves g (1 - 1/P) of the job's time (half of it on two):
+        dispatch at or above that makes the job no faster than serial, however well the rest goes.
+        """
+        if self.overhead_per_task_s is None:
+            return False
+        return self.overhead_per_task_s >= self.grain_s * (1 - 1 / self.parallel_slots)
 
 
 def parallel_slots(record: Record) -> int:
@@ -237,7 +270,7 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
     overhead = (median_s - task_s / slots) / record.tasks
     warnings = _warnings(record, median_s)
     speedup = speedup_interval = efficiency = fraction = task_ratio = cpu_share = None
-    cpu_ratio = None
+    cpu_ratio = serial_grain = None
     if baseline is not None:
         baseline = at_units(baseline, record.units)
         if baseline.task_cpu_s and median(baseline.task_s) > 0:
@@ -246,9 +279,9 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
         speedup_interval = ratio_interval(baseline.wall_s, record.wall_s)
         efficiency = speedup / slots
         fraction = _defined_serial_fraction(speedup, speedup_interval, slots)
-        baseline_task = median(baseline.task_s) / baseline.tasks
-        if baseline_task > 0:
-            task_ratio = (task_s / record.tasks) / baseline_task
+        serial_grain = measured_grain_s(baseline) or None
+        if serial_grain:
+            task_ratio = (task_s / record.tasks) / serial_grain
         cpu_ratio = _ratio_of_medians(record.task_cpu_s, baseline.task_cpu_s)
     summary = Summary(
         record=record,
@@ -262,6 +295,7 @@ def _summarize_one(record: Record, baseline: Record | None, run: BackendRun | No
         overhead_per_task_s=overhead,
         baseline_cpu_share=cpu_share,
         task_cpu_ratio=cpu_ratio,
+        serial_grain_s=serial_grain,
         malloc_trim_threshold=_malloc_trim_threshold(topology),
         warnings=warnings,
         **traits,
@@ -303,7 +337,10 @@ def _warnings(record: Record, median_s: float) -> list[RecordWarning]:
 def explain(summary: Summary, topology: dict[str, Any]) -> FindingKind:
     """The effect behind the number, from the measurements alone.
 
-    ``topology`` is the backend's ``describe()`` from the results file.
+    ``topology`` is the backend's ``describe()`` from the results file. The first reason that
+    holds is the finding: coroutines that never await ran one after another, always; then
+    dispatch at or above the (measured) work per task, before the tasks' own time (slower
+    work, waiting for a core): a job whose dispatch dwarfs its work loses without them.
     """
     record = summary.record
     shares_memory = bool(topology.get("shares_memory"))
@@ -314,13 +351,19 @@ def explain(summary: Summary, topology: dict[str, Any]) -> FindingKind:
     speedup = summary.speedup
     if speedup is None:
         return FindingKind.NO_BASELINE
+    if summary.blocks_loop:
+        return FindingKind.ONE_AFTER_ANOTHER
     slots = summary.parallel_slots
     ratio = summary.task_time_ratio
-    overhead = summary.overhead_per_task_s or 0.0
-    contended = ratio is not None and ratio >= CONTENDED_TASK_RATIO and speedup < NO_REAL_SPEEDUP
     # Taking turns on the GIL needs code that holds it, and a GIL: native code and waits (and
     # threads of a free-threaded build) contend for cores.
-    if contended and shares_memory and holds_gil(summary.nature) and summary.gil_enabled:
+    takes_turns = shares_memory and holds_gil(summary.nature) and summary.gil_enabled
+    # The overhead per task assumes the slots ran side by side: on tasks taking turns it holds
+    # their queueing for the GIL (about a grain each), which is no dispatch.
+    if not takes_turns and (summary.overhead_per_task_s or 0.0) >= summary.grain_s:
+        return _moving_or_dispatch(summary, shares_memory)
+    contended = ratio is not None and ratio >= CONTENDED_TASK_RATIO and speedup < NO_REAL_SPEEDUP
+    if contended and takes_turns:
         return FindingKind.GIL
     cpu_ratio = summary.task_cpu_ratio
     if cpu_ratio is not None and cpu_ratio >= CONTENDED_TASK_RATIO:
@@ -334,16 +377,21 @@ def explain(summary: Summary, topology: dict[str, Any]) -> FindingKind:
         and (ratio is None or ratio < UNHINDERED_TASK_RATIO)
     ):
         return FindingKind.ONE_AFTER_ANOTHER
-    if speedup < 1.0 and record.bytes_per_task and not shares_memory:
-        return FindingKind.BYTES
-    if speedup < 1.0 or overhead > record.grain_s:
-        return FindingKind.DISPATCH
+    if speedup < 1.0 and (summary.dispatch_outweighs_work or record.bytes_per_task):
+        return _moving_or_dispatch(summary, shares_memory)
     cpu_share = summary.baseline_cpu_share
     if cpu_share is not None and cpu_share < WAITING_CPU_SHARE and speedup >= NO_REAL_SPEEDUP:
         return FindingKind.WAITS
     if (summary.efficiency or 0.0) >= GOOD_EFFICIENCY:
         return FindingKind.PARALLEL
     return FindingKind.PARTLY_PARALLEL
+
+
+def _moving_or_dispatch(summary: Summary, shares_memory: bool) -> FindingKind:
+    """Which fixed cost per task lost the job its speedup: moving its bytes, or dispatch."""
+    if summary.record.bytes_per_task and not shares_memory:
+        return FindingKind.BYTES
+    return FindingKind.DISPATCH
 
 
 def _malloc_trim_threshold(topology: dict[str, Any]) -> str | None:

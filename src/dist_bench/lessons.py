@@ -11,7 +11,7 @@ likeliest cause, read off the row's own measurements) or is not shown either way
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from dist_bench.analysis import FindingKind, RecordWarningKind, Summary
@@ -86,6 +86,9 @@ class Cause(Enum):
     SLOWER_WORK = "slower work"
     #: Moving each task's bytes cost more than parallelism saved.
     BYTES = "bytes"
+    #: Not shown: at every grain measured, dispatch cost at least what the workers save on a
+    #: task (``Summary.dispatch_outweighs_work``); the lesson holds for coarser tasks only.
+    TOO_FINE = "too fine"
     #: Nothing in the row's measurements explains it.
     UNKNOWN = "unknown"
 
@@ -147,6 +150,8 @@ class Check:
         ratio: ``against``'s median over ``row``'s: its speedup over the reference.
         interval: Bootstrap 95 % interval of ``ratio``.
         slots: Workers of ``row`` that could be busy at once.
+        coarsest_grain_s: With ``Cause.TOO_FINE``, the coarsest grain (work per task) the
+            row's backend was measured at on the workload.
     """
 
     expectation: Expectation
@@ -157,6 +162,7 @@ class Check:
     slots: int
     verdict: Verdict
     cause: Cause | None = None
+    coarsest_grain_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -264,9 +270,49 @@ def _checks(lesson: Lesson, workload: str, summaries: Sequence[Summary]) -> list
     checks = []
     for expectation in EXPECTATIONS[lesson]:
         pair = _pair(lesson, expectation, usable)
-        if pair is not None:
-            checks.append(_check(expectation, *pair))
+        if pair is None:
+            continue
+        check = _check(expectation, *pair)
+        if _too_fine(check):
+            coarsest = max(s.grain_s for s in usable if s.record.backend == expectation.backend)
+            check = replace(
+                check, verdict=Verdict.NOT_SHOWN, cause=Cause.TOO_FINE, coarsest_grain_s=coarsest
+            )
+        checks.append(check)
     return checks
+
+
+def _awaits_coarse_tasks(expectation: Expectation) -> bool:
+    """Whether the expectation holds only once tasks pay for their dispatch: faster than serial."""
+    return (
+        expectation.expect is Expect.FASTER
+        and expectation.reference == BASELINE
+        and not expectation.chunked
+    )
+
+
+def _too_fine(check: Check) -> bool:
+    """A "faster" not seen where dispatch outweighed the work: not shown, rather than differs.
+
+    The lesson expects the speedup once tasks are coarse enough to pay for dispatch (``_pair``
+    checks at such a shape where there is one): a row slower than serial at a grain its
+    dispatch outweighs shows nothing about it, and "the runs varied" would blame the machine
+    for a grain that was never measured.
+    """
+    row = check.row
+    if not (
+        _awaits_coarse_tasks(check.expectation)
+        and check.verdict is not Verdict.MATCHES
+        and row.dispatch_outweighs_work
+    ):
+        return False
+    # The overhead per task is the job's time the tasks do not explain, so runs that vary put
+    # their noise in it too: there, only an overhead at or above the work itself is dispatch.
+    return not _unstable(row) or (row.overhead_per_task_s or 0.0) >= row.grain_s
+
+
+def _unstable(row: Summary) -> bool:
+    return any(w.kind is RecordWarningKind.UNSTABLE for w in row.warnings)
 
 
 def _pair(
@@ -275,7 +321,8 @@ def _pair(
     """The row and its reference at the shape the lesson looks at, if both were measured.
 
     Tiny tasks: the smallest grain; moving data: the most bytes; the others: the largest job,
-    where fixed costs weigh least.
+    where fixed costs weigh least, of those whose tasks pay for their dispatch where a lesson
+    expects a speedup (the lesson's promise: faster once tasks are coarse enough).
     """
 
     def rows(backend: str, chunked: bool) -> dict[tuple[int, float, int, str], Summary]:
@@ -297,7 +344,11 @@ def _pair(
     elif lesson is Lesson.MOVING_DATA:
         shape = max(shared, key=lambda s: (s[2], s[0] * s[1]))
     else:
-        shape = max(shared, key=lambda s: (s[0] * s[1], s[2]))
+        coarse = _awaits_coarse_tasks(expectation)
+        shape = max(
+            shared,
+            key=lambda s: (coarse and not mine[s].dispatch_outweighs_work, s[0] * s[1], s[2]),
+        )
     return mine[shape], theirs[shape]
 
 
@@ -340,7 +391,7 @@ _FINDING_CAUSES = {
 
 
 def _cause(expectation: Expectation, row: Summary) -> Cause:
-    if any(w.kind is RecordWarningKind.UNSTABLE for w in row.warnings):
+    if _unstable(row):
         return Cause.NOISE
     if expectation.reference == BASELINE and expectation.expect in (
         Expect.NOT_FASTER,

@@ -278,7 +278,7 @@ def largest_jobs(summaries: Sequence[Summary], workload: str) -> dict[str, Summa
 
 def _job_text(summary: Summary) -> str:
     record = summary.record
-    return job_text(record.tasks, record.grain_s, record.bytes_per_task)
+    return job_text(record.tasks, summary.grain_s, record.bytes_per_task)
 
 
 def _measured(title: str) -> Column:

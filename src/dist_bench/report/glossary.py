@@ -55,14 +55,17 @@ FINDING_KINDS: tuple[FindingGloss, ...] = (
     FindingGloss(
         FindingKind.ONE_AFTER_ANOTHER,
         "one after another",
-        "no overlap: an event loop ran coroutines that never await in turn, or each thread kept "
-        "the GIL for its switch interval and finished its task within it",
+        "no overlap: an event loop ran coroutines that never await each to its end (they "
+        "cannot take turns: a longer task time there is the machine's load or noise), or each "
+        "thread kept the GIL for its switch interval and finished its task within it",
     ),
     FindingGloss(
         FindingKind.DISPATCH,
         "dispatch overhead",
-        "sending each task to a worker (pickling, messages, scheduling) costs about as much as "
-        "the work: make tasks coarser or batch them",
+        "sending each task to a worker (pickling, messages, scheduling) costs at least the "
+        "work per task the serial run measured, or more than the workers save on each task "
+        "(half of it on two): make tasks coarser or batch them; named first when it is at "
+        "least the work",
     ),
     FindingGloss(
         FindingKind.BYTES,

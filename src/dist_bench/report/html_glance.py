@@ -76,8 +76,9 @@ def glance(data: ReportData) -> Iterator[str]:
             )
         yield '<div class="table-scroll"><table><thead><tr><th>backend</th>'
         for group in groups:
-            first = group.summaries[0].record
-            size = job_text(first.tasks, first.grain_s, first.bytes_per_task)
+            # The serial run's measured grain, as the group's heading shows it.
+            first = group.summaries[0]
+            size = job_text(first.record.tasks, first.grain_s, first.record.bytes_per_task)
             yield f'<th class="size">{escape(size)}</th>'
         yield "</tr></thead><tbody>"
         for backend in backends:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dist_bench.lessons import Cause, Check, Expect, Lesson, SlotMemory, Verdict, WorkloadLesson
-from dist_bench.report.record_sentences import worker_count
+from dist_bench.report.record_sentences import dispatch_outweighs, worker_count
 from dist_bench.units import format_bytes, format_seconds
 
 LESSON_TEXTS: dict[Lesson, tuple[str, str, str]] = {
@@ -122,15 +122,28 @@ def check_sentence(check: Check) -> str:
     interval = check.interval
     measured = (
         f"{check.ratio:.2f}x ({interval.low:.2f}-{interval.high:.2f}) at "
-        f"{record.tasks} x {format_seconds(record.grain_s)}"
+        f"{record.tasks} x {format_seconds(check.row.grain_s)}"
     )
     if record.bytes_per_task:
         measured += f", {format_bytes(record.bytes_per_task)}"
     text = f"{check_mark(check)} {who}: expected {expected}; measured {measured}"
     text += f": {check.verdict.value}"
-    if check.cause is not None:
+    if check.cause is Cause.TOO_FINE:
+        text += f": {_too_fine(check)}"
+    elif check.cause is not None:
         text += f"; likely cause: {_CAUSE_WORDS[check.cause]}"
     return text
+
+
+def _too_fine(check: Check) -> str:
+    """Why a speedup was not shown: no grain measured was coarse enough to pay for dispatch."""
+    row = check.row
+    coarsest = check.coarsest_grain_s or row.grain_s
+    return (
+        f"measured only up to {format_seconds(coarsest)} per task; its dispatch costs "
+        f"{format_seconds(row.overhead_per_task_s or 0.0)} per task{dispatch_outweighs(row)}: "
+        "coarser tasks were not measured"
+    )
 
 
 LESSONS_HEADING = (

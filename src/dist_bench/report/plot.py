@@ -317,10 +317,11 @@ def _draw_speedup_bars(axis: Axes, *, workload: str, summaries: list[Summary]) -
         capsize=4,
         color=[colour(s.record.backend) for s in shown],
     )
-    first = summaries[0].record
+    first = summaries[0]
     axis.set_ylabel("speedup over serial (x)")
     axis.set_title(
-        f"{workload}: {first.tasks} tasks x {format_seconds(first.grain_s)}, speedup (95 % CI)"
+        f"{workload}: {first.record.tasks} tasks x {format_seconds(first.grain_s)}, "
+        "speedup (95 % CI)"
     )
 
 

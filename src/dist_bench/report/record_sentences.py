@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dist_bench.analysis import (
+    NO_REAL_SPEEDUP,
+    UNHINDERED_TASK_RATIO,
     Execution,
     FindingKind,
     RecordWarning,
@@ -39,8 +41,9 @@ def record_finding(summary: Summary) -> str:
     if kind is FindingKind.WRONG:
         return "WRONG ANSWER: differs from the serial answer, so this is no speedup"
     if kind is FindingKind.BASELINE:
-        per_task = (summary.median_s or 0.0) / record.tasks
-        return f"baseline: {record.tasks} tasks of {format_seconds(per_task)} one after another"
+        return (
+            f"baseline: {record.tasks} tasks of {format_seconds(summary.grain_s)} one after another"
+        )
     if kind is FindingKind.NO_BASELINE:
         return "no serial baseline for this size"
     if kind is FindingKind.GIL:
@@ -69,8 +72,8 @@ def record_finding(summary: Summary) -> str:
     if kind is FindingKind.DISPATCH:
         return (
             f"dispatch costs {format_seconds(overhead)} per task against "
-            f"{format_seconds(record.grain_s)} of work: make tasks coarser (--grain) or send "
-            "more per dispatch (--chunk)"
+            f"{format_seconds(summary.grain_s)} of work{dispatch_outweighs(summary)}: make "
+            "tasks coarser (--grain) or send more per dispatch (--chunk)"
         )
     if kind is FindingKind.WAITS:
         return (
@@ -107,6 +110,22 @@ DEFAULT_SWITCH_INTERVAL_S = 0.005
 _SWITCH_INTERVAL = "sys.getswitchinterval(), 5 ms by default"
 
 
+def dispatch_outweighs(summary: Summary) -> str:
+    """What a dispatch below the work outweighed: the time the workers save on each task.
+
+    ``, more than the 413 µs 2 workers save on each task`` (``Summary.dispatch_outweighs_work``);
+    empty where dispatch costs at least the work itself, which says enough.
+    """
+    overhead, grain = summary.overhead_per_task_s or 0.0, summary.grain_s
+    if overhead >= grain:
+        return ""
+    slots = summary.parallel_slots
+    return (
+        f", more than the {format_seconds(grain * (1 - 1 / slots))} {worker_count(slots)} "
+        "save on each task"
+    )
+
+
 def _overlaps(summary: Summary) -> bool:
     """Whether a win can only be concurrency: tasks that wait, or one event loop taking turns."""
     return summary.nature is TaskNature.WAITS or summary.execution is Execution.EVENT_LOOP
@@ -114,7 +133,7 @@ def _overlaps(summary: Summary) -> bool:
 
 def _won_by(summary: Summary) -> str | None:
     """``overlapped`` or ``parallel`` as a row's lead word; ``None`` where neither can be true."""
-    if _blocks_loop(summary) or (
+    if (
         summary.execution is Execution.THREADS
         and summary.nature is TaskNature.PURE_PYTHON
         and summary.gil_enabled
@@ -123,24 +142,8 @@ def _won_by(summary: Summary) -> str | None:
     return "overlapped" if _overlaps(summary) else "parallel"
 
 
-def _blocks_loop(summary: Summary) -> bool:
-    """Whether the tasks block the event loop they run on: declared, and they never wait."""
-    return (
-        summary.execution is Execution.EVENT_LOOP
-        and summary.nature is not None
-        and summary.nature is not TaskNature.WAITS
-    )
-
-
 def _win(summary: Summary) -> str:
     """Concurrency or parallelism, and what made it so for this workload on this backend."""
-    if _blocks_loop(summary):
-        # A plain function runs on the loop and blocks it: the number says more about the
-        # serial baseline (or the machine's load) than about asyncio.
-        return (
-            "neither concurrency nor parallelism: tasks that never wait block the one event "
-            "loop, so suspect a slow serial baseline or noise"
-        )
     if _overlaps(summary):
         return "concurrency: the waits overlapped, taking turns on the cores"
     if summary.execution is Execution.THREADS and not summary.gil_enabled:
@@ -167,7 +170,9 @@ def _turns_cause(summary: Summary) -> str:
     """Why tasks holding the GIL took turns (``FindingKind.GIL``), by how they were run."""
     code = "pure-Python code" if summary.nature is TaskNature.PURE_PYTHON else "Python code"
     if summary.execution is Execution.EVENT_LOOP:
-        return f"one event loop runs one coroutine at a time, and {code} never awaits"
+        # Coroutines declared never to await ran one after another (``blocks_loop``): these
+        # are an undeclared workload's, which took turns where they awaited.
+        return "one event loop runs one coroutine at a time, switching where one awaits"
     return (
         f"{code} holds the GIL, and the interpreter hands it to the next thread every switch "
         f"interval ({_SWITCH_INTERVAL})"
@@ -184,10 +189,10 @@ def _one_at_a_time_cause(summary: Summary) -> str:
         )
         return (
             f"{waits}, so there was nothing to overlap (an event loop runs one coroutine at a "
-            "time, switching only where one awaits)"
+            f"time, switching only where one awaits){_not_turns(summary)}"
         )
     if holds_gil(summary.nature) and summary.gil_enabled:
-        if summary.record.grain_s <= DEFAULT_SWITCH_INTERVAL_S:
+        if summary.grain_s <= DEFAULT_SWITCH_INTERVAL_S:
             return (
                 f"Python code holds the GIL, and a thread keeps it for up to a switch interval "
                 f"({_SWITCH_INTERVAL}), longer than these tasks, so each ran to its end before "
@@ -204,11 +209,31 @@ def _one_at_a_time_cause(summary: Summary) -> str:
     )
 
 
+def _not_turns(summary: Summary) -> str:
+    """What a speedup or a longer task time on coroutines that never await was instead."""
+    if not summary.blocks_loop:
+        return ""
+    text = ""
+    ratio = summary.task_time_ratio
+    if ratio is not None and ratio >= UNHINDERED_TASK_RATIO:
+        # Coroutines that never await run each to its end: nothing else ran on the loop
+        # while one did, so only the machine (or the timer) made it slower.
+        text += (
+            f"; each task took {ratio:.1f}x its time alone: the machine's load or noise, not "
+            "turn-taking (a coroutine that never awaits runs to its end)"
+        )
+    speedup = summary.speedup or 0.0
+    if speedup >= NO_REAL_SPEEDUP:
+        text += (
+            f"; its {speedup:.1f}x over serial is neither concurrency nor parallelism: suspect "
+            "a slow serial baseline or noise"
+        )
+    return text
+
+
 def _core_wait_cause(summary: Summary) -> str:
     """What the tasks did while they competed for the cores, when the workload declares it."""
     nature = summary.nature
-    if _blocks_loop(summary):
-        return " (the event loop runs one task at a time: no parallelism to cap)"
     released = (
         "the native code releases the GIL, so they ran side by side: "
         if summary.execution is Execution.THREADS
