@@ -176,7 +176,7 @@ def _folded_line(cutover: cutover_content.WorkloadCutover, shown: Sequence[Cross
     counted = (
         (model_only, "crossing only in the model"),
         (never, "never crossing"),
-        (unsettled, "unsettled (neither faster throughout)"),
+        (unsettled, "unsettled"),
         # What is left: crossings the measurements show, beyond CROSSOVER_ROWS.
         (sum(kinds.values()), "more shown by the measurements"),
     )
