@@ -11,6 +11,7 @@ from dist_bench.backends.base import Backend
 from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, scripted_backend
 from dist_bench.lesson_shapes import LESSON_SHAPES, MANY_SLOTS, measure_lesson_shapes
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
+from dist_bench.memory import SlotMemory
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.workload import Job, Workload
 from tests.scripted_costs import SCRIPTS, make_scripted
@@ -87,9 +88,9 @@ def test_a_shape_the_search_measured_already_is_not_measured_again() -> None:
     assert len(first) == 1 and again == []
 
 
-def test_the_many_waits_shapes_keep_their_memory_and_the_others_do_not() -> None:
+def test_the_many_waits_shapes_measure_a_slots_memory_once_into_the_metadata() -> None:
     search = _Search(["io", "wordcount"])
-    records = measure_lesson_shapes(
+    measure_lesson_shapes(
         search,
         ["serial", "threads", "asyncio", "processes"],
         BackendOptions(),
@@ -97,13 +98,21 @@ def test_the_many_waits_shapes_keep_their_memory_and_the_others_do_not() -> None
         [],
         make_scripted_any,
     )
-    kept = {
-        (r.workload, r.backend, r.workers) for r in records if r.peak_rss_growth_bytes is not None
-    }
-    # Where the platform has a resettable peak (Linux); elsewhere nothing is kept.
+    kept = SlotMemory.from_metadata(search.writer.results.metadata)
+    # Where the platform has a resident set to read (Linux); elsewhere nothing is kept.
     if sys.platform.startswith("linux"):
-        assert kept == {("io", "serial", 1), ("io", "threads", 4), ("io", "asyncio", 4)}
-    assert all(r.workload == "io" for r in records if r.peak_rss_growth_bytes is not None)
+        assert kept is not None and kept.slots == MANY_SLOTS
+        assert 0 < kept.coroutine_bytes < kept.thread_bytes
+    else:
+        assert kept is None
+
+
+def test_without_the_many_waits_shapes_no_memory_is_measured() -> None:
+    search = _Search(["wordcount"])
+    measure_lesson_shapes(
+        search, ["serial", "threads"], BackendOptions(), MeasureSettings(2, 0), [], make_scripted
+    )
+    assert "slot_memory" not in search.writer.results.metadata
 
 
 def make_scripted_any(name: str, options: BackendOptions) -> Backend:

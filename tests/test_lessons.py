@@ -183,37 +183,6 @@ def test_a_check_divides_times_per_unit_when_serial_was_calibrated_apart() -> No
     assert check.verdict is Verdict.MATCHES
 
 
-def test_the_slots_memory_is_each_sides_growth_beyond_serials_per_slot() -> None:
-    KIB = 1024
-    serial = replace(rec("io", "serial"), peak_rss_growth_bytes=40 * KIB)
-    threads = replace(rec("io", "threads", 8.0), workers=16, peak_rss_growth_bytes=360 * KIB)
-    coroutines = replace(rec("io", "asyncio", 8.0), workers=16, peak_rss_growth_bytes=56 * KIB)
-    unmeasured = rec("io", "processes", 1.5)
-    (io,) = [
-        item
-        for item in lessons(summarize(Results({}, [], [serial, threads, coroutines, unmeasured])))
-        if item.lesson is Lesson.CONCURRENCY
-    ]
-    assert [(m.row.record.backend, m.row.parallel_slots) for m in io.memory] == [
-        ("asyncio", 16),
-        ("threads", 16),
-    ]
-    assert [m.per_slot_bytes for m in io.memory] == [1 * KIB, 20 * KIB]
-    assert [m.growth_bytes for m in io.memory] == [56 * KIB, 360 * KIB]
-
-
-def test_a_side_below_serials_growth_holds_nothing_more() -> None:
-    serial = replace(rec("io", "serial"), peak_rss_growth_bytes=80_000)
-    coroutines = replace(rec("io", "asyncio", 2.0), peak_rss_growth_bytes=12_000)
-    (io,) = [
-        item
-        for item in lessons(summarize(Results({}, [], [serial, coroutines])))
-        if item.lesson is Lesson.CONCURRENCY
-    ]
-    (memory,) = io.memory
-    assert (memory.growth_bytes, memory.beyond_serial_bytes) == (12_000, 0)
-
-
 #: Runs that vary by about 12 % of their mean, the interval still clear of 1x at a loss.
 UNSTEADY = (0.85, 0.9, 1.0, 1.1, 1.15)
 

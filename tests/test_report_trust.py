@@ -75,19 +75,6 @@ def test_one_wrong_answer_makes_the_pooled_row_wrong() -> None:
     assert len(pooled) == 1 and not pooled[0].verified
 
 
-@pytest.mark.parametrize(
-    ("peaks", "pooled"),
-    [((None, None), None), ((None, 5), 5), ((7, 5), 7), ((3, None), 3)],
-)
-def test_a_pooled_row_keeps_the_higher_memory_peak(
-    peaks: tuple[int | None, int | None], pooled: int | None
-) -> None:
-    first = record("threads", [0.08] * 3)
-    rows = [replace(first, peak_rss_growth_bytes=peak) for peak in peaks]
-    (merged,) = pool_records(rows)
-    assert merged.peak_rss_growth_bytes == pooled
-
-
 def test_the_report_lists_a_repeated_shape_once() -> None:
     rows = [record("ray", [0.06] * 3), record("ray", [0.05] * 3)]
     groups = ReportData(Results({}, [], [SERIAL, *rows])).groups

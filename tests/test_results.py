@@ -60,7 +60,7 @@ def test_whole_numbers_are_accepted_where_floats_are_expected(tmp_path: Path) ->
         ({"version": [1]}, "version is [1], not a whole number"),  # was TypeError: unhashable
         ({"version": True}, "version is true"),  # true == 1 to Python
         ({"version": "1"}, 'version is "1"'),
-        ({"version": 5}, "version 5; this dist-bench reads versions 1, 2, 3, 4: upgrade"),
+        ({"version": 6}, "version 6; this dist-bench reads versions 1, 2, 3, 4, 5: upgrade"),
         ({"metadata": {"host": "here", "appended_runs": 5}}, "metadata.appended_runs is 5"),
         ({"metadata": ["host"]}, 'metadata is ["host"], not an object'),
         ({"records": {"0": {}}}, "records is"),
@@ -151,25 +151,42 @@ def test_a_node_sweep_record_keeps_its_size_and_slice_and_version_2_cannot_hold_
         load_results(path)
 
 
-@pytest.mark.parametrize(
-    ("changes", "fragment"),
-    [
-        ({"peak_rss_growth_bytes": 3 << 20}, "no memory figures"),
-        ({"workers": 2, "scaling": "weak"}, "no worker sweeps"),
-    ],
-)
-def test_version_4_keeps_memory_and_worker_sweeps_which_version_3_cannot_hold(
-    tmp_path: Path, changes: dict[str, Any], fragment: str
-) -> None:
-    record = Record("cpu", "threads", 8, 0.01, 0, 10, 1, wall_s=[1.0], verified=True)
-    for name, value in changes.items():
-        setattr(record, name, value)
+def test_worker_sweeps_are_kept_and_version_3_cannot_hold_one(tmp_path: Path) -> None:
+    record = Record("cpu", "threads", 8, 0.01, 0, 10, 2, wall_s=[1.0], verified=True)
+    record.scaling = "weak"
     path = tmp_path / "r.json"
     write_atomically(path, Results({"host": "h"}, [], [record]))
     (loaded,) = load_results(path).records
-    assert {name: getattr(loaded, name) for name in changes} == changes
+    assert (loaded.workers, loaded.scaling) == (2, "weak")
     document = json.loads(path.read_text())
     document["version"] = 3
     path.write_text(json.dumps(document))
-    with pytest.raises(ResultsFileError, match=fragment):
+    with pytest.raises(ResultsFileError, match="no worker sweeps"):
+        load_results(path)
+
+
+def test_version_4s_memory_figures_are_dropped_and_version_3_cannot_hold_one(
+    tmp_path: Path,
+) -> None:
+    # Version 4 kept the driver's peak growth over a job, a lower bound near zero where freed
+    # memory was reused; version 5 keeps a slot's memory from fresh interpreters in metadata.
+    memory = {"coroutine_bytes": 1147, "thread_bytes": 16_589, "slots": 100, "repeats": 5}
+    record = Record("io", "asyncio", 100, 0.002, 0, 1, 100, wall_s=[1.0], verified=True)
+    path = tmp_path / "r.json"
+    write_atomically(path, Results({"host": "h", "slot_memory": memory}, [], [record]))
+    document = json.loads(path.read_text())
+    assert document["version"] == 5 and "peak_rss_growth_bytes" not in document["records"][0]
+    assert load_results(path).metadata["slot_memory"] == memory
+    document["version"] = 4
+    document["records"][0]["peak_rss_growth_bytes"] = 8200
+    path.write_text(json.dumps(document))
+    assert load_results(path).records == [record]
+    # Version 5 has no such field: a file that claims version 5 and holds one is damaged.
+    document["version"] = 5
+    path.write_text(json.dumps(document))
+    with pytest.raises(ResultsFileError, match="peak_rss_growth_bytes"):
+        load_results(path)
+    document["version"] = 3
+    path.write_text(json.dumps(document))
+    with pytest.raises(ResultsFileError, match="no memory figures"):
         load_results(path)

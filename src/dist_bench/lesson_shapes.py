@@ -5,7 +5,8 @@ shape. Three lessons need more: tiny tasks sent one per dispatch against batched
 auto``); Amdahl's law fitted through several worker counts (a backend restarted with fewer
 workers: processes on 1 and 2, threads on 1 beside their default pool); and a wait-bound job on
 a hundred coroutines beside threads (asyncio given its own slot count, not the threads'
-default), with the memory each side's slots held (``memory.peak_growth``). Each is a fixed,
+default), with what a waiting slot of each holds (``memory.slot_memory``, measured in fresh
+interpreters apart from the jobs, kept in the file's ``metadata.slot_memory``). Each is a fixed,
 cheap shape on a backend that starts in well under a second, measured with serial at the same
 shape so every row has its baseline.
 """
@@ -21,7 +22,7 @@ from typing import Protocol
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import BASELINE
 from dist_bench.measure import MeasureSettings, PreparedJob
-from dist_bench.memory import peak_growth
+from dist_bench.memory import slot_memory
 from dist_bench.results import Record
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.sweep import BackendFactory, measure_prepared, started_backend
@@ -45,8 +46,8 @@ MANY_SLOTS = 100
 class LessonShape:
     """One extra measurement: a workload's job on a backend, with its own workers and chunking.
 
-    ``workers`` ``None`` is the backend's default. ``memory``: the record keeps how far the
-    driver's peak memory rose over the measurement (``Record.peak_rss_growth_bytes``).
+    ``workers`` ``None`` is the backend's default. ``memory``: beside it, a waiting slot's memory
+    is measured (``memory.slot_memory``, once a run).
     """
 
     workload: str
@@ -66,11 +67,8 @@ LESSON_SHAPES: tuple[LessonShape, ...] = (
     LessonShape("wordcount", AMDAHL_JOB, "processes", workers=2),
     # Threads: 1 worker here and their default pool in the search, enough to show no gain.
     LessonShape("wordcount", AMDAHL_JOB, "threads", workers=1),
-    # Serial's memory: the job's own (one wait at a time), which both sides below pay too.
-    LessonShape("io", MANY_WAITS_JOB, BASELINE, memory=True),
+    LessonShape("io", MANY_WAITS_JOB, BASELINE),
     LessonShape("io", MANY_WAITS_JOB, "threads"),
-    # Coroutines before threads: a pool's threads free their stacks and frames at shutdown, and
-    # what is measured after reuses them (memory.py): measured first, the coroutines get no help.
     LessonShape("io", MANY_WAITS_JOB, "asyncio", workers=MANY_SLOTS, memory=True),
     LessonShape("io", MANY_WAITS_JOB, "threads", workers=MANY_SLOTS, memory=True),
 )
@@ -103,7 +101,8 @@ def measure_lesson_shapes(
 
     Shapes of one backend and worker count share a start; each record is written as measured.
     A shape the search already measured as asked (serial, or a backend at its own worker count)
-    is not measured again.
+    is not measured again. After them, when a shape wants it, a waiting slot's memory is
+    measured and kept in the results' metadata (``slot_memory``; nothing where not Linux).
     """
     wanted = [
         shape
@@ -126,16 +125,18 @@ def measure_lesson_shapes(
                 workload = search.by_name[shape.workload]
                 prepared = search.prepare(workload, shape.job)
                 search.progress(f"lesson: {workload.name} on {name}")
-                # From after the start: the pool or the loop's thread is the backend's fixed
-                # cost; the slots are what grows while the jobs run.
-                with peak_growth() as growth:
-                    record = measure_prepared(
-                        backend, prepared, dataclasses.replace(settings, chunk=shape.chunk)
-                    )
-                if shape.memory:
-                    record.peak_rss_growth_bytes = growth.bytes
+                record = measure_prepared(
+                    backend, prepared, dataclasses.replace(settings, chunk=shape.chunk)
+                )
                 search.writer.add_record(record)
                 records.append(record)
+    if any(shape.memory for shape in wanted):
+        # After every backend stopped: the children's memory and CPU disturb no timed job.
+        search.progress("lesson: a waiting slot's memory")
+        memory = slot_memory(MANY_SLOTS)
+        if memory is not None:
+            search.writer.results.metadata["slot_memory"] = memory.to_json()
+            search.writer.save()
     return records
 
 

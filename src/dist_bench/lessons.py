@@ -16,6 +16,7 @@ from enum import Enum
 
 from dist_bench.analysis import FindingKind, RecordWarningKind, Summary
 from dist_bench.backends.base import BASELINE
+from dist_bench.memory import SlotMemory
 from dist_bench.pooling import at_units
 from dist_bench.stats import Interval, median, ratio_interval
 
@@ -166,39 +167,17 @@ class Check:
 
 
 @dataclass(frozen=True)
-class SlotMemory:
-    """What one row's slots held at once: how far the driver's peak memory rose over its jobs.
-
-    Attributes:
-        row: The row (a backend in the driver, its ``peak_rss_growth_bytes`` measured).
-        growth_bytes: The row's peak growth.
-        beyond_serial_bytes: The part above serial's growth at the same shape (the job's own
-            memory, one task at a time, which every side pays), never below 0; the growth
-            itself when serial has no figure.
-    """
-
-    row: Summary
-    growth_bytes: int
-    beyond_serial_bytes: int
-
-    @property
-    def per_slot_bytes(self) -> float:
-        """The growth beyond serial's, per slot (per task in flight at once)."""
-        return self.beyond_serial_bytes / self.row.parallel_slots
-
-
-@dataclass(frozen=True)
 class WorkloadLesson:
     """A lesson, the workload that shows it, and its checks on this run.
 
-    ``memory``: the rows of the workload whose slots' memory was measured (the default
-    cutover's hundred waits on threads and on coroutines), fewest bytes per slot first.
+    ``memory``: what a waiting coroutine and thread hold, on the concurrency lesson of a run
+    that measured it (the default cutover, beside its hundred waits on each).
     """
 
     lesson: Lesson
     workload: str
     checks: tuple[Check, ...]
-    memory: tuple[SlotMemory, ...] = ()
+    memory: SlotMemory | None = None
 
     @property
     def matches(self) -> bool:
@@ -206,49 +185,22 @@ class WorkloadLesson:
         return all(c.verdict is not Verdict.DIFFERS for c in self.checks)
 
 
-def lessons(summaries: Sequence[Summary]) -> list[WorkloadLesson]:
-    """The lessons of the workloads measured, in teaching order, each checked."""
+def lessons(summaries: Sequence[Summary], memory: SlotMemory | None = None) -> list[WorkloadLesson]:
+    """The lessons of the workloads measured, in teaching order, each checked.
+
+    ``memory`` (a waiting slot's, from the results' metadata) goes to the concurrency lesson.
+    """
     measured = {s.record.workload for s in summaries}
     return [
         WorkloadLesson(
             lesson,
             workload,
             tuple(_checks(lesson, workload, summaries)),
-            slot_memory(summaries, workload),
+            memory if lesson is Lesson.CONCURRENCY else None,
         )
         for lesson, workload in TEACHING_ORDER
         if workload in measured
     ]
-
-
-def slot_memory(summaries: Sequence[Summary], workload: str) -> tuple[SlotMemory, ...]:
-    """The memory of each row of ``workload`` that kept a figure, fewest bytes per slot first.
-
-    Each against serial's figure at the same shape, when it has one. Serial itself is not a
-    row here: one task at a time, it is the reference.
-    """
-    rows = [
-        s
-        for s in summaries
-        if s.record.workload == workload
-        and s.record.peak_rss_growth_bytes is not None
-        and s.record.verified
-        and not s.record.runtime
-    ]
-    serial = {
-        s.record.size_key(): s.record.peak_rss_growth_bytes
-        for s in rows
-        if s.record.backend == BASELINE
-    }
-    memory = []
-    for summary in rows:
-        record = summary.record
-        if record.backend == BASELINE or record.peak_rss_growth_bytes is None:
-            continue
-        growth = record.peak_rss_growth_bytes
-        reference = serial.get(record.size_key()) or 0
-        memory.append(SlotMemory(summary, growth, max(0, growth - reference)))
-    return tuple(sorted(memory, key=lambda m: m.per_slot_bytes))
 
 
 def lesson_of(workload: str) -> Lesson | None:

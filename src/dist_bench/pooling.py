@@ -96,15 +96,6 @@ def _merged(first: Record, second: Record) -> Record:
         task_cpu_s=first.task_cpu_s + second.task_cpu_s,
         distinct_workers=max(first.distinct_workers, second.distinct_workers),
         placement_s=first.placement_s if first.placement_s is not None else second.placement_s,
-        # The higher peak: each measurement's is a lower bound (memory freed earlier is reused).
-        peak_rss_growth_bytes=max(
-            (
-                b
-                for b in (first.peak_rss_growth_bytes, second.peak_rss_growth_bytes)
-                if b is not None
-            ),
-            default=None,
-        ),
         verified=first.verified and second.verified,
         notes=list(dict.fromkeys(first.notes + second.notes)),
         round=min(first.round, second.round),

@@ -2,14 +2,17 @@
 
 Layout (schema ``dist-bench/results``, version ``SCHEMA_VERSION``)::
 
-    {"schema": "dist-bench/results", "version": 4,
-     "metadata": {...host, cores, versions, command, "runtime": {...}, "runtimes": {...}...},
+    {"schema": "dist-bench/results", "version": 5,
+     "metadata": {...host, cores, versions, command, "runtime": {...}, "runtimes": {...},
+                  "slot_memory": {...}...},
      "backends": [{"backend": ..., "startup_s": ..., "shutdown_s": ..., "topology": {...}}],
      "records":  [{"workload": ..., "backend": ..., "runtime": "", "wall_s": [...], ...}]}
 
 A record's ``runtime`` is ``""`` when the interpreter that wrote the file measured it (described by
 ``metadata.runtime``), else the label of another interpreter measured in the same run
-(``run --python``), described by ``metadata.runtimes[label]``.
+(``run --python``), described by ``metadata.runtimes[label]``. ``metadata.slot_memory``, when a
+cutover measured the io lesson's many waits, holds a waiting coroutine's and thread's memory
+(``memory.SlotMemory``, measured in fresh interpreters).
 
 Records hold raw samples only; every derived number (median, interval, speedup) is computed when the
 file is rendered, so a better statistic later re-reads old files. The file is rewritten atomically
@@ -39,7 +42,7 @@ from dist_bench.errors import ResultsFileError
 from dist_bench.runtime import current_runtime
 
 SCHEMA = "dist-bench/results"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Workload, tasks, grain, bytes per task, runtime: records with one key are compared.
 SizeKey = tuple[str, int, float, int, str]
@@ -59,9 +62,6 @@ class Record:
         task_cpu_s: Per measured job, the CPU seconds of those tasks, summed (NaN for coroutines,
             whose CPU time cannot be told apart from the other coroutines').
         placement_s: Time to place large inputs on the workers once (Dask scatter, Ray put).
-        peak_rss_growth_bytes: How far the driver's peak resident memory rose over the
-            measurement, from after the backend's start (``dist_bench.memory``): what the slots of
-            a backend in the driver held at once (threads, coroutines); None when not measured.
         chunk: Tasks per dispatch (the largest chunk; 1: each task sent on its own). Each task of
             a chunk is credited an equal share of the chunk's time in ``task_s`` and ``task_cpu_s``.
         chunk_auto: ``chunk`` was chosen by ``--chunk auto`` from the measured dispatch cost.
@@ -93,7 +93,6 @@ class Record:
     task_cpu_s: list[float] = field(default_factory=list)
     distinct_workers: int = 0
     placement_s: float | None = None
-    peak_rss_growth_bytes: int | None = None
     chunk: int = 1
     chunk_auto: bool = False
     verified: bool = False
@@ -294,6 +293,21 @@ def _load_v3(document: dict[str, Any]) -> Results:
 
 
 def _load_v4(document: dict[str, Any]) -> Results:
+    # Version 4 kept, per record, the driver's peak memory growth over a job: a lower bound that
+    # read near zero where the driver reused memory it had freed. Dropped: version 5 keeps a
+    # slot's memory measured in fresh interpreters (metadata.slot_memory) instead.
+    records = document.get("records")
+    if isinstance(records, list):
+        records = [
+            {k: v for k, v in item.items() if k != "peak_rss_growth_bytes"}
+            if isinstance(item, dict)
+            else item
+            for item in records
+        ]
+    return _load_v5({**document, "records": records})
+
+
+def _load_v5(document: dict[str, Any]) -> Results:
     metadata = document.get("metadata")
     if not isinstance(metadata, dict):
         raise ValueError(f"metadata is {_shown(metadata)}, not an object")
@@ -374,4 +388,4 @@ def _shown(value: Any) -> str:
 
 
 #: One loader per schema version, so files written by older releases still open.
-_LOADERS = {1: _load_v1, 2: _load_v2, 3: _load_v3, 4: _load_v4}
+_LOADERS = {1: _load_v1, 2: _load_v2, 3: _load_v3, 4: _load_v4, 5: _load_v5}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from dist_bench.analysis import Summary, runtime_serial_speedups, summarize
 from dist_bench.lessons import TEACHING_ORDER, Lesson, WorkloadLesson, lessons
+from dist_bench.memory import SlotMemory
 from dist_bench.report.columns import BACKEND_COLUMNS
 from dist_bench.report.runtime_sentences import runtime_title, serial_speedup_sentence
 from dist_bench.report.sections import Section, SizeGroup, row_order
@@ -95,7 +96,7 @@ class ReportData:
     @cached_property
     def lessons(self) -> list[WorkloadLesson]:
         """Each built-in workload's lesson, checked against this run, in teaching order."""
-        return lessons(self.summaries)
+        return lessons(self.summaries, SlotMemory.from_metadata(self.results.metadata))
 
     def sections(self) -> list[Section]:
         """The report's sections in teaching order.

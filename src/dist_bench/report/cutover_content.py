@@ -153,16 +153,18 @@ def _bandwidth_text(fit: CostFit) -> str:
     return f"{format_bytes(round(fit.bandwidth_bytes_per_s))}/s"
 
 
-#: One row per fitted backend of a workload: T ≈ S + n·o + n·g/P_eff + n·b/B.
+#: One row per fitted backend of a workload: T ≈ S + n·o + n·g/P_eff + n·b/B. The titles break
+#: where the terminal's table does, so the widest (``data``: bandwidths, bytes in the job) keeps
+#: a line a fit in 120 columns.
 FIT_COLUMNS: tuple[Column, ...] = (
     Column("backend", "the backend fitted", lambda f: f.backend, numeric=False),
     Column(
-        "S per job",
+        "S per\njob",
         "fixed cost of every job: submitting, gathering, waking workers",
         lambda f: _or_not_varied(f, "startup_s", format_seconds(f.startup_s)),
     ),
     Column(
-        "o per dispatch",
+        "o per\ndispatch",
         "cost of one dispatch (one task, or one chunk of tasks): pickling, a message, scheduling",
         lambda f: _or_not_varied(f, "per_task_overhead_s", format_seconds(f.per_task_overhead_s)),
     ),
@@ -182,7 +184,7 @@ FIT_COLUMNS: tuple[Column, ...] = (
         _bandwidth_text,
     ),
     Column(
-        "held-out error",
+        "held-out\nerror",
         "median miss predicting each measured point from a fit made without it",
         lambda f: DASH if f.holdout_error is None else f"{f.holdout_error:.0%}",
     ),
@@ -324,6 +326,13 @@ class WorkloadCutover:
     def reached(self) -> list[Crossover]:
         """Crossovers inside the measured range."""
         return [c for c in self.crossovers if c.reached]
+
+    @property
+    def measured(self) -> list[Crossover]:
+        """Crossings the measurements show: reached (located or bracketed), then about equal."""
+        return self.reached + [
+            c for c in self.crossovers if c.equal_span is not None and not c.reached
+        ]
 
     @property
     def unshown(self) -> list[Crossover]:

@@ -1,7 +1,8 @@
 """The terminal summary of a cutover analysis: the answers first, the warnings grouped by kind.
 
 A person reads it in about two screens (at most ``SUMMARY_LINES`` lines of 120 columns for the
-default cutover): per workload, where each step up starts to win, one line per fitted backend
+default cutover): per workload, where each step up starts to win as the measurements show it
+(crossings only the model has are counted, not listed), one line per fitted backend
 and a line of the backends' METG(50 %); projections when asked for; then one line per kind of
 warning (how many, the flag to change, where). Every crossover and warning in words, and every
 column, stays in the HTML, Markdown and JSON. Builds rich renderables; the CLI prints them.
@@ -9,6 +10,7 @@ column, stays in the HTML, Markdown and JSON. Builds rich renderables; the CLI p
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from rich import box
@@ -21,13 +23,14 @@ from dist_bench.costmodel import (
     LADDER,
     AnalysisWarning,
     Crossover,
+    CrossoverKind,
     CutoverAnalysis,
     LadderStep,
     Metg,
     Prediction,
 )
 from dist_bench.report import cutover_content
-from dist_bench.report.axis_text import format_axis, format_location
+from dist_bench.report.axis_text import format_location
 from dist_bench.report.content import ReportData
 from dist_bench.report.headline_sentences import METG_GRID_TITLE, ladder_cell, metg_cell
 from dist_bench.report.lesson_sentences import LESSONS_HEADING, lesson_line
@@ -38,8 +41,9 @@ from dist_bench.units import format_bytes, format_seconds
 
 #: The default cutover's summary fits in this many lines of a 120-column terminal.
 SUMMARY_LINES = 120
-#: Crossover rows per workload (reached first, then those the measurements do not show); the
-#: rest are counted. Five workloads of six backends leave room for about this many.
+#: Crossover rows per workload: only those the measurements show (reached, bracketed, about
+#: equal); the rest, model-only crossings among them, are counted. Five workloads of six backends
+#: leave room for about this many.
 CROSSOVER_ROWS = 5
 
 
@@ -135,15 +139,15 @@ def _compact(table: Table) -> Table:
 
 
 def _crossover_table(workload: str, cutover: cutover_content.WorkloadCutover) -> RenderableType:
-    """The crossovers reached, then those only the model has; the others counted on one line."""
-    # Unsettled pairs (no winner throughout shown) are counted, not listed: no answer to read.
-    shown = (cutover.reached + [c for c in cutover.unshown if not c.unsettled])[:CROSSOVER_ROWS]
-    left = len(cutover.crossovers) - len(shown)
-    rest = f"{left} more pair(s) and axes never cross or are not shown: the reports say each"
+    """The crossovers the measurements show; the rest (model only, never crossing) counted."""
+    shown = cutover.measured[:CROSSOVER_ROWS]
     if not shown:
-        return _line(
-            f"{workload}: no step up wins inside the measured range "
-            f"({len(cutover.crossovers)} pair(s) and axes compared; the reports say each)"
+        return Group(
+            _line(
+                f"{workload}: no step up wins inside the measured range "
+                "(no crossover the measurements show)"
+            ),
+            _line(_folded_line(cutover, shown)),
         )
     table = Table(
         title=f"{workload}: where each step up starts to win",
@@ -156,19 +160,30 @@ def _crossover_table(workload: str, cutover: cutover_content.WorkloadCutover) ->
         table.add_row(
             f"{crossover.winner_below} → {crossover.winner_above}",
             AXIS_NAMES[crossover.axis],
-            _where(crossover),
+            format_location(crossover),
             reason_label(crossover),
         )
-    return Group(_compact(table), *([_line(rest)] if left else []))
+    folded = len(cutover.crossovers) > len(shown)
+    return Group(_compact(table), *([_line(_folded_line(cutover, shown))] if folded else []))
 
 
-def _where(crossover: Crossover) -> str:
-    """Where a crossover lies, in few words; one the measurements do not show says so."""
-    if crossover.unshown:
-        low, high = (format_axis(crossover.axis, end) for end in crossover.searched)
-        model = format_axis(crossover.axis, crossover.model_value or 0.0)
-        return f"model only: {model}, not shown by the measurements ({low} – {high})"
-    return format_location(crossover)
+def _folded_line(cutover: cutover_content.WorkloadCutover, shown: Sequence[Crossover]) -> str:
+    """The crossovers not listed, counted by what they are: the reports say each in words."""
+    kinds = Counter(c.kind for c in cutover.crossovers if c not in shown)
+    model_only = kinds.pop(CrossoverKind.UNSHOWN, 0)
+    never = kinds.pop(CrossoverKind.NOT_REACHED, 0) + kinds.pop(CrossoverKind.LEVEL, 0)
+    unsettled = kinds.pop(CrossoverKind.UNSETTLED, 0)
+    counted = (
+        (model_only, "crossing only in the model"),
+        (never, "never crossing"),
+        (unsettled, "unsettled"),
+        # What is left: crossings the measurements show, beyond CROSSOVER_ROWS.
+        (sum(kinds.values()), "more shown by the measurements"),
+    )
+    parts = ", ".join(f"{count} {what}" for count, what in counted if count)
+    more = " more" if shown else ""
+    total = sum(count for count, _ in counted)
+    return f"{total}{more} pair(s) and axes: {parts}; the reports say each"
 
 
 def _line(text: str) -> Text:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dist_bench.lessons import Cause, Check, Expect, Lesson, SlotMemory, Verdict, WorkloadLesson
+from dist_bench.lessons import Cause, Check, Expect, Lesson, Verdict, WorkloadLesson
+from dist_bench.memory import SlotMemory
 from dist_bench.report.record_sentences import dispatch_outweighs, worker_count
 from dist_bench.units import format_bytes, format_seconds
 
@@ -161,7 +162,7 @@ TEACHING_NOTE = (
 def lesson_line(item: WorkloadLesson) -> str:
     """A lesson and this run's verdict in one terminal line: ``1/5 ✓; ✗ threads, dask; 1 ?``.
 
-    With the memory its slots held, where measured: ``memory a slot: coroutine 1.2 KiB, ...``.
+    With a waiting slot's memory, where measured: ``memory a slot: a coroutine ~1.1 KiB, ...``.
     """
     if not item.checks:
         return f"{lesson_title(item)}: {lesson_verdict(item)}"
@@ -171,48 +172,27 @@ def lesson_line(item: WorkloadLesson) -> str:
     parts = [f"{matches}/{len(item.checks)} ✓"]
     parts += [f"✗ {', '.join(differ)}"] if differ else []
     parts += [f"{unshown} ?"] if unshown else []
-    if item.memory:
+    if item.memory is not None:
         # On the lesson's own line: the summary keeps to its two screens.
-        slots = ", ".join(
-            f"{_slot(m)} {format_bytes(round(m.per_slot_bytes))}" for m in item.memory
-        )
-        parts.append(f"memory a slot: {slots}")
+        parts.append(f"memory a slot: {slot_memory_text(item.memory)}")
     return f"{lesson_title(item)}: {'; '.join(parts)}"
 
 
-#: What one slot of a row is, in the memory sentences.
-_SLOT_NAMES = {"asyncio": "coroutine", "threads": "thread"}
-
-
-def _slot(memory: SlotMemory) -> str:
-    """``coroutine``: one slot of the row."""
-    backend = memory.row.record.backend
-    return _SLOT_NAMES.get(backend, f"{backend} slot")
-
-
-def _slots(memory: SlotMemory) -> str:
-    """``100 coroutines``."""
-    return f"{memory.row.parallel_slots} {_slot(memory)}s"
+def slot_memory_text(memory: SlotMemory) -> str:
+    """``a coroutine ~1.1 KiB, a thread ~16.2 KiB (measured in a fresh interpreter, ...)``."""
+    return (
+        f"a coroutine ~{format_bytes(memory.coroutine_bytes)}, "
+        f"a thread ~{format_bytes(memory.thread_bytes)} (measured in a fresh interpreter, "
+        f"{memory.slots} slots, median of {memory.repeats})"
+    )
 
 
 def memory_sentence(item: WorkloadLesson) -> str | None:
-    """What the lesson's slots held at once, beside their times (None: nothing measured)."""
-    if not item.memory:
+    """What a waiting slot holds, coroutine beside thread (None: nothing measured)."""
+    if item.memory is None:
         return None
-    sides = "; ".join(
-        f"{_slots(m)}: {_job_time(m)}, {format_bytes(round(m.per_slot_bytes))} a slot "
-        f"({format_bytes(m.beyond_serial_bytes)} in all)"
-        for m in item.memory
-    )
     return (
-        f"Memory of the slots, beyond serial's one task at a time (how far the driver's peak "
-        f"resident memory rose over the jobs): {sides}. A lower bound: memory the driver had "
-        "freed earlier is used again without growing it."
+        f"Memory a waiting slot holds: {slot_memory_text(item.memory)}. Measured apart from "
+        "the timed jobs, in short-lived interpreters that start the slots all waiting on one "
+        "event: a fresh process has no freed memory to reuse, and the timings are undisturbed."
     )
-
-
-def _job_time(memory: SlotMemory) -> str:
-    """``262 ms a job (38.1x)``: the row's median job and its speedup, where measured."""
-    row = memory.row
-    text = "no job time" if row.median_s is None else f"{format_seconds(row.median_s)} a job"
-    return text if row.speedup is None else f"{text} ({row.speedup:.1f}x)"
