@@ -37,12 +37,12 @@ import tempfile
 from pathlib import Path
 
 from common import fresh_cutover, load, median, verdict
+from dist_bench.backend_session import measure_prepared, started_backend
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.costmodel import JobShape, advise
 from dist_bench.measure import MeasureSettings, prepare_job
 from dist_bench.results import load_results
 from dist_bench.results_writer import ResultsWriter
-from dist_bench.sweep import measure_prepared, started_backend
 from dist_bench.units import AUTO, format_seconds
 from dist_bench.workload import Job, resolve_workloads, started_environment
 

@@ -113,7 +113,7 @@ def in_turns(
 ) -> dict[str, Record]:
     """``repeats`` jobs of ``prepared`` on each started backend, the backends taking turns job by
     job (after one warm-up each), so a change in the machine's load cannot favour one of them."""
-    from dist_bench.sweep import measure_prepared
+    from dist_bench.backend_session import measure_prepared
 
     warm = MeasureSettings(repeats=1, warmup=1, chunk=chunk)
     once = MeasureSettings(repeats=1, warmup=0, chunk=chunk)

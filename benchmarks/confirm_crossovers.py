@@ -29,6 +29,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from dist_bench.backend_session import measure_prepared, started_backend
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.costmodel import Crossover, analyse, shape_to_ask
 from dist_bench.measure import MeasureSettings, PreparedJob, prepare_job
@@ -36,7 +37,6 @@ from dist_bench.report.axis_text import format_axis, format_interval, format_loc
 from dist_bench.results import Record, Results, load_results
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.stats import median, median_interval
-from dist_bench.sweep import measure_prepared, started_backend
 from dist_bench.units import format_seconds
 from dist_bench.workload import Job, Workload, resolve_workloads, started_environment
 

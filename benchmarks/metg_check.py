@@ -26,6 +26,7 @@ from pathlib import Path
 
 from common import fresh_cutover, in_turns, load, median, verdict
 from dist_bench.analysis import parallel_slots
+from dist_bench.backend_session import started_backend
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import BASELINE
 from dist_bench.costmodel import METG_EFFICIENCY, MetgKind, analyse
@@ -33,7 +34,6 @@ from dist_bench.costmodel.fit import chunk_plan
 from dist_bench.measure import prepare_job
 from dist_bench.results import load_results
 from dist_bench.results_writer import ResultsWriter
-from dist_bench.sweep import started_backend
 from dist_bench.units import format_seconds
 from dist_bench.workload import Job, resolve_workloads, started_environment
 

@@ -100,7 +100,8 @@ def swept_results() -> Results:
     from dist_bench.measure import MeasureSettings
     from dist_bench.results import collect_metadata
     from dist_bench.results_writer import ResultsWriter
-    from dist_bench.sweep import SizeGrid, SweepPlan, run_sweep
+    from dist_bench.sweep import run_sweep
+    from dist_bench.sweep_plan import SizeGrid, SweepPlan
     from dist_bench.workload import resolve_workloads
 
     plan = SweepPlan(

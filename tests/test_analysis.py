@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from dist_bench.analysis import FindingKind, RecordWarningKind, summarize
+from dist_bench.analysis import RecordWarningKind, summarize
+from dist_bench.findings import FindingKind
 from dist_bench.report.record_sentences import record_finding, record_warning
 from dist_bench.results import BackendRun, Record, Results
 from dist_bench.stats import spread

@@ -615,7 +615,7 @@ def test_the_plan_of_a_run_adds_up_its_serial_work() -> None:
     from dataclasses import replace
 
     from dist_bench.measure import MeasureSettings
-    from dist_bench.sweep import SizeGrid, SweepPlan
+    from dist_bench.sweep_plan import SizeGrid, SweepPlan
     from dist_bench.workload import resolve_workloads
 
     plan = SweepPlan(

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from dist_bench.backend_session import measure_prepared
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.scripted import SCRIPTED_WORKLOAD, CostScript, scripted_backend
 from dist_bench.cli import cli, main
@@ -30,7 +31,8 @@ from dist_bench.report.compare_sentences import failure_message, workload_senten
 from dist_bench.report.table import comparison_table
 from dist_bench.results import SCHEMA_VERSION, Record, Results, load_results
 from dist_bench.results_writer import ResultsWriter
-from dist_bench.sweep import Progress, SizeGrid, SweepPlan, measure_prepared, run_sweep
+from dist_bench.sweep import Progress, run_sweep
+from dist_bench.sweep_plan import SizeGrid, SweepPlan
 from dist_bench.units import format_seconds
 from dist_bench.workload import Job, TaskArgs, Workload, resolve_workloads
 

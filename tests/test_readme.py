@@ -7,7 +7,8 @@ from pathlib import Path
 
 from dist_bench.measure import MeasureSettings
 from dist_bench.results_writer import ResultsWriter
-from dist_bench.sweep import SizeGrid, SweepPlan, run_sweep
+from dist_bench.sweep import run_sweep
+from dist_bench.sweep_plan import SizeGrid, SweepPlan
 from dist_bench.workload import load_workload_file
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from dist_bench.analysis import FindingKind
 from dist_bench.cli import main
 from dist_bench.costmodel import CutoverAnalysis
 from dist_bench.errors import UsageError
+from dist_bench.findings import FindingKind
 from dist_bench.report import (
     EXPORTERS,
     analysis_for,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from dist_bench.analysis import FindingKind, Summary, summarize
+from dist_bench.analysis import Summary, summarize
+from dist_bench.findings import FindingKind
 from dist_bench.report.content import ReportData
 from dist_bench.report.html_glance import glance
 from dist_bench.report.record_sentences import record_finding

@@ -22,12 +22,13 @@ from pathlib import Path
 import pytest
 
 from dist_bench import runtime_launch
-from dist_bench.analysis import FindingKind, Summary, explain, runtime_serial_speedups, summarize
+from dist_bench.analysis import Summary, summarize
 from dist_bench.backends import get_backend_spec, split_available
 from dist_bench.backends.threads import ThreadsBackend
 from dist_bench.comparison import pair_key
 from dist_bench.costmodel import analyse
 from dist_bench.errors import InterpreterError, ResultsFileError, UsageError
+from dist_bench.findings import FindingKind, explain
 from dist_bench.report.content import ReportData
 from dist_bench.results import BackendRun, Record, Results, collect_metadata, load_results
 from dist_bench.results_writer import ResultsWriter, write_atomically
@@ -44,6 +45,7 @@ from dist_bench.runtime_launch import (
     resolve_runtime,
     runtime_argv,
 )
+from dist_bench.runtime_speed import runtime_serial_speedups
 from dist_bench.sweep import runs_on
 from dist_bench.workload import builtin_workloads
 from tests import test_cli

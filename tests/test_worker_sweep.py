@@ -21,7 +21,8 @@ from dist_bench.report.workers_panel import scaling_points
 from dist_bench.results import Results
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.scaling import Law, ScaleAxis, Scaling, scaling_curves
-from dist_bench.sweep import BackendFactory, SizeGrid, SweepPlan, run_sweep
+from dist_bench.sweep import BackendFactory, run_sweep
+from dist_bench.sweep_plan import SizeGrid, SweepPlan
 
 GRAIN_S = 0.01
 TASKS_PER_WORKER = 4

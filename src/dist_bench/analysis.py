@@ -1,9 +1,8 @@
 """From raw records to what a reader wants: speedups with intervals, efficiency, and the reason.
 
 Everything here is derived from a results file, so an old file re-renders with today's statistics.
-Each summary carries one finding: which effect (the GIL, dispatch overhead, moving bytes,
-parallelism) explains the number, computed from the measurements, never assumed. Findings are
-kinds (``FindingKind``); ``report.record_sentences`` puts them in words.
+Each summary carries one finding: which effect explains the number (``findings.explain``), a kind
+(``FindingKind``) that ``report.record_sentences`` puts in words.
 """
 
 from __future__ import annotations
@@ -14,8 +13,10 @@ from enum import Enum
 from typing import Any
 
 from dist_bench.backends.base import BASELINE
+from dist_bench.execution import Execution, execution_of
+from dist_bench.findings import FindingKind, explain
 from dist_bench.pooling import at_units, pool_records
-from dist_bench.results import BackendRun, Record, Results, SizeKey
+from dist_bench.results import BackendRun, Record, Results
 from dist_bench.stats import (
     SHORTEST_TRUSTED_S,
     UNSTABLE_SPREAD,
@@ -27,81 +28,6 @@ from dist_bench.stats import (
     spread,
 )
 from dist_bench.workload import TaskNature, declared_workload
-
-#: Efficiency (speedup / workers) from which a backend is said to run in parallel well.
-GOOD_EFFICIENCY = 0.75
-#: Tasks this much slower on workers than serially, with no speedup, took turns on one resource.
-CONTENDED_TASK_RATIO = 1.5
-#: Serial tasks using less CPU than this share of their time are waiting, not computing.
-WAITING_CPU_SHARE = 0.2
-#: A speedup below this is no real parallelism: the tasks took turns, or there was nothing to
-#: overlap. Source: a judgement in the first version (commit 5c55bce), not tuned by a benchmark:
-#: above the run-to-run spread of a loaded 2-core machine, below the 2x two cores can give.
-NO_REAL_SPEEDUP = 1.3
-#: Tasks at most this much slower on workers than alone were not held back by each other (the
-#: same judgement and commit as ``NO_REAL_SPEEDUP``).
-UNHINDERED_TASK_RATIO = 1.3
-
-
-class FindingKind(Enum):
-    """The effect behind a record's number; the value is its anchor in the HTML glossary."""
-
-    BASELINE = "baseline"
-    PARALLEL = "parallel"
-    PARTLY_PARALLEL = "partly-parallel"
-    GIL = "gil"
-    WAITS = "waits"
-    ONE_AFTER_ANOTHER = "one-after-another"
-    DISPATCH = "dispatch"
-    BYTES = "bytes"
-    SLOWER_WORK = "slower-work"
-    CORE_WAIT = "core-wait"
-    WRONG = "wrong"
-    FAILED = "failed"
-    NO_BASELINE = "no-baseline"
-
-
-class Execution(Enum):
-    """How a backend runs tasks, which decides what can hold them back."""
-
-    #: One task after another in the driver.
-    SERIAL = "serial"
-    #: OS threads in one interpreter: one GIL, handed over every switch interval.
-    THREADS = "threads"
-    #: Coroutines on one event loop: one runs at a time, switching only where it awaits.
-    EVENT_LOOP = "event loop"
-    #: An interpreter (and GIL) per worker on this machine: processes, embedded Dask or Ray.
-    PROCESSES = "processes"
-    #: Subinterpreters in the driver's process, each with its own GIL (``InterpreterPoolExecutor``).
-    INTERPRETERS = "interpreters"
-    #: Workers on other machines, reached over the network.
-    NODES = "nodes"
-
-
-#: Built-in backends that share the driver's memory, for files whose run lacks the flag.
-_SHARED_MEMORY_BACKENDS = frozenset({BASELINE, "threads", "asyncio"})
-#: Built-in backends that run coroutines (``Backend.runs_coroutines``; ``describe`` omits it).
-_COROUTINE_BACKENDS = frozenset({"asyncio"})
-
-
-def execution_of(backend: str, topology: dict[str, Any]) -> Execution:
-    """How ``backend`` ran its tasks, from its ``describe()`` in the results file."""
-    if topology.get("remote"):
-        return Execution.NODES
-    if backend == BASELINE:
-        return Execution.SERIAL
-    if topology.get("own_gil_per_interpreter"):
-        return Execution.INTERPRETERS
-    if not topology.get("shares_memory", backend in _SHARED_MEMORY_BACKENDS):
-        return Execution.PROCESSES
-    if topology.get("runs_coroutines", backend in _COROUTINE_BACKENDS):
-        return Execution.EVENT_LOOP
-    return Execution.THREADS
-
-
-def holds_gil(nature: TaskNature | None) -> bool:
-    """Whether tasks of ``nature`` hold the GIL while they run (undeclared: assumed, as Python)."""
-    return nature in (TaskNature.PURE_PYTHON, None)
 
 
 class RecordWarningKind(Enum):
@@ -334,97 +260,7 @@ def _warnings(record: Record, median_s: float) -> list[RecordWarning]:
     return warnings
 
 
-def explain(summary: Summary, topology: dict[str, Any]) -> FindingKind:
-    """The effect behind the number, from the measurements alone.
-
-    ``topology`` is the backend's ``describe()`` from the results file. The first reason that
-    holds is the finding: coroutines that never await ran one after another, always; then
-    dispatch at or above the (measured) work per task, before the tasks' own time (slower
-    work, waiting for a core): a job whose dispatch dwarfs its work loses without them.
-    """
-    record = summary.record
-    shares_memory = bool(topology.get("shares_memory"))
-    if not record.verified:
-        return FindingKind.WRONG
-    if record.backend == BASELINE:
-        return FindingKind.BASELINE
-    speedup = summary.speedup
-    if speedup is None:
-        return FindingKind.NO_BASELINE
-    if summary.blocks_loop:
-        return FindingKind.ONE_AFTER_ANOTHER
-    slots = summary.parallel_slots
-    ratio = summary.task_time_ratio
-    # Taking turns on the GIL needs code that holds it, and a GIL: native code and waits (and
-    # threads of a free-threaded build) contend for cores.
-    takes_turns = shares_memory and holds_gil(summary.nature) and summary.gil_enabled
-    # The overhead per task assumes the slots ran side by side: on tasks taking turns it holds
-    # their queueing for the GIL (about a grain each), which is no dispatch.
-    if not takes_turns and (summary.overhead_per_task_s or 0.0) >= summary.grain_s:
-        return _moving_or_dispatch(summary, shares_memory)
-    contended = ratio is not None and ratio >= CONTENDED_TASK_RATIO and speedup < NO_REAL_SPEEDUP
-    if contended and takes_turns:
-        return FindingKind.GIL
-    cpu_ratio = summary.task_cpu_ratio
-    if cpu_ratio is not None and cpu_ratio >= CONTENDED_TASK_RATIO:
-        return FindingKind.SLOWER_WORK
-    if contended:
-        return FindingKind.CORE_WAIT
-    if (
-        shares_memory
-        and slots > 1
-        and speedup < NO_REAL_SPEEDUP
-        and (ratio is None or ratio < UNHINDERED_TASK_RATIO)
-    ):
-        return FindingKind.ONE_AFTER_ANOTHER
-    if speedup < 1.0 and (summary.dispatch_outweighs_work or record.bytes_per_task):
-        return _moving_or_dispatch(summary, shares_memory)
-    cpu_share = summary.baseline_cpu_share
-    if cpu_share is not None and cpu_share < WAITING_CPU_SHARE and speedup >= NO_REAL_SPEEDUP:
-        return FindingKind.WAITS
-    if (summary.efficiency or 0.0) >= GOOD_EFFICIENCY:
-        return FindingKind.PARALLEL
-    return FindingKind.PARTLY_PARALLEL
-
-
-def _moving_or_dispatch(summary: Summary, shares_memory: bool) -> FindingKind:
-    """Which fixed cost per task lost the job its speedup: moving its bytes, or dispatch."""
-    if summary.record.bytes_per_task and not shares_memory:
-        return FindingKind.BYTES
-    return FindingKind.DISPATCH
-
-
 def _malloc_trim_threshold(topology: dict[str, Any]) -> str | None:
     """The workers' MALLOC_TRIM_THRESHOLD_ as the backend reported it, if it set one."""
     trim = (topology.get("worker_environment") or {}).get("MALLOC_TRIM_THRESHOLD_")
     return None if trim is None else str(trim)
-
-
-def runtime_serial_speedups(results: Results) -> dict[str, float]:
-    """Per other runtime, how much faster its serial run did the same work than the host's.
-
-    Each runtime calibrates its own units to the asked grain, so wall times compare nothing:
-    the work per unit does, in CPU seconds (the runtimes run one after another, so a wall-time
-    ratio would also hold any change in the machine's load between them). The median over the
-    job sizes both measured serially (each the median of its rounds: every round calibrates its
-    own units, so records are not pooled here); a runtime with none in common is left out.
-    Above 1: that interpreter is faster on one thread.
-    """
-    samples: dict[SizeKey, list[float]] = {}
-    for record in results.records:
-        if (
-            record.backend == BASELINE
-            and record.verified
-            and record.task_cpu_s
-            and not math.isnan(median(record.task_cpu_s))
-            and record.units
-        ):
-            per_unit_s = median(record.task_cpu_s) / (record.tasks * record.units)
-            samples.setdefault(record.size_key(), []).append(per_unit_s)
-    per_unit = {key: median(values) for key, values in samples.items()}
-    ratios: dict[str, list[float]] = {}
-    for key, seconds in per_unit.items():
-        host = per_unit.get((*key[:4], ""))
-        if key[4] and host is not None and seconds > 0:
-            ratios.setdefault(key[4], []).append(host / seconds)
-    return {label: median(values) for label, values in ratios.items()}

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from types import ModuleType
 
+from dist_bench.backend_session import started_backend
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import Backend
 from dist_bench.costmodel import Axis, BudgetRanOut, CutoverAnalysis, analyse
@@ -51,7 +52,8 @@ from dist_bench.measure import MeasureSettings
 from dist_bench.results import Results
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.stats import median, median_interval
-from dist_bench.sweep import BackendFactory, ProgressCallback, ordered_backends, started_backend
+from dist_bench.sweep import BackendFactory, ProgressCallback
+from dist_bench.sweep_plan import ordered_backends
 from dist_bench.versions import VersionCheck
 from dist_bench.workload import Job, Workload
 

@@ -12,12 +12,12 @@ from contextlib import ExitStack
 from dataclasses import replace
 from types import ModuleType
 
+from dist_bench.backend_session import started_backend
 from dist_bench.backends.base import Backend
 from dist_bench.costmodel import AXES, LADDER, Crossover, CrossoverKind, analyse
 from dist_bench.cutover_search import ENGINE_START_GUESS_S, SEARCH_RESAMPLES, CutoverSearch
 from dist_bench.decisive import Drift, least_decisive_ratio
 from dist_bench.stats import median
-from dist_bench.sweep import started_backend
 from dist_bench.versions import VersionCheck
 from dist_bench.workload import Job
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from dist_bench.backend_session import measure_prepared
 from dist_bench.backends.base import Backend
 from dist_bench.measure import PreparedJob, prepare_job
 from dist_bench.results import Record
 from dist_bench.results_writer import ResultsWriter
-from dist_bench.sweep import BackendFactory, Progress, ProgressCallback, measure_prepared
+from dist_bench.sweep import BackendFactory, Progress, ProgressCallback
 from dist_bench.workload import Job, Workload, started_environment
 
 if TYPE_CHECKING:

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Protocol
 
+from dist_bench.backend_session import measure_prepared, started_backend
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import BASELINE
 from dist_bench.measure import MeasureSettings, PreparedJob
 from dist_bench.memory import slot_memory
 from dist_bench.results import Record
 from dist_bench.results_writer import ResultsWriter
-from dist_bench.sweep import BackendFactory, measure_prepared, started_backend
+from dist_bench.sweep import BackendFactory
 from dist_bench.units import AUTO, ChunkMode
 from dist_bench.workload import Job, Workload
 

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from dist_bench.analysis import FindingKind, RecordWarningKind, Summary
+from dist_bench.analysis import RecordWarningKind, Summary
 from dist_bench.backends.base import BASELINE
+from dist_bench.findings import FindingKind
 from dist_bench.memory import SlotMemory
 from dist_bench.pooling import at_units
 from dist_bench.stats import Interval, median, ratio_interval

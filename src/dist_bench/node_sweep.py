@@ -24,13 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from dist_bench.backend_session import measure_prepared, started_backend
 from dist_bench.backends.base import Backend
 from dist_bench.errors import UsageError
 from dist_bench.measure import MeasureSettings, PreparedJob, calibrate_units, prepare_job
 from dist_bench.results import Results
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.scaling import NodeSlice, Scaling
-from dist_bench.sweep import Progress, ProgressCallback, measure_prepared, started_backend
+from dist_bench.sweep import Progress, ProgressCallback
 from dist_bench.workload import Job, Workload, started_environment
 
 

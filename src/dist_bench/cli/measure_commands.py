@@ -202,7 +202,8 @@ def run_command(
     from dist_bench.results import collect_metadata
     from dist_bench.results_writer import ResultsWriter
     from dist_bench.runtime_launch import measure_other_runtimes, parse_runtimes, resolve_runtime
-    from dist_bench.sweep import SizeGrid, SweepPlan, run_sweep
+    from dist_bench.sweep import run_sweep
+    from dist_bench.sweep_plan import SizeGrid, SweepPlan
     from dist_bench.workload import resolve_workloads
 
     chosen_workloads = resolve_workloads([n for arg in workloads for n in split_names(arg)])

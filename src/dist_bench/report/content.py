@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from dist_bench.analysis import Summary, runtime_serial_speedups, summarize
+from dist_bench.analysis import Summary, summarize
 from dist_bench.lessons import TEACHING_ORDER, Lesson, WorkloadLesson, lessons
 from dist_bench.memory import SlotMemory
 from dist_bench.report.columns import BACKEND_COLUMNS
@@ -22,6 +22,7 @@ from dist_bench.report.runtime_sentences import runtime_title, serial_speedup_se
 from dist_bench.report.sections import Section, SizeGroup, row_order
 from dist_bench.results import Results, SizeKey
 from dist_bench.runtime import RuntimeInfo
+from dist_bench.runtime_speed import runtime_serial_speedups
 from dist_bench.scaling import ScalingCurve, scaling_curves
 
 if TYPE_CHECKING:

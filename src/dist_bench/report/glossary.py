@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dist_bench.analysis import FindingKind
+from dist_bench.findings import FindingKind
 
 
 @dataclass(frozen=True)
 class FindingGloss:
-    """One kind of finding ``analysis.explain`` gives, as the glossaries name and explain it."""
+    """One kind of finding ``findings.explain`` gives, as the glossaries name and explain it."""
 
     kind: FindingKind
     name: str

@@ -15,8 +15,8 @@ from collections.abc import Iterator, Sequence
 from html import escape
 
 from dist_bench import __version__
-from dist_bench.analysis import FindingKind
 from dist_bench.backends.base import BASELINE
+from dist_bench.findings import FindingKind
 from dist_bench.lessons import WorkloadLesson
 from dist_bench.report import cutover_content
 from dist_bench.report import scaling_content as scaling

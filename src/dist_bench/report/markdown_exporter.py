@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from dist_bench.analysis import FindingKind
 from dist_bench.costmodel import AnalysisWarning
+from dist_bench.findings import FindingKind
 from dist_bench.lessons import WorkloadLesson
 from dist_bench.report import cutover_content
 from dist_bench.report import scaling_content as scaling

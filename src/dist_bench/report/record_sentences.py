@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dist_bench.analysis import (
-    NO_REAL_SPEEDUP,
-    UNHINDERED_TASK_RATIO,
-    Execution,
-    FindingKind,
-    RecordWarning,
-    RecordWarningKind,
-    Summary,
-    holds_gil,
-)
+from dist_bench.analysis import RecordWarning, RecordWarningKind, Summary
+from dist_bench.execution import Execution, holds_gil
+from dist_bench.findings import NO_REAL_SPEEDUP, UNHINDERED_TASK_RATIO, FindingKind
 from dist_bench.units import format_bytes, format_seconds
 from dist_bench.workload import TaskNature
 

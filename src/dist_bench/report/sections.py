@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dist_bench.analysis import (
-    Execution,
-    FindingKind,
     RecordWarning,
     RecordWarningKind,
     Summary,
@@ -20,6 +18,8 @@ from dist_bench.analysis import (
     row_label,
 )
 from dist_bench.backends.base import BASELINE
+from dist_bench.execution import Execution
+from dist_bench.findings import FindingKind
 from dist_bench.lessons import WorkloadLesson
 from dist_bench.report.columns import MEASUREMENT_COLUMNS, size_title
 from dist_bench.report.lesson_sentences import lesson_title

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from dist_bench.analysis import Execution, execution_of, holds_gil
 from dist_bench.costmodel import (
     AXES,
     AXIS_NAMES,
@@ -33,6 +32,7 @@ from dist_bench.costmodel.warnings import (
     Unstable,
     WideInterval,
 )
+from dist_bench.execution import Execution, execution_of, holds_gil
 from dist_bench.report.axis_text import (
     format_axis,
     format_interval,
