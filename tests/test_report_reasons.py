@@ -135,7 +135,7 @@ RULES = (
     Rule(
         "no GIL or switch interval on processes and engines",
         lambda workload, backend, scenario: backend in INTERPRETER_PER_WORKER,
-        ("holds the GIL", "switch interval", "the GIL only caps"),
+        ("holds the GIL", "switch interval", "the GIL lets one"),
     ),
     Rule(
         "no switch interval on asyncio",
@@ -260,7 +260,11 @@ def test_pair_sentences_keep_the_gil_and_parallelism_to_their_workloads(
     for crossover in golden.crossovers:
         sentence = crossover_sentence(crossover, golden.fits)
         if crossover.workload in ("blas", "data", "io"):
-            assert "the GIL only caps" not in sentence, sentence
+            assert "the GIL lets one" not in sentence, sentence
+        # One task at a time is never a cap above 1x: a fitted figure above it is named as noise.
+        assert "capping" not in sentence and "caps threads at" not in sentence, sentence
+        if "the GIL lets one" in sentence and "fitted" in sentence:
+            assert "not parallelism" in sentence, sentence
         if crossover.workload == "io":
             assert "tasks' work at once" not in sentence, sentence
             assert "runs in parallel" not in sentence, sentence

@@ -240,15 +240,20 @@ def _why(crossover: Crossover, light: CostFit, heavy: CostFit) -> str:
         light_runs = execution_of(
             light.backend, {"shares_memory": light.shares_memory, "remote": light.remote}
         )
-        if light_runs is Execution.EVENT_LOOP:
-            return (
-                f"{dispatch}one event loop runs one coroutine at a time, capping "
-                f"{light.backend} at {at_once}x"
-            )
-        return (
-            f"{dispatch}the GIL only caps {light.backend} at {at_once}x of its "
-            f"{light.workers} workers"
+        # One task at a time by construction: a fitted P_eff above 1 is the noise of a slow
+        # serial run, never parallelism, and quoting it as a cap would teach the opposite.
+        one_at_a_time = (
+            "one event loop runs one coroutine at a time"
+            if light_runs is Execution.EVENT_LOOP
+            else f"the GIL lets one of {_possessive(light.backend)} {light.workers} workers run "
+            "Python at a time"
         )
+        fitted = (
+            ""
+            if float(at_once) <= 1.0
+            else (f" (its fitted {at_once}x is a slow serial run or noise, not parallelism)")
+        )
+        return f"{dispatch}{one_at_a_time}{fitted}"
     if reason == "start-up":
         return f"{heavy.backend} needs {format_seconds(heavy.startup_s)} to start each job"
     if reason in ("pickling", "bandwidth"):
