@@ -130,3 +130,57 @@ def test_a_shallow_crossing_of_nearly_parallel_lines_is_not_reported_as_a_point(
     assert found.meets_at is not None and GRAINS[0] < found.meets_at < GRAINS[-1]
     assert not found.reached and found.interval is None
     assert found.kind not in (CrossoverKind.REACHED, CrossoverKind.BRACKETED)
+
+
+def test_an_engine_measures_its_later_round_alone_the_others_together() -> None:
+    """An engine's daemons poll while idle: no other backend is measured while one is up.
+
+    ``PARALLEL`` stands in for an engine (it declares engine packages); every measurement is
+    logged with the backends up at that moment.
+    """
+    up: set[str] = set()
+    measured: list[tuple[str, frozenset[str]]] = []
+
+    def logging_backend(name: str, script: CostScript, engine: bool) -> type[Backend]:
+        base = scripted_backend(name, script, False)
+
+        class Logged(base):  # type: ignore[misc,valid-type]
+            engine_packages = ("an-engine",) if engine else ()
+
+            def start(self, ship=()):  # type: ignore[no-untyped-def]
+                up.add(name)
+                super().start(ship)
+
+            def shutdown(self) -> None:
+                up.discard(name)
+                super().shutdown()
+
+            def map(self, fn, argument_tuples):  # type: ignore[no-untyped-def]
+                measured.append((name, frozenset(up)))
+                return super().map(fn, argument_tuples)
+
+        return Logged
+
+    scripts = {"serial": (SERIAL, True), "threads": (SERIAL, True), "parallel": (PARALLEL, False)}
+    first = measured_rounds(scripts, GRAINS, rounds=1)
+    classes = {
+        name: logging_backend(name, script, name == "parallel")
+        for name, (script, _) in scripts.items()
+    }
+    plan = CutoverPlan(
+        workloads=[WORKLOAD],
+        backends=list(scripts),
+        budget_s=600.0,
+        settings=MeasureSettings(repeats=REPEATS, warmup=0),
+    )
+    writer = ResultsWriter(None, {"rounds": plan.rounds})
+    for record in first.records:
+        writer.add_record(record)
+    search = CutoverSearch(plan, writer, lambda progress: None, lambda n, o: classes[n](o))
+    search.round = 1
+    replicate(search, list(scripts), [], lambda backend, check: None)
+    engine = [backends for name, backends in measured if name == "parallel"]
+    others = [backends for name, backends in measured if name != "parallel"]
+    assert engine and others
+    assert all(backends == {"parallel"} for backends in engine)
+    assert all("parallel" not in backends and len(backends) >= 2 for backends in others)

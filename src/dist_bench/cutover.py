@@ -17,15 +17,15 @@ never compete for the cores), serial first:
 3. at the end, backends that start in well under a second (serial, threads, processes) fill in the
    refinement shapes they have not run, and measure the evidence shapes of their pairs again, so
    every crossover compares measurements on both sides;
-4. further rounds (``CutoverPlan.rounds``): every backend is started again, all at once, and
-   measures again, taking turns shape by shape, the shapes that decide an answer (every pair
+4. further rounds (``CutoverPlan.rounds``): every backend is started again (those without
+   engine daemons together, taking turns shape by shape; Dask and Ray each alone, as in the
+   first round, their idle daemons being load) and measures again the shapes that decide an answer (every pair
    with a crossover, about-equal or model-only finding, and the ladder's pairs,
    ``costmodel.ladder.LADDER``: on each side, the closest shape apart enough to be decisive
    after the drift, and the closest shape, ``cutover_rounds``), each record marked with its
    round. The rounds are independent engine sessions at other moments: the spread between them
    is the run-to-run drift that a reported crossover must beat (``dist_bench.decisive``) and
-   that its interval's bootstrap resamples; taking turns, the two backends of a pair see nearly
-   the same moment of the machine in that round.
+   that its interval's bootstrap resamples.
 
 Every record is handed to the results writer as it is measured. Returns data and reports
 progress through a callback; never prints.

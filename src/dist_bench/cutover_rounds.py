@@ -13,7 +13,6 @@ from dataclasses import replace
 from types import ModuleType
 
 from dist_bench.backend_session import started_backend
-from dist_bench.backends.base import Backend
 from dist_bench.costmodel import AXES, LADDER, Crossover, CrossoverKind, analyse
 from dist_bench.cutover_search import ENGINE_START_GUESS_S, SEARCH_RESAMPLES, CutoverSearch
 from dist_bench.decisive import Drift, least_decisive_ratio
@@ -28,13 +27,19 @@ def replicate(
     modules: list[ModuleType],
     on_version_check: Callable[[str, VersionCheck], None],
 ) -> None:
-    """One more round: every backend started again, all at once, measures the deciding shapes.
+    """One more round: every backend started again measures the deciding shapes.
 
-    Each shape is measured on the backends of its pairs one right after another, so the two
-    backends of a pair see nearly the same moment of the machine (in the first round minutes
-    apart); each is a new session, so the spread between rounds includes the drift between
-    engine sessions. Shapes go in order of importance (pairs with a crossover first, then
-    about-equal and model-only ones, then the ladder's other pairs), until the budget is spent.
+    The backends without engine daemons (serial, threads, asyncio, processes) are started
+    together and take turns shape by shape, so the two backends of such a pair see nearly the
+    same moment of the machine (in the first round minutes apart). An engine (Dask, Ray) then
+    runs alone, started and stopped in turn, as in the first round: its scheduler, raylet and
+    idle workers poll while they wait, and with both engines up beside the others, every
+    backend's second round ran 10-45 % slower than its first (three default cutovers,
+    2026-12-01): not drift between sessions but a different machine, which the decisive rule
+    would have charged to every pair as drift. Each is a new session, so the spread between
+    rounds includes the drift between engine sessions. Shapes go in order of importance (pairs
+    with a crossover first, then about-equal and model-only ones, then the ladder's other
+    pairs), until the budget is spent.
     """
     search.progress("analysing the first round")
     wanted = _deciding_shapes(search)
@@ -42,19 +47,23 @@ def replicate(
     starts = sum(search.start_cost.get(name, ENGINE_START_GUESS_S) for name in names)
     if search.plan.budget_s - search.elapsed() <= starts:
         return
-    with ExitStack() as stack:
-        running: dict[str, Backend] = {}
-        for name in names:
-            search.progress(f"starting {name}")
-            backend = search.make_backend(name, search.plan.options)
-            stack.enter_context(started_backend(backend, modules, search.writer, on_version_check))
-            running[name] = backend
-        for workload_name, job, backends in wanted:
-            if search.elapsed() >= search.plan.budget_s:
-                break
-            for name in names:
-                if name in backends:
-                    search.measure(running[name], search.by_name[workload_name], job)
+    backends = {name: search.make_backend(name, search.plan.options) for name in names}
+    light = [name for name in names if not backends[name].engine_packages]
+    for group in [light] + [[name] for name in names if name not in light]:
+        if not group or search.elapsed() >= search.plan.budget_s:
+            continue
+        with ExitStack() as stack:
+            for name in group:
+                search.progress(f"starting {name}")
+                stack.enter_context(
+                    started_backend(backends[name], modules, search.writer, on_version_check)
+                )
+            for workload_name, job, pair in wanted:
+                if search.elapsed() >= search.plan.budget_s:
+                    break
+                for name in group:
+                    if name in pair:
+                        search.measure(backends[name], search.by_name[workload_name], job)
 
 
 #: Which findings' shapes a later round measures first: the answers given as points first.
