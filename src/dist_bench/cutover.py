@@ -19,8 +19,8 @@ never compete for the cores), serial first:
    every crossover compares measurements on both sides;
 4. further rounds (``CutoverPlan.rounds``): every backend is started again (those without
    engine daemons together, taking turns shape by shape; Dask and Ray each alone, as in the
-   first round, their idle daemons being load) and measures again the shapes that decide an answer (every pair
-   with a crossover, about-equal or model-only finding, and the ladder's pairs,
+   first round, their idle daemons being load) and measures again the shapes that decide an
+   answer (every pair with a crossover, about-equal or model-only finding, and the ladder's pairs,
    ``costmodel.ladder.LADDER``: on each side, the closest shape apart enough to be decisive
    after the drift, and the closest shape, ``cutover_rounds``), each record marked with its
    round. The rounds are independent engine sessions at other moments: the spread between them
