@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ distributed = pytest.importorskip("distributed")
 from dist_bench.backends import create_backend  # noqa: E402
 from dist_bench.backends.base import BackendOptions, TaskError  # noqa: E402
 from dist_bench.backends.dask.backend import DaskBackend  # noqa: E402
+from dist_bench.backends.dask.session import CONNECT_TIMEOUT_S  # noqa: E402
 from dist_bench.errors import ClusterConnectionError, UsageError  # noqa: E402
 from dist_bench.versions import CHECKED_PACKAGES, check_versions, client_versions  # noqa: E402
 from dist_bench.worker import timed_call  # noqa: E402
@@ -394,6 +396,47 @@ def test_a_port_that_never_speaks_is_an_error_not_a_hang() -> None:
     message = str(caught.value)
     assert address in message and "no Dask scheduler answered" in message
     assert "\n" not in message
+
+
+@pytest.mark.timeout(120)  # a hang fails here
+def test_a_port_that_never_speaks_fails_at_the_deadline_given_naming_it() -> None:
+    with socket.socket() as listener:  # accepts connections, never answers the handshake
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        options = BackendOptions(address=address, connect_timeout_s=2.5)
+        with pytest.raises(ClusterConnectionError) as caught:
+            DaskBackend(options).start()
+    message = str(caught.value)
+    assert f"no Dask scheduler answered at {address} within 2.5 s" in message
+    assert "\n" not in message
+
+
+@pytest.mark.timeout(120)  # a hang fails here
+def test_a_scheduler_starved_past_the_default_deadline_is_waited_for_up_to_the_given_one(
+    tmp_path: Path,
+) -> None:
+    """A cluster just brought up on a loaded machine (dist-bench scale): its scheduler answers
+    late. Stopped, it gets no CPU at all; it is let go on only after the default deadline."""
+    started = start_cluster(tmp_path, 1, nanny=False, block_dist_bench=False)
+    group = started.processes[0].pid  # the scheduler's process group
+
+    def resume() -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGCONT)
+
+    os.killpg(group, signal.SIGSTOP)
+    later = threading.Timer(CONNECT_TIMEOUT_S + 2, resume)
+    later.start()
+    backend = DaskBackend(BackendOptions(address=started.address, connect_timeout_s=60))
+    try:
+        backend.start()
+        assert backend.workers() == 1
+    finally:
+        backend.shutdown()
+        later.cancel()
+        resume()
+        started.stop()
 
 
 @pytest.mark.parametrize(

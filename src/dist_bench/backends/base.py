@@ -38,12 +38,16 @@ class BackendOptions:
         start_method: ``fork``, ``forkserver`` or ``spawn`` for the processes backend.
         address: Address of an existing cluster (Dask, Ray); ``None`` starts an embedded one.
         blas_threads: BLAS/OpenMP threads per worker, so workers x threads <= cores.
+        connect_timeout_s: Seconds the cluster at ``address`` has to answer and show a worker
+            (Dask); ``None`` means the backend's own short default, which makes a wrong
+            ``--address`` fail fast. A caller that has just brought the cluster up gives more.
     """
 
     workers: int | None = None
     start_method: str | None = None
     address: str | None = None
     blas_threads: int = BLAS_THREADS
+    connect_timeout_s: float | None = None
 
 
 class Backend(ABC):

@@ -92,7 +92,8 @@ class DaskBackend(Backend):
                     # Registered plugins also run on workers that join later (a restarted one).
                     self.client.register_plugin(LoadModules(files), name="dist-bench-ship")
             else:
-                self._session = sessions.connect(self.address)
+                timeout_s = self.options.connect_timeout_s or sessions.CONNECT_TIMEOUT_S
+                self._session = sessions.connect(self.address, timeout_s)
                 # A lost scheduler makes the client log its reconnect tracebacks from its own
                 # thread, mid-job; _raise_if_scheduler_lost says it in one line instead.
                 self._client_log_level = _CLIENT_LOG.level

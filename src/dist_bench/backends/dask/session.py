@@ -14,9 +14,10 @@ import distributed
 
 from dist_bench.errors import ClusterConnectionError
 
-#: Seconds to wait for a scheduler to answer, and then for it to have a worker. Each wait fails on
-#: its own, so with the interpreter's start-up a user hears what is wrong within the 10 s goal
-#: (benchmarks/connection_failures.py: 8 s missed it on a busy machine).
+#: Seconds to wait, by default, for a scheduler to answer, and then for it to have a worker. Each
+#: wait fails on its own, so with the interpreter's start-up a user hears what is wrong within the
+#: 10 s goal (benchmarks/connection_failures.py: 8 s missed it on a busy machine). A cluster just
+#: brought up by dist-bench is given more (``BackendOptions.connect_timeout_s``).
 CONNECT_TIMEOUT_S = 5.0
 
 #: Seconds to let the embedded cluster close cleanly before its worker processes are killed.
@@ -84,22 +85,24 @@ def start_embedded(workers: int) -> DaskSession:
     return session
 
 
-def connect(address: str) -> DaskSession:
+def connect(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> DaskSession:
     """Connect a client to the scheduler at ``address`` and wait for a worker, within bounds.
+
+    ``timeout_s`` bounds each wait (the scheduler answering, then a worker): the default makes a
+    wrong address fail fast; a cluster known to be starting or busy gets more.
 
     Raises:
         ClusterConnectionError: nothing answered, the handshake failed, or no worker joined.
     """
-    timeout = int(CONNECT_TIMEOUT_S)
     try:
         with quiet_distributed():
-            asyncio.run(_handshake(address))
+            asyncio.run(_handshake(address, timeout_s))
             client = _Client(
-                address, timeout=CONNECT_TIMEOUT_S, direct_to_workers=True, set_as_default=False
+                address, timeout=timeout_s, direct_to_workers=True, set_as_default=False
             )
     except OSError as exc:  # includes TimeoutError: nothing answered, or refused us
         raise ClusterConnectionError(
-            f"no Dask scheduler answered at {address} within {timeout} s; start one "
+            f"no Dask scheduler answered at {address} within {timeout_s:g} s; start one "
             f"(`dask scheduler` plus `dask worker {address}`) or fix --address"
         ) from exc
     except Exception as exc:  # TLS without certificates, a handshake from another version
@@ -109,18 +112,18 @@ def connect(address: str) -> DaskSession:
         ) from exc
     session = DaskSession(client=client)
     try:
-        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+        client.wait_for_workers(1, timeout=timeout_s)
     except Exception as exc:  # distributed's TimeoutError
         close(session)
         raise ClusterConnectionError(
-            f"the Dask scheduler at {address} has no workers (waited {timeout} s); "
+            f"the Dask scheduler at {address} has no workers (waited {timeout_s:g} s); "
             f"start some with `dask worker {address}`"
         ) from exc
     return session
 
 
-async def _handshake(address: str) -> None:
-    """Open a connection to ``address`` and finish distributed's handshake, within the timeout.
+async def _handshake(address: str, timeout_s: float) -> None:
+    """Open a connection to ``address`` and finish distributed's handshake within ``timeout_s``.
 
     ``Client()`` alone would hang forever on a port that accepts connections and never speaks
     (another service, a stopped-but-listening process): distributed's ``comm.connect`` bounds the
@@ -132,9 +135,7 @@ async def _handshake(address: str) -> None:
     open_comm: Any = connect  # unannotated in distributed, like _Client above
     # The same connection arguments (TLS or not) the Client derives from dask's configuration.
     arguments = _Security().get_connection_args("client")
-    comm = await asyncio.wait_for(
-        open_comm(address, timeout=CONNECT_TIMEOUT_S, **arguments), CONNECT_TIMEOUT_S
-    )
+    comm = await asyncio.wait_for(open_comm(address, timeout=timeout_s, **arguments), timeout_s)
     await comm.close()
 
 
