@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -24,19 +22,11 @@ from dist_bench.cluster.spec import CFS_PERIOD_US
 from dist_bench.errors import ClusterError
 from dist_bench.measure import MeasureSettings
 from dist_bench.node_sweep import NodeSweepPlan, run_node_sweep
-from dist_bench.results import load_results
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.scaling import NodeSlice, Scaling
 from dist_bench.workload import resolve_workloads
 from tests.ports import free_port
-from tests.test_cluster import (  # noqa: F401 - docker is a fixture
-    PORT_VARIABLES,
-    _cli,
-    _containers,
-    _finish,
-    _wait_until,
-    docker,
-)
+from tests.test_cluster import PORT_VARIABLES, docker  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900), pytest.mark.usefixtures("docker")]
 
@@ -131,34 +121,3 @@ def test_a_latency_is_refused_before_any_node_where_the_kernel_lacks_netem(proje
         cluster.up(spec, timeout_s=240)
     assert "\n" not in str(refused.value)
     assert containers(project, "dask-worker") == [], "refused only after starting nodes"
-
-
-def test_ctrl_c_of_a_sweep_keeps_the_sizes_measured_and_takes_the_cluster_down(
-    project: str, tmp_path: Path
-) -> None:
-    results = tmp_path / "scale.json"
-    # Each size long enough (100 jobs of 4 x 50 ms) for the interrupt to land mid-size.
-    sweep = _cli(
-        "scale", "cpu", "-b", "dask", "--nodes", "1,2", "--scaling", "strong",
-        "--tasks-per-node", "2", "--grain", "50ms", "--repeats", "100",
-        "--project", project, "-o", str(results),
-        cwd=tmp_path, session=True,
-    )  # fmt: skip
-    _wait_until("the second size started", lambda: len(_saved(results, "backends")) >= 2, sweep)
-    os.killpg(sweep.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    code, output = _finish(sweep)
-    assert code == 130, output
-    assert "Traceback" not in output
-    [line] = [text for text in output.splitlines() if text.startswith("error:")]
-    assert line.startswith(f"error: interrupted: 1 measurement(s) kept in {results}")
-    assert [r.nodes for r in load_results(results).records] == [1]
-    assert _containers(project) == [], "the interrupted sweep left containers behind"
-
-
-def _saved(path: Path, key: str) -> list[object]:
-    """The ``key`` list of the results file being written (empty before its first save)."""
-    try:
-        saved: list[object] = json.loads(path.read_text())[key]
-    except (OSError, ValueError, KeyError):
-        return []
-    return saved
