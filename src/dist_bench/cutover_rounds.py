@@ -49,9 +49,16 @@ def replicate(
         return
     backends = {name: search.make_backend(name, search.plan.options) for name in names}
     light = [name for name in names if not backends[name].engine_packages]
-    for group in [light] + [[name] for name in names if name not in light]:
-        if not group or search.elapsed() >= search.plan.budget_s:
-            continue
+    groups = [group for group in [light, *([n] for n in names if n not in light)] if group]
+    # Each group's share of what is left of the budget, in proportion to the measurements it
+    # has to make (time a group leaves unused passes to the next): in one group's turn the
+    # budget must not run out before an engine measured anything.
+    counts = [sum(name in pair for _, _, pair in wanted for name in group) for group in groups]
+    for index, group in enumerate(groups):
+        left = search.plan.budget_s - search.elapsed()
+        deadline = search.elapsed() + left * counts[index] / max(1, sum(counts[index:]))
+        if left <= 0:
+            break
         with ExitStack() as stack:
             for name in group:
                 search.progress(f"starting {name}")
@@ -59,7 +66,7 @@ def replicate(
                     started_backend(backends[name], modules, search.writer, on_version_check)
                 )
             for workload_name, job, pair in wanted:
-                if search.elapsed() >= search.plan.budget_s:
+                if search.elapsed() >= deadline:
                     break
                 for name in group:
                     if name in pair:
