@@ -22,6 +22,7 @@ from dist_bench.cutover_search import CutoverSearch
 from dist_bench.measure import MeasureSettings
 from dist_bench.results import Results
 from dist_bench.results_writer import ResultsWriter
+from dist_bench.sweep import BackendFactory
 from tests.scripted_costs import REPEATS, WORKLOAD, measured_rounds
 
 DRIFT = 0.20
@@ -56,9 +57,14 @@ def _second_round(scripts: dict[str, tuple[CostScript, bool]], seed: int) -> Res
         session = dataclasses.replace(script, drift=DRIFT, seed=script.seed + next(sessions))
         return scripted_backend(name, session, shares_memory)(options)
 
+    return _replicated(first, list(scripts), make)
+
+
+def _replicated(first: Results, names: list[str], make: BackendFactory) -> Results:
+    """``first`` followed by the second round ``replicate`` measures with ``make``'s backends."""
     plan = CutoverPlan(
         workloads=[WORKLOAD],
-        backends=list(scripts),
+        backends=names,
         budget_s=600.0,
         settings=MeasureSettings(repeats=REPEATS, warmup=0),
     )
@@ -67,7 +73,7 @@ def _second_round(scripts: dict[str, tuple[CostScript, bool]], seed: int) -> Res
         writer.add_record(record)
     search = CutoverSearch(plan, writer, lambda progress: None, make)
     search.round = 1
-    replicate(search, list(scripts), [], lambda backend, check: None)
+    replicate(search, names, [], lambda backend, check: None)
     return writer.results
 
 
@@ -167,18 +173,7 @@ def test_an_engine_measures_its_later_round_alone_the_others_together() -> None:
         name: logging_backend(name, script, name == "parallel")
         for name, (script, _) in scripts.items()
     }
-    plan = CutoverPlan(
-        workloads=[WORKLOAD],
-        backends=list(scripts),
-        budget_s=600.0,
-        settings=MeasureSettings(repeats=REPEATS, warmup=0),
-    )
-    writer = ResultsWriter(None, {"rounds": plan.rounds})
-    for record in first.records:
-        writer.add_record(record)
-    search = CutoverSearch(plan, writer, lambda progress: None, lambda n, o: classes[n](o))
-    search.round = 1
-    replicate(search, list(scripts), [], lambda backend, check: None)
+    _replicated(first, list(scripts), lambda name, options: classes[name](options))
     engine = [backends for name, backends in measured if name == "parallel"]
     others = [backends for name, backends in measured if name != "parallel"]
     assert engine and others
