@@ -50,21 +50,26 @@ def replicate(
     backends = {name: search.make_backend(name, search.plan.options) for name in names}
     light = [name for name in names if not backends[name].engine_packages]
     groups = [group for group in [light, *([n] for n in names if n not in light)] if group]
-    # Each group's share of what is left of the budget, in proportion to the measurements it
-    # has to make (time a group leaves unused passes to the next): in one group's turn the
-    # budget must not run out before an engine measured anything.
+    # Each group's share of what is left of the budget once the starts still to come are set
+    # aside, in proportion to the measurements it has to make (time a group leaves unused passes
+    # to the next): in one group's turn the budget must not run out before an engine measured
+    # anything, nor an engine's share go to its own start.
     counts = [sum(name in pair for _, _, pair in wanted for name in group) for group in groups]
+    start_costs = [
+        sum(search.start_cost.get(name, ENGINE_START_GUESS_S) for name in group) for group in groups
+    ]
     for index, group in enumerate(groups):
-        left = search.plan.budget_s - search.elapsed()
-        deadline = search.elapsed() + left * counts[index] / max(1, sum(counts[index:]))
+        left = search.plan.budget_s - search.elapsed() - sum(start_costs[index:])
         if left <= 0:
             break
+        share = left * counts[index] / max(1, sum(counts[index:]))
         with ExitStack() as stack:
             for name in group:
                 search.progress(f"starting {name}")
                 stack.enter_context(
                     started_backend(backends[name], modules, search.writer, on_version_check)
                 )
+            deadline = search.elapsed() + share
             for workload_name, job, pair in wanted:
                 if search.elapsed() >= deadline:
                     break
