@@ -109,15 +109,20 @@ class Summary:
         )
 
     @property
+    def saving_per_task_s(self) -> float:
+        """What the slots save on each task: on P of them a task of grain g saves g (1 - 1/P)."""
+        return self.grain_s * (1 - 1 / self.parallel_slots)
+
+    @property
     def dispatch_outweighs_work(self) -> bool:
         """Whether dispatch costs at least what the workers save on each task.
 
-        On P slots a task of grain g saves g (1 - 1/P) of the job's time (half of it on two):
-        dispatch at or above that makes the job no faster than serial, however well the rest goes.
+        Dispatch at or above ``saving_per_task_s`` (half the grain on two slots) makes the job no
+        faster than serial, however well the rest goes.
         """
         if self.overhead_per_task_s is None:
             return False
-        return self.overhead_per_task_s >= self.grain_s * (1 - 1 / self.parallel_slots)
+        return self.overhead_per_task_s >= self.saving_per_task_s
 
 
 def parallel_slots(record: Record) -> int:

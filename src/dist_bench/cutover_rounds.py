@@ -44,9 +44,6 @@ def replicate(
     search.progress("analysing the first round")
     wanted = _deciding_shapes(search)
     names = [name for name in order if any(name in backends for _, _, backends in wanted)]
-    starts = sum(search.start_cost.get(name, ENGINE_START_GUESS_S) for name in names)
-    if search.plan.budget_s - search.elapsed() <= starts:
-        return
     backends = {name: search.make_backend(name, search.plan.options) for name in names}
     light = [name for name in names if not backends[name].engine_packages]
     groups = [group for group in [light, *([n] for n in names if n not in light)] if group]

@@ -284,11 +284,11 @@ def crossover(
             equal_span = (min(equal), max(equal))
         elif model_crosses and share >= MOST_REFITS:
             model_value = meets_at
-    faster = {c.faster for _, c in judged if c.difference is not Difference.EQUAL}
     split = False
     if model_value is None and equal_span is None:
         # Nothing crosses in the range: one backend wins throughout, no evidence of a change. Who
         # wins is what the measurements show where they show an order, not the model's word.
+        faster = {c.faster for _, c in judged if c.difference is not Difference.EQUAL}
         if len(faster) == 1:
             below = first if first.backend in faster else second
         # Each the faster somewhere, or tied everywhere: no winner throughout is shown.

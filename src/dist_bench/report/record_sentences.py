@@ -114,7 +114,7 @@ def dispatch_outweighs(summary: Summary) -> str:
         return ""
     slots = summary.parallel_slots
     return (
-        f", more than the {format_seconds(grain * (1 - 1 / slots))} {worker_count(slots)} "
+        f", more than the {format_seconds(summary.saving_per_task_s)} {worker_count(slots)} "
         "save on each task"
     )
 
