@@ -2,7 +2,7 @@
 
 Each repetition makes three ``dist-bench run`` files of the same small grid (``cpu``, ``wordcount``
 and ``planted_slowdown.py``'s ``cpu-planted``, 8 tasks of 5 ms, on serial, threads and processes,
-``--rounds 6 --repeats 4``): A and A2 with nothing planted, B with cpu-planted's tasks
+``--rounds 8 --repeats 3``; ``--tasks`` and ``--grain`` change the shape): A and A2 with nothing planted, B with cpu-planted's tasks
 made ``--slowdown`` times longer (the job's shape unchanged). The order of the three alternates
 between repetitions, so a trend in the machine's load favours neither comparison. Then:
 
@@ -39,14 +39,15 @@ from planted_slowdown import SLOWDOWN_VARIABLE
 PLANTED = "cpu-planted"
 #: The grid every run measures (small: 60 runs must fit in about 25 minutes).
 GRID = ["cpu", "wordcount", str(Path(__file__).with_name("planted_slowdown.py"))]
-GRID_OPTIONS = ["-b", "serial,threads,processes", "--tasks", "8", "--grain", "5ms"]
+BACKENDS = "serial,threads,processes"
 
 
-def run(path: Path, slowdown: float, rounds: int, repeats: int) -> None:
+def run(path: Path, slowdown: float, options: argparse.Namespace) -> None:
     """One ``dist-bench run`` of the grid into ``path``, with the planted factor set."""
     script = Path(sys.executable).with_name("dist-bench")
-    command = [str(script), "run", *GRID, *GRID_OPTIONS]
-    command += ["--rounds", str(rounds), "--repeats", str(repeats), "-o", str(path)]
+    command = [str(script), "run", *GRID, "-b", BACKENDS, "--tasks", options.tasks]
+    command += ["--grain", options.grain, "--rounds", str(options.rounds)]
+    command += ["--repeats", str(options.repeats), "-o", str(path)]
     environment = {**os.environ, SLOWDOWN_VARIABLE: str(slowdown)}
     subprocess.run(command, check=True, capture_output=True, env=environment)
 
@@ -73,8 +74,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repetitions", type=int, default=20)
     parser.add_argument("--slowdown", type=float, default=1.2)
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=4)
+    # More rounds of fewer repeats than the 6 x 4 of 2026-11-30, in about the same time: the
+    # rounds are the replicates (the repeats of one round share its moment of the machine).
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tasks", default="8", help="Tasks per job (dist-bench run --tasks).")
+    parser.add_argument("--grain", default="5ms", help="Work per task (dist-bench run --grain).")
     parser.add_argument("-o", "--output", type=Path, help="Folder for the results files.")
     options = parser.parse_args()
     folder = options.output or Path(tempfile.mkdtemp(prefix="compare-accuracy-"))
@@ -91,7 +96,7 @@ def main() -> int:
         order = ["A", "A2", "B"] if repetition % 2 == 0 else ["B", "A", "A2"]
         for name in order:
             paths[name].unlink(missing_ok=True)
-            run(paths[name], factors[name], options.rounds, options.repeats)
+            run(paths[name], factors[name], options)
         reference = load_results(paths["A"])
         same = compare(reference, load_results(paths["A2"]))
         slowed = compare(reference, load_results(paths["B"]))

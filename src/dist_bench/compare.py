@@ -28,8 +28,11 @@ relative to its own level) and the pair's **residual** (docs/concepts.md, "Compa
   change; a workload is judged against its backends' other workloads (leave one out), and one
   found changed is left out of every speed and all is tested again (the most changed first,
   while fewer than half are left out), so that it does not pull the others' reference;
-- a backend's **shift** (all its measurements together) is judged against how much its speed
-  moved between rounds: Student's t on the speeds of the rounds.
+- a backend's **shift** (all its measurements together) is judged against the other backends'
+  speed in the same rounds, since the machine's load moves them all and changes over the
+  minutes between two files by more than between one file's rounds (Student's t on the
+  difference of the speeds; with one backend, on its own speed, and the note says that machine
+  and backend then cannot be told apart).
 
 A pair with **one round** on a side gets Mann–Whitney U on the repeats instead: run-to-run drift
 is unknown, so a change found this way is marked so and never fails ``compare``.
@@ -39,9 +42,9 @@ must also pass a practical threshold, ``--threshold``: the smallest change worth
 drift between rounds is already in each test's variance, so it is not a floor too: with six
 rounds a side a difference is known to √(2/6) ≈ 0.58 of one round's drift, and a floor of one
 round's drift threw away changes the rounds had measured. A backend's shift is the
-exception: its floor is also its speed's drift between rounds, since the machine's load, what
-moves that speed, stays for minutes, so the two files' runs (minutes apart) differ in it by more
-than rounds interleaved within one file show.
+exception: its floor is also the drift between rounds of the speed it is tested on, since the
+load that moves backends unequally (two worker processes feel it more than one thread) stays for
+minutes, so the two files' runs differ in it by more than rounds interleaved within one show.
 
 This module pairs the records and gives the verdicts; the tests are ``compare_stats``', the
 verdicts' types ``comparison``'s.
@@ -118,8 +121,10 @@ def compare(
     with_rounds = [key for key in both if len(old[key]) >= 2 and len(new[key]) >= 2]
     one_round = {key: repeats_test(old[key], new[key]) for key in both if key not in with_rounds}
 
-    def tested(changed: frozenset[str]) -> tuple[RoundTests, dict[PairKey, RatioTest], list[bool]]:
-        rounds = round_tests(old, new, with_rounds, changed)
+    def tested(
+        changed: frozenset[str], shifted: frozenset[str]
+    ) -> tuple[RoundTests, dict[PairKey, RatioTest], list[bool]]:
+        rounds = round_tests(old, new, with_rounds, changed, shifted)
         tests = rounds.pairs | one_round
         groups = [t.test for t in rounds.shifts] + [t.test for t in rounds.workloads]
         significant = benjamini_hochberg([t.p_value for t in [*tests.values(), *groups]], fdr)
@@ -127,26 +132,40 @@ def compare(
 
     # A workload found changed pulls the speeds the others are judged against, so the most
     # changed one is left out of every backend's speed and all is tested again, one workload at
-    # a time while fewer than half are left out (the method assumes most did not change).
+    # a time while fewer than half are left out (the method assumes most did not change). A
+    # backend found shifted is likewise left out of the speed the other backends are judged
+    # against.
     changed: frozenset[str] = frozenset()
-    rounds, tests, significant = tested(changed)
+    shifted: frozenset[str] = frozenset()
+    rounds, tests, significant = tested(changed, shifted)
     workloads_tested = len({key[0] for key in with_rounds})
-    while 2 * (len(changed) + 1) < workloads_tested:
-        found = [
-            test
-            for test, significant_here in zip(
-                rounds.workloads,
-                significant[len(significant) - len(rounds.workloads) :],
-                strict=True,
-            )
-            if significant_here
+    while True:
+        flags = significant[len(tests) :]
+        candidates = {
+            test.backend: abs(test.test.log_ratio)
+            for test, flag in zip(rounds.shifts, flags, strict=False)
+            if flag
+            and test.backend not in shifted
+            and 2 * (len(shifted) + 1) < len(rounds.shifts)
+            and abs(test.test.log_ratio) > math.log1p(_shift_floor(test, threshold))
+        }
+        found_shift = max(candidates, key=candidates.__getitem__) if candidates else None
+        candidates = {
+            test.workload: abs(test.test.log_ratio)
+            for test, flag in zip(rounds.workloads, flags[len(rounds.shifts) :], strict=True)
+            if flag
             and test.workload not in changed
+            and 2 * (len(changed) + 1) < workloads_tested
             and abs(test.test.log_ratio) > math.log1p(threshold)
-        ]
-        if not found:
+        }
+        found_workload = max(candidates, key=candidates.__getitem__) if candidates else None
+        if found_shift is None and found_workload is None:
             break
-        changed |= {max(found, key=lambda test: abs(test.test.log_ratio)).workload}
-        rounds, tests, significant = tested(changed)
+        if found_shift is not None:
+            shifted |= {found_shift}
+        if found_workload is not None:
+            changed |= {found_workload}
+        rounds, tests, significant = tested(changed, shifted)
     pair_significant = dict(zip(tests, significant, strict=False))
     shift_significant = significant[len(tests) : len(tests) + len(rounds.shifts)]
     workload_significant = significant[len(tests) + len(rounds.shifts) :]
@@ -221,10 +240,14 @@ def _judged(
     return change, math.exp(test.log_ratio), test.interval, test.p_value
 
 
+def _shift_floor(test: ShiftTest, threshold: float) -> float:
+    """A backend's shift must pass the threshold and its speed's drift between rounds."""
+    return max(threshold, test.speed_drift.relative)
+
+
 def _shift(test: ShiftTest, significant: bool, threshold: float) -> Shift:
-    floor = max(threshold, test.speed_drift.relative)
-    verdict = _judged(test.test, significant, floor)
-    return Shift(test.backend, *verdict, test.speed_drift, test.residual_drift)
+    verdict = _judged(test.test, significant, _shift_floor(test, threshold))
+    return Shift(test.backend, test.against, *verdict, test.speed_drift, test.residual_drift)
 
 
 def _workload(test: WorkloadTest, significant: bool, threshold: float) -> WorkloadChange:
@@ -291,10 +314,10 @@ def _notes(pairs: list[ComparedPair], shifts: list[Shift], model: bool) -> list[
     for shift in shifts:
         notes.append(
             f"{shift.backend}: all its measurements x{shift.ratio:.2f} "
-            f"({shift.interval.low:.2f}-{shift.interval.high:.2f}): {shift.change.value} "
-            f"against its speed's drift between rounds ({shift.speed_drift.relative:.1%}); one "
-            f"measurement against the others drifts {shift.residual_drift.relative:.1%} from "
-            "round to round (in its test's noise)"
+            f"({shift.interval.low:.2f}-{shift.interval.high:.2f}) {_against(shift)}: "
+            f"{shift.change.value} beyond that speed's drift between rounds "
+            f"({shift.speed_drift.relative:.1%}); one measurement against the others drifts "
+            f"{shift.residual_drift.relative:.1%} from round to round (in its test's noise)"
         )
     unmatched = {
         change: [p for p in pairs if p.change is change] for change in (Change.NEW, Change.MISSING)
@@ -315,6 +338,13 @@ def _notes(pairs: list[ComparedPair], shifts: list[Shift], model: bool) -> list[
             "measured, or its fit has no hold-out error"
         )
     return notes
+
+
+def _against(shift: Shift) -> str:
+    """What a backend's shift was measured against, in words."""
+    if shift.against:
+        return f"against the other backends' ({', '.join(shift.against)})"
+    return "(no other backend: the machine's speed and the backend's cannot be told apart)"
 
 
 def _caveats(

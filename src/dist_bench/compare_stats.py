@@ -66,7 +66,10 @@ class ShiftTest:
     """A backend's shift tested: its speeds' test and the drifts it was judged against."""
 
     backend: str
+    #: The backends its speed is judged against (empty: its own speed, absolute).
+    against: tuple[str, ...]
     test: RatioTest
+    #: How much the speed tested (against the others', where any) moved between rounds.
     speed_drift: Drift
     residual_drift: Drift
 
@@ -76,39 +79,85 @@ def round_tests(
     new: dict[PairKey, tuple[Record, ...]],
     keys: Sequence[PairKey],
     changed: frozenset[str] = frozenset(),
+    shifted: frozenset[str] = frozenset(),
 ) -> RoundTests:
     """Per backend its speed per round, pairs' and shift's tests; per workload, its pairs'.
 
     A pair's residual in a round is its level less its own mean level before and less its
     backend's speed in that round. ``changed``: workloads already found changed, left out of
-    every speed (where a backend has others), so that they do not pull the reference of the rest.
+    every speed (where a backend has others), so that they do not pull the reference of the rest;
+    backends in ``shifted`` (found shifted as a whole) likewise out of the other backends' speed.
     """
     tests: dict[PairKey, RatioTest] = {}
-    shifts = []
     levels = (
         {key: round_levels(old[key]) for key in keys},
         {key: round_levels(new[key]) for key in keys},
     )
     # Each pair's own level (its mean over BEFORE's rounds), so pairs of any size line up.
     reference = {key: float(np.mean(list(levels[0][key].values()))) for key in keys}
-    for backend in dict.fromkeys(key[1] for key in keys):
+    backends = list(dict.fromkeys(key[1] for key in keys))
+    speeds: dict[str, list[dict[int, float]]] = {}
+    residual_drifts: dict[str, Drift] = {}
+    for backend in backends:
         mine = [key for key in keys if key[1] == backend]
         steady = [key for key in mine if key[0] not in changed] or mine
-        speeds = [_speeds({key: side[key] for key in steady}, reference) for side in levels]
+        speeds[backend] = [
+            _speeds({key: side[key] for key in steady}, reference) for side in levels
+        ]
         residuals = [
             _residuals(side, mine, reference, speed)
-            for side, speed in zip(levels, speeds, strict=True)
+            for side, speed in zip(levels, speeds[backend], strict=True)
         ]
         arrays = [{key: _values(side[key]) for key in mine} for side in residuals]
-        speed_drift = pooled_drift([_values(speed) for speed in speeds])
-        residual_drift = pooled_drift([side[key] for side in arrays for key in mine])
+        residual_drifts[backend] = pooled_drift([side[key] for side in arrays for key in mine])
         for key in mine:
-            test = _student([(arrays[0][key], arrays[1][key])], residual_drift)
+            test = _student([(arrays[0][key], arrays[1][key])], residual_drifts[backend])
             total = float(np.mean(list(levels[1][key].values()))) - reference[key]
             tests[key] = RatioTest(test.log_ratio, test.p_value, test.interval, Basis.ROUNDS, total)
-        speed_test = _student([(_values(speeds[0]), _values(speeds[1]))], speed_drift)
-        shifts.append(ShiftTest(backend, speed_test, speed_drift, residual_drift))
+    shifts = [
+        _shift_test(backend, speeds, residual_drifts[backend], shifted) for backend in backends
+    ]
     return RoundTests(tests, shifts, _workload_tests(levels, reference, keys, changed))
+
+
+def _shift_test(
+    backend: str,
+    speeds: dict[str, list[dict[int, float]]],
+    residual_drift: Drift,
+    shifted: frozenset[str],
+) -> ShiftTest:
+    """A backend's speed tested between the files, against its other backends' where any.
+
+    The machine's load moves every backend's speed, and it changes over the minutes between
+    two files by more than between the rounds interleaved within one (two runs of the same
+    code measured a backend x1.10 slower as a whole against 4 % drift between rounds). So a
+    backend is judged by its speed less the mean speed of the others in the same round (a
+    change to one engine shows; the machine moving all of them cancels), the way a workload is
+    judged against its backend's other workloads. With no other backend, machine and backend
+    cannot be told apart: its own speed is tested, and ``ShiftTest.against`` is empty. Backends
+    in ``shifted`` are left out of the others (where that leaves any).
+    """
+    others = tuple(other for other in speeds if other != backend)
+    others = tuple(other for other in others if other not in shifted) or others
+    sides = [_relative_speeds(backend, others, speeds, side) for side in range(2)]
+    if any(len(values) < 2 for values in sides):  # the others ran in too few of its rounds
+        others = ()
+        sides = [_relative_speeds(backend, others, speeds, side) for side in range(2)]
+    drift = pooled_drift(sides)
+    return ShiftTest(
+        backend, others, _student([(sides[0], sides[1])], drift), drift, residual_drift
+    )
+
+
+def _relative_speeds(
+    backend: str, others: tuple[str, ...], speeds: dict[str, list[dict[int, float]]], side: int
+) -> np.ndarray:
+    """The backend's speed per round less the others' mean speed in that round (where all ran)."""
+    own = speeds[backend][side]
+    rounds = [r for r in own if all(r in speeds[other][side] for other in others)]
+    return np.array(
+        [own[r] - sum(speeds[o][side][r] for o in others) / max(1, len(others)) for r in rounds]
+    )
 
 
 def _residuals(

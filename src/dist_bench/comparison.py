@@ -86,12 +86,16 @@ class Shift:
     """One backend's measurements moving together between the files (rounds on both sides).
 
     Attributes:
-        ratio: The backend's speed in AFTER's rounds over BEFORE's (above 1 is slower).
-        speed_drift: How much the backend's speed moved between rounds within a file.
+        against: The backends its speed was judged against (their mean speed in each round
+            taken out, so the machine's move between the files cancels); empty: its own speed.
+        ratio: The backend's speed in AFTER's rounds over BEFORE's, against those backends
+            where any (above 1 is slower).
+        speed_drift: How much that speed moved between rounds within a file.
         residual_drift: How much a measurement moved between rounds beyond that speed.
     """
 
     backend: str
+    against: tuple[str, ...]
     change: Change
     ratio: float
     interval: Interval

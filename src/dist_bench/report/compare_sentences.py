@@ -42,6 +42,8 @@ def failure_message(comparison: Comparison) -> str | None:
         shift = comparison.slower_backends[0]
         return (
             f"{count} regression(s): every measurement on {shift.backend} slower together "
-            f"(x{shift.ratio:.2f}), beyond its drift between rounds"
+            f"(x{shift.ratio:.2f}"
+            f"{' against ' + ', '.join(shift.against) if shift.against else ''}), "
+            "beyond its drift between rounds"
         )
     return None
