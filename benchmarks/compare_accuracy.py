@@ -2,9 +2,10 @@
 
 Each repetition makes three ``dist-bench run`` files of the same small grid (``cpu``, ``wordcount``
 and ``planted_slowdown.py``'s ``cpu-planted``, 8 tasks of 5 ms, on serial, threads and processes,
-``--rounds 8 --repeats 3``; ``--tasks`` and ``--grain`` change the shape): A and A2 with nothing planted, B with cpu-planted's tasks
-made ``--slowdown`` times longer (the job's shape unchanged). The order of the three alternates
-between repetitions, so a trend in the machine's load favours neither comparison. Then:
+``--rounds 8 --repeats 3``; ``--tasks`` and ``--grain`` change the shape): A and A2 with nothing
+planted, B with cpu-planted's tasks made ``--slowdown`` times longer (the job's shape unchanged).
+The order of the three alternates between repetitions, so a trend in the machine's load favours
+neither comparison. Then:
 
 - A/A: ``compare A A2`` must give no regression (of a pair, a workload on every backend
   together, or a whole backend: whatever makes ``compare`` exit 1), and call few pairs changed;
