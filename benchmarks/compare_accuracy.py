@@ -2,7 +2,7 @@
 
 Each repetition makes three ``dist-bench run`` files of the same small grid (``cpu``, ``wordcount``
 and ``planted_slowdown.py``'s ``cpu-planted``, 8 tasks of 5 ms, on serial, threads and processes,
-``--rounds 8 --repeats 3``; ``--tasks`` and ``--grain`` change the shape): A and A2 with nothing
+``--rounds 12 --repeats 2``; ``--tasks`` and ``--grain`` change the shape): A and A2 with nothing
 planted, B with cpu-planted's tasks made ``--slowdown`` times longer (the job's shape unchanged).
 The order of the three alternates between repetitions, so a trend in the machine's load favours
 neither comparison. Then:
@@ -76,9 +76,11 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, default=20)
     parser.add_argument("--slowdown", type=float, default=1.2)
     # More rounds of fewer repeats than the 6 x 4 of 2026-11-30, in about the same time: the
-    # rounds are the replicates (the repeats of one round share its moment of the machine).
-    parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=3)
+    # rounds are the replicates (the repeats of one round share its moment of the machine). In
+    # 8 x 3 files (2026-12-01) one repeat's log time spread 0.087 within its round, the rounds'
+    # medians 0.16: the moment, not the repeats, is most of a round's noise.
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--tasks", default="8", help="Tasks per job (dist-bench run --tasks).")
     parser.add_argument("--grain", default="5ms", help="Work per task (dist-bench run --grain).")
     parser.add_argument("-o", "--output", type=Path, help="Folder for the results files.")

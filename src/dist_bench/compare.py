@@ -37,7 +37,9 @@ relative to its own level) and the pair's **residual** (docs/concepts.md, "Compa
 A pair with **one round** on a side gets Mann–Whitney U on the repeats instead: run-to-run drift
 is unknown, so a change found this way is marked so and never fails ``compare``.
 
-Benjamini–Hochberg then controls the false discovery rate over all those tests, and a change
+Benjamini–Hochberg then controls the false discovery rate over all those tests, weighted so that
+each question (which measurements, which backends, which workloads changed) holds an equal share
+of it however many tests it has (``compare_stats.family_weights``), and a change
 must also pass a practical threshold, ``--threshold``: the smallest change worth reporting. The
 drift between rounds is already in each test's variance, so it is not a floor too: with six
 rounds a side a difference is known to √(2/6) ≈ 0.58 of one round's drift, and a floor of one
@@ -62,6 +64,7 @@ from dist_bench.compare_stats import (
     ShiftTest,
     WorkloadTest,
     benjamini_hochberg,
+    family_weights,
     repeats_test,
     round_tests,
 )
@@ -127,7 +130,9 @@ def compare(
         rounds = round_tests(old, new, with_rounds, changed, shifted)
         tests = rounds.pairs | one_round
         groups = [t.test for t in rounds.shifts] + [t.test for t in rounds.workloads]
-        significant = benjamini_hochberg([t.p_value for t in [*tests.values(), *groups]], fdr)
+        weights = family_weights([len(tests), len(rounds.shifts), len(rounds.workloads)])
+        p_values = [t.p_value for t in [*tests.values(), *groups]]
+        significant = benjamini_hochberg(p_values, fdr, weights)
         return rounds, tests, significant
 
     # A workload found changed pulls the speeds the others are judged against, so the most
