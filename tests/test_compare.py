@@ -225,9 +225,10 @@ def test_a_workload_slower_on_every_backend_is_found_where_its_pairs_alone_miss_
     workload's 2 shapes in a round about 0.08, and a difference of 18 such rounds a side (3
     backends × 6) has a standard error of 0.08·√(2/18) ≈ 0.027. The change tested is log 1.2 =
     0.18 less the median speed's move (the planted workload is one of three: about 0.04), so
-    about 5 standard errors; Benjamini-Hochberg over the 24 tests asks about 3.4 (p ≤ 0.05/24)
-    of the first, so the workload test finds it with probability about 0.9 (a simulation of this
-    design: 90 % of 1000 draws). A pair alone has 6 rounds a side of one shape: a standard error
+    about 5 standard errors; unweighted, Benjamini-Hochberg over the 24 tests asks about 3.4
+    (p ≤ 0.05/24) of the first, and the workload test found it in 90 % of 1000 simulated draws;
+    weighted (the workloads' family a third of the weight: p ≤ 0.05·(8/3)/24), about 2.9. A
+    pair alone has 6 rounds a side of one shape: a standard error
     of 0.11·√(2/6) ≈ 0.065, under 2.2 standard errors, found about one time in five. Ten seeds:
     the workload test finds most, the pairs far fewer, and an A/A under the same noise and drift
     has no regression of a pair or a workload (a backend's shift is left aside: the scripted
