@@ -146,24 +146,24 @@ def compare(
     workloads_tested = len({key[0] for key in with_rounds})
     while True:
         flags = significant[len(tests) :]
-        candidates = {
-            test.backend: abs(test.test.log_ratio)
-            for test, flag in zip(rounds.shifts, flags, strict=False)
-            if flag
-            and test.backend not in shifted
-            and 2 * (len(shifted) + 1) < len(rounds.shifts)
-            and abs(test.test.log_ratio) > math.log1p(_shift_floor(test, threshold))
-        }
-        found_shift = max(candidates, key=candidates.__getitem__) if candidates else None
-        candidates = {
-            test.workload: abs(test.test.log_ratio)
-            for test, flag in zip(rounds.workloads, flags[len(rounds.shifts) :], strict=True)
-            if flag
-            and test.workload not in changed
-            and 2 * (len(changed) + 1) < workloads_tested
-            and abs(test.test.log_ratio) > math.log1p(threshold)
-        }
-        found_workload = max(candidates, key=candidates.__getitem__) if candidates else None
+        found_shift = _most_changed(
+            [
+                (test.backend, abs(test.test.log_ratio), _shift_floor(test, threshold))
+                for test, flag in zip(rounds.shifts, flags, strict=False)
+                if flag
+            ],
+            shifted,
+            len(rounds.shifts),
+        )
+        found_workload = _most_changed(
+            [
+                (test.workload, abs(test.test.log_ratio), threshold)
+                for test, flag in zip(rounds.workloads, flags[len(rounds.shifts) :], strict=True)
+                if flag
+            ],
+            changed,
+            workloads_tested,
+        )
         if found_shift is None and found_workload is None:
             break
         if found_shift is not None:
@@ -205,6 +205,24 @@ def compare(
         _caveats(before, after, old, new),
         _notes(pairs, shifts, model),
     )
+
+
+def _most_changed(
+    significant: Sequence[tuple[str, float, float]], left_out: frozenset[str], tested: int
+) -> str | None:
+    """The next to leave out: the most changed (name, |log ratio|, floor) beyond its floor.
+
+    None once leaving out one more would leave out half of the ``tested`` or more: the method
+    assumes most did not change.
+    """
+    if 2 * (len(left_out) + 1) >= tested:
+        return None
+    beyond = {
+        name: size
+        for name, size, floor in significant
+        if name not in left_out and size > math.log1p(floor)
+    }
+    return max(beyond, key=beyond.__getitem__) if beyond else None
 
 
 def _direction(log_ratio: float, significant: bool, floor: float) -> Change:

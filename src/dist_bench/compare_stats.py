@@ -293,13 +293,9 @@ def benjamini_hochberg(
     if not p_values:
         return []
     scaled = np.asarray(p_values, dtype=float) / np.asarray(weights or [1.0] * len(p_values))
-    order = np.argsort(scaled, kind="stable")
-    # The step-up: reject the k smallest, k the largest rank whose value is within k * fdr / m.
-    within = scaled[order] <= fdr * np.arange(1, len(scaled) + 1) / len(scaled)
-    rejected = np.zeros(len(scaled), dtype=bool)
-    if within.any():
-        rejected[order[: int(np.nonzero(within)[0][-1]) + 1]] = True
-    return [bool(value) for value in rejected]
+    # Above 1 a value is never rejected (k * fdr / m < 1), so capping it changes no decision.
+    adjusted = scipy_stats.false_discovery_control(np.minimum(scaled, 1.0))
+    return [bool(value <= fdr) for value in np.atleast_1d(adjusted)]
 
 
 def family_weights(sizes: Sequence[int]) -> list[float]:
