@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from dist_bench.backend_session import measure_prepared
 from dist_bench.backends.base import Backend
-from dist_bench.measure import PreparedJob, prepare_job
+from dist_bench.measure import PreparedJob, prepare_job, shared_units
 from dist_bench.results import Record
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.sweep import BackendFactory, Progress, ProgressCallback
@@ -50,6 +50,8 @@ class CutoverSearch:
         self.started = time.perf_counter()
         self.prepared: dict[tuple[str, int, float, int], PreparedJob] = {}
         self.by_name = {w.name: w for w in plan.workloads}
+        #: Calibrated units per (workload, grain, bytes per task), shared by every task count.
+        self.units: dict[tuple[str, float, int], int] = {}
         #: Seconds each backend's start and stop took (what a fill-in round would cost).
         self.start_cost: dict[str, float] = {}
         #: Whether the budget ran out before the coarse series were complete.
@@ -80,7 +82,10 @@ class CutoverSearch:
         if key not in self.prepared:
             self.progress(f"calibrating {workload.name}")
             with started_environment(workload, job) as running:
-                self.prepared[key] = prepare_job(workload, running, self.plan.options.blas_threads)
+                units = shared_units(self.units, workload, running)
+                self.prepared[key] = prepare_job(
+                    workload, running, self.plan.options.blas_threads, units=units
+                )
         return self.prepared[key]
 
     def measure(self, backend: Backend, workload: Workload, job: Job) -> Record:

@@ -7,6 +7,7 @@ is a failure, never a speedup.
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -28,6 +29,10 @@ from dist_bench.workload import Job, TaskArgs, Workload, answers_match
 CALIBRATION_SAMPLE_S = 0.02
 #: Calibration doubles the work at most this many times (2**40 units is beyond any real task).
 CALIBRATION_MAX_STEPS = 40
+#: Sizes timed near the grain itself after the first, linear estimate (``calibrate_units``).
+CALIBRATION_POINTS = 2
+#: Timed runs at each of those sizes (after two warm-up calls); the fastest counts.
+CALIBRATION_RUNS = 3
 #: How often the serial reference reports its progress: often enough for a live ETA, rarely
 #: enough to cost nothing beside tasks of microseconds.
 REFERENCE_PROGRESS_EVERY_S = 0.25
@@ -60,11 +65,56 @@ class PreparedJob:
 def calibrate_units(workload: Workload, job: Job) -> int:
     """Work units per task so that one task takes about ``job.grain_s`` seconds serially.
 
-    Doubles the units until one task is long enough to time (pyperf's approach), then scales
-    linearly to the grain. Workloads that are not calibrated (the I/O latency is the grain) use 1.
+    Doubles the units until one task is long enough to time (pyperf's approach) and scales
+    linearly to the grain; then times tasks of that size, steps to the grain, times again and
+    steps along the cost's local power law (``_step_to_grain``). The cost of a unit is not
+    constant in the units (caches, per-call costs: a word count's per-word cost moved from 73 to
+    126 ns between 10^3 and 10^6 words on the development machine), so scaling from a sample of
+    another size alone can miss the grain by a third, and by a different amount in each run, as
+    the doubling lands on a different sample size. Workloads that are not calibrated (the I/O
+    latency is the grain) use 1.
     """
     if not workload.calibrated:
         return 1
+    units = _scaled_from_sample(workload, job)
+    timed: list[tuple[int, float]] = []
+    for _ in range(CALIBRATION_POINTS):
+        timed.append((units, _seconds_per_task(workload, job, units)))
+        units = _step_to_grain(timed, job.grain_s)
+    return units
+
+
+def _step_to_grain(timed: list[tuple[int, float]], grain_s: float) -> int:
+    """Units for the grain from the tasks timed so far, (units, seconds) each.
+
+    From one point the cost is taken as proportional to the units; from two, as the power law
+    through the last two (its exponent kept within 0.5-2, so two nearly equal noisy points cannot
+    throw the step far): a fixed cost per call or a cache's slope is then followed, not assumed
+    away.
+    """
+    units, seconds = timed[-1]
+    exponent = 1.0
+    if len(timed) > 1:
+        earlier_units, earlier_seconds = timed[-2]
+        if earlier_units != units and earlier_seconds > 0 and seconds > 0:
+            slope = math.log(seconds / earlier_seconds) / math.log(units / earlier_units)
+            exponent = min(2.0, max(0.5, slope))
+    return max(1, round(units * math.pow(grain_s / seconds, 1 / exponent)))
+
+
+def shared_units(cache: dict[tuple[str, float, int], int], workload: Workload, job: Job) -> int:
+    """``calibrate_units``, measured once per workload, grain and bytes per task in ``cache``.
+
+    The number of tasks does not change one task's work: jobs that differ only in it share one
+    calibration, so their times differ by the tasks alone, not by calibration noise too.
+    """
+    key = (workload.name, job.grain_s, job.bytes_per_task)
+    if key not in cache:
+        cache[key] = calibrate_units(workload, job)
+    return cache[key]
+
+
+def _scaled_from_sample(workload: Workload, job: Job) -> int:
     units = 1
     elapsed = 0.0
     for _ in range(CALIBRATION_MAX_STEPS):
@@ -90,6 +140,25 @@ def _warm_time(workload: Workload, args: TaskArgs) -> float:
         workload.task(*args)
         timings.append(time.perf_counter() - started)
     return min(timings)
+
+
+def _seconds_per_task(workload: Workload, job: Job, units: int) -> float:
+    """Seconds one task of ``units`` takes, warm: the fastest of several timed runs.
+
+    A task shorter than a sample is called several times in a row per run, so the timer reads
+    about ``CALIBRATION_SAMPLE_S`` at least. The fastest run is the one least slowed by other
+    programs.
+    """
+    (args,) = workload.make_tasks(replace(job, tasks=1, units=units))
+    # Sized by the task's own warm time, not the grain: one unit may already exceed the grain.
+    calls = max(1, math.ceil(CALIBRATION_SAMPLE_S / max(_warm_time(workload, args), 1e-7)))
+    timings = []
+    for _ in range(CALIBRATION_RUNS):
+        started = time.perf_counter()
+        for _ in range(calls):
+            workload.task(*args)
+        timings.append((time.perf_counter() - started) / calls)
+    return max(min(timings), 1e-9)
 
 
 def prepare_job(

@@ -4,7 +4,8 @@ Returns data and reports progress through a callback; never prints.
 
 Order of work:
 
-1. every (workload, size) is calibrated and answered serially in the driver, once per round;
+1. every (workload, size) is answered serially in the driver, once per round, calibrated once per
+   workload, grain and bytes per task in that round;
 2. each backend is started once (its cold start-up timed), runs every prepared job, and is shut
    down (timed) before the next starts, so backends never compete for the cores; a worker-count
    sweep (``-w 1,2``) starts every backend but serial once per count, and with ``--weak`` a count
@@ -27,7 +28,7 @@ from dataclasses import dataclass, replace
 from dist_bench.backend_session import measure_prepared, started_backend
 from dist_bench.backends import BackendOptions, create_backend
 from dist_bench.backends.base import BASELINE, Backend
-from dist_bench.measure import PreparedJob, prepare_job
+from dist_bench.measure import PreparedJob, prepare_job, shared_units
 from dist_bench.results import Results
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.scaling import Scaling
@@ -178,6 +179,7 @@ def _prepare_all(
     plan: SweepPlan, on_progress: ProgressCallback
 ) -> list[tuple[Workload, list[PreparedJob]]]:
     prepared: list[tuple[Workload, list[PreparedJob]]] = []
+    units: dict[tuple[str, float, int], int] = {}
     for workload in plan.workloads:
         jobs = plan.jobs_for(workload)
         on_progress(Progress(0, 1, f"calibrating {workload.name}"))
@@ -188,8 +190,11 @@ def _prepare_all(
 
         for job in jobs:
             with started_environment(workload, job) as running:
+                calibrated = shared_units(units, workload, running)
                 answered.append(
-                    prepare_job(workload, running, plan.options.blas_threads, reference_done)
+                    prepare_job(
+                        workload, running, plan.options.blas_threads, reference_done, calibrated
+                    )
                 )
         prepared.append((workload, answered))
     return prepared
