@@ -18,6 +18,7 @@ from dist_bench.decisive import (
     PRACTICAL_MARGIN,
     Contrast,
     Difference,
+    Drifts,
     backend_drifts,
     contrast,
     planned_rounds,
@@ -94,9 +95,9 @@ def test_drift_between_sessions_is_measured_and_raises_the_bar() -> None:
     drifting = measured_rounds(scripts, GRAINS, rounds=8, drift=0.10)
     quiet_drift, drift = backend_drifts(quiet), backend_drifts(drifting)
     # Without session drift, only the repeats' noise (2 %, a median of 5) moves a round.
-    assert quiet_drift["serial"].relative < 0.03
-    assert 0.05 < drift["serial"].relative < 0.2
-    assert drift["serial"].df == 8 * len(GRAINS) - len(GRAINS)
+    assert quiet_drift.by_backend["serial"].relative < 0.03
+    assert 0.05 < drift.by_backend["serial"].relative < 0.2
+    assert drift.by_backend["serial"].df == 8 * len(GRAINS) - len(GRAINS)
 
     def verdict(results: Results, drifts):  # type: ignore[no-untyped-def]
         at = [r for r in results.records if r.grain_s == GRAINS[-1]]
@@ -113,6 +114,41 @@ def test_drift_between_sessions_is_measured_and_raises_the_bar() -> None:
     # The pair's floor is the two backends' drift together: about 10 % · √2.
     assert shaky is not None and 0.08 < shaky.floor < 0.3
     assert shaky.difference is not Difference.DECISIVE
+
+
+def test_each_workload_is_judged_by_its_own_drift() -> None:
+    # Threads take 0.85 of serial's time at every grain. One workload's sessions hold their
+    # speed (3 % drift), another's wander 40 %: pooled over the backend, the wandering one's
+    # drift sets the steady one's bar above its 1.18x; judged by its own, the steady one is
+    # decisive at every grain, and the wandering one's bar is higher than the pool's.
+    scripts = {"serial": (SERIAL, True), "threads": (_twin(0.85, 0.0), True)}
+    steady = measured_rounds(scripts, GRAINS, rounds=3, drift=0.03)
+    wandering = measured_rounds(scripts, GRAINS, rounds=3, drift=0.4)
+    name = steady.records[0].workload
+    records = steady.records + [
+        dataclasses.replace(r, workload="wandering") for r in wandering.records
+    ]
+    drifts = backend_drifts(Results({}, [], records))
+    pooled = Drifts(drifts.by_backend, {})
+
+    def verdicts(workload: str, judged_by: Drifts) -> list[Contrast]:
+        found = []
+        for grain in GRAINS:
+            at = [r for r in records if r.workload == workload and r.grain_s == grain]
+            verdict = contrast(
+                [r for r in at if r.backend == "serial"],
+                [r for r in at if r.backend == "threads"],
+                judged_by,
+                rounds=3,
+            )
+            assert verdict is not None
+            found.append(verdict)
+        return found
+
+    assert all(v.difference is Difference.DECISIVE for v in verdicts(name, drifts))
+    assert not any(v.difference is Difference.DECISIVE for v in verdicts(name, pooled))
+    own, shared = verdicts("wandering", drifts), verdicts("wandering", pooled)
+    assert all(a.floor > b.floor for a, b in zip(own, shared, strict=True))
 
 
 def _serial_against_threads(results: Results, rounds: int) -> dict[float, Contrast]:
@@ -135,7 +171,7 @@ def test_two_rounds_are_judged_with_the_pooled_drift_not_one_degree_of_freedom()
     # spread more than the pool would not be decisive. The pool's degrees of freedom decide.
     scripts = {"serial": (SERIAL, True), "threads": (_twin(0.6, 0.0), True)}
     results = measured_rounds(scripts, GRAINS, rounds=2, drift=0.03)
-    assert backend_drifts(results)["serial"].df == len(GRAINS)
+    assert backend_drifts(results).by_backend["serial"].df == len(GRAINS)
     for grain, verdict in _serial_against_threads(results, rounds=2).items():
         assert verdict.rounds == 2
         assert verdict.faster == "threads" and verdict.difference is Difference.DECISIVE, grain
@@ -223,7 +259,7 @@ def test_in_a_run_with_rounds_a_shape_measured_in_one_round_is_never_decisive() 
     both = measured_rounds(scripts, (GRAINS[-2], GRAINS[-1]), rounds=2)
     records = [r for r in both.records if r.round == 0 or r.grain_s == GRAINS[-2]]
     drifts = backend_drifts(Results({}, [], records))
-    assert drifts["serial"].df > 0  # the run measured rounds: drift is known
+    assert drifts.by_backend["serial"].df > 0  # the run measured rounds: drift is known
     rounds = planned_rounds(Results({}, [], records))
     assert rounds == 2
 

@@ -97,21 +97,62 @@ def _usable(record: Record) -> bool:
     return record.error is None and record.verified and bool(record.wall_s)
 
 
-def backend_drifts(results: Results) -> dict[str, Drift]:
-    """Per backend, how much one shape's time moved between rounds (pooled over its shapes).
+#: Degrees of freedom a workload's own drift on a backend needs to stand for that workload: fewer,
+#: and the backend's drift pooled over all its workloads stands in. Three: Student's t at 3 df
+#: asks for 3.2 standard errors, a bar a lucky low estimate from so few rounds rarely passes.
+MIN_WORKLOAD_DF = 3
 
-    A backend with no shape measured in two rounds has ``NO_DRIFT`` (df 0: unknown).
+
+@dataclass(frozen=True)
+class Drifts:
+    """How much one shape's time moved between rounds: per backend, and per backend and workload.
+
+    A workload's drift is its own where enough of its shapes were measured in two rounds
+    (``MIN_WORKLOAD_DF``): on one backend the workloads drift very differently (in one default
+    cutover on an idle machine, serial's cpu shapes moved 3-6 % between rounds, its wordcount
+    shapes 11-25 % and a data shape 81 %), so a drift pooled over all of them set cpu's bar by
+    wordcount's noise. Elsewhere the backend's pooled drift stands in.
     """
-    shapes: dict[str, dict[SizeKey, list[Record]]] = {}
+
+    by_backend: Mapping[str, Drift]
+    by_workload: Mapping[tuple[str, str], Drift]
+
+    def of(self, backend: str, workload: str) -> Drift:
+        """The drift to judge ``workload`` on ``backend`` by (``NO_DRIFT``: none measured)."""
+        own = self.by_workload.get((backend, workload))
+        if own is not None and own.df >= MIN_WORKLOAD_DF:
+            return own
+        return self.by_backend.get(backend, NO_DRIFT)
+
+
+#: No drift measured anywhere (one round).
+NO_DRIFTS = Drifts({}, {})
+
+
+def backend_drifts(results: Results) -> Drifts:
+    """How much one shape's time moved between rounds, pooled over shapes (``Drifts``).
+
+    A backend (or workload) with no shape measured in two rounds has ``NO_DRIFT`` (df 0: unknown).
+    """
+    shapes: dict[tuple[str, str], dict[SizeKey, list[Record]]] = {}
     for record in results.records:
         if _usable(record):
-            shapes.setdefault(record.backend, {}).setdefault(record.size_key(), []).append(record)
-    return {
-        backend: pooled_drift(
-            np.array(list(round_levels(records).values())) for records in by_shape.values()
-        )
-        for backend, by_shape in shapes.items()
+            key = (record.backend, record.workload)
+            shapes.setdefault(key, {}).setdefault(record.size_key(), []).append(record)
+    levels = {
+        key: [np.array(list(round_levels(records).values())) for records in by_shape.values()]
+        for key, by_shape in shapes.items()
     }
+    backends = {backend for backend, _ in levels}
+    return Drifts(
+        {
+            backend: pooled_drift(
+                g for (b, _), groups in levels.items() if b == backend for g in groups
+            )
+            for backend in backends
+        },
+        {key: pooled_drift(groups) for key, groups in levels.items()},
+    )
 
 
 class Difference(enum.Enum):
@@ -160,7 +201,7 @@ def planned_rounds(results: Results) -> int:
 def contrast(
     first: Sequence[Record],
     second: Sequence[Record],
-    drifts: Mapping[str, Drift],
+    drifts: Drifts,
     rounds: int = 1,
 ) -> Contrast | None:
     """Judge two backends' records at one shape; ``None`` when either has none.
@@ -176,7 +217,8 @@ def contrast(
         (a, b, first, second) if np.median(a) <= np.median(b) else (b, a, second, first)
     )
     log_ratio = float(np.median(slow) - np.median(fast))
-    drift = drifts.get(first[0].backend, NO_DRIFT) + drifts.get(second[0].backend, NO_DRIFT)
+    workload = first[0].workload
+    drift = drifts.of(first[0].backend, workload) + drifts.of(second[0].backend, workload)
     floor = max(PRACTICAL_MARGIN, drift.relative)
     fast_levels, slow_levels = round_levels(fast_records), round_levels(slow_records)
     common = sorted(fast_levels.keys() & slow_levels.keys())

@@ -15,7 +15,7 @@ too: it stands only where that backend's median was the lower at every shape bot
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -27,7 +27,7 @@ from dist_bench.costmodel.fit import POOR_FIT_ERROR, CostFit, cost_vector
 from dist_bench.costmodel.reasons import Reason, decisive_cost
 from dist_bench.costmodel.series import Series
 from dist_bench.costmodel.shapes import Axis, JobShape, Point
-from dist_bench.decisive import PRACTICAL_MARGIN, Difference, Drift
+from dist_bench.decisive import NO_DRIFTS, PRACTICAL_MARGIN, Difference, Drifts
 from dist_bench.stats import Interval
 
 #: Confidence of every crossover interval.
@@ -230,7 +230,7 @@ def crossover(
     resampled: Sequence[tuple[np.ndarray, np.ndarray]] = (),
     *,
     measured: tuple[Sequence[Point], Sequence[Point]],
-    drifts: Mapping[str, Drift] | None = None,
+    drifts: Drifts | None = None,
     rounds: int = 1,
 ) -> Crossover:
     """The crossover of two fits along a series, with its interval from bootstrap refits.
@@ -253,7 +253,7 @@ def crossover(
         values = [_meeting_point(a, b, series) for a, b in resampled]
         within = [v for v in values if v is not None and series.low <= v <= series.high]
         share = len(within) / len(values)
-    judged = contrasts(series, *measured, drifts or {}, rounds)
+    judged = contrasts(series, *measured, drifts or NO_DRIFTS, rounds)
     decisive = [(v, c) for v, c in judged if c.difference is Difference.DECISIVE]
     evidence_below, evidence_above = bracket(decisive, below.backend, above.backend)
     shown = in_order(evidence_below, evidence_above)

@@ -7,7 +7,7 @@ crossing (one on each side, in order) are its ``Evidence``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from dist_bench.costmodel.series import Series, on_series
 from dist_bench.costmodel.shapes import Point
-from dist_bench.decisive import PRACTICAL_MARGIN, Contrast, Drift, contrast
+from dist_bench.decisive import PRACTICAL_MARGIN, Contrast, Drifts, contrast
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def contrasts(
     series: Series,
     first: Sequence[Point],
     second: Sequence[Point],
-    drifts: Mapping[str, Drift],
+    drifts: Drifts,
     rounds: int,
 ) -> list[tuple[float, Contrast]]:
     """Every shape on the series both backends measured, judged by the decisive rule."""
