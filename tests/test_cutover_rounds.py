@@ -12,17 +12,20 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+import pytest
+
 from dist_bench.backends import BackendOptions
 from dist_bench.backends.base import Backend
 from dist_bench.backends.scripted import CostScript, scripted_backend
 from dist_bench.costmodel import Crossover, CrossoverKind, analyse
 from dist_bench.cutover import CutoverPlan
-from dist_bench.cutover_rounds import deciding_ratio, replicate
+from dist_bench.cutover_rounds import deciding_ratio, replicate, seconds_needed
 from dist_bench.cutover_search import CutoverSearch
 from dist_bench.measure import MeasureSettings
-from dist_bench.results import Results
+from dist_bench.results import Record, Results
 from dist_bench.results_writer import ResultsWriter
 from dist_bench.sweep import BackendFactory
+from dist_bench.workload import Job
 from tests.scripted_costs import REPEATS, WORKLOAD, measured_rounds
 
 DRIFT = 0.20
@@ -179,3 +182,30 @@ def test_an_engine_measures_its_later_round_alone_the_others_together() -> None:
     assert engine and others
     assert all(backends == {"parallel"} for backends in engine)
     assert all("parallel" not in backends and len(backends) >= 2 for backends in others)
+
+
+def test_a_groups_share_follows_the_seconds_its_first_round_took() -> None:
+    # The engine's jobs cost 40 ms more than serial's: its share of the second round's budget
+    # must follow those seconds, not its count of measurements (the same as serial's here; by
+    # count, Dask got 1-4 of the 17 shapes it was wanted at in three default cutovers).
+    scripts = {"serial": (SERIAL, True), "engine": (CostScript(startup_s=0.04, seed=5), True)}
+    first = measured_rounds(scripts, GRAINS, rounds=1)
+    took = {
+        name: sum(sum(r.wall_s) + sum(r.warmup_s) for r in first.records if r.backend == name)
+        for name in scripts
+    }
+    wanted = [
+        (WORKLOAD.name, _job(r), {"serial", "engine"})
+        for r in first.records
+        if r.backend == "serial"
+    ]
+    needs = {name: seconds_needed(first, wanted, [name]) for name in scripts}
+    assert needs == {name: pytest.approx(seconds) for name, seconds in took.items()}
+    assert needs["engine"] > 2 * needs["serial"]
+    # A shape not measured in the first round costs what the backend's typical one took.
+    unmeasured = [(WORKLOAD.name, Job(16, 1.0, 0), {"engine"})]
+    assert seconds_needed(first, unmeasured, ["engine", "serial"]) > 0
+
+
+def _job(record: Record) -> Job:
+    return Job(record.tasks, record.grain_s, record.bytes_per_task)

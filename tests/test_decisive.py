@@ -9,6 +9,7 @@ raises the bar.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 
@@ -149,6 +150,28 @@ def test_each_workload_is_judged_by_its_own_drift() -> None:
     assert not any(v.difference is Difference.DECISIVE for v in verdicts(name, pooled))
     own, shared = verdicts("wandering", drifts), verdicts("wandering", pooled)
     assert all(a.floor > b.floor for a, b in zip(own, shared, strict=True))
+
+
+def test_the_interval_holds_where_a_fresh_run_finds_the_crossing() -> None:
+    # Eight runs of two rounds each, every session 10 % off at random: each run's interval must
+    # hold where the other runs place the crossing (the resamples' session speeds), not only
+    # where this run's two rounds put it (resampling two rounds alone: 40 of 56).
+    runs = []
+    for seed in range(8):
+        scripts = {
+            "serial": (dataclasses.replace(SERIAL, seed=100 + seed), True),
+            "processes": (dataclasses.replace(SCRIPTS["processes"][0], seed=200 + seed), False),
+        }
+        found, _ = _grain_crossover(
+            measured_rounds(scripts, GRAINS, rounds=2, drift=0.1), {"serial", "processes"}
+        )
+        assert found.value is not None and found.interval is not None
+        runs.append((found.value, found.interval))
+    held = sum(
+        interval.low <= value <= interval.high
+        for (_, interval), (value, _) in itertools.permutations(runs, 2)
+    )
+    assert held >= 0.9 * 8 * 7
 
 
 def _serial_against_threads(results: Results, rounds: int) -> dict[float, Contrast]:

@@ -16,6 +16,7 @@ from dist_bench.backend_session import started_backend
 from dist_bench.costmodel import AXES, LADDER, Crossover, CrossoverKind, analyse
 from dist_bench.cutover_search import ENGINE_START_GUESS_S, SEARCH_RESAMPLES, CutoverSearch
 from dist_bench.decisive import Drift, least_decisive_ratio
+from dist_bench.results import Results
 from dist_bench.stats import median
 from dist_bench.versions import VersionCheck
 from dist_bench.workload import Job
@@ -48,10 +49,12 @@ def replicate(
     light = [name for name in names if not backends[name].engine_packages]
     groups = [group for group in [light, *([n] for n in names if n not in light)] if group]
     # Each group's share of what is left of the budget once the starts still to come are set
-    # aside, in proportion to the measurements it has to make (time a group leaves unused passes
-    # to the next): in one group's turn the budget must not run out before an engine measured
-    # anything, nor an engine's share go to its own start.
-    counts = [sum(name in pair for _, _, pair in wanted for name in group) for group in groups]
+    # aside, in proportion to the seconds its measurements took in the first round (time a
+    # group leaves unused passes to the next): in one group's turn the budget must not run out
+    # before an engine measured anything, nor an engine's share go to its own start. Seconds,
+    # not counts: an engine's job costs several of the others' (by count, Dask measured 1-4 of
+    # the 17 shapes it was wanted at in three default cutovers, 2026-12-01).
+    needs = [seconds_needed(search.writer.results, wanted, group) for group in groups]
     start_costs = [
         sum(search.start_cost.get(name, ENGINE_START_GUESS_S) for name in group) for group in groups
     ]
@@ -59,7 +62,7 @@ def replicate(
         left = search.plan.budget_s - search.elapsed() - sum(start_costs[index:])
         if left <= 0:
             break
-        share = left * counts[index] / max(1, sum(counts[index:]))
+        share = left * needs[index] / max(1e-9, sum(needs[index:]))
         with ExitStack() as stack:
             for name in group:
                 search.progress(f"starting {name}")
@@ -73,6 +76,29 @@ def replicate(
                 for name in group:
                     if name in pair:
                         search.measure(backends[name], search.by_name[workload_name], job)
+
+
+def seconds_needed(
+    results: Results, wanted: Sequence[tuple[str, Job, set[str]]], group: Sequence[str]
+) -> float:
+    """Seconds ``group``'s backends took in the first round at the shapes wanted of them.
+
+    Each measurement costs what its first-round record's jobs took (warm-ups and repeats); one
+    with no such record, what such a record of its backend takes at the median.
+    """
+    took: dict[tuple[str, str, int, float, int], float] = {}
+    for record in results.records:
+        if record.round == 0:
+            shape = (record.workload, record.tasks, record.grain_s, record.bytes_per_task)
+            took[(record.backend, *shape)] = sum(record.wall_s) + sum(record.warmup_s)
+    total = 0.0
+    for name in group:
+        typical = median([t for key, t in took.items() if key[0] == name] or [0.0])
+        for workload, job, pair in wanted:
+            if name in pair:
+                key = (name, workload, job.tasks, job.grain_s, job.bytes_per_task)
+                total += took.get(key, typical)
+    return total
 
 
 #: Which findings' shapes a later round measures first: the answers given as points first.

@@ -21,8 +21,9 @@ BLAS_THREADS = 1
 
 #: The cutover search's time budget: the default run (5 workloads, 6 backends, Dask and Ray
 #: started embedded) must end within 3 minutes on a 2-core machine; start-ups and the analysis
-#: come on top.
-CUTOVER_BUDGET_S = 120.0
+#: come on top. 120 s ended in 134-139 s on an idle machine (2026-12-01) while the second round
+#: wanted about 36 s of measuring and had about 25: 135 s gives the second round the rest.
+CUTOVER_BUDGET_S = 135.0
 #: The cutover search's measured jobs per shape; 3 already gives an order-statistics interval,
 #: refinement adds shapes.
 CUTOVER_REPEATS = 3

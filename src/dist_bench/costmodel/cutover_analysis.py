@@ -16,7 +16,7 @@ from dist_bench.costmodel.fit import CostFit, fit_all, refits
 from dist_bench.costmodel.ladder import LadderStep, ladder
 from dist_bench.costmodel.metg import Metg, metg_all
 from dist_bench.costmodel.projection import Projection, node_count, project
-from dist_bench.costmodel.resampling import resampled_times, round_draws
+from dist_bench.costmodel.resampling import resampled_times, round_draws, session_shifted
 from dist_bench.costmodel.series import Series, find_series
 from dist_bench.costmodel.shapes import collect_points
 from dist_bench.costmodel.warnings import AnalysisWarning, find_warnings
@@ -96,10 +96,14 @@ def analyse(
     rng = np.random.default_rng(seed)
     # One draw of rounds for every backend: a round's measurements stay paired across backends.
     draws = round_draws(results, rng, resamples)
-    resampled = {
-        key: refits(points, resampled_times(points, draws, rng)) for key, points in grouped.items()
-    }
     drifts = backend_drifts(results)
+    resampled = {
+        (workload, backend): refits(
+            points,
+            session_shifted(resampled_times(points, draws, rng), drifts.of(backend, workload), rng),
+        )
+        for (workload, backend), points in grouped.items()
+    }
     rounds = planned_rounds(results)
     analysis_crossovers: list[Crossover] = []
     workloads = list(dict.fromkeys(workload for workload, _ in grouped))

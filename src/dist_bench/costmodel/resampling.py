@@ -8,15 +8,23 @@ measurements of two backends were taken close together, so a draw keeps them pai
 point then takes its shape's record from the round drawn in place of its own (its own record
 where the shape was not measured in that round), and the median of a resample of that record's
 samples. A run with one round is a plain bootstrap over samples.
+
+Two rounds resample almost none of the drift between sessions (a draw of two rounds is one of
+four), so each draw also gives every backend a session speed of its own on each workload
+(``session_shifted``: the drift the rounds measured, ``decisive.Drifts``), as a fresh run would
+get: an interval then covers where a fresh run's answer would fall, not only this run's. This
+counts part of the drift twice where the rounds drawn already carry it: the interval errs wide.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from dist_bench.costmodel.shapes import Point
+from dist_bench.decisive import Drift
 from dist_bench.results import Results
 
 
@@ -42,3 +50,16 @@ def resampled_times(
             picked = rng.choice(source.samples, (len(rows), len(source.samples)))
             times[rows, column] = np.median(picked, axis=1)
     return times
+
+
+def session_shifted(times: np.ndarray, drift: Drift, rng: np.random.Generator) -> np.ndarray:
+    """``resampled_times``' rows, each moved as a whole by one session's speed.
+
+    Each row (a draw) is multiplied by exp(N(0, ``drift.variance``)): every shape of one backend
+    and workload together, as a session's speed moves them. No drift measured (one round): the
+    rows as they are.
+    """
+    if drift.variance <= 0.0:
+        return times
+    factors = np.exp(rng.normal(0.0, math.sqrt(drift.variance), len(times)))
+    return times * factors[:, None]
