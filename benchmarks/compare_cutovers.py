@@ -4,7 +4,7 @@ Issue 16's own scenario, as a user meets it: two default ``dist-bench cutover`` 
 then ``dist-bench compare ONE TWO``. Given results files (FILES, in the order they ran: e.g.
 ``reproducibility.py -o DIR``'s ``DIR/run*/cutover.json``), each consecutive pair is compared as
 ``dist-bench compare`` does (the default threshold and false discovery rate); with ``--runs N``
-N fresh default cutovers are run first (``cutover_run.run_default_cutover``) and added after the
+N fresh default cutovers are run first (``cutover_run.fresh_cutovers``) and added after the
 files. Each comparison prints whether it is a regression and why, and how far the two runs'
 calibrations lie apart (the median ratio of their units per task at the shapes both measured,
 per workload: a run calibrated apart measures other tasks, which its rounds cannot show).
@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from common import load, verdict
-from cutover_run import run_default_cutover
+from cutover_run import fresh_cutovers
 from dist_bench.compare import compare
 from dist_bench.comparison import Comparison
 from dist_bench.results import Results, load_results
@@ -69,17 +69,12 @@ def main() -> int:
         parser.error(f"no such results file: {missing[0]}")
     if len(options.files) + options.runs < 2:
         parser.error("two results files at least: give FILES, --runs N, or both")
-    paths = list(options.files)
     folder = options.output or Path(tempfile.mkdtemp(prefix="dist-bench-compare-cutovers-"))
     print(f"start: {load()}", flush=True)
-    for index in range(options.runs):
-        run_folder = folder / f"run{index + 1}"
-        wall, peak, returncode = run_default_cutover(run_folder)
-        if returncode != 0:
-            print(f"dist-bench cutover exited with {returncode}", file=sys.stderr)
-            return 1
-        print(f"run {index + 1}: {wall:.0f} s, peak PSS {peak / 2**20:.0f} MiB  [{load()}]")
-        paths.append(run_folder / "cutover.json")
+    fresh = fresh_cutovers(folder, options.runs)
+    if fresh is None:
+        return 1
+    paths = [*options.files, *fresh]
     clean = 0
     for earlier, later in itertools.pairwise(paths):
         before, after = load_results(earlier), load_results(later)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 
-from common import verdict
+from common import load, verdict
 
 #: Seconds the default run may take on the 2-core machine.
 TARGET_S = 180.0
@@ -59,6 +59,25 @@ def run_default_cutover(folder: Path, every: float = 0.5) -> tuple[float, int, i
         peak = max(peak, tree_pss_bytes(root))
         time.sleep(every)
     return time.perf_counter() - started, peak, run.returncode
+
+
+def fresh_cutovers(folder: Path, count: int) -> list[Path] | None:
+    """Run ``count`` default cutovers into ``folder``/run1, run2, ...; print a line for each.
+
+    Returns their results files, or None when one exited with an error (said on stderr).
+    """
+    paths = []
+    for index in range(count):
+        run_folder = folder / f"run{index + 1}"
+        wall, peak, returncode = run_default_cutover(run_folder)
+        if returncode != 0:
+            print(f"dist-bench cutover exited with {returncode}", file=sys.stderr)
+            return None
+        print(f"run {index + 1}: {wall:.0f} s, peak PSS {peak / 2**20:.0f} MiB  [{load()}]")
+        if wall > TARGET_S:
+            print(f"run {index + 1} took over the {TARGET_S:.0f} s target")
+        paths.append(run_folder / "cutover.json")
+    return paths
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from common import load, verdict
 from confirm_crossovers import confirm
-from cutover_run import TARGET_S, run_default_cutover
+from cutover_run import fresh_cutovers
 from dist_bench.costmodel import Crossover, CrossoverKind, analyse
 from dist_bench.report.axis_text import format_location
 from dist_bench.results import load_results
@@ -90,17 +90,9 @@ def main() -> int:
         parser.error("--runs must be at least 2")
     folder = options.output or Path(tempfile.mkdtemp(prefix="dist-bench-reproducibility-"))
     print(f"start: {load()}")
-    paths = []
-    for index in range(options.runs + 1):
-        run_folder = folder / f"run{index + 1}"
-        wall, peak, returncode = run_default_cutover(run_folder)
-        if returncode != 0:
-            print(f"dist-bench cutover exited with {returncode}", file=sys.stderr)
-            return 1
-        print(f"run {index + 1}: {wall:.0f} s, peak PSS {peak / 2**20:.0f} MiB  [{load()}]")
-        if wall > TARGET_S:
-            print(f"run {index + 1} took over the {TARGET_S:.0f} s target")
-        paths.append(run_folder / "cutover.json")
+    paths = fresh_cutovers(folder, options.runs + 1)
+    if paths is None:
+        return 1
     compared, fresh = paths[:-1], paths[-1]
     runs = [reported(path) for path in compared]
     for path in compared:
