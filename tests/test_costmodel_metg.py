@@ -9,11 +9,14 @@ import pytest
 
 from dist_bench.backends import BackendOptions
 from dist_bench.costmodel import METG_EFFICIENCY, Metg, MetgKind, analyse
-from dist_bench.costmodel.metg import crossing
+from dist_bench.costmodel.metg import crossing, metg_all
+from dist_bench.costmodel.series import find_series
+from dist_bench.costmodel.shapes import collect_points
+from dist_bench.decisive import backend_drifts
 from dist_bench.measure import MeasureSettings, measure, prepare_job
 from dist_bench.results import Record, Results
 from dist_bench.workload import Job
-from tests.scripted_costs import REPEATS, SCRIPTS, WORKLOAD, make_scripted
+from tests.scripted_costs import REPEATS, SCRIPTS, WORKLOAD, make_scripted, measured_rounds
 
 TASKS = 16
 
@@ -77,6 +80,28 @@ def test_records_of_several_rounds_are_resampled_by_round() -> None:
     low, high = found.interval
     assert low is not None and high is not None
     assert low <= truth <= high
+
+
+def test_the_interval_includes_the_drift_between_sessions() -> None:
+    # Two rounds, every session 15 % off at random: resampling two rounds alone draws little of
+    # it; the interval with each resample's session speed drawn from the measured drift is wider
+    # and still holds the truth.
+    scripts = {"serial": SCRIPTS["serial"], "processes": SCRIPTS["processes"]}
+    results = measured_rounds(scripts, GRAINS, rounds=2, drift=0.15)
+    grouped = collect_points(results)
+    series_of = {WORKLOAD.name: find_series([p for points in grouped.values() for p in points])}
+    drifts = backend_drifts(results)
+    assert drifts.of("processes", WORKLOAD.name).df > 0
+    (with_drift,) = metg_all(grouped, series_of, drifts=drifts)
+    (rounds_only,) = metg_all(grouped, series_of)
+    widths = []
+    for found in (with_drift, rounds_only):
+        low, high = found.interval
+        assert low is not None and high is not None
+        widths.append(math.log(high / low))
+    assert widths[0] > 1.5 * widths[1]
+    low, high = with_drift.interval
+    assert low is not None and high is not None and low <= true_metg("processes") <= high
 
 
 def test_gil_bound_threads_never_reach_half_and_say_so() -> None:

@@ -146,7 +146,7 @@ def analyse(
         warnings=warnings,
         projections=_with_track_record(projections, results),
         ladder=ladder(analysis_crossovers),
-        metgs=metg_all(grouped, series_of, seed=seed) if with_metg else [],
+        metgs=metg_all(grouped, series_of, seed=seed, drifts=drifts) if with_metg else [],
     )
 
 

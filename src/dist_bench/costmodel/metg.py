@@ -13,8 +13,9 @@ one before it, under, with 1/efficiency linear in 1/grain (the form the cost mod
 twice the work per task; here it is the work per task, what ``--grain`` asks for.)
 
 Its interval is a bootstrap: with records of several rounds (``run --rounds``, results schema 2)
-whole rounds are drawn with replacement, so the interval carries the drift between sessions;
-otherwise each record's samples are drawn. A METG outside the measured grains is not a number:
+whole rounds are drawn with replacement, and each draw moves the efficiencies by a session speed
+drawn from the drift the rounds measured (serial's and the backend's on the workload), so the
+interval holds where a fresh run's METG would fall; otherwise each record's samples are drawn. A METG outside the measured grains is not a number:
 ``MetgKind.BELOW_RANGE`` (at or over 50 % from the smallest grain measured) and
 ``MetgKind.NOT_REACHED`` (under 50 % up to the largest) say so, and an interval end the resamples
 put beyond the measured grains is ``None``.
@@ -35,6 +36,7 @@ from dist_bench.backends.base import BASELINE
 from dist_bench.costmodel.fit import chunk_plan, usual_plan
 from dist_bench.costmodel.series import Series, on_series
 from dist_bench.costmodel.shapes import Point
+from dist_bench.decisive import NO_DRIFT, NO_DRIFTS, Drift, Drifts
 
 #: The efficiency METG is taken at: Task Bench's METG(50 %).
 METG_EFFICIENCY = 0.5
@@ -183,12 +185,15 @@ def metg(
     backend: Sequence[Point],
     resamples: int = METG_RESAMPLES,
     seed: int = 0,
+    drift: Drift = NO_DRIFT,
 ) -> Metg | None:
     """The METG(50 %) of ``backend``'s points along a grain ``series`` against ``serial``'s.
 
     ``None`` when fewer than two grains were measured by both on the series' line. Only the
     backend's points of its most common chunk plan count (a run of ``--chunk 1,auto`` measures
-    the same grain twice, two different efficiencies).
+    the same grain twice, two different efficiencies). ``drift`` is the two backends' drift
+    between sessions together: each resample's efficiencies move by one draw of it, as in a
+    fresh run (``costmodel.resampling``'s reason), so the interval holds a fresh run's METG.
     """
     usual = usual_plan(backend)
     backend = [p for p in backend if chunk_plan(p.record) == usual]
@@ -202,7 +207,8 @@ def metg(
     draws = []
     for _ in range(resamples):
         drawn = sorted(rng.choice(rounds, len(rounds))) if len(rounds) > 1 else None
-        resampled = [(g.grain_s, g.efficiency(drawn, rng)) for g in grains]
+        session = math.exp(rng.normal(0.0, math.sqrt(drift.variance))) if drift.variance else 1.0
+        resampled = [(g.grain_s, g.efficiency(drawn, rng) * session) for g in grains]
         drawn_kind, drawn_value = crossing([p for p in resampled if not math.isnan(p[1])])
         draws.append(_on_line(drawn_kind, drawn_value))
     tail = (1.0 - METG_CONFIDENCE) / 2
@@ -240,15 +246,20 @@ def metg_all(
     series_of: dict[str, list[Series]],
     resamples: int = METG_RESAMPLES,
     seed: int = 0,
+    drifts: Drifts = NO_DRIFTS,
 ) -> list[Metg]:
-    """Every non-serial backend's METG on every workload that has a grain series and serial."""
+    """Every non-serial backend's METG on every workload that has a grain series and serial.
+
+    ``drifts``: the run's drift between sessions (``decisive.backend_drifts``), in each interval.
+    """
     found = []
     for (workload, backend), points in grouped.items():
         serial = grouped.get((workload, BASELINE))
         grain_series = [s for s in series_of.get(workload, []) if s.axis == "grain_s"]
         if backend == BASELINE or serial is None or not grain_series:
             continue
-        result = metg(grain_series[0], serial, points, resamples, seed)
+        drift = drifts.of(BASELINE, workload) + drifts.of(backend, workload)
+        result = metg(grain_series[0], serial, points, resamples, seed, drift)
         if result is not None:
             found.append(result)
     return found
