@@ -15,10 +15,10 @@ twice the work per task; here it is the work per task, what ``--grain`` asks for
 Its interval is a bootstrap: with records of several rounds (``run --rounds``, results schema 2)
 whole rounds are drawn with replacement, and each draw moves the efficiencies by a session speed
 drawn from the drift the rounds measured (serial's and the backend's on the workload), so the
-interval holds where a fresh run's METG would fall; otherwise each record's samples are drawn. A METG outside the measured grains is not a number:
-``MetgKind.BELOW_RANGE`` (at or over 50 % from the smallest grain measured) and
-``MetgKind.NOT_REACHED`` (under 50 % up to the largest) say so, and an interval end the resamples
-put beyond the measured grains is ``None``.
+interval holds where a fresh run's METG would fall; otherwise each record's samples are drawn.
+A METG outside the measured grains is not a number: ``MetgKind.BELOW_RANGE`` (at or over 50 %
+from the smallest grain measured) and ``MetgKind.NOT_REACHED`` (under 50 % up to the largest) say
+so, and an interval end the resamples put beyond the measured grains is ``None``.
 """
 
 from __future__ import annotations
