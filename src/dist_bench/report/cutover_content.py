@@ -92,7 +92,9 @@ CROSSOVER_COLUMNS: tuple[Column, ...] = (
     Column(
         "crossover (95 % interval)",
         "where the two fitted times meet, with a bootstrap interval (rounds and records "
-        "resampled, costs refitted), kept between the measured evidence; 'not reached' when "
+        "resampled, each backend given a session speed drawn from its measured drift, costs "
+        "refitted): where a fresh run's crossing would fall, kept between the measured "
+        "evidence; 'not reached' when "
         "they do not meet inside the measured range, 'about equal' where they cross but differ "
         "by no more than the run-to-run drift, 'not shown' when the measurements do not show it",
         _crossover_value,
@@ -237,7 +239,8 @@ METG_TITLE = "METG(50 %): the smallest grain each backend runs at 50 % efficienc
 METG_NOTE = (
     "Task Bench's minimum effective task granularity: efficiency is serial wall / (wall x "
     "parallel slots) along the grain series, interpolated where it first reaches 50 %; the "
-    "interval is a bootstrap over rounds (or samples with one round)."
+    "interval is a bootstrap over rounds, with session speeds drawn from the measured drift "
+    "(or over samples with one round)."
 )
 
 #: One row per backend's METG(50 %) on a workload.
@@ -258,7 +261,8 @@ METG_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "resampled",
-        "what the bootstrap drew: whole rounds (the drift between them included) or samples",
+        "what the bootstrap drew: whole rounds and session speeds (the drift between "
+        "sessions included) or samples",
         lambda m: f"{m.resampled} ({m.rounds} round{'s' if m.rounds > 1 else ''})",
         numeric=False,
     ),
