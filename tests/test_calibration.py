@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from dist_bench import measure
-from dist_bench.measure import calibrate_units, shared_units
+from dist_bench.measure import _step_to_grain, calibrate_units, shared_units
 from dist_bench.workload import Job, TaskArgs, Workload, builtin_workloads
 
 
@@ -80,3 +80,13 @@ def test_jobs_differing_only_in_tasks_share_one_calibration(virtual: Virtual) ->
     other_grain = shared_units(cache, workload, Job(tasks=4, grain_s=2e-3, bytes_per_task=0))
     assert task.calls > calls
     assert other_grain == pytest.approx(2 * first, rel=0.01)
+
+
+def test_two_close_sizes_give_no_slope_only_their_noise() -> None:
+    # 5 % apart in units, the later timed 1 % faster (noise): a slope through them would be
+    # negative, kept at 0.5, and square the step to the grain; proportional, it is the ratio.
+    timed = [(1000, 1.00e-3), (1050, 0.99e-3)]
+    assert _step_to_grain(timed, 1.5e-3) == round(1050 * 1.5 / 0.99)
+    # Far enough apart, the slope is followed: a cost growing as the units to the power 1.3.
+    timed = [(units, 1e-7 * units**1.3) for units in (1000, 2000)]
+    assert _step_to_grain(timed, 5.0e-3) == pytest.approx((5.0e-3 / 1e-7) ** (1 / 1.3), rel=0.01)

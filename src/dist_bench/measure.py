@@ -31,6 +31,8 @@ CALIBRATION_SAMPLE_S = 0.02
 CALIBRATION_MAX_STEPS = 40
 #: Sizes timed near the grain itself after the first, linear estimate (``calibrate_units``).
 CALIBRATION_POINTS = 2
+#: How far apart (a ratio of units) two timed sizes must lie for their slope to be used.
+CALIBRATION_SLOPE_SPAN = 1.3
 #: Timed runs at each of those sizes (after two warm-up calls); the fastest counts.
 CALIBRATION_RUNS = 3
 #: How often the serial reference reports its progress: often enough for a live ETA, rarely
@@ -87,16 +89,18 @@ def calibrate_units(workload: Workload, job: Job) -> int:
 def _step_to_grain(timed: list[tuple[int, float]], grain_s: float) -> int:
     """Units for the grain from the tasks timed so far, (units, seconds) each.
 
-    From one point the cost is taken as proportional to the units; from two, as the power law
-    through the last two (its exponent kept within 0.5-2, so two nearly equal noisy points cannot
-    throw the step far): a fixed cost per call or a cache's slope is then followed, not assumed
-    away.
+    From one point the cost is taken as proportional to the units; from two at least
+    ``CALIBRATION_SLOPE_SPAN`` apart, as the power law through them (its exponent kept within
+    0.5-2): a fixed cost per call or a cache's slope is then followed, not assumed away. Two
+    closer points give no slope, only their timing noise: 3 % of noise on points 5 % apart is
+    an exponent anywhere from 0.5 to 2, which would square or halve the step.
     """
     units, seconds = timed[-1]
     exponent = 1.0
     if len(timed) > 1:
         earlier_units, earlier_seconds = timed[-2]
-        if earlier_units != units and earlier_seconds > 0 and seconds > 0:
+        apart = abs(math.log(units / earlier_units)) >= math.log(CALIBRATION_SLOPE_SPAN)
+        if apart and earlier_seconds > 0 and seconds > 0:
             slope = math.log(seconds / earlier_seconds) / math.log(units / earlier_units)
             exponent = min(2.0, max(0.5, slope))
     return max(1, round(units * math.pow(grain_s / seconds, 1 / exponent)))
