@@ -9,6 +9,9 @@ Targets (issue 10, "answers that hold"):
 - one more fresh default cutover, its crossovers measured again on both sides
   (``confirm_crossovers.confirm``): at least 90 % of those checked confirmed, none contradicted.
 
+Also printed, with no target: how many of the ladder's steps (``costmodel.ladder``: serial →
+threads, asyncio, processes → Dask, Ray, per workload) the compared runs answer alike.
+
 Every run is a fresh ``dist-bench cutover`` (as a user gets it), timed and its memory sampled
 like ``cutover_run.py`` (3-minute target each). Run at normal priority and quote the load:
 ``.venv/bin/python benchmarks/reproducibility.py [--runs 2] [--repeats 7] [-o DIR]``.
@@ -61,6 +64,26 @@ def reported(path: Path) -> dict[Key, Crossover]:
     return {key(c): c for c in analyse(load_results(path)).crossovers if c.reached}
 
 
+def ladder_answers(path: Path) -> dict[tuple[str, str, str], str]:
+    """Each ladder step's answer in a results file: (workload, lower, upper) -> its words."""
+    return {
+        (s.workload, s.lower, s.upper): s.answer.value for s in analyse(load_results(path)).ladder
+    }
+
+
+def same_ladder(runs: Sequence[dict[tuple[str, str, str], str]]) -> tuple[int, int]:
+    """(ladder steps any run answered, of those answered alike by every run); prints the rest."""
+    steps = list(dict.fromkeys(step for run in runs for step in run))
+    alike = 0
+    for step in steps:
+        answers = [run.get(step, "not measured") for run in runs]
+        if len(set(answers)) == 1:
+            alike += 1
+        else:
+            print(f"ladder {step[0]} {step[1]} → {step[2]}: " + " | ".join(answers))
+    return len(steps), alike
+
+
 def compare_runs(runs: Sequence[dict[Key, Crossover]]) -> tuple[int, int, int]:
     """(distinct crossovers, reported by all runs, of those overlapping in all); prints each."""
     distinct = list(dict.fromkeys(k for run in runs for k in run))
@@ -102,6 +125,10 @@ def main() -> int:
             f"{sum(k is CrossoverKind.UNSHOWN for k in kinds)} model only (neither reported)"
         )
     distinct, by_all, overlapping = compare_runs(runs)
+    # No target: the ladder's answers (pays from, throughout, never, level, about equal,
+    # unclear) are what a user reads first, so how often runs agree on them is worth seeing.
+    steps, alike = same_ladder([ladder_answers(path) for path in compared])
+    print(f"ladder steps answered alike by all {options.runs} runs: {alike} of {steps}")
     print(f"confirming the crossovers of a fresh run: {fresh}")
     tally = confirm(fresh, options.repeats)
     results = [
