@@ -34,6 +34,7 @@ import numpy as np
 from dist_bench.analysis import parallel_slots
 from dist_bench.backends.base import BASELINE
 from dist_bench.costmodel.fit import chunk_plan, usual_plan
+from dist_bench.costmodel.resampling import session_speeds
 from dist_bench.costmodel.series import Series, on_series
 from dist_bench.costmodel.shapes import Point
 from dist_bench.decisive import NO_DRIFT, NO_DRIFTS, Drift, Drifts
@@ -205,9 +206,8 @@ def metg(
     kind, value = crossing([(p.grain_s, p.efficiency) for p in points])
     rng = np.random.default_rng(seed)
     draws = []
-    for _ in range(resamples):
+    for session in session_speeds(drift, resamples, rng):
         drawn = sorted(rng.choice(rounds, len(rounds))) if len(rounds) > 1 else None
-        session = math.exp(rng.normal(0.0, math.sqrt(drift.variance))) if drift.variance else 1.0
         resampled = [(g.grain_s, g.efficiency(drawn, rng) * session) for g in grains]
         drawn_kind, drawn_value = crossing([p for p in resampled if not math.isnan(p[1])])
         draws.append(_on_line(drawn_kind, drawn_value))

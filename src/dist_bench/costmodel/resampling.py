@@ -52,14 +52,20 @@ def resampled_times(
     return times
 
 
+def session_speeds(drift: Drift, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` session speeds, exp(N(0, ``drift.variance``)) each: a draw's time factor.
+
+    No drift measured (one round): all 1, and nothing drawn from ``rng``.
+    """
+    if drift.variance <= 0.0:
+        return np.ones(count)
+    return np.exp(rng.normal(0.0, math.sqrt(drift.variance), count))
+
+
 def session_shifted(times: np.ndarray, drift: Drift, rng: np.random.Generator) -> np.ndarray:
     """``resampled_times``' rows, each moved as a whole by one session's speed.
 
-    Each row (a draw) is multiplied by exp(N(0, ``drift.variance``)): every shape of one backend
-    and workload together, as a session's speed moves them. No drift measured (one round): the
-    rows as they are.
+    Every shape of one backend and workload together, as a session's speed moves them.
     """
-    if drift.variance <= 0.0:
-        return times
-    factors = np.exp(rng.normal(0.0, math.sqrt(drift.variance), len(times)))
-    return times * factors[:, None]
+    shifted: np.ndarray = times * session_speeds(drift, len(times), rng)[:, None]
+    return shifted
