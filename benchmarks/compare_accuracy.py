@@ -17,7 +17,9 @@ called changed; the planted 20 % slowdown is found in >= 90 % of repetitions. Da
 left out: starting them five times per run would make 20 repetitions take hours.
 
 Run: ``.venv/bin/python benchmarks/compare_accuracy.py [--repetitions 20] [-o DIR]``. Exits 1 when
-a target is missed. Recorded results: benchmarks/RESULTS.md.
+a target is missed. ``--judge-only -o DIR`` measures nothing and judges an earlier run's files
+again, so a change to ``compare`` is tried on the very files the last run judged. Recorded
+results: benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -85,7 +87,15 @@ def main() -> int:
     parser.add_argument("--tasks", default="8", help="Tasks per job (dist-bench run --tasks).")
     parser.add_argument("--grain", default="5ms", help="Work per task (dist-bench run --grain).")
     parser.add_argument("-o", "--output", type=Path, help="Folder for the results files.")
+    parser.add_argument(
+        "--judge-only",
+        action="store_true",
+        help="Measure nothing: judge the files an earlier run left in -o DIR (a change to "
+        "compare's statistics, tried on the very files the last run judged).",
+    )
     options = parser.parse_args()
+    if options.judge_only and not options.output:
+        parser.error("--judge-only needs -o DIR, the folder of an earlier run")
     folder = options.output or Path(tempfile.mkdtemp(prefix="compare-accuracy-"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"results files in {folder}; {load()}", flush=True)
@@ -99,6 +109,10 @@ def main() -> int:
         factors = {"A": 1.0, "A2": 1.0, "B": options.slowdown}
         order = ["A", "A2", "B"] if repetition % 2 == 0 else ["B", "A", "A2"]
         for name in order:
+            if options.judge_only:
+                if not paths[name].exists():
+                    parser.error(f"--judge-only: {paths[name]} does not exist")
+                continue
             paths[name].unlink(missing_ok=True)
             run(paths[name], factors[name], options)
         reference = load_results(paths["A"])
