@@ -55,6 +55,11 @@ def run(path: Path, slowdown: float, options: argparse.Namespace) -> None:
     subprocess.run(command, check=True, capture_output=True, env=environment)
 
 
+def repetition_files(folder: Path, repetition: int) -> dict[str, Path]:
+    """A repetition's three results files: A and A2 (nothing planted), B (the plant)."""
+    return {name: folder / f"{repetition:02d}-{name}.json" for name in ("A", "A2", "B")}
+
+
 def called(comparison: Comparison) -> int:
     """Pairs called slower or faster."""
     return len(comparison.changed)
@@ -94,8 +99,21 @@ def main() -> int:
         "compare's statistics, tried on the very files the last run judged).",
     )
     options = parser.parse_args()
-    if options.judge_only and not options.output:
-        parser.error("--judge-only needs -o DIR, the folder of an earlier run")
+    if options.judge_only:
+        # Every file checked before any is judged: a missing one fails at once, in one line.
+        if not options.output:
+            parser.error("--judge-only needs -o DIR, the folder of an earlier run")
+        missing = [
+            path
+            for repetition in range(options.repetitions)
+            for path in repetition_files(options.output, repetition).values()
+            if not path.is_file()
+        ]
+        if missing:
+            parser.error(
+                f"--judge-only: {missing[0]} does not exist (fewer --repetitions for a run "
+                "stopped early?)"
+            )
     folder = options.output or Path(tempfile.mkdtemp(prefix="compare-accuracy-"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"results files in {folder}; {load()}", flush=True)
@@ -105,14 +123,10 @@ def main() -> int:
     ab_planted_slower = ab_planted = ab_other_called = ab_other = ab_other_workloads = 0
     log = []
     for repetition in range(options.repetitions):
-        paths = {name: folder / f"{repetition:02d}-{name}.json" for name in ("A", "A2", "B")}
+        paths = repetition_files(folder, repetition)
         factors = {"A": 1.0, "A2": 1.0, "B": options.slowdown}
         order = ["A", "A2", "B"] if repetition % 2 == 0 else ["B", "A", "A2"]
-        for name in order:
-            if options.judge_only:
-                if not paths[name].exists():
-                    parser.error(f"--judge-only: {paths[name]} does not exist")
-                continue
+        for name in [] if options.judge_only else order:
             paths[name].unlink(missing_ok=True)
             run(paths[name], factors[name], options)
         reference = load_results(paths["A"])
